@@ -1,0 +1,61 @@
+//! Rule `aws-keys-action-input`: key material passed as inputs to actions other than
+//! configure-aws-credentials (docker/login-action to ECR, beanstalk-deploy, lambda actions...).
+
+use super::positions::{self, PositionKind};
+use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
+
+pub struct ActionInputKeys;
+
+impl Rule for ActionInputKeys {
+    fn id(&self) -> &'static str {
+        "aws-keys-action-input"
+    }
+
+    fn summary(&self) -> &'static str {
+        "AWS keys are passed as inputs to an action other than configure-aws-credentials"
+    }
+
+    fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
+        let all = positions::key_positions(&cx.workflow);
+        let ours: Vec<_> = all
+            .iter()
+            .filter(|p| matches!(p.kind, PositionKind::ActionInput { .. }) && p.resolved.dynamic.is_empty())
+            .collect();
+        for group in group_by_block(&ours) {
+            let first = group[0];
+            let (Some(job), Some(step)) = (first.job.as_ref(), first.step.as_ref()) else { continue };
+            let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
+            let inputs: Vec<&str> = group.iter().map(|p| p.name()).collect();
+            let action = step.uses().map_or("the action", |u| u.raw);
+            let ecr_login = matches!(first.kind, PositionKind::ActionInput { ecr_login: true });
+            let (fix, reason) = if step.node.touches_anchor() {
+                (Fix::Manual, "the step uses YAML anchors or aliases; edit it by hand".to_string())
+            } else if let Some(reason) = super::inputs_reason(&refs) {
+                (Fix::Manual, reason)
+            } else if ecr_login {
+                (
+                    Fix::Auto,
+                    "docker/login-action signs in to ECR with the role's credentials once username/password are dropped".to_string(),
+                )
+            } else {
+                (
+                    Fix::Manual,
+                    format!("{action} takes keys as inputs: check whether it can use the credentials configure-aws-credentials exports, or replace it"),
+                )
+            };
+            let message = format!("{action} gets AWS keys through inputs {} from {}", inputs.join(", "), super::describe_refs(&refs));
+            out.push(cx.finding(FindingSpec {
+                rule: self.id(),
+                severity: Severity::Medium,
+                span: first.value.span(),
+                entry: None,
+                job: Some(job),
+                step: Some(step),
+                references: refs,
+                fix,
+                reason,
+                message,
+            }));
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Detection: the rules that find static AWS key material in one parsed workflow or
+//! composite action, and the finding type they produce. Pure: no I/O here.
+
+pub mod names;
+pub mod positions;
+pub mod sources;
+
+pub mod aws_key_literal;
+mod aws_keys_action_input;
+mod aws_keys_configure_credentials;
+mod aws_keys_dynamic_secret;
+mod aws_keys_env;
+mod aws_keys_passed_to_workflow;
+mod aws_keys_run_script;
+mod aws_keys_workflow_call_secret;
+
+use crate::expr::Context;
+use crate::source::LineIndex;
+use crate::workflow::{Job, Step, Workflow};
+use crate::yaml::Span;
+
+pub use aws_keys_passed_to_workflow::{CalleeKeys, InheritCall, inherit_calls, link_inherited_secrets};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// Whether `migrate rewrite` can fix a finding on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fix {
+    Auto,
+    Manual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepRef {
+    /// 0-based index in the job's `steps:`.
+    pub index: usize,
+    pub name: Option<String>,
+}
+
+/// A named value a finding reads: `secrets.X`, `vars.X`, `inputs.X`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct SourceRef {
+    pub context: Context,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub job: Option<String>,
+    pub step: Option<StepRef>,
+    /// Names of the secrets and variables involved.
+    pub secrets: Vec<String>,
+    pub references: Vec<SourceRef>,
+    pub fix: Fix,
+    pub reason: String,
+    pub message: String,
+    /// Steps that read the key material (for `env:` findings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<String>,
+    /// The offending value's bytes in the file.
+    #[serde(skip)]
+    pub span: Span,
+    /// The whole `key: value` entry, when the finding is one (for the rewriter).
+    #[serde(skip)]
+    pub entry: Option<Span>,
+}
+
+/// One rule: a stable kebab-case id and a check over a file.
+pub trait Rule: Sync {
+    fn id(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in the order their findings are reported.
+pub fn rules() -> &'static [&'static dyn Rule] {
+    &[
+        &aws_keys_configure_credentials::ConfigureCredentialsKeys,
+        &aws_keys_env::EnvKeys,
+        &aws_keys_action_input::ActionInputKeys,
+        &aws_keys_run_script::RunScriptKeys,
+        &aws_keys_workflow_call_secret::WorkflowCallSecrets,
+        &aws_keys_passed_to_workflow::PassedToWorkflow,
+        &aws_key_literal::LiteralKey,
+        &aws_keys_dynamic_secret::DynamicSecret,
+    ]
+}
+
+/// What a rule sees of one file.
+pub struct FileContext<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub lines: &'a LineIndex,
+    pub workflow: Workflow<'a>,
+}
+
+/// Arguments for [`FileContext::finding`] that most findings leave at their defaults.
+pub struct FindingSpec<'s> {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub span: Span,
+    pub entry: Option<Span>,
+    pub job: Option<&'s Job<'s>>,
+    pub step: Option<&'s Step<'s>>,
+    pub references: Vec<SourceRef>,
+    pub fix: Fix,
+    pub reason: String,
+    pub message: String,
+}
+
+impl<'a> FileContext<'a> {
+    pub fn finding(&self, spec: FindingSpec<'_>) -> Finding {
+        let (line, column) = self.lines.line_col(self.text, spec.span.start);
+        let mut references = spec.references;
+        references.sort();
+        references.dedup();
+        let mut secrets: Vec<String> = references.iter().map(|r| r.name.clone()).collect();
+        secrets.dedup();
+        Finding {
+            rule: spec.rule,
+            severity: spec.severity,
+            path: self.path.to_string(),
+            line,
+            column,
+            job: spec.job.and_then(|j| j.id.map(str::to_string)),
+            step: spec.step.map(|s| StepRef { index: s.index, name: s.name().map(str::to_string) }),
+            secrets,
+            references,
+            fix: spec.fix,
+            reason: spec.reason,
+            message: spec.message,
+            consumers: Vec::new(),
+            span: spec.span,
+            entry: spec.entry,
+        }
+    }
+}
+
+/// Runs every rule over one file; findings come back in file order.
+pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in rules() {
+        rule.check(cx, &mut out);
+    }
+    settle_declarations(&mut out);
+    out.sort_by(|a, b| (a.line, a.column, a.rule).cmp(&(b.line, b.column, b.rule)));
+    out
+}
+
+/// A `workflow_call` secret declaration can only be dropped when nothing that still
+/// needs a person reads that secret.
+fn settle_declarations(findings: &mut [Finding]) {
+    let manual_uses: Vec<(String, usize)> = findings
+        .iter()
+        .filter(|f| f.fix == Fix::Manual && f.rule != "aws-keys-workflow-call-secret")
+        .flat_map(|f| f.references.iter().filter(|r| r.context == Context::Secrets).map(move |r| (r.name.clone(), f.line)))
+        .collect();
+    for f in findings.iter_mut().filter(|f| f.rule == "aws-keys-workflow-call-secret") {
+        if let Some((_, line)) = manual_uses.iter().find(|(name, _)| f.secrets.contains(name)) {
+            f.fix = Fix::Manual;
+            f.reason = format!("the secret is still read by a finding that needs a person (line {line})");
+        }
+    }
+}
+
+/// Groups key positions by the mapping that holds them (one finding per `with:`/`env:`).
+pub(crate) fn group_by_block<'p, 'd>(
+    positions: &[&'p positions::KeyPosition<'d>],
+) -> Vec<Vec<&'p positions::KeyPosition<'d>>> {
+    let mut groups: Vec<Vec<&positions::KeyPosition<'d>>> = Vec::new();
+    for p in positions {
+        match groups.iter_mut().find(|g| g[0].block == p.block) {
+            Some(group) => group.push(p),
+            None => groups.push(vec![p]),
+        }
+    }
+    groups
+}
+
+/// A short, human description of where key material comes from.
+pub(crate) fn describe_refs(refs: &[SourceRef]) -> String {
+    let names: Vec<String> = refs.iter().map(|r| format!("{}.{}", r.context.as_str(), r.name)).collect();
+    names.join(", ")
+}
+
+/// The `manual` reason when key material arrives as inputs of the action or workflow
+/// itself: its callers hold the real secrets.
+pub(crate) fn inputs_reason(refs: &[SourceRef]) -> Option<String> {
+    refs.iter().any(|r| r.context == Context::Inputs).then(|| {
+        "keys arrive as inputs of this action/workflow: migrate its callers to OIDC and drop these inputs".to_string()
+    })
+}
