@@ -97,7 +97,8 @@ pub fn references(text: &str) -> Vec<Located> {
     let mut out = Vec::new();
     for block in expression_blocks(text) {
         let inner_start = block.start + 3;
-        let inner_end = block.end.saturating_sub(2).max(inner_start);
+        let terminated = text[..block.end].ends_with("}}") && block.end >= inner_start + 2;
+        let inner_end = if terminated { block.end - 2 } else { block.end };
         let inner = &text[inner_start..inner_end.min(text.len())];
         for reference in references_in_expression(inner) {
             out.push(Located { reference, expression: block.clone() });
