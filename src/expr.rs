@@ -101,7 +101,10 @@ pub fn references(text: &str) -> Vec<Located> {
         let inner_end = if terminated { block.end - 2 } else { block.end };
         let inner = &text[inner_start..inner_end.min(text.len())];
         for reference in references_in_expression(inner) {
-            out.push(Located { reference, expression: block.clone() });
+            out.push(Located {
+                reference,
+                expression: block.clone(),
+            });
         }
     }
     out
@@ -199,11 +202,17 @@ pub fn references_in_expression(expr: &str) -> Vec<Reference> {
         };
         match (tokens.get(i + 1), tokens.get(i + 2), tokens.get(i + 3)) {
             (Some(Token::Dot), Some(Token::Ident(name)), _) => {
-                out.push(Reference::Named { context, name: (*name).to_string() });
+                out.push(Reference::Named {
+                    context,
+                    name: (*name).to_string(),
+                });
                 i += 3;
             }
             (Some(Token::Open(_)), Some(Token::Str(name)), Some(Token::Close(_))) => {
-                out.push(Reference::Named { context, name: name.clone() });
+                out.push(Reference::Named {
+                    context,
+                    name: name.clone(),
+                });
                 i += 4;
             }
             (Some(Token::Open(open)), _, _) => {
@@ -245,7 +254,10 @@ mod tests {
     use super::*;
 
     fn named(context: Context, name: &str) -> Reference {
-        Reference::Named { context, name: name.into() }
+        Reference::Named {
+            context,
+            name: name.into(),
+        }
     }
 
     fn refs(text: &str) -> Vec<Reference> {
@@ -258,7 +270,10 @@ mod tests {
         assert_eq!(refs("${{secrets.X}}"), vec![named(Context::Secrets, "X")]);
         assert_eq!(refs("${{ secrets. NAME }}"), vec![named(Context::Secrets, "NAME")]);
         assert_eq!(refs("${{ secrets['A-B'] }}"), vec![named(Context::Secrets, "A-B")]);
-        assert_eq!(refs("${{ inputs.aws-access-key-id }}"), vec![named(Context::Inputs, "aws-access-key-id")]);
+        assert_eq!(
+            refs("${{ inputs.aws-access-key-id }}"),
+            vec![named(Context::Inputs, "aws-access-key-id")]
+        );
     }
 
     #[test]
@@ -279,7 +294,10 @@ mod tests {
     fn dynamic_names() {
         assert_eq!(
             refs("${{ secrets[matrix.aws_key_secret] }}"),
-            vec![Reference::Dynamic { context: Context::Secrets, expression: "matrix.aws_key_secret".into() }]
+            vec![Reference::Dynamic {
+                context: Context::Secrets,
+                expression: "matrix.aws_key_secret".into()
+            }]
         );
         assert_eq!(
             refs("${{ secrets[format('AWS_{0}_KEY', inputs.env)] }}"),

@@ -23,7 +23,9 @@ impl LineIndex {
 
     /// The text of a 1-based line without its line break.
     pub fn line_text<'t>(&self, text: &'t str, line: usize) -> &'t str {
-        let Some(&start) = self.starts.get(line.wrapping_sub(1)) else { return "" };
+        let Some(&start) = self.starts.get(line.wrapping_sub(1)) else {
+            return "";
+        };
         let end = self.starts.get(line).copied().unwrap_or(text.len());
         text.get(start..end).unwrap_or("").trim_end_matches(['\n', '\r'])
     }

@@ -24,13 +24,17 @@ impl<'d> Workflow<'d> {
             return None;
         }
         if root.get("jobs").is_some() {
-            return Some(Self { root, kind: FileKind::Workflow });
+            return Some(Self {
+                root,
+                kind: FileKind::Workflow,
+            });
         }
         let runs = root.get("runs")?;
         let using = runs.get_str("using")?;
-        using
-            .eq_ignore_ascii_case("composite")
-            .then_some(Self { root, kind: FileKind::CompositeAction })
+        using.eq_ignore_ascii_case("composite").then_some(Self {
+            root,
+            kind: FileKind::CompositeAction,
+        })
     }
 
     pub fn env(&self) -> Option<Node<'d>> {
@@ -70,7 +74,12 @@ impl<'d> Workflow<'d> {
                 .map(|jobs| {
                     jobs.entries()
                         .filter_map(|(k, v)| {
-                            Some(Job { id: Some(k.as_str()?), key: Some(k), node: v, composite_steps: None })
+                            Some(Job {
+                                id: Some(k.as_str()?),
+                                key: Some(k),
+                                node: v,
+                                composite_steps: None,
+                            })
                         })
                         .collect()
                 })
@@ -107,7 +116,12 @@ impl<'d> Job<'d> {
 
     pub fn steps(&self) -> Vec<Step<'d>> {
         self.steps_node()
-            .map(|s| s.items().enumerate().map(|(index, node)| Step { index, node }).collect())
+            .map(|s| {
+                s.items()
+                    .enumerate()
+                    .map(|(index, node)| Step { index, node })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -116,7 +130,9 @@ impl<'d> Job<'d> {
     }
 
     pub fn container_env(&self) -> Option<Node<'d>> {
-        self.id.and_then(|_| self.node.get("container")).and_then(|c| c.get("env"))
+        self.id
+            .and_then(|_| self.node.get("container"))
+            .and_then(|c| c.get("env"))
     }
 
     pub fn permissions(&self) -> Option<Node<'d>> {
@@ -209,10 +225,26 @@ impl<'d> Uses<'d> {
     pub fn parse(raw: &'d str, node: Node<'d>) -> Self {
         let trimmed = raw.trim();
         if trimmed.starts_with("docker://") {
-            return Self { raw, node, repo: "", path: "", git_ref: None, local: false, docker: true };
+            return Self {
+                raw,
+                node,
+                repo: "",
+                path: "",
+                git_ref: None,
+                local: false,
+                docker: true,
+            };
         }
         if trimmed.starts_with("./") || trimmed == "." {
-            return Self { raw, node, repo: "", path: trimmed, git_ref: None, local: true, docker: false };
+            return Self {
+                raw,
+                node,
+                repo: "",
+                path: trimmed,
+                git_ref: None,
+                local: true,
+                docker: false,
+            };
         }
         let (target, git_ref) = match trimmed.split_once('@') {
             Some((t, r)) => (t, Some(r)),
@@ -223,7 +255,15 @@ impl<'d> Uses<'d> {
         let name = parts.next().unwrap_or("");
         let repo = &target[..(owner.len() + 1 + name.len()).min(target.len())];
         let path = parts.next().unwrap_or("");
-        Self { raw, node, repo, path, git_ref, local: false, docker: false }
+        Self {
+            raw,
+            node,
+            repo,
+            path,
+            git_ref,
+            local: false,
+            docker: false,
+        }
     }
 
     /// The repository name without its owner (`configure-aws-credentials`).

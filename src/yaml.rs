@@ -66,7 +66,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_nodes: 2_000_000, max_depth: 200 }
+        Self {
+            max_nodes: 2_000_000,
+            max_depth: 200,
+        }
     }
 }
 
@@ -125,7 +128,10 @@ pub struct Node<'d> {
 
 impl std::fmt::Debug for Node<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("id", &self.id).field("span", &self.span()).finish()
+        f.debug_struct("Node")
+            .field("id", &self.id)
+            .field("span", &self.span())
+            .finish()
     }
 }
 
@@ -168,7 +174,10 @@ impl<'d> Node<'d> {
     /// Follows an alias to the anchored node; other nodes return themselves.
     pub fn resolve(self) -> Node<'d> {
         match self.data().kind {
-            Kind::Alias(target) => Node { doc: self.doc, id: target },
+            Kind::Alias(target) => Node {
+                doc: self.doc,
+                id: target,
+            },
             _ => self,
         }
     }
@@ -196,8 +205,7 @@ impl<'d> Node<'d> {
     pub fn is_null(&self) -> bool {
         match self.kind() {
             Kind::Scalar(s) => {
-                self.resolve().style() == Style::Plain
-                    && matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL")
+                self.resolve().style() == Style::Plain && matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL")
             }
             _ => false,
         }
@@ -210,7 +218,9 @@ impl<'d> Node<'d> {
             Kind::Mapping(pairs) => pairs,
             _ => &[],
         };
-        pairs.iter().map(move |&(k, v)| (Node { doc, id: k }, Node { doc, id: v }))
+        pairs
+            .iter()
+            .map(move |&(k, v)| (Node { doc, id: k }, Node { doc, id: v }))
     }
 
     /// Sequence items; empty for other kinds. Aliases are followed.
@@ -317,11 +327,10 @@ impl<'t> Builder<'t> {
         }
     }
 
-
     fn run(mut self) -> Result<Document, ParseError> {
-        let mut parser = Parser::new_from_str(self.text);
+        let parser = Parser::new_from_str(self.text);
         let mut documents = 0usize;
-        while let Some(event) = parser.next() {
+        for event in parser {
             let (event, span) = event.map_err(|e| scan_error(&e))?;
             match event {
                 Event::DocumentStart(_) => {
@@ -374,7 +383,11 @@ impl<'t> Builder<'t> {
                     } else {
                         Style::Block
                     };
-                    let kind = if is_map { Kind::Mapping(Vec::new()) } else { Kind::Sequence(Vec::new()) };
+                    let kind = if is_map {
+                        Kind::Mapping(Vec::new())
+                    } else {
+                        Kind::Sequence(Vec::new())
+                    };
                     self.last_end = start + 1;
                     let id = self.push(Span::new(start, start), style, anchor, kind)?;
                     self.stack.push(if is_map {
@@ -397,7 +410,10 @@ impl<'t> Builder<'t> {
                 Event::DocumentEnd | Event::StreamStart | Event::Nothing => {}
             }
         }
-        Ok(Document { nodes: self.nodes, root: self.root })
+        Ok(Document {
+            nodes: self.nodes,
+            root: self.root,
+        })
     }
 
     /// A collection ends where its last child ends (block style) or at its closing bracket
@@ -427,11 +443,19 @@ impl<'t> Builder<'t> {
                 if let Some(header) = find_block_header(bytes, self.last_end, start) {
                     start = header;
                 }
-                start + self.text[start..reported_end].trim_end_matches([' ', '\t', '\r', '\n']).len()
+                start
+                    + self.text[start..reported_end]
+                        .trim_end_matches([' ', '\t', '\r', '\n'])
+                        .len()
             }
             Style::DoubleQuoted => closing_quote(bytes, start, b'"').unwrap_or(reported_end),
             Style::SingleQuoted => closing_quote(bytes, start, b'\'').unwrap_or(reported_end),
-            _ => start + self.text[start..reported_end].trim_end_matches([' ', '\t', '\r', '\n']).len(),
+            _ => {
+                start
+                    + self.text[start..reported_end]
+                        .trim_end_matches([' ', '\t', '\r', '\n'])
+                        .len()
+            }
         };
         Span::new(start, end)
     }
@@ -445,7 +469,12 @@ impl<'t> Builder<'t> {
             });
         }
         let id = NodeId(self.nodes.len() as u32);
-        self.nodes.push(NodeData { span, style, anchored: anchor != 0, kind });
+        self.nodes.push(NodeData {
+            span,
+            style,
+            anchored: anchor != 0,
+            kind,
+        });
         if anchor != 0 {
             self.anchors.insert(anchor, id);
         }
@@ -520,7 +549,11 @@ fn closing_quote(bytes: &[u8], start: usize, quote: u8) -> Option<usize> {
 
 fn scan_error(e: &ScanError) -> ParseError {
     let mark = e.marker();
-    ParseError { message: e.info().to_string(), line: mark.line(), column: mark.col() + 1 }
+    ParseError {
+        message: e.info().to_string(),
+        line: mark.line(),
+        column: mark.col() + 1,
+    }
 }
 
 #[cfg(test)]
@@ -572,7 +605,9 @@ mod tests {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..30 {
             let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
-            text.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+            text.push_str(&format!(
+                "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
         }
         let doc = Document::parse(&text).unwrap();
         assert!(doc.len() < 1_000);

@@ -24,7 +24,9 @@ impl Rule for LiteralKey {
                 Kind::Scalar(value) => {
                     for key in find_access_key_ids(value) {
                         let span = node.span();
-                        let start = cx.text[span.start..span.end].find(key).map_or(span.start, |at| span.start + at);
+                        let start = cx.text[span.start..span.end]
+                            .find(key)
+                            .map_or(span.start, |at| span.start + at);
                         out.push(cx.finding(FindingSpec {
                             rule: self.id(),
                             severity: Severity::High,

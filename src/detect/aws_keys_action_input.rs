@@ -23,13 +23,18 @@ impl Rule for ActionInputKeys {
             .collect();
         for group in group_by_block(&ours) {
             let first = group[0];
-            let (Some(job), Some(step)) = (first.job.as_ref(), first.step.as_ref()) else { continue };
+            let (Some(job), Some(step)) = (first.job.as_ref(), first.step.as_ref()) else {
+                continue;
+            };
             let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
             let inputs: Vec<&str> = group.iter().map(|p| p.name()).collect();
             let action = step.uses().map_or("the action", |u| u.raw);
             let ecr_login = matches!(first.kind, PositionKind::ActionInput { ecr_login: true });
             let (fix, reason) = if step.node.touches_anchor() {
-                (Fix::Manual, "the step uses YAML anchors or aliases; edit it by hand".to_string())
+                (
+                    Fix::Manual,
+                    "the step uses YAML anchors or aliases; edit it by hand".to_string(),
+                )
             } else if let Some(reason) = super::inputs_reason(&refs) {
                 (Fix::Manual, reason)
             } else if ecr_login {
@@ -40,10 +45,16 @@ impl Rule for ActionInputKeys {
             } else {
                 (
                     Fix::Manual,
-                    format!("{action} takes keys as inputs: check whether it can use the credentials configure-aws-credentials exports, or replace it"),
+                    format!(
+                        "{action} takes keys as inputs: check whether it can use the credentials configure-aws-credentials exports, or replace it"
+                    ),
                 )
             };
-            let message = format!("{action} gets AWS keys through inputs {} from {}", inputs.join(", "), super::describe_refs(&refs));
+            let message = format!(
+                "{action} gets AWS keys through inputs {} from {}",
+                inputs.join(", "),
+                super::describe_refs(&refs)
+            );
             out.push(cx.finding(FindingSpec {
                 rule: self.id(),
                 severity: Severity::Medium,

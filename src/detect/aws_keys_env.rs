@@ -18,8 +18,10 @@ impl Rule for EnvKeys {
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let all = positions::key_positions(&cx.workflow);
-        let ours: Vec<_> =
-            all.iter().filter(|p| matches!(p.kind, PositionKind::Env(_)) && p.resolved.dynamic.is_empty()).collect();
+        let ours: Vec<_> = all
+            .iter()
+            .filter(|p| matches!(p.kind, PositionKind::Env(_)) && p.resolved.dynamic.is_empty())
+            .collect();
         for group in group_by_block(&ours) {
             let first = group[0];
             let PositionKind::Env(level) = first.kind else { continue };
@@ -30,32 +32,56 @@ impl Rule for EnvKeys {
             let in_scope: Vec<(Job<'_>, Step<'_>)> = match (&first.job, &first.step) {
                 (Some(job), Some(step)) => vec![(*job, *step)],
                 (Some(job), None) => job.steps().into_iter().map(|s| (*job, s)).collect(),
-                _ => cx.workflow.jobs().into_iter().flat_map(|j| j.steps().into_iter().map(move |s| (j, s))).collect(),
+                _ => cx
+                    .workflow
+                    .jobs()
+                    .into_iter()
+                    .flat_map(|j| j.steps().into_iter().map(move |s| (j, s)))
+                    .collect(),
             };
-            let consumers: Vec<(Job<'_>, Step<'_>)> =
-                in_scope.into_iter().filter(|(_, s)| sources::step_aws_use(s) != AwsUse::No).collect();
+            let consumers: Vec<(Job<'_>, Step<'_>)> = in_scope
+                .into_iter()
+                .filter(|(_, s)| sources::step_aws_use(s) != AwsUse::No)
+                .collect();
             let token_droppers: Vec<String> = consumers
                 .iter()
-                .filter_map(|(_, s)| s.uses().filter(|u| IGNORES_SESSION_TOKEN.iter().any(|a| u.is(a))).map(|u| u.repo.to_string()))
+                .filter_map(|(_, s)| {
+                    s.uses()
+                        .filter(|u| IGNORES_SESSION_TOKEN.iter().any(|a| u.is(a)))
+                        .map(|u| u.repo.to_string())
+                })
                 .collect();
 
             let (fix, reason) = if first.block.touches_anchor() {
-                (Fix::Manual, "the env block uses YAML anchors or aliases; edit it by hand".to_string())
+                (
+                    Fix::Manual,
+                    "the env block uses YAML anchors or aliases; edit it by hand".to_string(),
+                )
             } else if let Some(reason) = super::inputs_reason(&refs) {
                 (Fix::Manual, reason)
             } else if let Some(action) = token_droppers.first() {
                 (
                     Fix::Manual,
-                    format!("{action} reads only the key id and secret and drops AWS_SESSION_TOKEN, so it cannot use OIDC's temporary credentials: replace it (e.g. with `aws s3 sync`)"),
+                    format!(
+                        "{action} reads only the key id and secret and drops AWS_SESSION_TOKEN, so it cannot use OIDC's temporary credentials: replace it (e.g. with `aws s3 sync`)"
+                    ),
                 )
             } else {
-                (Fix::Auto, "env entries are removed and a configure-aws-credentials step is inserted".to_string())
+                (
+                    Fix::Auto,
+                    "env entries are removed and a configure-aws-credentials step is inserted".to_string(),
+                )
             };
             let where_ = match (&first.job, level) {
                 (Some(job), _) => format!("{} env of job {}", level.as_str(), job.label()),
                 (None, _) => "workflow env".to_string(),
             };
-            let message = format!("{} set from {} in {}", names.join(", "), super::describe_refs(&refs), where_);
+            let message = format!(
+                "{} set from {} in {}",
+                names.join(", "),
+                super::describe_refs(&refs),
+                where_
+            );
             let mut finding = cx.finding(FindingSpec {
                 rule: self.id(),
                 severity: Severity::Medium,

@@ -28,9 +28,21 @@ impl Rule for PassedToWorkflow {
             let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
             let passed: Vec<&str> = group.iter().map(|p| p.name()).collect();
             let (fix, reason) = if callee.local {
-                (Fix::Auto, format!("the local callee {} is rewritten in the same run; these secrets are dropped and the job gets `id-token: write`", callee.raw))
+                (
+                    Fix::Auto,
+                    format!(
+                        "the local callee {} is rewritten in the same run; these secrets are dropped and the job gets `id-token: write`",
+                        callee.raw
+                    ),
+                )
             } else {
-                (Fix::Manual, format!("the callee {} lives in another repository: migrate it to OIDC first, then drop these secrets and grant `id-token: write` here", callee.raw))
+                (
+                    Fix::Manual,
+                    format!(
+                        "the callee {} lives in another repository: migrate it to OIDC first, then drop these secrets and grant `id-token: write` here",
+                        callee.raw
+                    ),
+                )
             };
             out.push(cx.finding(FindingSpec {
                 rule: ID,
@@ -56,16 +68,25 @@ pub struct InheritCall {
     pub callee: String,
     pub line: usize,
     pub column: usize,
+    pub snippet: String,
 }
 
 /// Callers that inherit all secrets into a local callee: recorded per file, linked later.
 pub fn inherit_calls(cx: &FileContext<'_>) -> Vec<InheritCall> {
     let mut out = Vec::new();
     for job in cx.workflow.jobs() {
-        let (Some(callee), Some(secrets)) = (job.reusable_call(), job.call_secrets()) else { continue };
+        let (Some(callee), Some(secrets)) = (job.reusable_call(), job.call_secrets()) else {
+            continue;
+        };
         if callee.local && secrets.as_str() == Some("inherit") {
             let (line, column) = cx.lines.line_col(cx.text, secrets.span().start);
-            out.push(InheritCall { job: job.label(), callee: callee.raw.trim().to_string(), line, column });
+            out.push(InheritCall {
+                job: job.label(),
+                callee: callee.raw.trim().to_string(),
+                line,
+                column,
+                snippet: cx.lines.line_text(cx.text, line).to_string(),
+            });
         }
     }
     out
@@ -78,6 +99,16 @@ pub struct CalleeKeys<'a> {
     pub findings: &'a [Finding],
 }
 
+impl CalleeKeys<'_> {
+    /// Rules the callee's findings came from (for the caller's message).
+    pub fn rules(&self) -> Vec<&'static str> {
+        let mut rules: Vec<&'static str> = self.findings.iter().map(|f| f.rule).collect();
+        rules.sort_unstable();
+        rules.dedup();
+        rules
+    }
+}
+
 /// Turns `secrets: inherit` calls into findings when the local callee uses AWS keys.
 /// `callee_keys` looks a callee up by its path relative to the caller's repository root.
 pub fn link_inherited_secrets<'a>(
@@ -87,21 +118,34 @@ pub fn link_inherited_secrets<'a>(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for call in calls {
-        let Some(callee) = callee_keys(&call.callee) else { continue };
+        let Some(callee) = callee_keys(&call.callee) else {
+            continue;
+        };
         if callee.secrets.is_empty() {
             continue;
         }
         let refs: Vec<super::SourceRef> = callee
             .secrets
             .iter()
-            .map(|name| super::SourceRef { context: crate::expr::Context::Secrets, name: name.clone() })
+            .map(|name| super::SourceRef {
+                context: crate::expr::Context::Secrets,
+                name: name.clone(),
+            })
             .collect();
         let (fix, reason) = if callee.all_auto {
-            (Fix::Auto, format!("{} is rewritten in the same run; the job gets `id-token: write`", call.callee))
+            (
+                Fix::Auto,
+                format!(
+                    "{} is rewritten in the same run; the job gets `id-token: write`",
+                    call.callee
+                ),
+            )
         } else {
-            (Fix::Manual, format!("{} has findings that need a person; migrate it first", call.callee))
+            (
+                Fix::Manual,
+                format!("{} has findings that need a person; migrate it first", call.callee),
+            )
         };
-        let _ = callee.findings;
         out.push(Finding {
             rule: ID,
             severity: Severity::Medium,
@@ -114,10 +158,16 @@ pub fn link_inherited_secrets<'a>(
             references: refs,
             fix,
             reason,
-            message: format!("job inherits all secrets into {}, which uses AWS keys {}", call.callee, callee.secrets.join(", ")),
+            message: format!(
+                "job inherits all secrets into {}, which uses AWS keys {} ({})",
+                call.callee,
+                callee.secrets.join(", "),
+                callee.rules().join(", ")
+            ),
             consumers: Vec::new(),
             span: crate::yaml::Span::default(),
             entry: None,
+            snippet: call.snippet.clone(),
         });
     }
     out

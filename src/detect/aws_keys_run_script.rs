@@ -56,7 +56,9 @@ impl Rule for RunScriptKeys {
                 // Point at the expression in the source; block scalars lose indentation
                 // when parsed, so search the raw text of the node.
                 let node = run.span();
-                let start = cx.text[node.start..node.end].find(first_expr).map_or(node.start, |at| node.start + at);
+                let start = cx.text[node.start..node.end]
+                    .find(first_expr)
+                    .map_or(node.start, |at| node.start + at);
                 let span = Span::new(start, start + first_expr.len());
                 out.push(cx.finding(FindingSpec {
                     rule: self.id(),

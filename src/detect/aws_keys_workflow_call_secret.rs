@@ -3,8 +3,8 @@
 
 use super::names;
 use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity};
-use crate::expr::Context;
 use crate::detect::SourceRef;
+use crate::expr::Context;
 
 pub struct WorkflowCallSecrets;
 
@@ -18,7 +18,9 @@ impl Rule for WorkflowCallSecrets {
     }
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
-        let Some(secrets) = cx.workflow.workflow_call().and_then(|wc| wc.get("secrets")) else { return };
+        let Some(secrets) = cx.workflow.workflow_call().and_then(|wc| wc.get("secrets")) else {
+            return;
+        };
         for (key, value) in secrets.entries() {
             let Some(name) = key.as_str() else { continue };
             if !names::looks_like_aws_key_name(name) {
@@ -32,7 +34,10 @@ impl Rule for WorkflowCallSecrets {
                 entry: None,
                 job: None,
                 step: None,
-                references: vec![SourceRef { context: Context::Secrets, name: name.to_string() }],
+                references: vec![SourceRef {
+                    context: Context::Secrets,
+                    name: name.to_string(),
+                }],
                 // Settled against the file's other findings in `detect::settle`.
                 fix: Fix::Auto,
                 reason: "the declaration is dropped once the workflow assumes a role with OIDC".into(),

@@ -87,6 +87,9 @@ pub struct Finding {
     /// The whole `key: value` entry, when the finding is one (for the rewriter).
     #[serde(skip)]
     pub entry: Option<Span>,
+    /// The source line the finding points at, for snippets.
+    #[serde(skip)]
+    pub snippet: String,
 }
 
 /// One rule: a stable kebab-case id and a check over a file.
@@ -147,7 +150,10 @@ impl<'a> FileContext<'a> {
             line,
             column,
             job: spec.job.and_then(|j| j.id.map(str::to_string)),
-            step: spec.step.map(|s| StepRef { index: s.index, name: s.name().map(str::to_string) }),
+            step: spec.step.map(|s| StepRef {
+                index: s.index,
+                name: s.name().map(str::to_string),
+            }),
             secrets,
             references,
             fix: spec.fix,
@@ -156,6 +162,7 @@ impl<'a> FileContext<'a> {
             consumers: Vec::new(),
             span: spec.span,
             entry: spec.entry,
+            snippet: self.lines.line_text(self.text, line).to_string(),
         }
     }
 }
@@ -177,9 +184,17 @@ fn settle_declarations(findings: &mut [Finding]) {
     let manual_uses: Vec<(String, usize)> = findings
         .iter()
         .filter(|f| f.fix == Fix::Manual && f.rule != "aws-keys-workflow-call-secret")
-        .flat_map(|f| f.references.iter().filter(|r| r.context == Context::Secrets).map(move |r| (r.name.clone(), f.line)))
+        .flat_map(|f| {
+            f.references
+                .iter()
+                .filter(|r| r.context == Context::Secrets)
+                .map(move |r| (r.name.clone(), f.line))
+        })
         .collect();
-    for f in findings.iter_mut().filter(|f| f.rule == "aws-keys-workflow-call-secret") {
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.rule == "aws-keys-workflow-call-secret")
+    {
         if let Some((_, line)) = manual_uses.iter().find(|(name, _)| f.secrets.contains(name)) {
             f.fix = Fix::Manual;
             f.reason = format!("the secret is still read by a finding that needs a person (line {line})");
@@ -203,7 +218,10 @@ pub(crate) fn group_by_block<'p, 'd>(
 
 /// A short, human description of where key material comes from.
 pub(crate) fn describe_refs(refs: &[SourceRef]) -> String {
-    let names: Vec<String> = refs.iter().map(|r| format!("{}.{}", r.context.as_str(), r.name)).collect();
+    let names: Vec<String> = refs
+        .iter()
+        .map(|r| format!("{}.{}", r.context.as_str(), r.name))
+        .collect();
     names.join(", ")
 }
 

@@ -61,8 +61,9 @@ pub fn looks_like_aws_key_name(name: &str) -> bool {
     }
     let aws_ish = n.contains("AWS") || n.starts_with("S3_") || n.contains("_S3_");
     let credential_ish = n.contains("KEY") || n.contains("SECRET") || n.contains("TOKEN");
-    const NOT_CREDENTIALS: [&str; 9] =
-        ["ROLE", "REGION", "ACCOUNT", "ARN", "BUCKET", "KMS", "KEY_PAIR", "KEY_NAME", "SSH"];
+    const NOT_CREDENTIALS: [&str; 9] = [
+        "ROLE", "REGION", "ACCOUNT", "ARN", "BUCKET", "KMS", "KEY_PAIR", "KEY_NAME", "SSH",
+    ];
     aws_ish && credential_ish && !NOT_CREDENTIALS.iter().any(|w| n.contains(w))
 }
 
@@ -90,10 +91,27 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for yes in ["AWS_ACCESS_KEY_ID", "access-key-id", "secret_access_key", "AWS_ACCESS_KEY", "AWS_KEY_DEPLOYMENT", "ENGRID_S3_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY_DEV"] {
+        for yes in [
+            "AWS_ACCESS_KEY_ID",
+            "access-key-id",
+            "secret_access_key",
+            "AWS_ACCESS_KEY",
+            "AWS_KEY_DEPLOYMENT",
+            "ENGRID_S3_ACCESS_KEY",
+            "AWS_SECRET_ACCESS_KEY_DEV",
+        ] {
             assert!(looks_like_aws_key_name(yes), "{yes}");
         }
-        for no in ["AWS_REGION", "AWS_ROLE_ARN", "AWS_ACCOUNT_ID", "GITHUB_TOKEN", "NPM_TOKEN", "AWS_S3_BUCKET", "AWS_KMS_KEY_ID", "SSH_KEY"] {
+        for no in [
+            "AWS_REGION",
+            "AWS_ROLE_ARN",
+            "AWS_ACCOUNT_ID",
+            "GITHUB_TOKEN",
+            "NPM_TOKEN",
+            "AWS_S3_BUCKET",
+            "AWS_KMS_KEY_ID",
+            "SSH_KEY",
+        ] {
             assert!(!looks_like_aws_key_name(no), "{no}");
         }
     }

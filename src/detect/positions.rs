@@ -32,7 +32,9 @@ pub enum PositionKind {
     ConfigureInput,
     Env(EnvLevel),
     /// `with:` of another action; `ecr_login` for docker/login-action to ECR.
-    ActionInput { ecr_login: bool },
+    ActionInput {
+        ecr_login: bool,
+    },
     /// `secrets:` of a job that calls a reusable workflow.
     CallSecret,
 }
@@ -62,9 +64,10 @@ pub fn is_configure_step(step: &Step<'_>) -> bool {
     let Some(uses) = step.uses() else { return false };
     uses.is_configure_aws_credentials()
         || (uses.is_repo_root_action()
-            && step.with().is_some_and(|w| w.entries().any(|(k, _)| {
-                k.as_str().and_then(names::configure_input_part).is_some()
-            })))
+            && step.with().is_some_and(|w| {
+                w.entries()
+                    .any(|(k, _)| k.as_str().and_then(names::configure_input_part).is_some())
+            }))
 }
 
 /// A configure-aws-credentials step that assumes a role with OIDC (no static keys).
@@ -72,7 +75,9 @@ pub fn is_oidc_configure_step(step: &Step<'_>) -> bool {
     is_configure_step(step)
         && step.with().is_some_and(|w| {
             w.get("role-to-assume").is_some()
-                && !w.entries().any(|(k, _)| k.as_str().and_then(names::configure_input_part).is_some())
+                && !w
+                    .entries()
+                    .any(|(k, _)| k.as_str().and_then(names::configure_input_part).is_some())
         })
 }
 
@@ -113,7 +118,14 @@ pub fn key_positions<'d>(workflow: &Workflow<'d>) -> Vec<KeyPosition<'d>> {
         for step in job.steps() {
             let scopes = Scopes::step(workflow, &job, &step);
             if let Some(env) = step.env() {
-                env_positions(&mut out, EnvLevel::Step, Some(job), Some(step), env, &scopes.outside(env));
+                env_positions(
+                    &mut out,
+                    EnvLevel::Step,
+                    Some(job),
+                    Some(step),
+                    env,
+                    &scopes.outside(env),
+                );
             }
             let Some(with) = step.with() else { continue };
             if step.uses().is_none() {
@@ -133,7 +145,11 @@ pub fn key_positions<'d>(workflow: &Workflow<'d>) -> Vec<KeyPosition<'d>> {
                         None => continue,
                     }
                 } else if ecr_login && matches!(name, "username" | "password") {
-                    let part = if name == "username" { KeyPart::AccessKeyId } else { KeyPart::SecretAccessKey };
+                    let part = if name == "username" {
+                        KeyPart::AccessKeyId
+                    } else {
+                        KeyPart::SecretAccessKey
+                    };
                     (PositionKind::ActionInput { ecr_login: true }, Some(part))
                 } else if names::looks_like_key_input(name)
                     || resolved.refs.iter().any(|r| names::looks_like_aws_key_name(&r.name))
@@ -142,7 +158,16 @@ pub fn key_positions<'d>(workflow: &Workflow<'d>) -> Vec<KeyPosition<'d>> {
                 } else {
                     continue;
                 };
-                out.push(KeyPosition { kind, job: Some(job), step: Some(step), block: with, key, value, part, resolved });
+                out.push(KeyPosition {
+                    kind,
+                    job: Some(job),
+                    step: Some(step),
+                    block: with,
+                    key,
+                    value,
+                    part,
+                    resolved,
+                });
             }
         }
     }
@@ -158,14 +183,28 @@ fn env_positions<'d>(
     scopes: &Scopes<'d>,
 ) {
     for (key, value) in env.entries() {
-        let Some(part) = key.as_str().and_then(names::env_key_part) else { continue };
+        let Some(part) = key.as_str().and_then(names::env_key_part) else {
+            continue;
+        };
         let resolved = resolve_node(value, scopes);
         if resolved.is_external() {
-            out.push(KeyPosition { kind: PositionKind::Env(level), job, step, block: env, key, value, part: Some(part), resolved });
+            out.push(KeyPosition {
+                kind: PositionKind::Env(level),
+                job,
+                step,
+                block: env,
+                key,
+                value,
+                part: Some(part),
+                resolved,
+            });
         }
     }
 }
 
 fn resolve_node(value: Node<'_>, scopes: &Scopes<'_>) -> Resolved {
-    value.as_str().map(|text| sources::resolve(text, scopes)).unwrap_or_default()
+    value
+        .as_str()
+        .map(|text| sources::resolve(text, scopes))
+        .unwrap_or_default()
 }

@@ -14,7 +14,9 @@ pub struct Scopes<'d> {
 
 impl<'d> Scopes<'d> {
     pub fn workflow(workflow: &Workflow<'d>) -> Self {
-        Self { layers: workflow.env().into_iter().collect() }
+        Self {
+            layers: workflow.env().into_iter().collect(),
+        }
     }
 
     pub fn job(workflow: &Workflow<'d>, job: &Job<'d>) -> Self {
@@ -34,7 +36,9 @@ impl<'d> Scopes<'d> {
     /// The scopes outside the given `env:` mapping (what its own values can read).
     pub fn outside(&self, env: Node<'d>) -> Self {
         let at = self.layers.iter().position(|l| *l == env).map_or(0, |i| i + 1);
-        Self { layers: self.layers[at..].to_vec() }
+        Self {
+            layers: self.layers[at..].to_vec(),
+        }
     }
 }
 
@@ -68,14 +72,20 @@ pub fn resolve(value: &str, scopes: &Scopes<'_>) -> Resolved {
 fn resolve_into(value: &str, layers: &[Node<'_>], hops: usize, out: &mut Resolved) {
     for located in expr::references(value) {
         match located.reference {
-            Reference::Named { context: Context::Env, name } => {
+            Reference::Named {
+                context: Context::Env,
+                name,
+            } => {
                 if hops >= MAX_ENV_HOPS {
                     continue;
                 }
                 // Same-level env entries cannot read each other, so a hit in layer `i`
                 // resolves against the layers outside it.
                 if let Some((i, found)) = layers.iter().enumerate().find_map(|(i, layer)| {
-                    layer.entries().find(|(k, _)| k.as_str() == Some(name.as_str())).map(|(_, v)| (i, v))
+                    layer
+                        .entries()
+                        .find(|(k, _)| k.as_str() == Some(name.as_str()))
+                        .map(|(_, v)| (i, v))
                 }) {
                     out.via_env.push(name);
                     if let Some(text) = found.as_str() {
@@ -121,8 +131,28 @@ const NO_AWS_ACTIONS: &[&str] = &[
 
 /// Words in a `run:` script that mean it talks to AWS with ambient credentials.
 const AWS_COMMANDS: &[&str] = &[
-    "aws ", "aws\n", "sam ", "cdk ", "cdk\n", "terraform", "terragrunt", "serverless", "sls ", "sst ", "eb ", "copilot ",
-    "pulumi", "zappa", "chalice", "s3://", "boto3", "aws-cli", "ecr ", "ecs-cli", "amplify ", "cdktf",
+    "aws ",
+    "aws\n",
+    "sam ",
+    "cdk ",
+    "cdk\n",
+    "terraform",
+    "terragrunt",
+    "serverless",
+    "sls ",
+    "sst ",
+    "eb ",
+    "copilot ",
+    "pulumi",
+    "zappa",
+    "chalice",
+    "s3://",
+    "boto3",
+    "aws-cli",
+    "ecr ",
+    "ecs-cli",
+    "amplify ",
+    "cdktf",
 ];
 
 /// Does this step use AWS credentials from the environment?
@@ -180,7 +210,13 @@ mod tests {
         let job = wf.jobs()[0];
         let scopes = Scopes::job(&wf, &job);
         let r = resolve("${{ env.K }}", &scopes.outside(job.env().unwrap()));
-        assert_eq!(r.refs, vec![SourceRef { context: Context::Secrets, name: "REAL".into() }]);
+        assert_eq!(
+            r.refs,
+            vec![SourceRef {
+                context: Context::Secrets,
+                name: "REAL".into()
+            }]
+        );
         assert_eq!(r.via_env, vec!["K".to_string()]);
     }
 

@@ -1,0 +1,70 @@
+//! The command line: argument parsing (clap derive) and dispatch to one module per command.
+
+mod scan;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report::exit;
+
+#[derive(Parser)]
+#[command(
+    name = "migrate",
+    version,
+    about = "Move GitHub Actions from static AWS access keys to OIDC",
+    long_about = "Move GitHub Actions from static AWS access keys to OIDC.\n\n\
+        `scan` finds every workflow, reusable workflow and composite action that feeds static AWS key \
+        material to a job.",
+    after_help = "Examples:\n  migrate scan .                      scan a checkout\n  migrate scan --format json repos/   machine-readable findings for many checkouts"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Scan(scan::ScanArgs),
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Color only on a terminal, and never when NO_COLOR is set.
+    pub fn enabled(self) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Scan(args) => scan::run(args),
+    };
+    ExitCode::from(code)
+}
+
+/// Writes to stdout; a closed pipe (`migrate scan | head`) is not an error.
+pub(crate) fn print(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => exit::CLEAN,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::CLEAN,
+        Err(e) => {
+            eprintln!("error: cannot write output: {e}");
+            exit::TOOL_ERROR
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Rendering scan results: one module per `--format`, plus the shared summary and exit codes.
+
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use std::collections::BTreeMap;
+
+use crate::detect::{Fix, Severity};
+use crate::scan::ScanReport;
+
+/// Exit codes of `migrate scan` (documented in the README).
+pub mod exit {
+    /// No findings, no errors.
+    pub const CLEAN: u8 = 0;
+    /// The tool itself failed (nothing useful was produced).
+    pub const TOOL_ERROR: u8 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// Findings, and every file was scanned.
+    pub const FINDINGS: u8 = 10;
+    /// Some files could not be scanned; no findings in the rest.
+    pub const ERRORS: u8 = 11;
+    /// Findings, and some files could not be scanned.
+    pub const FINDINGS_AND_ERRORS: u8 = 12;
+}
+
+pub fn exit_code(report: &ScanReport) -> u8 {
+    let findings = report.actionable().next().is_some();
+    match (findings, !report.errors.is_empty()) {
+        (false, false) => exit::CLEAN,
+        (true, false) => exit::FINDINGS,
+        (false, true) => exit::ERRORS,
+        (true, true) => exit::FINDINGS_AND_ERRORS,
+    }
+}
+
+/// Counts shown at the end of every format.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub skipped: usize,
+    pub errors: usize,
+    pub findings: usize,
+    pub auto: usize,
+    pub manual: usize,
+    pub info: usize,
+    pub by_rule: BTreeMap<&'static str, usize>,
+}
+
+impl Summary {
+    pub fn of(report: &ScanReport) -> Self {
+        let mut s = Self {
+            files: report.files.len(),
+            skipped: report.skipped,
+            errors: report.errors.len(),
+            findings: 0,
+            auto: 0,
+            manual: 0,
+            info: 0,
+            by_rule: BTreeMap::new(),
+        };
+        for f in report.findings() {
+            if f.severity == Severity::Info {
+                s.info += 1;
+                continue;
+            }
+            s.findings += 1;
+            *s.by_rule.entry(f.rule).or_default() += 1;
+            match f.fix {
+                Fix::Auto => s.auto += 1,
+                Fix::Manual => s.manual += 1,
+            }
+        }
+        s
+    }
+
+    pub fn line(&self) -> String {
+        let rules: Vec<String> = self.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let mut line = format!(
+            "scanned {} file{}, {} finding{} ({} auto, {} manual)",
+            self.files,
+            plural(self.files),
+            self.findings,
+            plural(self.findings),
+            self.auto,
+            self.manual
+        );
+        if !rules.is_empty() {
+            line.push_str(&format!(": {}", rules.join(", ")));
+        }
+        if self.info > 0 {
+            line.push_str(&format!("; {} info", self.info));
+        }
+        if self.errors > 0 {
+            line.push_str(&format!("; {} file error{}", self.errors, plural(self.errors)));
+        }
+        line
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
