@@ -48,7 +48,9 @@ fn walk(root: &Path, found: &mut Vec<Candidate>, errors: &mut Vec<DiscoverError>
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            !(e.file_type().is_dir() && e.depth() > 0 && SKIPPED_DIRS.iter().any(|d| e.file_name() == *d))
+            !(e.file_type().is_dir()
+                && e.depth() > 0
+                && SKIPPED_DIRS.iter().any(|d| e.file_name() == *d))
         });
     for entry in walker {
         match entry {
@@ -60,7 +62,9 @@ fn walk(root: &Path, found: &mut Vec<Candidate>, errors: &mut Vec<DiscoverError>
             }
             Ok(_) => {}
             Err(e) => errors.push(DiscoverError {
-                path: e.path().map_or_else(|| root.to_path_buf(), Path::to_path_buf),
+                path: e
+                    .path()
+                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf),
                 message: e.io_error().map_or_else(|| e.to_string(), io_message),
             }),
         }
@@ -98,7 +102,10 @@ impl ReadError {
 /// Reads a file as UTF-8 text, refusing huge, binary and non-UTF-8 files.
 pub fn read_text(path: &Path) -> Result<String, ReadError> {
     let file = fs::File::open(path).map_err(|e| ReadError::Io(io_message(&e)))?;
-    let size = file.metadata().map_err(|e| ReadError::Io(io_message(&e)))?.len();
+    let size = file
+        .metadata()
+        .map_err(|e| ReadError::Io(io_message(&e)))?
+        .len();
     if size > MAX_FILE_BYTES {
         return Err(ReadError::TooLarge {
             size,
@@ -157,8 +164,17 @@ mod tests {
 
     #[test]
     fn decode_rejects_binary_and_bad_utf8() {
-        assert_eq!(decode_text(b"a\nb\0".to_vec()), Err(ReadError::Binary { line: 2 }));
-        assert_eq!(decode_text(b"a\n\nb\xff".to_vec()), Err(ReadError::NotUtf8 { line: 3 }));
-        assert_eq!(decode_text(b"\xef\xbb\xbfon: push".to_vec()).as_deref(), Ok("on: push"));
+        assert_eq!(
+            decode_text(b"a\nb\0".to_vec()),
+            Err(ReadError::Binary { line: 2 })
+        );
+        assert_eq!(
+            decode_text(b"a\n\nb\xff".to_vec()),
+            Err(ReadError::NotUtf8 { line: 3 })
+        );
+        assert_eq!(
+            decode_text(b"\xef\xbb\xbfon: push".to_vec()).as_deref(),
+            Ok("on: push")
+        );
     }
 }

@@ -43,7 +43,10 @@ pub enum Reference {
     /// `ctx.NAME` or `ctx['NAME']`.
     Named { context: Context, name: String },
     /// `secrets[<expression>]` whose name is computed at run time.
-    Dynamic { context: Context, expression: String },
+    Dynamic {
+        context: Context,
+        expression: String,
+    },
 }
 
 /// A reference and its byte range within the scanned string (the whole `${{ ... }}`).
@@ -161,7 +164,9 @@ fn tokenize(expr: &str) -> Vec<Token<'_>> {
             }
             _ if b.is_ascii_alphanumeric() || b == b'_' => {
                 let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-') {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
+                {
                     i += 1;
                 }
                 tokens.push(Token::Ident(&expr[start..i]));
@@ -222,7 +227,10 @@ pub fn references_in_expression(expr: &str) -> Vec<Reference> {
                     Some(close) => expr[open + 1..close].trim().to_string(),
                     None => expr[open + 1..].trim().to_string(),
                 };
-                out.push(Reference::Dynamic { context, expression });
+                out.push(Reference::Dynamic {
+                    context,
+                    expression,
+                });
                 i = next;
             }
             _ => i += 1,
@@ -266,10 +274,19 @@ mod tests {
 
     #[test]
     fn plain_and_spaced_references() {
-        assert_eq!(refs("${{ secrets.AWS_KEY }}"), vec![named(Context::Secrets, "AWS_KEY")]);
+        assert_eq!(
+            refs("${{ secrets.AWS_KEY }}"),
+            vec![named(Context::Secrets, "AWS_KEY")]
+        );
         assert_eq!(refs("${{secrets.X}}"), vec![named(Context::Secrets, "X")]);
-        assert_eq!(refs("${{ secrets. NAME }}"), vec![named(Context::Secrets, "NAME")]);
-        assert_eq!(refs("${{ secrets['A-B'] }}"), vec![named(Context::Secrets, "A-B")]);
+        assert_eq!(
+            refs("${{ secrets. NAME }}"),
+            vec![named(Context::Secrets, "NAME")]
+        );
+        assert_eq!(
+            refs("${{ secrets['A-B'] }}"),
+            vec![named(Context::Secrets, "A-B")]
+        );
         assert_eq!(
             refs("${{ inputs.aws-access-key-id }}"),
             vec![named(Context::Inputs, "aws-access-key-id")]

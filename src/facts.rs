@@ -66,13 +66,18 @@ impl Triggers {
 fn strings(node: Option<Node<'_>>) -> Vec<String> {
     match node {
         None => Vec::new(),
-        Some(n) if n.is_sequence() => n.items().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(n) if n.is_sequence() => n
+            .items()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         Some(n) => n.as_str().map(|s| vec![s.to_string()]).unwrap_or_default(),
     }
 }
 
 fn ref_filter(config: Option<Node<'_>>) -> RefFilter {
-    let Some(c) = config else { return RefFilter::default() };
+    let Some(c) = config else {
+        return RefFilter::default();
+    };
     RefFilter {
         branches: strings(c.get("branches")),
         branches_ignore: strings(c.get("branches-ignore")),
@@ -143,11 +148,16 @@ pub fn job_facts(workflow: &Workflow<'_>, triggers: &Triggers) -> Vec<JobFacts> 
 }
 
 fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
-    let environment = job.environment().and_then(|e| e.as_str()).map(str::to_string);
+    let environment = job
+        .environment()
+        .and_then(|e| e.as_str())
+        .map(str::to_string);
     let mut subjects = Vec::new();
     match &environment {
         // The environment replaces the ref in `sub`, whatever the event.
-        Some(env) if env.contains("${{") => subjects.push(Subject::EnvironmentExpression(env.clone())),
+        Some(env) if env.contains("${{") => {
+            subjects.push(Subject::EnvironmentExpression(env.clone()))
+        }
         Some(env) => subjects.push(Subject::Environment(env.clone())),
         None if workflow.kind == FileKind::CompositeAction => subjects.push(Subject::Caller),
         None => {
@@ -188,7 +198,11 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
         .steps()
         .iter()
         .filter(|s| crate::detect::positions::is_configure_step(s))
-        .find_map(|s| s.with().and_then(|w| w.get_str("audience")).map(str::to_string));
+        .find_map(|s| {
+            s.with()
+                .and_then(|w| w.get_str("audience"))
+                .map(str::to_string)
+        });
     JobFacts {
         job: job.id.map(str::to_string),
         environment,
@@ -215,8 +229,9 @@ mod tests {
 
     #[test]
     fn push_branches_and_tags() {
-        let f =
-            facts("on:\n  push:\n    branches: [main, 'release/*']\n    tags: ['v*']\njobs:\n  a:\n    steps: []\n");
+        let f = facts(
+            "on:\n  push:\n    branches: [main, 'release/*']\n    tags: ['v*']\njobs:\n  a:\n    steps: []\n",
+        );
         assert_eq!(
             f[0].subjects,
             vec![
@@ -229,8 +244,9 @@ mod tests {
 
     #[test]
     fn environment_replaces_the_ref() {
-        let f =
-            facts("on: [push, pull_request]\njobs:\n  a:\n    environment: prod\n    steps: []\n  b:\n    steps: []\n");
+        let f = facts(
+            "on: [push, pull_request]\njobs:\n  a:\n    environment: prod\n    steps: []\n  b:\n    steps: []\n",
+        );
         assert_eq!(f[0].subjects, vec![Subject::Environment("prod".into())]);
         assert!(f[0].fork_pull_requests);
         assert_eq!(

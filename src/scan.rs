@@ -48,7 +48,9 @@ pub enum FileOutcome {
 /// was named explicitly, or reads like a workflow or action.
 fn must_report(path: &str, text: &str, explicit: bool) -> bool {
     explicit
-        || Path::new(path).components().any(|c| c.as_os_str() == ".github")
+        || Path::new(path)
+            .components()
+            .any(|c| c.as_os_str() == ".github")
         || text.contains("jobs:")
         || text.contains("runs:")
 }
@@ -156,7 +158,9 @@ pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
     }
     link_reusable_callers(&mut report.files);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
-    report.errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    report
+        .errors
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     report
 }
 
@@ -165,12 +169,14 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanReport {
     let (candidates, walk_errors) = discover::discover(paths);
     let inputs: Vec<Input> = candidates.par_iter().map(read_candidate).collect();
     let mut report = scan_texts(inputs);
-    report.errors.extend(walk_errors.into_iter().map(|e| FileError {
-        path: e.path.display().to_string(),
-        line: None,
-        column: None,
-        message: e.message,
-    }));
+    report
+        .errors
+        .extend(walk_errors.into_iter().map(|e| FileError {
+            path: e.path.display().to_string(),
+            line: None,
+            column: None,
+            message: e.message,
+        }));
     report
 }
 
@@ -233,8 +239,15 @@ fn link_reusable_callers(files: &mut [FileReport]) {
         let lookup = |callee: &str| {
             let target = normalize(&root.join(callee));
             let callee = &files[*index.get(&target)?];
-            let used: Vec<&Finding> = callee.findings.iter().filter(|f| f.severity > Severity::Info).collect();
-            let mut secrets: Vec<String> = used.iter().flat_map(|f| f.secrets.iter().cloned()).collect();
+            let used: Vec<&Finding> = callee
+                .findings
+                .iter()
+                .filter(|f| f.severity > Severity::Info)
+                .collect();
+            let mut secrets: Vec<String> = used
+                .iter()
+                .flat_map(|f| f.secrets.iter().cloned())
+                .collect();
             secrets.sort();
             secrets.dedup();
             Some(CalleeKeys {

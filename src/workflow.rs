@@ -142,7 +142,11 @@ impl<'d> Job<'d> {
     /// `environment: NAME` or `environment: { name: NAME }`.
     pub fn environment(&self) -> Option<Node<'d>> {
         let env = self.id.and_then(|_| self.node.get("environment"))?;
-        if env.is_mapping() { env.get("name") } else { Some(env) }
+        if env.is_mapping() {
+            env.get("name")
+        } else {
+            Some(env)
+        }
     }
 
     /// A job that calls a reusable workflow (`jobs.<id>.uses`).
@@ -157,7 +161,8 @@ impl<'d> Job<'d> {
     }
 
     pub fn label(&self) -> String {
-        self.id.map_or_else(|| "(composite action)".to_string(), str::to_string)
+        self.id
+            .map_or_else(|| "(composite action)".to_string(), str::to_string)
     }
 }
 
@@ -273,7 +278,11 @@ impl<'d> Uses<'d> {
 
     /// `aws-actions/configure-aws-credentials` or a mirror of it under another owner.
     pub fn is_configure_aws_credentials(&self) -> bool {
-        !self.local && self.path.is_empty() && self.repo_name().eq_ignore_ascii_case("configure-aws-credentials")
+        !self.local
+            && self.path.is_empty()
+            && self
+                .repo_name()
+                .eq_ignore_ascii_case("configure-aws-credentials")
     }
 
     /// The repo-root action `uses: ./`, which is configure-aws-credentials in its own repo.
@@ -314,9 +323,15 @@ mod tests {
     #[test]
     fn classifies_files() {
         let wf = Document::parse("on: push\njobs:\n  a:\n    runs-on: x\n").unwrap();
-        assert_eq!(Workflow::classify(&wf).map(|w| w.kind), Some(FileKind::Workflow));
+        assert_eq!(
+            Workflow::classify(&wf).map(|w| w.kind),
+            Some(FileKind::Workflow)
+        );
         let ca = Document::parse("runs:\n  using: composite\n  steps: []\n").unwrap();
-        assert_eq!(Workflow::classify(&ca).map(|w| w.kind), Some(FileKind::CompositeAction));
+        assert_eq!(
+            Workflow::classify(&ca).map(|w| w.kind),
+            Some(FileKind::CompositeAction)
+        );
         let other = Document::parse("services:\n  db:\n    image: x\n").unwrap();
         assert!(Workflow::classify(&other).is_none());
     }

@@ -205,7 +205,8 @@ impl<'d> Node<'d> {
     pub fn is_null(&self) -> bool {
         match self.kind() {
             Kind::Scalar(s) => {
-                self.resolve().style() == Style::Plain && matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL")
+                self.resolve().style() == Style::Plain
+                    && matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL")
             }
             _ => false,
         }
@@ -285,7 +286,10 @@ impl ByteOffsets {
             table.push(text.len() as u32);
             table
         });
-        Self { table, len: text.len() }
+        Self {
+            table,
+            len: text.len(),
+        }
     }
 
     fn byte(&self, char_index: usize) -> usize {
@@ -297,8 +301,13 @@ impl ByteOffsets {
 }
 
 enum Open {
-    Mapping { id: NodeId, pending_key: Option<NodeId> },
-    Sequence { id: NodeId },
+    Mapping {
+        id: NodeId,
+        pending_key: Option<NodeId>,
+    },
+    Sequence {
+        id: NodeId,
+    },
 }
 
 struct Builder<'t> {
@@ -372,13 +381,21 @@ impl<'t> Builder<'t> {
                     let is_map = matches!(event, Event::MappingStart(..));
                     if self.stack.len() >= self.limits.max_depth {
                         return Err(ParseError {
-                            message: format!("nesting deeper than {} levels", self.limits.max_depth),
+                            message: format!(
+                                "nesting deeper than {} levels",
+                                self.limits.max_depth
+                            ),
                             line: span.start.line(),
                             column: span.start.col() + 1,
                         });
                     }
                     let start = self.offsets.byte(span.start.index());
-                    let style = if self.text.as_bytes().get(start).is_some_and(|&b| b == b'{' || b == b'[') {
+                    let style = if self
+                        .text
+                        .as_bytes()
+                        .get(start)
+                        .is_some_and(|&b| b == b'{' || b == b'[')
+                    {
                         Style::Flow
                     } else {
                         Style::Block
@@ -391,13 +408,18 @@ impl<'t> Builder<'t> {
                     self.last_end = start + 1;
                     let id = self.push(Span::new(start, start), style, anchor, kind)?;
                     self.stack.push(if is_map {
-                        Open::Mapping { id, pending_key: None }
+                        Open::Mapping {
+                            id,
+                            pending_key: None,
+                        }
                     } else {
                         Open::Sequence { id }
                     });
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
-                    let Some(open) = self.stack.pop() else { continue };
+                    let Some(open) = self.stack.pop() else {
+                        continue;
+                    };
                     let id = match open {
                         Open::Mapping { id, .. } | Open::Sequence { id } => id,
                     };
@@ -460,7 +482,13 @@ impl<'t> Builder<'t> {
         Span::new(start, end)
     }
 
-    fn push(&mut self, span: Span, style: Style, anchor: usize, kind: Kind) -> Result<NodeId, ParseError> {
+    fn push(
+        &mut self,
+        span: Span,
+        style: Style,
+        anchor: usize,
+        kind: Kind,
+    ) -> Result<NodeId, ParseError> {
         if self.nodes.len() >= self.limits.max_nodes {
             return Err(ParseError {
                 message: format!("more than {} YAML nodes", self.limits.max_nodes),
@@ -494,7 +522,10 @@ impl<'t> Builder<'t> {
                     items.push(id);
                 }
             }
-            Some(Open::Mapping { id: map, pending_key }) => match pending_key.take() {
+            Some(Open::Mapping {
+                id: map,
+                pending_key,
+            }) => match pending_key.take() {
                 None => *pending_key = Some(id),
                 Some(key) => {
                     let map = *map;
@@ -604,7 +635,11 @@ mod tests {
     fn aliases_are_not_expanded() {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..30 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             text.push_str(&format!(
                 "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
             ));

@@ -42,7 +42,9 @@ pub struct ScanArgs {
 pub fn run(args: ScanArgs) -> u8 {
     let report = scan::scan_paths(&args.paths);
     let text = match args.format {
-        Format::Human => report::human::render(&report, &report::human::Palette::new(args.color.enabled())),
+        Format::Human => {
+            report::human::render(&report, &report::human::Palette::new(args.color.enabled()))
+        }
         Format::Json => report::json::render(&report),
         Format::Sarif => report::sarif::render(&report),
         Format::Github => report::github::render(&report),

@@ -36,8 +36,12 @@ impl Rule for LiteralKey {
                             step: None,
                             references: Vec::new(),
                             fix: Fix::Manual,
-                            reason: "rotate it first: the key is in the repository's history".into(),
-                            message: format!("access key id {} is written in the file", mask_key_id(key)),
+                            reason:
+                                "rotate it first: the key is in the repository's history".into(),
+                            message: format!(
+                                "access key id {} is written in the file",
+                                mask_key_id(key)
+                            ),
                         }));
                     }
                 }
@@ -74,7 +78,11 @@ pub fn find_access_key_ids(text: &str) -> Vec<&str> {
         if at_boundary && (prefix == b"AKIA" || prefix == b"ASIA") {
             let body = &bytes[i + 4..i + 20];
             let after_ok = bytes.get(i + 20).is_none_or(|b| !b.is_ascii_alphanumeric());
-            if after_ok && body.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            if after_ok
+                && body
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
                 let key = &text[i..i + 20];
                 if !key.ends_with("EXAMPLE") {
                     out.push(key);

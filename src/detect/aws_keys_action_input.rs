@@ -19,14 +19,19 @@ impl Rule for ActionInputKeys {
         let all = positions::key_positions(&cx.workflow);
         let ours: Vec<_> = all
             .iter()
-            .filter(|p| matches!(p.kind, PositionKind::ActionInput { .. }) && p.resolved.dynamic.is_empty())
+            .filter(|p| {
+                matches!(p.kind, PositionKind::ActionInput { .. }) && p.resolved.dynamic.is_empty()
+            })
             .collect();
         for group in group_by_block(&ours) {
             let first = group[0];
             let (Some(job), Some(step)) = (first.job.as_ref(), first.step.as_ref()) else {
                 continue;
             };
-            let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
+            let refs: Vec<_> = group
+                .iter()
+                .flat_map(|p| p.resolved.refs.iter().cloned())
+                .collect();
             let inputs: Vec<&str> = group.iter().map(|p| p.name()).collect();
             let action = step.uses().map_or("the action", |u| u.raw);
             let ecr_login = matches!(first.kind, PositionKind::ActionInput { ecr_login: true });

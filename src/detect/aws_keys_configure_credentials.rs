@@ -26,7 +26,10 @@ impl Rule for ConfigureCredentialsKeys {
             let (Some(job), Some(step)) = (first.job.as_ref(), first.step.as_ref()) else {
                 continue;
             };
-            let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
+            let refs: Vec<_> = group
+                .iter()
+                .flat_map(|p| p.resolved.refs.iter().cloned())
+                .collect();
             let with = first.block;
             let chaining = with.get("role-to-assume").is_some();
             let oidc_sibling = job
@@ -50,7 +53,9 @@ impl Rule for ConfigureCredentialsKeys {
                 severity = Severity::Info;
                 (
                     Fix::Manual,
-                    format!("runs only under `act` (local runs); CI already assumes a role with OIDC in {sibling}"),
+                    format!(
+                        "runs only under `act` (local runs); CI already assumes a role with OIDC in {sibling}"
+                    ),
                 )
             } else if let Some(sibling) = oidc_sibling {
                 (

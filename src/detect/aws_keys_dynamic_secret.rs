@@ -20,7 +20,12 @@ impl Rule for DynamicSecret {
             if p.resolved.dynamic.is_empty() {
                 continue;
             }
-            let expressions: Vec<String> = p.resolved.dynamic.iter().map(|e| format!("secrets[{e}]")).collect();
+            let expressions: Vec<String> = p
+                .resolved
+                .dynamic
+                .iter()
+                .map(|e| format!("secrets[{e}]"))
+                .collect();
             out.push(cx.finding(FindingSpec {
                 rule: self.id(),
                 severity: Severity::Medium,

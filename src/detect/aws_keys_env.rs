@@ -24,8 +24,13 @@ impl Rule for EnvKeys {
             .collect();
         for group in group_by_block(&ours) {
             let first = group[0];
-            let PositionKind::Env(level) = first.kind else { continue };
-            let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
+            let PositionKind::Env(level) = first.kind else {
+                continue;
+            };
+            let refs: Vec<_> = group
+                .iter()
+                .flat_map(|p| p.resolved.refs.iter().cloned())
+                .collect();
             let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
 
             // Steps that see these variables: the step itself, the job's steps, or every job's.
@@ -69,7 +74,8 @@ impl Rule for EnvKeys {
             } else {
                 (
                     Fix::Auto,
-                    "env entries are removed and a configure-aws-credentials step is inserted".to_string(),
+                    "env entries are removed and a configure-aws-credentials step is inserted"
+                        .to_string(),
                 )
             };
             let where_ = match (&first.job, level) {

@@ -20,12 +20,22 @@ impl Rule for PassedToWorkflow {
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
         let all = positions::key_positions(&cx.workflow);
-        let ours: Vec<_> = all.iter().filter(|p| p.kind == PositionKind::CallSecret).collect();
+        let ours: Vec<_> = all
+            .iter()
+            .filter(|p| p.kind == PositionKind::CallSecret)
+            .collect();
         for group in group_by_block(&ours) {
             let first = group[0];
-            let Some(job) = first.job.as_ref() else { continue };
-            let Some(callee) = job.reusable_call() else { continue };
-            let refs: Vec<_> = group.iter().flat_map(|p| p.resolved.refs.iter().cloned()).collect();
+            let Some(job) = first.job.as_ref() else {
+                continue;
+            };
+            let Some(callee) = job.reusable_call() else {
+                continue;
+            };
+            let refs: Vec<_> = group
+                .iter()
+                .flat_map(|p| p.resolved.refs.iter().cloned())
+                .collect();
             let passed: Vec<&str> = group.iter().map(|p| p.name()).collect();
             let (fix, reason) = if callee.local {
                 (
@@ -51,7 +61,11 @@ impl Rule for PassedToWorkflow {
                 entry: None,
                 job: Some(job),
                 step: None,
-                message: format!("job passes {} to reusable workflow {}", passed.join(", "), callee.raw),
+                message: format!(
+                    "job passes {} to reusable workflow {}",
+                    passed.join(", "),
+                    callee.raw
+                ),
                 references: refs,
                 fix,
                 reason,
@@ -143,7 +157,10 @@ pub fn link_inherited_secrets<'a>(
         } else {
             (
                 Fix::Manual,
-                format!("{} has findings that need a person; migrate it first", call.callee),
+                format!(
+                    "{} has findings that need a person; migrate it first",
+                    call.callee
+                ),
             )
         };
         out.push(Finding {

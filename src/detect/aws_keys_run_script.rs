@@ -45,14 +45,19 @@ impl Rule for RunScriptKeys {
                         continue;
                     }
                     let line = line_around(script, block.start).to_ascii_lowercase();
-                    let key_like = resolved.refs.iter().any(|r| names::looks_like_aws_key_name(&r.name))
+                    let key_like = resolved
+                        .refs
+                        .iter()
+                        .any(|r| names::looks_like_aws_key_name(&r.name))
                         || KEY_CONTEXT.iter().any(|w| line.contains(w));
                     if key_like {
                         first_expr.get_or_insert(text);
                         refs.extend(resolved.refs);
                     }
                 }
-                let Some(first_expr) = first_expr else { continue };
+                let Some(first_expr) = first_expr else {
+                    continue;
+                };
                 // Point at the expression in the source; block scalars lose indentation
                 // when parsed, so search the raw text of the node.
                 let node = run.span();

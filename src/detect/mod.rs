@@ -19,7 +19,9 @@ use crate::source::LineIndex;
 use crate::workflow::{Job, Step, Workflow};
 use crate::yaml::Span;
 
-pub use aws_keys_passed_to_workflow::{CalleeKeys, InheritCall, inherit_calls, link_inherited_secrets};
+pub use aws_keys_passed_to_workflow::{
+    CalleeKeys, InheritCall, inherit_calls, link_inherited_secrets,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,9 +197,13 @@ fn settle_declarations(findings: &mut [Finding]) {
         .iter_mut()
         .filter(|f| f.rule == "aws-keys-workflow-call-secret")
     {
-        if let Some((_, line)) = manual_uses.iter().find(|(name, _)| f.secrets.contains(name)) {
+        if let Some((_, line)) = manual_uses
+            .iter()
+            .find(|(name, _)| f.secrets.contains(name))
+        {
             f.fix = Fix::Manual;
-            f.reason = format!("the secret is still read by a finding that needs a person (line {line})");
+            f.reason =
+                format!("the secret is still read by a finding that needs a person (line {line})");
         }
     }
 }

@@ -56,7 +56,10 @@ pub fn guess_part(name: &str) -> Option<KeyPart> {
 /// Used where structure says nothing (run scripts, third-party inputs, the inventory).
 pub fn looks_like_aws_key_name(name: &str) -> bool {
     let n = normalized(name);
-    if n.contains("ACCESS_KEY_ID") || n.contains("SECRET_ACCESS_KEY") || n.contains("AWS_SESSION_TOKEN") {
+    if n.contains("ACCESS_KEY_ID")
+        || n.contains("SECRET_ACCESS_KEY")
+        || n.contains("AWS_SESSION_TOKEN")
+    {
         return true;
     }
     let aws_ish = n.contains("AWS") || n.starts_with("S3_") || n.contains("_S3_");
@@ -73,7 +76,12 @@ pub fn looks_like_key_input(name: &str) -> bool {
     looks_like_aws_key_name(&n)
         || matches!(
             n.as_str(),
-            "ACCESS_KEY" | "SECRET_KEY" | "ACCESS_KEY_ID" | "SECRET_ACCESS_KEY" | "SESSION_TOKEN" | "KEY_ID"
+            "ACCESS_KEY"
+                | "SECRET_KEY"
+                | "ACCESS_KEY_ID"
+                | "SECRET_ACCESS_KEY"
+                | "SESSION_TOKEN"
+                | "KEY_ID"
         )
 }
 
@@ -83,9 +91,18 @@ mod tests {
 
     #[test]
     fn env_names() {
-        assert_eq!(env_key_part("AWS_ACCESS_KEY_ID"), Some(KeyPart::AccessKeyId));
-        assert_eq!(env_key_part("GITLAB_AWS_ACCESS_KEY_ID"), Some(KeyPart::AccessKeyId));
-        assert_eq!(env_key_part("AWS_SESSION_TOKEN"), Some(KeyPart::SessionToken));
+        assert_eq!(
+            env_key_part("AWS_ACCESS_KEY_ID"),
+            Some(KeyPart::AccessKeyId)
+        );
+        assert_eq!(
+            env_key_part("GITLAB_AWS_ACCESS_KEY_ID"),
+            Some(KeyPart::AccessKeyId)
+        );
+        assert_eq!(
+            env_key_part("AWS_SESSION_TOKEN"),
+            Some(KeyPart::SessionToken)
+        );
         assert_eq!(env_key_part("AWS_REGION"), None);
     }
 

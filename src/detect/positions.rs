@@ -61,7 +61,9 @@ impl KeyPosition<'_> {
 /// Is this step configure-aws-credentials? `uses: ./` counts when it is given the action's
 /// own key inputs (the action's repository testing itself).
 pub fn is_configure_step(step: &Step<'_>) -> bool {
-    let Some(uses) = step.uses() else { return false };
+    let Some(uses) = step.uses() else {
+        return false;
+    };
     uses.is_configure_aws_credentials()
         || (uses.is_repo_root_action()
             && step.with().is_some_and(|w| {
@@ -85,22 +87,46 @@ pub fn key_positions<'d>(workflow: &Workflow<'d>) -> Vec<KeyPosition<'d>> {
     let mut out = Vec::new();
     let wf_scopes = Scopes::workflow(workflow);
     if let Some(env) = workflow.env() {
-        env_positions(&mut out, EnvLevel::Workflow, None, None, env, &wf_scopes.outside(env));
+        env_positions(
+            &mut out,
+            EnvLevel::Workflow,
+            None,
+            None,
+            env,
+            &wf_scopes.outside(env),
+        );
     }
     for job in workflow.jobs() {
         let job_scopes = Scopes::job(workflow, &job);
         if let Some(env) = job.env() {
-            env_positions(&mut out, EnvLevel::Job, Some(job), None, env, &job_scopes.outside(env));
+            env_positions(
+                &mut out,
+                EnvLevel::Job,
+                Some(job),
+                None,
+                env,
+                &job_scopes.outside(env),
+            );
         }
         if let Some(env) = job.container_env() {
-            env_positions(&mut out, EnvLevel::Container, Some(job), None, env, &job_scopes);
+            env_positions(
+                &mut out,
+                EnvLevel::Container,
+                Some(job),
+                None,
+                env,
+                &job_scopes,
+            );
         }
         if let (Some(_), Some(secrets)) = (job.reusable_call(), job.call_secrets()) {
             for (key, value) in secrets.entries() {
                 let resolved = resolve_node(value, &job_scopes);
                 let name = key.as_str().unwrap_or("");
                 let key_like = names::looks_like_aws_key_name(name)
-                    || resolved.refs.iter().any(|r| names::looks_like_aws_key_name(&r.name));
+                    || resolved
+                        .refs
+                        .iter()
+                        .any(|r| names::looks_like_aws_key_name(&r.name));
                 if resolved.is_external() && key_like {
                     out.push(KeyPosition {
                         kind: PositionKind::CallSecret,
@@ -152,9 +178,15 @@ pub fn key_positions<'d>(workflow: &Workflow<'d>) -> Vec<KeyPosition<'d>> {
                     };
                     (PositionKind::ActionInput { ecr_login: true }, Some(part))
                 } else if names::looks_like_key_input(name)
-                    || resolved.refs.iter().any(|r| names::looks_like_aws_key_name(&r.name))
+                    || resolved
+                        .refs
+                        .iter()
+                        .any(|r| names::looks_like_aws_key_name(&r.name))
                 {
-                    (PositionKind::ActionInput { ecr_login: false }, names::guess_part(name))
+                    (
+                        PositionKind::ActionInput { ecr_login: false },
+                        names::guess_part(name),
+                    )
                 } else {
                     continue;
                 };

@@ -35,7 +35,11 @@ impl<'d> Scopes<'d> {
 
     /// The scopes outside the given `env:` mapping (what its own values can read).
     pub fn outside(&self, env: Node<'d>) -> Self {
-        let at = self.layers.iter().position(|l| *l == env).map_or(0, |i| i + 1);
+        let at = self
+            .layers
+            .iter()
+            .position(|l| *l == env)
+            .map_or(0, |i| i + 1);
         Self {
             layers: self.layers[at..].to_vec(),
         }
@@ -184,13 +188,17 @@ pub fn step_aws_use(step: &Step<'_>) -> AwsUse {
 
 /// docker/login-action pointed at an ECR registry.
 pub fn is_ecr_login(step: &Step<'_>) -> bool {
-    let Some(uses) = step.uses() else { return false };
+    let Some(uses) = step.uses() else {
+        return false;
+    };
     if !uses.is("docker/login-action") {
         return false;
     }
     step.with()
         .and_then(|w| w.get_str("registry"))
-        .is_some_and(|r| r.contains(".dkr.ecr.") || r.contains("public.ecr.aws") || r.contains("amazonaws.com"))
+        .is_some_and(|r| {
+            r.contains(".dkr.ecr.") || r.contains("public.ecr.aws") || r.contains("amazonaws.com")
+        })
 }
 
 /// Actions that read key id and secret but drop `AWS_SESSION_TOKEN`, so they cannot work

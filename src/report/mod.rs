@@ -77,7 +77,11 @@ impl Summary {
     }
 
     pub fn line(&self) -> String {
-        let rules: Vec<String> = self.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let rules: Vec<String> = self
+            .by_rule
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
         let mut line = format!(
             "scanned {} file{}, {} finding{} ({} auto, {} manual)",
             self.files,
@@ -94,7 +98,11 @@ impl Summary {
             line.push_str(&format!("; {} info", self.info));
         }
         if self.errors > 0 {
-            line.push_str(&format!("; {} file error{}", self.errors, plural(self.errors)));
+            line.push_str(&format!(
+                "; {} file error{}",
+                self.errors,
+                plural(self.errors)
+            ));
         }
         line
     }
