@@ -3,6 +3,7 @@
 use anstyle::{AnsiColor, Style};
 
 use super::Summary;
+use crate::detect::aws_key_literal::{find_access_key_ids, mask_key_id};
 use crate::detect::{Finding, Fix, Severity};
 use crate::scan::ScanReport;
 
@@ -82,8 +83,16 @@ fn render_finding(out: &mut String, f: &Finding, palette: &Palette, gutter: Styl
     ));
     if !f.snippet.is_empty() {
         let bar = palette.paint(gutter, "|");
-        let shown: String = f.snippet.chars().take(160).collect();
-        let underline_len = underline_width(&shown, f.column);
+        let shown: String = mask_key_ids(&f.snippet).chars().take(160).collect();
+        let span_len = f.span.end.saturating_sub(f.span.start);
+        let underline_len = match span_len {
+            0 => underline_width(&shown, f.column),
+            // The key itself is shown masked (`AKIA…WXYZ`).
+            _ if f.rule == "aws-key-literal" => 9,
+            n => n
+                .min(shown.chars().count().saturating_sub(f.column - 1))
+                .max(1),
+        };
         let mut location = Vec::new();
         if let Some(job) = &f.job {
             location.push(format!("job {job}"));
@@ -123,6 +132,15 @@ fn render_finding(out: &mut String, f: &Finding, palette: &Palette, gutter: Styl
         ));
     }
     out.push('\n');
+}
+
+/// A source line with every access key id masked, so snippets never show a key.
+fn mask_key_ids(line: &str) -> String {
+    let mut out = line.to_string();
+    for key in find_access_key_ids(line) {
+        out = out.replace(key, &mask_key_id(key));
+    }
+    out
 }
 
 /// How many characters to underline from a 1-based column: the value, without a trailing

@@ -1,0 +1,225 @@
+//! The command line itself: formats, exit codes, and bad input that must not stop a scan.
+
+mod common;
+
+use common::{json, migrate, stdout};
+
+#[test]
+fn exit_codes_distinguish_clean_findings_and_errors() {
+    let clean = migrate()
+        .args(["scan", "testdata/negative"])
+        .output()
+        .expect("runs");
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    let findings = migrate()
+        .args(["scan", "testdata/rules"])
+        .output()
+        .expect("runs");
+    assert_eq!(findings.status.code(), Some(10));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join(".github/workflows")).expect("mkdir");
+    std::fs::write(
+        dir.path().join(".github/workflows/bad.yml"),
+        "on: push\njobs: [\n",
+    )
+    .expect("write");
+    let errors = migrate()
+        .arg("scan")
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(errors.status.code(), Some(11));
+    let both = migrate()
+        .arg("scan")
+        .arg(dir.path())
+        .arg("testdata/rules")
+        .output()
+        .expect("runs");
+    assert_eq!(both.status.code(), Some(12));
+    let usage = migrate()
+        .args(["scan", "--format", "yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+/// Each kind of bad file gets an error naming it (and a line where there is one), and the
+/// good file next to them is still scanned.
+#[test]
+fn bad_files_are_reported_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).expect("mkdir");
+    std::fs::copy(
+        common::root()
+            .join("testdata/corpus/058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
+        wf.join("good.yml"),
+    )
+    .expect("copy");
+    std::fs::write(
+        wf.join("invalid.yml"),
+        "on: push\njobs:\n  a:\n    steps: [\n      - run: x\n",
+    )
+    .expect("write");
+    let mut bomb = String::from(
+        "on: push\njobs: {}\na: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
+    );
+    for i in 0..40 {
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        bomb.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+    }
+    std::fs::write(wf.join("bomb.yml"), bomb).expect("write");
+    std::fs::write(wf.join("binary.yml"), b"on: push\n\x00\x01\x02").expect("write");
+    std::fs::write(wf.join("latin1.yml"), b"on: push\nname: caf\xe9\n").expect("write");
+    std::fs::write(
+        wf.join("no-on.yml"),
+        "jobs:\n  a:\n    runs-on: x\n    steps: []\n",
+    )
+    .expect("write");
+    let huge = std::fs::File::create(wf.join("huge.yml")).expect("create");
+    huge.set_len(50 * 1024 * 1024).expect("sparse 50 MB file");
+    std::os::unix::fs::symlink(dir.path().join("missing.yml"), wf.join("dangling.yml"))
+        .expect("symlink");
+
+    let output = migrate()
+        .arg("scan")
+        .arg(dir.path())
+        .arg(wf.join("dangling.yml"))
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let doc = json(&output);
+    let errors = doc["errors"].as_array().expect("errors");
+    let message_for = |name: &str| -> String {
+        errors
+            .iter()
+            .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(name)))
+            .map(|e| format!("{} line={}", e["message"], e["line"]))
+            .unwrap_or_else(|| panic!("no error for {name}: {errors:?}"))
+    };
+    assert!(message_for("invalid.yml").contains("invalid YAML"));
+    assert!(
+        message_for("invalid.yml").contains("line=5")
+            || message_for("invalid.yml").contains("line=6")
+    );
+    assert!(message_for("binary.yml").contains("binary file"));
+    assert!(
+        message_for("latin1.yml").contains("not valid UTF-8")
+            && message_for("latin1.yml").contains("line=2")
+    );
+    assert!(message_for("huge.yml").contains("limit"));
+    assert!(message_for("no-on.yml").contains("no `on:`"));
+    assert!(message_for("dangling.yml").contains("no such file"));
+    // The alias bomb parses cheaply (aliases are never expanded) and has no findings.
+    assert!(
+        !errors
+            .iter()
+            .any(|e| e["path"].as_str().is_some_and(|p| p.ends_with("bomb.yml")))
+    );
+    // The good file was still scanned.
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(|p| p.ends_with("good.yml")))
+    );
+    assert_eq!(output.status.code(), Some(12));
+}
+
+#[test]
+fn other_yaml_is_skipped_quietly_but_named_files_are_always_scanned() {
+    let walked = migrate()
+        .args(["scan", "testdata/negative", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(json(&walked)["summary"]["skipped"], 1);
+    assert_eq!(json(&walked)["errors"], serde_json::json!([]));
+    let named = migrate()
+        .args([
+            "scan",
+            "testdata/negative/not-a-workflow.yml",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc = json(&named);
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a workflow"))
+    );
+}
+
+#[test]
+fn sarif_is_2_1_0_with_rules_and_results() {
+    let output = migrate()
+        .args(["scan", "testdata/rules", "--format", "sarif"])
+        .output()
+        .expect("runs");
+    let doc = json(&output);
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let rule_ids: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(rule_ids.contains(&"aws-keys-env"));
+    let results = run["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for r in results {
+        assert!(rule_ids.contains(&r["ruleId"].as_str().expect("ruleId")));
+        assert!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .expect("line")
+                > 0
+        );
+    }
+}
+
+#[test]
+fn github_annotations_name_file_line_and_rule() {
+    let output = migrate()
+        .args([
+            "scan",
+            "testdata/rules/env-levels.yml",
+            "--format",
+            "github",
+        ])
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    assert!(
+        text.lines().any(|l| l.starts_with(
+            "::warning file=testdata/rules/env-levels.yml,line=15,col=26,title=aws-keys-env::"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn human_output_groups_snippets_and_summarizes() {
+    let output = migrate()
+        .args(["scan", "testdata/rules/env-levels.yml"])
+        .output()
+        .expect("runs");
+    let text = stdout(&output);
+    assert!(text.contains("warning[aws-keys-env]"));
+    assert!(text.contains("--> testdata/rules/env-levels.yml:15:26"));
+    assert!(!text.contains('\u{1b}'), "no color when not a terminal");
+    assert!(text.trim_end().ends_with("aws-keys-env 5"), "{text}");
+}
+
+#[test]
+fn help_has_examples() {
+    let output = migrate().args(["scan", "--help"]).output().expect("runs");
+    assert!(stdout(&output).contains("Examples:"));
+}
