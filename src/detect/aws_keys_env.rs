@@ -78,9 +78,10 @@ impl Rule for EnvKeys {
                         .to_string(),
                 )
             };
-            let where_ = match (&first.job, level) {
-                (Some(job), _) => format!("{} env of job {}", level.as_str(), job.label()),
-                (None, _) => "workflow env".to_string(),
+            let where_ = match (&first.job, &first.step) {
+                (Some(job), Some(step)) => format!("the env of job {}, {}", job.label(), step.label()),
+                (Some(job), None) => format!("the {} env of job {}", level.as_str(), job.label()),
+                (None, _) => "the workflow env".to_string(),
             };
             let message = format!(
                 "{} set from {} in {}",
