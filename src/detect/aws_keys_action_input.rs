@@ -35,12 +35,9 @@ impl Rule for ActionInputKeys {
             let inputs: Vec<&str> = group.iter().map(|p| p.name()).collect();
             let action = step.uses().map_or("the action", |u| u.raw);
             let ecr_login = matches!(first.kind, PositionKind::ActionInput { ecr_login: true });
-            let (fix, reason) = if step.node.touches_anchor() {
-                (
-                    Fix::Manual,
-                    "the step uses YAML anchors or aliases; edit it by hand".to_string(),
-                )
-            } else if let Some(reason) = super::inputs_reason(&refs) {
+            let (fix, reason) = if let Some(reason) =
+                super::blocking_reason(step.node, "step", &refs)
+            {
                 (Fix::Manual, reason)
             } else if ecr_login {
                 (

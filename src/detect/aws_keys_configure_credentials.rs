@@ -42,12 +42,9 @@ impl Rule for ConfigureCredentialsKeys {
                 .is_some_and(|c| c.contains("env.ACT") && !c.contains("!env.ACT"));
 
             let mut severity = Severity::Medium;
-            let (fix, reason) = if step.node.touches_anchor() {
-                (
-                    Fix::Manual,
-                    "the step uses YAML anchors or aliases; edit it by hand".to_string(),
-                )
-            } else if let Some(reason) = super::inputs_reason(&refs) {
+            let (fix, reason) = if let Some(reason) =
+                super::blocking_reason(step.node, "step", &refs)
+            {
                 (Fix::Manual, reason)
             } else if let (Some(sibling), true) = (&oidc_sibling, local_only) {
                 severity = Severity::Info;

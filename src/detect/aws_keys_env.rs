@@ -57,12 +57,9 @@ impl Rule for EnvKeys {
                 })
                 .collect();
 
-            let (fix, reason) = if first.block.touches_anchor() {
-                (
-                    Fix::Manual,
-                    "the env block uses YAML anchors or aliases; edit it by hand".to_string(),
-                )
-            } else if let Some(reason) = super::inputs_reason(&refs) {
+            let (fix, reason) = if let Some(reason) =
+                super::blocking_reason(first.block, "env block", &refs)
+            {
                 (Fix::Manual, reason)
             } else if let Some(action) = token_droppers.first() {
                 (
@@ -79,7 +76,9 @@ impl Rule for EnvKeys {
                 )
             };
             let where_ = match (&first.job, &first.step) {
-                (Some(job), Some(step)) => format!("the env of job {}, {}", job.label(), step.label()),
+                (Some(job), Some(step)) => {
+                    format!("the env of job {}, {}", job.label(), step.label())
+                }
                 (Some(job), None) => format!("the {} env of job {}", level.as_str(), job.label()),
                 (None, _) => "the workflow env".to_string(),
             };

@@ -231,9 +231,19 @@ pub(crate) fn describe_refs(refs: &[SourceRef]) -> String {
     names.join(", ")
 }
 
-/// The `manual` reason when key material arrives as inputs of the action or workflow
-/// itself: its callers hold the real secrets.
-pub(crate) fn inputs_reason(refs: &[SourceRef]) -> Option<String> {
+/// Why a finding must be `manual` whatever its rule: the edit would go through YAML anchors
+/// (and show through every alias), or the key material arrives as inputs of the action or
+/// workflow itself, so its callers hold the real secrets.
+pub(crate) fn blocking_reason(
+    node: crate::yaml::Node<'_>,
+    what: &str,
+    refs: &[SourceRef],
+) -> Option<String> {
+    if node.touches_anchor() {
+        return Some(format!(
+            "the {what} uses YAML anchors or aliases; edit it by hand"
+        ));
+    }
     refs.iter().any(|r| r.context == Context::Inputs).then(|| {
         "keys arrive as inputs of this action/workflow: migrate its callers to OIDC and drop these inputs".to_string()
     })
