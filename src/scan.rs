@@ -16,6 +16,8 @@ use crate::yaml::Document;
 /// What a scan learned about one workflow or composite action.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub path: String,
     pub kind: FileKind,
     pub triggers: Triggers,
@@ -29,6 +31,8 @@ pub struct FileReport {
 /// A file that could not be scanned, or a problem inside one that was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -61,6 +65,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
         Ok(doc) => doc,
         Err(e) if must_report(path, text, explicit) => {
             return FileOutcome::Failed(FileError {
+                repository: None,
                 path: path.to_string(),
                 line: (e.line > 0).then_some(e.line),
                 column: (e.line > 0).then_some(e.column),
@@ -72,6 +77,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
     let Some(workflow) = Workflow::classify(&doc) else {
         if explicit {
             return FileOutcome::Failed(FileError {
+                repository: None,
                 path: path.to_string(),
                 line: None,
                 column: None,
@@ -91,6 +97,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
     let problem = (workflow.kind == FileKind::Workflow && workflow.on().is_none()).then(|| {
         let (line, column) = lines.line_col(text, workflow.root.span().start);
         FileError {
+            repository: None,
             path: path.to_string(),
             line: Some(line),
             column: Some(column),
@@ -99,6 +106,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
     });
     let triggers = Triggers::from_on(workflow.on());
     let report = FileReport {
+        repository: None,
         path: path.to_string(),
         kind: workflow.kind,
         jobs: facts::job_facts(&workflow, &triggers),
@@ -172,6 +180,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanReport {
     report
         .errors
         .extend(walk_errors.into_iter().map(|e| FileError {
+            repository: None,
             path: e.path.display().to_string(),
             line: None,
             column: None,
@@ -183,6 +192,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanReport {
 fn read_candidate(c: &Candidate) -> Input {
     let path = c.path.display().to_string();
     let text = discover::read_text(&c.path).map_err(|e| FileError {
+        repository: None,
         path: path.clone(),
         line: e.line(),
         column: None,

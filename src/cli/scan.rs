@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::ColorChoice;
+use crate::github::{self, GitHubError, Policy};
+use crate::remote::{self, Filters, Target};
 use crate::report::{self, exit};
-use crate::scan;
+use crate::scan::{self, ScanReport};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Format {
@@ -22,15 +24,24 @@ pub enum Format {
 }
 
 #[derive(Args)]
-#[command(
-    after_help = "Examples:\n  migrate scan .\n  migrate scan .github/workflows/deploy.yml\n  migrate scan --format sarif . > migrate.sarif\n\n\
-Exit codes: 0 clean, 10 findings, 11 some files could not be scanned, 12 both, 1 tool error, 2 usage"
-)]
+#[command(after_help = "Examples:
+  migrate scan .
+  migrate scan .github/workflows/deploy.yml
+  migrate scan --format sarif . > migrate.sarif
+  GH_TOKEN=... migrate scan --org acme --format json > acme.json
+  migrate scan --repo acme/api --repo acme/web
+  migrate scan --org acme --github-url https://ghe.example.com
+
+Exit codes: 0 clean, 10 findings, 11 some files or repositories could not be scanned, 12 both,
+1 tool error, 2 usage")]
 pub struct ScanArgs {
     /// Files and directories to scan (directories are walked; `.git`, `target`,
-    /// `node_modules` are skipped).
-    #[arg(default_value = ".")]
+    /// `node_modules` are skipped). Default: `.` unless --org or --repo is given.
+    #[arg(conflicts_with_all = ["org", "repo"])]
     paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    remote: RemoteArgs,
 
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -40,12 +51,34 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> u8 {
-    let report = scan::scan_paths(&args.paths);
+    let (report, remote) = match args.remote.target() {
+        Some(target) => match scan_remote(&args.remote, &target) {
+            Ok((report, remote)) => (report, Some(remote)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
+        },
+        None => {
+            let paths = if args.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                args.paths.clone()
+            };
+            (scan::scan_paths(&paths), None)
+        }
+    };
     let text = match args.format {
         Format::Human => {
-            report::human::render(&report, &report::human::Palette::new(args.color.enabled()))
+            let mut text =
+                report::human::render(&report, &report::human::Palette::new(args.color.enabled()));
+            if let Some(remote) = &remote {
+                text.push_str(&remote.summary_line);
+                text.push('\n');
+            }
+            text
         }
-        Format::Json => report::json::render(&report),
+        Format::Json => report::json::render_with(&report, remote.map(|r| r.json)),
         Format::Sarif => report::sarif::render(&report),
         Format::Github => report::github::render(&report),
     };
@@ -53,4 +86,149 @@ pub fn run(args: ScanArgs) -> u8 {
         exit::CLEAN => report::exit_code(&report),
         failed => failed,
     }
+}
+
+/// What a GitHub scan adds to the local report.
+struct RemoteOutput {
+    /// Extra top-level JSON fields: `repositories`, `organization`, `github`.
+    json: serde_json::Value,
+    summary_line: String,
+}
+
+/// Reading from GitHub instead of local paths.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "GitHub")]
+pub struct RemoteArgs {
+    /// Scan every repository of this organization (archived ones are skipped).
+    #[arg(long)]
+    org: Option<String>,
+
+    /// Scan this repository (`OWNER/REPO`); repeatable.
+    #[arg(long, value_name = "OWNER/REPO")]
+    repo: Vec<String>,
+
+    /// API root: https://api.github.com, or a GitHub Enterprise Server URL
+    /// (REST at /api/v3, GraphQL at /api/graphql).
+    #[arg(
+        long,
+        env = "MIGRATE_GITHUB_URL",
+        default_value = "https://api.github.com"
+    )]
+    github_url: String,
+
+    /// With --org: also scan forks.
+    #[arg(long)]
+    include_forks: bool,
+
+    /// With --org: only repositories with one of these topics.
+    #[arg(long)]
+    topic: Vec<String>,
+
+    /// With --org: only repositories whose name matches this glob (`*`, `?`).
+    #[arg(long, value_name = "GLOB")]
+    name: Option<String>,
+
+    /// Inventory secrets of every repository, not only those with findings.
+    #[arg(long)]
+    all_secrets: bool,
+
+    /// Longest wait for a rate-limit reset before giving up, in seconds.
+    #[arg(long, default_value_t = 900)]
+    max_rate_wait: u64,
+
+    /// Concurrent read requests.
+    #[arg(long, default_value_t = 8, hide = true)]
+    read_concurrency: usize,
+
+    /// First retry backoff in milliseconds (doubles per attempt).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    retry_base_ms: u64,
+}
+
+impl RemoteArgs {
+    fn target(&self) -> Option<Target> {
+        match (&self.org, self.repo.is_empty()) {
+            (Some(org), _) => Some(Target::Org(org.clone())),
+            (None, false) => Some(Target::Repos(self.repo.clone())),
+            (None, true) => None,
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            read_concurrency: self.read_concurrency,
+            base_backoff: std::time::Duration::from_millis(self.retry_base_ms),
+            max_wait: std::time::Duration::from_secs(self.max_rate_wait),
+            ..Policy::default()
+        }
+    }
+}
+
+/// Progress on stderr, only on a terminal.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl remote::Progress for Bar {
+    fn discovered(&self, done: usize, total: usize, requests: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total.max(done) as u64);
+            bar.set_position(done as u64);
+            bar.set_message(format!("{requests} requests"));
+        }
+    }
+
+    fn finished(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn scan_remote(
+    args: &RemoteArgs,
+    target: &Target,
+) -> Result<(ScanReport, RemoteOutput), GitHubError> {
+    use std::io::IsTerminal;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| GitHubError::BadResponse {
+            what: "runtime".into(),
+            message: e.to_string(),
+        })?;
+    // octocrab's client spawns its buffer worker on the current runtime.
+    let _entered = runtime.enter();
+    let reader = github::connect_reader(&args.github_url, args.policy())?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} repositories {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let filters = Filters {
+        include_forks: args.include_forks,
+        topics: args.topic.clone(),
+        name: args.name.clone(),
+        all_secrets: args.all_secrets,
+    };
+    let done = runtime.block_on(remote::scan(&reader, target, &filters, &Bar(bar)))?;
+    let scanned = done
+        .repositories
+        .iter()
+        .filter(|r| r.outcome == "scanned")
+        .count();
+    let summary_line = format!(
+        "{} repositories scanned, {} skipped; {} GitHub requests ({} retried)",
+        scanned,
+        done.repositories.len() - scanned,
+        done.requests,
+        done.retries
+    );
+    let json = serde_json::json!({
+        "repositories": done.repositories,
+        "organization": done.organization,
+        "github": { "requests": done.requests, "retries": done.retries },
+    });
+    Ok((done.report, RemoteOutput { json, summary_line }))
 }

@@ -166,6 +166,7 @@ pub fn link_inherited_secrets<'a>(
         out.push(Finding {
             rule: ID,
             severity: Severity::Medium,
+            repository: None,
             path: caller_path.to_string(),
             line: call.line,
             column: call.column,

@@ -69,6 +69,9 @@ pub struct SourceRef {
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
+    /// `OWNER/REPO` for findings read from GitHub.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub path: String,
     pub line: usize,
     pub column: usize,
@@ -148,6 +151,7 @@ impl<'a> FileContext<'a> {
         Finding {
             rule: spec.rule,
             severity: spec.severity,
+            repository: None,
             path: self.path.to_string(),
             line,
             column,

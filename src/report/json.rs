@@ -26,6 +26,12 @@ struct Output<'a> {
 }
 
 pub fn render(report: &ScanReport) -> String {
+    render_with(report, None)
+}
+
+/// The JSON document plus extra top-level fields (`repositories`, `organization`,
+/// `github`) for scans that read GitHub.
+pub fn render_with(report: &ScanReport, extra: Option<serde_json::Value>) -> String {
     let output = Output {
         version: VERSION,
         tool: Tool {
@@ -37,8 +43,12 @@ pub fn render(report: &ScanReport) -> String {
         errors: &report.errors,
         files: &report.files,
     };
+    let mut value = serde_json::to_value(&output).unwrap_or_default();
+    if let (Some(serde_json::Value::Object(extra)), Some(object)) = (extra, value.as_object_mut()) {
+        object.extend(extra);
+    }
     let mut text =
-        serde_json::to_string_pretty(&output).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        serde_json::to_string_pretty(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }

@@ -1,0 +1,57 @@
+//! Errors from talking to GitHub, each with a one-line help where the user can act.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GitHubError {
+    /// No token in GH_TOKEN / GITHUB_TOKEN and `gh auth token` gave none. User error.
+    #[error("no GitHub token: set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`")]
+    NoToken,
+    /// The token was rejected (401).
+    #[error("GitHub rejected the token (401): check that GH_TOKEN is current")]
+    Unauthorized,
+    /// A workflow file write refused for lack of the `workflow` scope or `workflows` permission.
+    #[error(
+        "{message}\nhelp: a classic token needs the `workflow` scope (gh auth refresh -s workflow); a GitHub App or fine-grained token needs `Workflows: write`"
+    )]
+    WorkflowScope { message: String },
+    /// 403 for another reason: the token cannot see or change this.
+    #[error(
+        "{what}: forbidden (403): {message}\nhelp: the token lacks access; a classic token needs `repo` (and `admin:org` for organization secrets)"
+    )]
+    Forbidden { what: String, message: String },
+    #[error("{what}: not found (404), or the token cannot see it")]
+    NotFound { what: String },
+    /// 409/422: the request conflicts with remote state.
+    #[error("{what}: {status}: {message}")]
+    Rejected {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    /// Rate limited for longer than we are willing to wait.
+    #[error(
+        "rate limited: GitHub asks to wait {wait:?}, more than the {cap:?} cap\nhelp: run again after the reset, or raise --max-rate-wait"
+    )]
+    RateLimited { wait: Duration, cap: Duration },
+    /// 5xx or connection failures that did not go away after retries.
+    #[error("{what}: {message} (after {attempts} attempts)")]
+    Unavailable {
+        what: String,
+        message: String,
+        attempts: u32,
+    },
+    #[error("GitHub GraphQL error: {0}")]
+    GraphQl(String),
+    /// The response did not have the shape GitHub documents. Likely a bug in migrate or the server.
+    #[error("{what}: unexpected response: {message}")]
+    BadResponse { what: String, message: String },
+    #[error("invalid --github-url `{0}`")]
+    BadUrl(String),
+}
+
+impl GitHubError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+}

@@ -1,0 +1,26 @@
+//! GitHub access (effects): token discovery, endpoints for github.com and GHES, a governed
+//! transport, and split capabilities: [`GitHubReader`] for scanning, a writer for PRs.
+
+pub mod auth;
+pub mod endpoint;
+pub mod error;
+pub mod governor;
+pub mod read;
+mod transport;
+
+use std::sync::Arc;
+
+pub use endpoint::Endpoint;
+pub use error::GitHubError;
+pub use governor::Policy;
+pub use read::{GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization};
+
+/// Opens a read-only connection.
+pub fn connect_reader(url: &str, policy: Policy) -> Result<GitHubReader, GitHubError> {
+    let endpoint = Endpoint::parse(url)?;
+    let token = auth::token_from_environment()?;
+    let transport = transport::Transport::new(endpoint, token, policy)?;
+    Ok(GitHubReader {
+        transport: Arc::new(transport),
+    })
+}

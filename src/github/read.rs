@@ -1,0 +1,483 @@
+//! Read-only GitHub access: repository discovery with workflow contents (GraphQL, in pages),
+//! raw files, secrets (names only) and OIDC `sub` customization. `scan` gets only this type,
+//! so it cannot write.
+
+use std::sync::Arc;
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::error::GitHubError;
+use super::transport::{Access, Reply, Transport};
+
+/// One file read from a repository's default branch.
+#[derive(Debug, Clone)]
+pub struct RemoteFile {
+    /// Path inside the repository (`.github/workflows/deploy.yml`).
+    pub path: String,
+    /// Text, or why there is none (binary, too large to fetch...).
+    pub text: Result<String, String>,
+}
+
+/// A repository as discovery saw it, with its workflow and action files.
+#[derive(Debug, Clone)]
+pub struct RepoSnapshot {
+    pub owner: String,
+    pub name: String,
+    pub id: Option<u64>,
+    pub owner_id: Option<u64>,
+    pub archived: bool,
+    pub fork: bool,
+    pub topics: Vec<String>,
+    pub default_branch: Option<String>,
+    /// Commit the default branch pointed at when the files were read.
+    pub head: Option<String>,
+    pub files: Vec<RemoteFile>,
+}
+
+impl RepoSnapshot {
+    pub fn slug(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+/// The subject-claim template in force for a repository (or an organization).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SubCustomization {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_default: Option<bool>,
+    pub include_claim_keys: Vec<String>,
+    /// `repo:OWNER@ID/REPO@ID` when GitHub reports the immutable form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_claim_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrgSecret {
+    pub name: String,
+    /// `all`, `private` or `selected`.
+    pub visibility: String,
+    /// Repository names, for `selected` visibility.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected_repositories: Option<Vec<String>>,
+}
+
+/// Names of Actions secrets at the repository and environment level.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RepoSecrets {
+    pub repository: Vec<String>,
+    /// (environment, secret name)
+    pub environments: Vec<(String, String)>,
+}
+
+const REPO_FIELDS: &str = r#"
+fragment Blob on Blob { text byteSize isBinary isTruncated }
+fragment Repo on Repository {
+  name databaseId isArchived isFork
+  owner { login ... on Organization { databaseId } ... on User { databaseId } }
+  repositoryTopics(first: 20) { nodes { topic { name } } }
+  defaultBranchRef { name target { oid } }
+  workflows: object(expression: "HEAD:.github/workflows") { ... on Tree { entries { name type object { ...Blob } } } }
+  actions: object(expression: "HEAD:.github/actions") { ... on Tree { entries { name type object { ... on Tree { entries { name type object { ...Blob } } } } } } }
+  rootAction: object(expression: "HEAD:action.yml") { ...Blob }
+}
+"#;
+
+/// Repositories per GraphQL page: small enough to stay under GitHub's 10 s query timeout
+/// when every page carries blob text.
+pub const PAGE_SIZE: usize = 25;
+
+#[derive(Clone)]
+pub struct GitHubReader {
+    pub(super) transport: Arc<Transport>,
+}
+
+impl GitHubReader {
+    pub fn requests(&self) -> u64 {
+        self.transport.governor.requests()
+    }
+
+    pub fn retries(&self) -> u64 {
+        self.transport.governor.retries()
+    }
+
+    /// Every repository of an organization with its workflow files, page by page.
+    /// `on_page` is told how many repositories have been read so far and the total.
+    pub async fn org_repositories(
+        &self,
+        org: &str,
+        mut on_page: impl FnMut(usize, usize),
+    ) -> Result<(Option<u64>, Vec<RepoSnapshot>), GitHubError> {
+        let query = format!(
+            "query($org: String!, $cursor: String, $first: Int!) {{ organization(login: $org) {{ databaseId \
+             repositories(first: $first, after: $cursor, orderBy: {{field: NAME, direction: ASC}}) {{ totalCount \
+             pageInfo {{ hasNextPage endCursor }} nodes {{ ...Repo }} }} }} }} {REPO_FIELDS}"
+        );
+        let mut cursor: Option<String> = None;
+        let mut repos = Vec::new();
+        let mut org_id = None;
+        loop {
+            let vars = json!({ "org": org, "cursor": cursor, "first": PAGE_SIZE });
+            let value = self
+                .transport
+                .graphql(&query, vars, &format!("organization {org}"))
+                .await?;
+            let organization = &value["data"]["organization"];
+            if organization.is_null() {
+                return Err(GitHubError::NotFound {
+                    what: format!("organization {org}"),
+                });
+            }
+            org_id = organization["databaseId"].as_u64().or(org_id);
+            let connection = &organization["repositories"];
+            for node in connection["nodes"].as_array().into_iter().flatten() {
+                repos.push(self.snapshot(node).await?);
+            }
+            on_page(
+                repos.len(),
+                connection["totalCount"].as_u64().unwrap_or(0) as usize,
+            );
+            let info = &connection["pageInfo"];
+            if info["hasNextPage"].as_bool() != Some(true) {
+                break;
+            }
+            cursor = info["endCursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok((org_id, repos))
+    }
+
+    /// Named repositories (`OWNER/REPO`), several per GraphQL request.
+    pub async fn repositories(
+        &self,
+        slugs: &[String],
+    ) -> Vec<Result<RepoSnapshot, (String, GitHubError)>> {
+        let mut out = Vec::new();
+        for chunk in slugs.chunks(PAGE_SIZE) {
+            let mut parts = Vec::new();
+            let mut vars = serde_json::Map::new();
+            let mut declared = Vec::new();
+            for (i, slug) in chunk.iter().enumerate() {
+                let (owner, name) = slug.split_once('/').unwrap_or((slug.as_str(), ""));
+                declared.push(format!("$o{i}: String!, $n{i}: String!"));
+                parts.push(format!(
+                    "r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Repo }}"
+                ));
+                vars.insert(format!("o{i}"), json!(owner));
+                vars.insert(format!("n{i}"), json!(name));
+            }
+            let query = format!(
+                "query({}) {{ {} }} {REPO_FIELDS}",
+                declared.join(", "),
+                parts.join(" ")
+            );
+            match self
+                .transport
+                .graphql(&query, Value::Object(vars), "repositories")
+                .await
+            {
+                Err(e) => {
+                    for slug in chunk {
+                        out.push(Err((slug.clone(), e.clone())));
+                    }
+                }
+                Ok(value) => {
+                    for (i, slug) in chunk.iter().enumerate() {
+                        let node = &value["data"][format!("r{i}")];
+                        if node.is_null() {
+                            out.push(Err((
+                                slug.clone(),
+                                GitHubError::NotFound {
+                                    what: format!("repository {slug}"),
+                                },
+                            )));
+                            continue;
+                        }
+                        out.push(self.snapshot(node).await.map_err(|e| (slug.clone(), e)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    async fn snapshot(&self, node: &Value) -> Result<RepoSnapshot, GitHubError> {
+        let owner = node["owner"]["login"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = node["name"].as_str().unwrap_or_default().to_string();
+        let head = node["defaultBranchRef"]["target"]["oid"]
+            .as_str()
+            .map(str::to_string);
+        let mut files = Vec::new();
+        for entry in node["workflows"]["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let file = entry["name"].as_str().unwrap_or_default();
+            if entry["type"] == "blob" && is_yaml(file) {
+                files.push((format!(".github/workflows/{file}"), &entry["object"]));
+            }
+        }
+        for dir in node["actions"]["entries"].as_array().into_iter().flatten() {
+            let dir_name = dir["name"].as_str().unwrap_or_default();
+            for entry in dir["object"]["entries"].as_array().into_iter().flatten() {
+                let file = entry["name"].as_str().unwrap_or_default();
+                if matches!(file, "action.yml" | "action.yaml") {
+                    files.push((
+                        format!(".github/actions/{dir_name}/{file}"),
+                        &entry["object"],
+                    ));
+                }
+            }
+        }
+        if node["rootAction"].is_object() {
+            files.push(("action.yml".to_string(), &node["rootAction"]));
+        }
+        let mut remote = Vec::new();
+        for (path, blob) in files {
+            let text = if blob["isBinary"].as_bool() == Some(true) {
+                Err("binary file".to_string())
+            } else if blob["isTruncated"].as_bool() == Some(true) || blob["text"].is_null() {
+                // GraphQL truncates large blobs; REST serves them raw.
+                match (
+                    &head,
+                    self.raw_file(&owner, &name, &path, head.as_deref().unwrap_or("HEAD"))
+                        .await,
+                ) {
+                    (_, Ok(text)) => Ok(text),
+                    (_, Err(e)) => Err(e.to_string()),
+                }
+            } else {
+                Ok(blob["text"].as_str().unwrap_or_default().to_string())
+            };
+            remote.push(RemoteFile { path, text });
+        }
+        Ok(RepoSnapshot {
+            id: node["databaseId"].as_u64(),
+            owner_id: node["owner"]["databaseId"].as_u64(),
+            archived: node["isArchived"].as_bool().unwrap_or(false),
+            fork: node["isFork"].as_bool().unwrap_or(false),
+            topics: node["repositoryTopics"]["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["topic"]["name"].as_str().map(str::to_string))
+                .collect(),
+            default_branch: node["defaultBranchRef"]["name"]
+                .as_str()
+                .map(str::to_string),
+            head,
+            files: remote,
+            owner,
+            name,
+        })
+    }
+
+    /// A file's raw text at a ref (REST contents, raw media type: up to 100 MB).
+    pub async fn raw_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<String, GitHubError> {
+        let what = format!("{owner}/{repo}:{path}");
+        let reply = self
+            .get(
+                &format!("/repos/{owner}/{repo}/contents/{path}?ref={git_ref}"),
+                "application/vnd.github.raw+json",
+                &what,
+            )
+            .await?;
+        Ok(reply.body)
+    }
+
+    async fn get(&self, path: &str, accept: &str, what: &str) -> Result<Reply, GitHubError> {
+        let reply = self
+            .transport
+            .send(Method::GET, path, None, accept, Access::Read, what)
+            .await?;
+        if (200..300).contains(&reply.status) {
+            Ok(reply)
+        } else {
+            Err(self.transport.fail(&reply, what))
+        }
+    }
+
+    async fn get_json(&self, path: &str, what: &str) -> Result<Value, GitHubError> {
+        self.get(path, "application/vnd.github+json", what)
+            .await?
+            .json(what)
+    }
+
+    /// Every item of a paginated list endpoint whose items sit under `field`.
+    async fn paginate(
+        &self,
+        path: &str,
+        field: &str,
+        what: &str,
+    ) -> Result<Vec<Value>, GitHubError> {
+        let mut items = Vec::new();
+        for page in 1.. {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let reply = self
+                .get(
+                    &format!("{path}{sep}per_page=100&page={page}"),
+                    "application/vnd.github+json",
+                    what,
+                )
+                .await?;
+            let has_next = reply
+                .headers
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l.contains("rel=\"next\""));
+            let value = reply.json(what)?;
+            let batch = value[field].as_array().cloned().unwrap_or_default();
+            let count = batch.len();
+            items.extend(batch);
+            if !has_next || count == 0 {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    pub async fn repo_secrets(&self, owner: &str, repo: &str) -> Result<RepoSecrets, GitHubError> {
+        let what = format!("secrets of {owner}/{repo}");
+        let names = |items: Vec<Value>| -> Vec<String> {
+            items
+                .iter()
+                .filter_map(|s| s["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        let repository = names(
+            self.paginate(
+                &format!("/repos/{owner}/{repo}/actions/secrets"),
+                "secrets",
+                &what,
+            )
+            .await?,
+        );
+        let mut environments = Vec::new();
+        let envs = self
+            .paginate(
+                &format!("/repos/{owner}/{repo}/environments"),
+                "environments",
+                &what,
+            )
+            .await?;
+        for env in envs {
+            let Some(env_name) = env["name"].as_str() else {
+                continue;
+            };
+            let encoded = percent_encode(env_name);
+            let path = format!("/repos/{owner}/{repo}/environments/{encoded}/secrets");
+            for secret in names(self.paginate(&path, "secrets", &what).await?) {
+                environments.push((env_name.to_string(), secret));
+            }
+        }
+        Ok(RepoSecrets {
+            repository,
+            environments,
+        })
+    }
+
+    pub async fn org_secrets(&self, org: &str) -> Result<Vec<OrgSecret>, GitHubError> {
+        let what = format!("organization secrets of {org}");
+        let mut out = Vec::new();
+        for secret in self
+            .paginate(&format!("/orgs/{org}/actions/secrets"), "secrets", &what)
+            .await?
+        {
+            let Some(name) = secret["name"].as_str() else {
+                continue;
+            };
+            let visibility = secret["visibility"].as_str().unwrap_or("all").to_string();
+            let selected_repositories = if visibility == "selected" {
+                let repos = self
+                    .paginate(
+                        &format!("/orgs/{org}/actions/secrets/{name}/repositories"),
+                        "repositories",
+                        &what,
+                    )
+                    .await?;
+                Some(
+                    repos
+                        .iter()
+                        .filter_map(|r| r["name"].as_str().map(str::to_string))
+                        .collect(),
+                )
+            } else {
+                None
+            };
+            out.push(OrgSecret {
+                name: name.to_string(),
+                visibility,
+                selected_repositories,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn repo_sub_customization(
+        &self,
+        owner: &str,
+        repo: &str,
+    ) -> Result<SubCustomization, GitHubError> {
+        let what = format!("OIDC subject template of {owner}/{repo}");
+        let v = self
+            .get_json(
+                &format!("/repos/{owner}/{repo}/actions/oidc/customization/sub"),
+                &what,
+            )
+            .await?;
+        Ok(parse_customization(&v))
+    }
+
+    pub async fn org_sub_customization(&self, org: &str) -> Result<SubCustomization, GitHubError> {
+        let what = format!("OIDC subject template of {org}");
+        let v = self
+            .get_json(
+                &format!("/orgs/{org}/actions/oidc/customization/sub"),
+                &what,
+            )
+            .await?;
+        Ok(parse_customization(&v))
+    }
+}
+
+fn parse_customization(v: &Value) -> SubCustomization {
+    SubCustomization {
+        use_default: v["use_default"].as_bool(),
+        include_claim_keys: v["include_claim_keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect(),
+        sub_claim_prefix: v["sub_claim_prefix"].as_str().map(str::to_string),
+    }
+}
+
+fn is_yaml(name: &str) -> bool {
+    name.ends_with(".yml") || name.ends_with(".yaml")
+}
+
+/// Environment names may hold `/` and spaces; GitHub wants them percent-encoded in paths.
+pub fn percent_encode(segment: &str) -> String {
+    let mut out = String::new();
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

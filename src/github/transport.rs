@@ -1,0 +1,239 @@
+//! One place where requests leave: octocrab clients (REST, and GraphQL which GHES serves
+//! elsewhere), wrapped in the governor's retry and rate-limit handling.
+
+use http::{HeaderMap, Method, StatusCode};
+use octocrab::Octocrab;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::endpoint::Endpoint;
+use super::error::GitHubError;
+use super::governor::{self, Governor, Policy, Verdict};
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self, what: &str) -> Result<Value, GitHubError> {
+        serde_json::from_str(&self.body).map_err(|e| GitHubError::BadResponse {
+            what: what.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// GitHub's `message` field, for error reports.
+    pub fn message(&self) -> String {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| self.body.chars().take(200).collect())
+    }
+}
+
+pub struct Transport {
+    rest: Octocrab,
+    graphql: Octocrab,
+    pub governor: Governor,
+}
+
+/// What kind of access a request needs; writes are serialized and spaced out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Transport {
+    pub fn new(
+        endpoint: Endpoint,
+        token: SecretString,
+        policy: Policy,
+    ) -> Result<Self, GitHubError> {
+        let build = |base: &str| -> Result<Octocrab, GitHubError> {
+            Octocrab::builder()
+                .personal_token(token.clone())
+                .base_uri(base)
+                .map_err(|_| GitHubError::BadUrl(base.to_string()))?
+                .build()
+                .map_err(|e| GitHubError::BadUrl(format!("{base}: {e}")))
+        };
+        Ok(Self {
+            rest: build(&endpoint.rest)?,
+            graphql: build(&endpoint.graphql)?,
+            governor: Governor::new(policy),
+        })
+    }
+
+    /// Sends a REST request; retries rate limits, 5xx and connection failures. Returns the
+    /// final reply whatever its status: callers map 4xx to their own errors with [`Self::fail`].
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &str,
+        access: Access,
+        what: &str,
+    ) -> Result<Reply, GitHubError> {
+        self.send_with(&self.rest, method, path, body, accept, access, what)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_with(
+        &self,
+        client: &Octocrab,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &str,
+        access: Access,
+        what: &str,
+    ) -> Result<Reply, GitHubError> {
+        let attempts = self.governor.policy.max_attempts.max(1);
+        let mut last_problem = String::new();
+        for attempt in 0..attempts {
+            let slot = self.governor.acquire(access == Access::Write).await;
+            let builder = http::Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(http::header::ACCEPT, accept)
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            let request =
+                client
+                    .build_request(builder, body)
+                    .map_err(|e| GitHubError::BadResponse {
+                        what: what.to_string(),
+                        message: e.to_string(),
+                    })?;
+            let outcome = client.execute(request).await;
+            slot.finish();
+            let reply = match outcome {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers = response.headers().clone();
+                    match client.body_to_string(response).await {
+                        Ok(body) => Reply {
+                            status,
+                            headers,
+                            body,
+                        },
+                        Err(e) => {
+                            last_problem = format!("reading the response failed: {e}");
+                            self.governor
+                                .wait_before_retry(self.governor.backoff(attempt), false)
+                                .await?;
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Connection refused/reset, timeouts: worth another try.
+                    last_problem = format!("connection failed: {e}");
+                    self.governor
+                        .wait_before_retry(self.governor.backoff(attempt), false)
+                        .await?;
+                    continue;
+                }
+            };
+            match governor::judge(
+                reply.status,
+                &reply.headers,
+                &reply.body,
+                attempt,
+                &self.governor,
+            ) {
+                Verdict::Done => return Ok(reply),
+                Verdict::Retry {
+                    after,
+                    pause_everyone,
+                    reason,
+                } => {
+                    last_problem = reason;
+                    if attempt + 1 < attempts {
+                        self.governor
+                            .wait_before_retry(after, pause_everyone)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Err(GitHubError::Unavailable {
+            what: what.to_string(),
+            message: last_problem,
+            attempts,
+        })
+    }
+
+    /// Runs a GraphQL query; GraphQL-level errors become [`GitHubError::GraphQl`].
+    pub async fn graphql(
+        &self,
+        query: &str,
+        variables: Value,
+        what: &str,
+    ) -> Result<Value, GitHubError> {
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        let reply = self
+            .send_with(
+                &self.graphql,
+                Method::POST,
+                "/graphql",
+                Some(&body),
+                "application/json",
+                Access::Read,
+                what,
+            )
+            .await?;
+        if reply.status != 200 {
+            return Err(self.fail(&reply, what));
+        }
+        let value = reply.json(what)?;
+        if let Some(errors) = value
+            .get("errors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
+            let messages: Vec<String> = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            // Partial data with errors (e.g. one repository gone) is still useful.
+            if value.get("data").is_some_and(|d| !d.is_null())
+                && !messages.iter().any(|m| m.contains("rate limit"))
+            {
+                return Ok(value);
+            }
+            return Err(GitHubError::GraphQl(messages.join("; ")));
+        }
+        Ok(value)
+    }
+
+    /// Maps a non-success reply to an error that says what to do.
+    pub fn fail(&self, reply: &Reply, what: &str) -> GitHubError {
+        let message = reply.message();
+        match StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR) {
+            StatusCode::UNAUTHORIZED => GitHubError::Unauthorized,
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+                if message.contains("without `workflow` scope")
+                    || message.contains("without `workflows` permission") =>
+            {
+                GitHubError::WorkflowScope { message }
+            }
+            StatusCode::FORBIDDEN => GitHubError::Forbidden {
+                what: what.to_string(),
+                message,
+            },
+            StatusCode::NOT_FOUND => GitHubError::NotFound {
+                what: what.to_string(),
+            },
+            s => GitHubError::Rejected {
+                what: what.to_string(),
+                status: s.as_u16(),
+                message,
+            },
+        }
+    }
+}

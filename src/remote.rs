@@ -1,0 +1,356 @@
+//! `scan --org/--repo`: discovery through GitHub, the same detection as a local scan, then
+//! the secrets inventory and OIDC subject templates for the repositories that need them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+
+use crate::detect::Severity;
+use crate::github::{GitHubError, GitHubReader, RepoSnapshot, SubCustomization};
+use crate::inventory::{self, OrgSecretRecord, SecretRecord};
+use crate::scan::{self, FileError, Input, ScanReport};
+
+/// What to scan on GitHub.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Org(String),
+    Repos(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub include_forks: bool,
+    pub topics: Vec<String>,
+    /// Glob on the repository name (`*` and `?`).
+    pub name: Option<String>,
+    /// Inventory secrets of every repository, not only those with findings.
+    pub all_secrets: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RepoRecord {
+    pub repository: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// `scanned`, `skipped` or `failed`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub files: usize,
+    pub findings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_sub: Option<SubCustomization>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretRecord>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OrgRecord {
+    pub login: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_sub: Option<SubCustomization>,
+    pub secrets: Vec<OrgSecretRecord>,
+}
+
+pub struct RemoteScan {
+    pub report: ScanReport,
+    pub repositories: Vec<RepoRecord>,
+    pub organization: Option<OrgRecord>,
+    pub requests: u64,
+    pub retries: u64,
+}
+
+/// Reports progress: repositories done, total, requests spent.
+pub trait Progress {
+    fn discovered(&self, done: usize, total: usize, requests: u64);
+    fn finished(&self);
+}
+
+/// Scans GitHub. Per-repository problems land in the report's errors; a rejected token
+/// stops the whole scan, since no request can succeed.
+pub async fn scan(
+    reader: &GitHubReader,
+    target: &Target,
+    filters: &Filters,
+    progress: &dyn Progress,
+) -> Result<RemoteScan, GitHubError> {
+    let mut errors = Vec::new();
+    let mut snapshots = Vec::new();
+    let mut org_id = None;
+    match target {
+        Target::Org(org) => match reader
+            .org_repositories(org, |done, total| {
+                progress.discovered(done, total, reader.requests())
+            })
+            .await
+        {
+            Ok((id, repos)) => {
+                org_id = id;
+                snapshots = repos;
+            }
+            Err(GitHubError::Unauthorized) => return Err(GitHubError::Unauthorized),
+            Err(e) => errors.push(FileError {
+                repository: None,
+                path: org.clone(),
+                line: None,
+                column: None,
+                message: e.to_string(),
+            }),
+        },
+        Target::Repos(slugs) => {
+            for result in reader.repositories(slugs).await {
+                match result {
+                    Ok(repo) => snapshots.push(repo),
+                    Err((_, GitHubError::Unauthorized)) => return Err(GitHubError::Unauthorized),
+                    Err((slug, e)) => errors.push(FileError {
+                        repository: None,
+                        path: slug,
+                        line: None,
+                        column: None,
+                        message: e.to_string(),
+                    }),
+                }
+            }
+            progress.discovered(snapshots.len(), slugs.len(), reader.requests());
+        }
+    }
+    progress.finished();
+
+    let mut records = Vec::new();
+    let mut inputs = Vec::new();
+    for repo in &snapshots {
+        let skip = skip_reason(repo, filters, matches!(target, Target::Repos(_)));
+        records.push(RepoRecord {
+            repository: repo.slug(),
+            id: repo.id,
+            owner_id: repo.owner_id,
+            default_branch: repo.default_branch.clone(),
+            head: repo.head.clone(),
+            outcome: if skip.is_some() { "skipped" } else { "scanned" },
+            reason: skip.clone(),
+            files: if skip.is_some() { 0 } else { repo.files.len() },
+            findings: 0,
+            oidc_sub: None,
+            secrets: Vec::new(),
+        });
+        if skip.is_some() {
+            continue;
+        }
+        for file in &repo.files {
+            let path = format!("{}/{}", repo.slug(), file.path);
+            let text = file.text.clone().map_err(|message| FileError {
+                repository: None,
+                path: path.clone(),
+                line: None,
+                column: None,
+                message,
+            });
+            inputs.push(Input {
+                path,
+                text,
+                explicit: true,
+            });
+        }
+    }
+    let mut report = scan::scan_texts(inputs);
+    report.errors.extend(errors);
+    attach_repositories(&mut report, &snapshots);
+
+    // Secret names each repository uses as key material.
+    let mut referenced: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for finding in report.findings().filter(|f| f.severity > Severity::Info) {
+        if let Some(repo) = &finding.repository {
+            referenced
+                .entry(repo.clone())
+                .or_default()
+                .extend(finding.secrets.iter().cloned());
+        }
+    }
+    for record in &mut records {
+        record.findings = report
+            .findings()
+            .filter(|f| {
+                f.severity > Severity::Info
+                    && f.repository.as_deref() == Some(record.repository.as_str())
+            })
+            .count();
+    }
+
+    // Secrets and subject templates, only where a later step needs them.
+    let wanted: Vec<usize> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.outcome == "scanned" && (r.findings > 0 || filters.all_secrets))
+        .map(|(i, _)| i)
+        .collect();
+    let lookups = join_all(wanted.iter().map(|&i| {
+        let (owner, name) = records[i].repository.split_once('/').unwrap_or_default();
+        let (owner, name) = (owner.to_string(), name.to_string());
+        async move {
+            let secrets = reader.repo_secrets(&owner, &name).await;
+            let oidc = reader.repo_sub_customization(&owner, &name).await;
+            (secrets, oidc)
+        }
+    }))
+    .await;
+    let empty = BTreeSet::new();
+    for (&i, (secrets, oidc)) in wanted.iter().zip(lookups) {
+        let record = &mut records[i];
+        let used = referenced.get(&record.repository).unwrap_or(&empty);
+        match secrets {
+            Ok(secrets) => record.secrets = inventory::repo_inventory(&secrets, used),
+            Err(e) => report
+                .errors
+                .push(repo_error(&record.repository, "secrets", &e)),
+        }
+        match oidc {
+            Ok(oidc) => record.oidc_sub = Some(oidc),
+            Err(e) => {
+                report
+                    .errors
+                    .push(repo_error(&record.repository, "OIDC subject template", &e))
+            }
+        }
+    }
+
+    let organization = match target {
+        Target::Org(org) if !snapshots.is_empty() => {
+            let uses: Vec<(&str, &BTreeSet<String>)> = referenced
+                .iter()
+                .map(|(repo, names)| {
+                    (
+                        repo.split_once('/').map_or(repo.as_str(), |(_, n)| n),
+                        names,
+                    )
+                })
+                .collect();
+            let secrets = match reader.org_secrets(org).await {
+                Ok(secrets) => inventory::org_inventory(&secrets, uses.iter().copied()),
+                Err(e) => {
+                    report
+                        .errors
+                        .push(repo_error(org, "organization secrets", &e));
+                    Vec::new()
+                }
+            };
+            let oidc_sub = match reader.org_sub_customization(org).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    report
+                        .errors
+                        .push(repo_error(org, "organization OIDC subject template", &e));
+                    None
+                }
+            };
+            Some(OrgRecord {
+                login: org.clone(),
+                id: org_id,
+                oidc_sub,
+                secrets,
+            })
+        }
+        _ => None,
+    };
+    report
+        .errors
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    Ok(RemoteScan {
+        report,
+        repositories: records,
+        organization,
+        requests: reader.requests(),
+        retries: reader.retries(),
+    })
+}
+
+fn repo_error(repo: &str, what: &str, e: &GitHubError) -> FileError {
+    FileError {
+        repository: None,
+        path: repo.to_string(),
+        line: None,
+        column: None,
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn skip_reason(repo: &RepoSnapshot, filters: &Filters, named: bool) -> Option<String> {
+    if repo.archived {
+        return Some("archived (read-only)".into());
+    }
+    if named {
+        return None;
+    }
+    if repo.fork && !filters.include_forks {
+        return Some("fork (use --include-forks)".into());
+    }
+    if !filters.topics.is_empty() && !filters.topics.iter().any(|t| repo.topics.contains(t)) {
+        return Some("no matching topic".into());
+    }
+    if let Some(glob) = &filters.name
+        && !glob_match(glob, &repo.name)
+    {
+        return Some("name does not match --name".into());
+    }
+    None
+}
+
+/// Splits `OWNER/REPO/path` display paths into repository and in-repo path.
+fn attach_repositories(report: &mut ScanReport, snapshots: &[RepoSnapshot]) {
+    let slugs: BTreeSet<String> = snapshots.iter().map(RepoSnapshot::slug).collect();
+    let split = |path: &str| -> Option<(String, String)> {
+        let mut parts = path.splitn(3, '/');
+        let slug = format!("{}/{}", parts.next()?, parts.next()?);
+        let rest = parts.next()?.to_string();
+        slugs.contains(&slug).then_some((slug, rest))
+    };
+    for file in &mut report.files {
+        if let Some((slug, rest)) = split(&file.path) {
+            for finding in &mut file.findings {
+                finding.repository = Some(slug.clone());
+                finding.path = rest.clone();
+            }
+            file.repository = Some(slug);
+            file.path = rest;
+        }
+    }
+    for error in &mut report.errors {
+        if let Some((slug, rest)) = split(&error.path) {
+            error.repository = Some(slug);
+            error.path = rest;
+        }
+    }
+}
+
+/// `*` matches any run of characters, `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&p, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn globs() {
+        assert!(super::glob_match("svc-*", "svc-api"));
+        assert!(super::glob_match("*-api", "svc-api"));
+        assert!(!super::glob_match("svc-?", "svc-ab"));
+    }
+}

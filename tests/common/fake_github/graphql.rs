@@ -1,0 +1,155 @@
+//! The GraphQL queries migrate sends: organization repositories in pages, and named
+//! repositories by alias. The fake answers every field those queries select.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::state::Repo;
+use super::{Shared, json_response};
+
+pub fn handle(s: &mut Shared, body: &[u8]) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "Problems parsing JSON"}),
+        );
+    };
+    let query = request["query"].as_str().unwrap_or_default();
+    let vars = &request["variables"];
+    if query.contains("organization(login: $org)") {
+        return organization(s, vars);
+    }
+    if query.contains(": repository(owner: $o0, name: $n0)") {
+        let mut data = serde_json::Map::new();
+        let mut errors = Vec::new();
+        for i in 0.. {
+            let (Some(owner), Some(name)) = (
+                vars[format!("o{i}")].as_str(),
+                vars[format!("n{i}")].as_str(),
+            ) else {
+                break;
+            };
+            match s.world.repos.get(&format!("{owner}/{name}")) {
+                Some(repo) => {
+                    data.insert(format!("r{i}"), repo_node(s, repo));
+                }
+                None => {
+                    data.insert(format!("r{i}"), Value::Null);
+                    errors.push(json!({"type": "NOT_FOUND", "path": [format!("r{i}")], "message": format!("Could not resolve to a Repository with the name '{owner}/{name}'.")}));
+                }
+            }
+        }
+        let mut out = json!({"data": data});
+        if !errors.is_empty() {
+            out["errors"] = Value::Array(errors);
+        }
+        return json_response(StatusCode::OK, out);
+    }
+    json_response(
+        StatusCode::OK,
+        json!({"errors": [{"message": "fake GitHub does not know this query"}]}),
+    )
+}
+
+fn organization(s: &Shared, vars: &Value) -> Response {
+    let org = vars["org"].as_str().unwrap_or_default();
+    let Some(org_state) = s.world.orgs.get(org) else {
+        return json_response(
+            StatusCode::OK,
+            json!({"data": {"organization": null}, "errors": [{"type": "NOT_FOUND", "message": format!("Could not resolve to an Organization with the login of '{org}'.")}]}),
+        );
+    };
+    let first = vars["first"].as_u64().unwrap_or(0) as usize;
+    if !(1..=100).contains(&first) {
+        return json_response(
+            StatusCode::OK,
+            json!({"errors": [{"message": "first must be between 1 and 100"}]}),
+        );
+    }
+    let start: usize = vars["cursor"]
+        .as_str()
+        .and_then(|c| c.strip_prefix("cursor:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let repos: Vec<&Repo> = s.world.repos.values().filter(|r| r.owner == org).collect();
+    let end = (start + first).min(repos.len());
+    let nodes: Vec<Value> = repos[start.min(end)..end]
+        .iter()
+        .map(|r| repo_node(s, r))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({"data": {"organization": {
+            "databaseId": org_state.id,
+            "repositories": {
+                "totalCount": repos.len(),
+                "pageInfo": {"hasNextPage": end < repos.len(), "endCursor": format!("cursor:{end}")},
+                "nodes": nodes,
+            }
+        }}}),
+    )
+}
+
+fn blob(text: &str, truncate_at: usize) -> Value {
+    let binary = text.contains('\0');
+    let truncated = text.len() > truncate_at;
+    let shown: String = if truncated {
+        text.chars().take(truncate_at).collect()
+    } else {
+        text.to_string()
+    };
+    json!({"text": if binary { Value::Null } else { json!(shown) }, "byteSize": text.len(), "isBinary": binary, "isTruncated": truncated})
+}
+
+fn repo_node(s: &Shared, repo: &Repo) -> Value {
+    let truncate_at = s.truncate_at;
+    let owner_id = s.world.orgs.get(&repo.owner).map(|o| o.id);
+    let files = repo.default_files();
+    let entries_under = |dir: &str| -> Vec<(String, bool)> {
+        let mut names: Vec<(String, bool)> = files
+            .keys()
+            .filter_map(|p| p.strip_prefix(dir))
+            .map(|rest| match rest.split_once('/') {
+                Some((d, _)) => (d.to_string(), true),
+                None => (rest.to_string(), false),
+            })
+            .collect();
+        names.dedup();
+        names
+    };
+    let tree = |dir: &str, depth: u32| -> Value {
+        let entries: Vec<Value> = entries_under(dir)
+            .into_iter()
+            .map(|(name, is_dir)| {
+                let path = format!("{dir}{name}");
+                if is_dir {
+                    let inner: Vec<Value> = files
+                        .iter()
+                        .filter_map(|(p, t)| p.strip_prefix(&format!("{path}/")).filter(|r| !r.contains('/')).map(|r| json!({"name": r, "type": "blob", "object": blob(t, truncate_at)})))
+                        .collect();
+                    json!({"name": name, "type": "tree", "object": if depth > 0 { json!({"entries": inner}) } else { json!({}) }})
+                } else {
+                    json!({"name": name, "type": "blob", "object": blob(&files[&path], truncate_at)})
+                }
+            })
+            .collect();
+        if entries.is_empty() {
+            Value::Null
+        } else {
+            json!({"entries": entries})
+        }
+    };
+    json!({
+        "name": repo.name,
+        "databaseId": repo.id,
+        "isArchived": repo.archived,
+        "isFork": repo.fork,
+        "owner": {"login": repo.owner, "databaseId": owner_id},
+        "repositoryTopics": {"nodes": repo.topics.iter().map(|t| json!({"topic": {"name": t}})).collect::<Vec<_>>()},
+        "defaultBranchRef": {"name": repo.default_branch, "target": {"oid": repo.head()}},
+        "workflows": tree(".github/workflows/", 0),
+        "actions": tree(".github/actions/", 1),
+        "rootAction": files.get("action.yml").map_or(Value::Null, |t| blob(t, truncate_at)),
+    })
+}

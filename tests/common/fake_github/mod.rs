@@ -1,0 +1,290 @@
+//! A stateful fake GitHub (REST and GraphQL) on 127.0.0.1 for end-to-end tests of the real
+//! binary. Every REST request is checked against GitHub's OpenAPI description; an unknown
+//! route or an invalid body is recorded as a violation (and answered 404/422), and tests
+//! assert there were none. Faults (5xx, resets, rate limits, missing `workflow` scope) can be
+//! injected.
+#![allow(dead_code)]
+
+mod graphql;
+mod openapi;
+mod rest;
+pub mod state;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+pub use state::World;
+
+pub const TOKEN: &str = "test-token-not-secret";
+
+#[derive(Default, Clone)]
+pub struct Faults {
+    /// Fraction of requests answered with a transient failure (500, 502, a reset
+    /// connection, a secondary rate limit).
+    pub rate: f64,
+    pub seed: u64,
+    /// Ref writes touching `.github/workflows` are refused as for a token without `workflow`.
+    pub missing_workflow_scope: bool,
+    /// The next N requests find the primary rate limit exhausted (reset in 1 s).
+    pub primary_exhausted: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub operation: String,
+    pub status: u16,
+    pub injected: bool,
+}
+
+pub struct Shared {
+    pub world: World,
+    pub faults: Faults,
+    pub latency: Duration,
+    /// Blob text longer than this is returned truncated by GraphQL (`isTruncated`).
+    pub truncate_at: usize,
+    pub log: Vec<Logged>,
+    pub violations: Vec<String>,
+    /// Operation ids the token may not use (answered 403 as for a token without access).
+    pub forbidden: Vec<String>,
+    rng: u64,
+}
+
+impl Shared {
+    fn random(&mut self) -> f64 {
+        // xorshift64*: deterministic per seed, no dependency.
+        let mut x = self.rng.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+pub struct FakeGitHub {
+    /// Base URL to pass as `--github-url` (GHES layout: REST at /api/v3, GraphQL at /api/graphql).
+    pub url: String,
+    pub shared: Arc<Mutex<Shared>>,
+    spec: Arc<openapi::Spec>,
+    _runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl FakeGitHub {
+    pub fn start(world: World) -> Self {
+        let shared = Arc::new(Mutex::new(Shared {
+            world,
+            faults: Faults::default(),
+            latency: Duration::ZERO,
+            truncate_at: 200_000,
+            log: Vec::new(),
+            violations: Vec::new(),
+            forbidden: Vec::new(),
+            rng: 0x9e37_79b9_7f4a_7c15,
+        }));
+        let spec = Arc::new(openapi::Spec::load());
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        );
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state((shared.clone(), spec.clone()));
+        runtime.spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("fake GitHub serves");
+        });
+        Self {
+            url: format!("http://{addr}"),
+            shared,
+            spec,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        let mut s = self.shared.lock().expect("lock");
+        s.rng = faults.seed.max(1);
+        s.faults = faults;
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().expect("lock").latency = latency;
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut Shared) -> R) -> R {
+        f(&mut self.shared.lock().expect("lock"))
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.with(|s| s.violations.clone())
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.with(|s| s.log.clone())
+    }
+
+    /// Requests whose method is not GET (and not the GraphQL POST).
+    pub fn writes(&self) -> Vec<Logged> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.method != "GET" && l.operation != "graphql")
+            .collect()
+    }
+}
+
+type AppState = (Arc<Mutex<Shared>>, Arc<openapi::Spec>);
+
+async fn handle(
+    State((shared, spec)): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let latency = shared.lock().expect("lock").latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != format!("Bearer {TOKEN}") && auth != format!("token {TOKEN}") {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"message": "Bad credentials"}),
+        );
+    }
+    let full_path = uri.path().to_string();
+    let query = uri.query().unwrap_or_default().to_string();
+    let mut s = shared.lock().expect("lock");
+
+    // Injected faults come before any state change, like a proxy failing.
+    if let Some(response) = inject_fault(&mut s, &method, &full_path) {
+        return response;
+    }
+
+    let (operation, status, response) = if full_path == "/api/graphql" || full_path == "/graphql" {
+        let response = graphql::handle(&mut s, &body);
+        ("graphql".to_string(), response.status().as_u16(), response)
+    } else {
+        let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
+        match spec.check(method.as_str(), path, &query, &body) {
+            Err(violation) => {
+                s.violations.push(violation.clone());
+                let status = if violation.contains("not in GitHub's OpenAPI") {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                (
+                    "violation".to_string(),
+                    status.as_u16(),
+                    json_response(status, serde_json::json!({"message": violation})),
+                )
+            }
+            Ok((op, _)) if s.forbidden.contains(&op.id) => {
+                let body = serde_json::json!({"message": "Resource not accessible by personal access token"});
+                (
+                    op.id.clone(),
+                    403,
+                    json_response(StatusCode::FORBIDDEN, body),
+                )
+            }
+            Ok((op, params)) => {
+                let request = rest::Request {
+                    params,
+                    query: &query,
+                    body: &body,
+                    headers: &headers,
+                };
+                let response = rest::handle(&mut s, &op.id, request);
+                (op.id.clone(), response.status().as_u16(), response)
+            }
+        }
+    };
+    s.log.push(Logged {
+        method: method.to_string(),
+        path: full_path,
+        operation,
+        status,
+        injected: false,
+    });
+    response
+}
+
+fn inject_fault(s: &mut Shared, method: &Method, path: &str) -> Option<Response> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if s.faults.primary_exhausted > 0 {
+        s.faults.primary_exhausted -= 1;
+        log_injected(s, method, path, 403);
+        return Some(
+            Response::builder()
+                .status(403)
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-reset", (now + 1).to_string())
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"message":"API rate limit exceeded"}"#))
+                .expect("response"),
+        );
+    }
+    if s.faults.rate <= 0.0 || s.random() >= s.faults.rate {
+        return None;
+    }
+    let kind = (s.random() * 4.0) as u32;
+    let response = match kind {
+        0 => json_response(StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({"message": "Server Error"})),
+        1 => json_response(StatusCode::BAD_GATEWAY, serde_json::json!({"message": "Bad Gateway"})),
+        2 => {
+            // Headers go out, then the body fails: the client sees a reset connection.
+            let stream = futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset")) });
+            Response::builder().status(200).body(Body::from_stream(stream)).expect("response")
+        }
+        _ => Response::builder()
+            .status(403)
+            .header("retry-after", "1")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#))
+            .expect("response"),
+    };
+    let status = response.status().as_u16();
+    log_injected(s, method, path, status);
+    Some(response)
+}
+
+fn log_injected(s: &mut Shared, method: &Method, path: &str, status: u16) {
+    s.log.push(Logged {
+        method: method.to_string(),
+        path: path.to_string(),
+        operation: "fault".into(),
+        status,
+        injected: true,
+    });
+}
+
+pub fn json_response(status: StatusCode, value: serde_json::Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}

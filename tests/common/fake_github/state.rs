@@ -1,0 +1,230 @@
+//! The fake's world: organizations, repositories with a small git object store, pull
+//! requests, secrets and OIDC templates. Tests build it and read it back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Value, json};
+
+#[derive(Default)]
+pub struct World {
+    pub orgs: BTreeMap<String, Org>,
+    pub repos: BTreeMap<String, Repo>,
+    next_id: u64,
+    next_sha: u64,
+}
+
+#[derive(Default)]
+pub struct Org {
+    pub id: u64,
+    pub secrets: Vec<OrgSecret>,
+    pub oidc: Value,
+}
+
+pub struct OrgSecret {
+    pub name: String,
+    pub visibility: String,
+    pub selected: Vec<String>,
+}
+
+pub struct Commit {
+    pub tree: String,
+    pub parents: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pull {
+    pub number: u64,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+    pub draft: bool,
+    pub state: String,
+    pub merged: bool,
+    pub labels: Vec<String>,
+}
+
+pub struct Repo {
+    pub id: u64,
+    pub owner: String,
+    pub name: String,
+    pub archived: bool,
+    pub fork: bool,
+    pub topics: Vec<String>,
+    pub default_branch: String,
+    pub refs: BTreeMap<String, String>,
+    pub commits: HashMap<String, Commit>,
+    /// Trees are flat: full path -> file content.
+    pub trees: HashMap<String, BTreeMap<String, String>>,
+    pub blobs: HashMap<String, String>,
+    pub pulls: Vec<Pull>,
+    pub secrets: Vec<String>,
+    pub environments: BTreeMap<String, Vec<String>>,
+    pub oidc: Value,
+}
+
+impl Repo {
+    pub fn slug(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    pub fn head(&self) -> Option<&String> {
+        self.refs.get(&format!("heads/{}", self.default_branch))
+    }
+
+    /// Files at the tip of a branch.
+    pub fn files_at(&self, branch: &str) -> BTreeMap<String, String> {
+        self.refs
+            .get(&format!("heads/{branch}"))
+            .and_then(|sha| self.commits.get(sha))
+            .and_then(|c| self.trees.get(&c.tree))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn default_files(&self) -> BTreeMap<String, String> {
+        self.files_at(&self.default_branch.clone())
+    }
+}
+
+impl World {
+    pub fn sha(&mut self) -> String {
+        self.next_sha += 1;
+        format!("{:040x}", 0xa000_0000_0000u64 + self.next_sha)
+    }
+
+    pub fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        1000 + self.next_id
+    }
+
+    pub fn org(&mut self, login: &str) -> &mut Org {
+        if !self.orgs.contains_key(login) {
+            let id = self.id();
+            self.orgs.insert(
+                login.to_string(),
+                Org {
+                    id,
+                    secrets: Vec::new(),
+                    oidc: json!({"include_claim_keys": ["repo", "context"]}),
+                },
+            );
+        }
+        self.orgs.get_mut(login).expect("just inserted")
+    }
+
+    /// Adds a repository whose default branch holds `files`.
+    pub fn repo(&mut self, owner: &str, name: &str, files: &[(&str, &str)]) -> &mut Repo {
+        self.org(owner);
+        let id = self.id();
+        let tree_sha = self.sha();
+        let commit_sha = self.sha();
+        let tree: BTreeMap<String, String> = files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        let mut repo = Repo {
+            id,
+            owner: owner.to_string(),
+            name: name.to_string(),
+            archived: false,
+            fork: false,
+            topics: Vec::new(),
+            default_branch: "main".to_string(),
+            refs: BTreeMap::new(),
+            commits: HashMap::new(),
+            trees: HashMap::new(),
+            blobs: HashMap::new(),
+            pulls: Vec::new(),
+            secrets: Vec::new(),
+            environments: BTreeMap::new(),
+            oidc: json!({"use_default": true}),
+        };
+        repo.trees.insert(tree_sha.clone(), tree);
+        repo.commits.insert(
+            commit_sha.clone(),
+            Commit {
+                tree: tree_sha,
+                parents: Vec::new(),
+                message: "initial".into(),
+            },
+        );
+        repo.refs.insert("heads/main".into(), commit_sha);
+        let slug = repo.slug();
+        self.repos.insert(slug.clone(), repo);
+        self.repos.get_mut(&slug).expect("just inserted")
+    }
+
+    /// Commits `files` on top of the default branch (a push by someone else).
+    pub fn push(&mut self, slug: &str, files: &[(&str, &str)]) -> String {
+        let tree_sha = self.sha();
+        let commit_sha = self.sha();
+        let repo = self.repos.get_mut(slug).expect("repo exists");
+        let mut tree = repo.default_files();
+        for (p, t) in files {
+            tree.insert(p.to_string(), t.to_string());
+        }
+        let parent = repo.head().cloned().into_iter().collect();
+        repo.trees.insert(tree_sha.clone(), tree);
+        repo.commits.insert(
+            commit_sha.clone(),
+            Commit {
+                tree: tree_sha,
+                parents: parent,
+                message: "push".into(),
+            },
+        );
+        let branch = format!("heads/{}", repo.default_branch);
+        repo.refs.insert(branch, commit_sha.clone());
+        commit_sha
+    }
+
+    /// Merges an open pull request into its base (fast-forward to the head's tree).
+    pub fn merge(&mut self, slug: &str, number: u64) {
+        let new_sha = self.sha();
+        let repo = self.repos.get_mut(slug).expect("repo exists");
+        let pull = repo
+            .pulls
+            .iter()
+            .find(|p| p.number == number)
+            .expect("pull exists")
+            .clone();
+        let head_sha = repo
+            .refs
+            .get(&format!("heads/{}", pull.head))
+            .expect("head branch")
+            .clone();
+        let tree = repo
+            .commits
+            .get(&head_sha)
+            .expect("head commit")
+            .tree
+            .clone();
+        let base_ref = format!("heads/{}", pull.base);
+        let base_sha = repo
+            .refs
+            .get(&base_ref)
+            .cloned()
+            .into_iter()
+            .collect::<Vec<_>>();
+        let mut parents = base_sha;
+        parents.push(head_sha);
+        repo.commits.insert(
+            new_sha.clone(),
+            Commit {
+                tree,
+                parents,
+                message: format!("Merge #{number}"),
+            },
+        );
+        repo.refs.insert(base_ref, new_sha);
+        let p = repo
+            .pulls
+            .iter_mut()
+            .find(|p| p.number == number)
+            .expect("pull exists");
+        p.merged = true;
+        p.state = "closed".into();
+    }
+}
