@@ -3,4 +3,5 @@ pub mod yaml;
 pub mod detect;
 pub mod expr;
 pub mod source;
+pub mod rewrite;
 pub mod workflow;
