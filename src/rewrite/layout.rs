@@ -85,16 +85,29 @@ pub fn entry_lines(text: &str, key: Node<'_>, value: Node<'_>) -> Option<Range<u
     if !rest_is_blank_or_comment(text, end) {
         return None;
     }
-    let mut range = line_start(text, start)..next_line_start(text, end);
-    // Cutting the last line of a file without a final newline: take the line break before
-    // it instead, so the file still ends without one.
-    if range.end == text.len() && !text.ends_with('\n') && range.start > 0 {
-        range.start -= 1;
-        if range.start > 0 && text.as_bytes()[range.start - 1] == b'\r' {
+    Some(line_start(text, start)..next_line_start(text, end))
+}
+
+/// Adjusts a cut of whole lines (replaced by `replacement`, whole lines too) that runs to
+/// the end of a file without a final newline, so the file still ends without one.
+pub fn keep_missing_final_newline(text: &str, mut range: Range<usize>, mut replacement: String) -> (Range<usize>, String) {
+    if range.end != text.len() || text.ends_with('\n') {
+        return (range, replacement);
+    }
+    if replacement.is_empty() {
+        // Take the line break before the cut lines instead of the one they lack.
+        if text[..range.start].ends_with("\r\n") {
+            range.start -= 2;
+        } else if text[..range.start].ends_with('\n') {
             range.start -= 1;
         }
+    } else {
+        let trimmed = replacement.strip_suffix("\r\n").or_else(|| replacement.strip_suffix('\n')).map(str::to_string);
+        if let Some(t) = trimmed {
+            replacement = t;
+        }
     }
-    Some(range)
+    (range, replacement)
 }
 
 /// The indentation (in spaces) of a block mapping's entries, from its first key.

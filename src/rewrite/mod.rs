@@ -439,6 +439,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         }
         let region = region
             .or_else(|| steps::region_from_env(self.text, &self.workflow, job, Some(step)))
+            .or_else(|| steps::region_from_step(self.text, step))
+            .or_else(|| job.steps().iter().find_map(|s| steps::region_from_step(self.text, s)))
             .or_else(|| steps::region_elsewhere(self.text, &self.workflow))
             .ok_or("no AWS region found")?;
         let role = self.role(finding)?;

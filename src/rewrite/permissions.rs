@@ -271,11 +271,19 @@ fn replace_with_read_all(text: &str, job: &Job<'_>, perms: Node<'_>) -> Grant {
     Grant::Planned(plan)
 }
 
-/// The column of the job's keys and the file's indentation step (job keys minus job id).
+/// The column of the job's keys and the indentation step to nest under them: the step the
+/// job already uses for a nested block mapping (`env:`, `defaults:`), else job keys minus
+/// the job id's column.
 fn job_indents(text: &str, job: &Job<'_>) -> Option<(usize, usize)> {
     let key = job.key?;
     let indent = layout::entry_indent(text, job.node)?;
-    let unit = indent.checked_sub(layout::column(text, key.span().start)).filter(|&u| u > 0).unwrap_or(2);
+    let nested = job.node.entries().find_map(|(k, v)| {
+        let inner = layout::entry_indent(text, v)?;
+        inner.checked_sub(layout::column(text, k.span().start)).filter(|&u| u > 0)
+    });
+    let unit = nested
+        .or_else(|| indent.checked_sub(layout::column(text, key.span().start)).filter(|&u| u > 0))
+        .unwrap_or(2);
     Some((indent, unit))
 }
 

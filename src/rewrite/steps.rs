@@ -62,7 +62,8 @@ pub fn remove_entries(
     if removed.iter().all(|&r| r) && new.is_none() {
         let holder = holder.ok_or("the mapping would become empty")?;
         let range = layout::entry_lines(text, holder.key, map).ok_or("its layout is too unusual to edit")?;
-        plan.push(range, "")?;
+        let (range, replacement) = layout::keep_missing_final_newline(text, range, String::new());
+        plan.push(range, replacement)?;
         plan.changes.remove_entry(holder.map, holder.key);
         return Ok(());
     }
@@ -86,6 +87,8 @@ fn remove_block_entries(
     removed: &[bool],
     mut new: Option<NewEntry<'_>>,
 ) -> Result<(), String> {
+    // Cuts of whole lines; adjacent ones are joined so an end-of-file fix-up sees them whole.
+    let mut cuts: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for ((k, v), _) in entries.iter().zip(removed).filter(|(_, r)| **r) {
         let range = layout::entry_lines(text, *k, *v).ok_or("its layout is too unusual to edit")?;
         let replacement = match new.take() {
@@ -97,12 +100,22 @@ fn remove_block_entries(
                 } else if old.ends_with('\n') {
                     "\n"
                 } else {
-                    ""
+                    layout::line_ending_at(text, range.start)
                 };
                 let indent = layout::spaces(layout::column(text, k.span().start));
                 format!("{indent}{}: {}{eol}", new.key, new.block_text)
             }
         };
+        match cuts.last_mut() {
+            Some((last, rep)) if last.end == range.start => {
+                last.end = range.end;
+                rep.push_str(&replacement);
+            }
+            _ => cuts.push((range, replacement)),
+        }
+    }
+    for (range, replacement) in cuts {
+        let (range, replacement) = layout::keep_missing_final_newline(text, range, replacement);
         plan.push(range, replacement)?;
     }
     Ok(())
@@ -175,16 +188,20 @@ pub struct Region {
     pub origin: String,
 }
 
-/// `AWS_REGION` / `AWS_DEFAULT_REGION` visible at a step (step, job, then workflow env).
+/// `AWS_REGION` / `AWS_DEFAULT_REGION` visible at a step (step, job, then workflow env),
+/// else another variable named `*REGION` there.
 pub fn region_from_env(text: &str, workflow: &Workflow<'_>, job: &Job<'_>, step: Option<&Step<'_>>) -> Option<Region> {
     let scopes = [(step.and_then(|s| s.env()), "step env"), (job.env(), "job env"), (workflow.env(), "workflow env")];
-    for (env, origin) in scopes {
-        let Some(env) = env else { continue };
-        for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-            if let Some(value) = env.get(name)
-                && let Some(src) = copyable_scalar(text, value)
-            {
-                return Some(Region { text: src.to_string(), value: Value::of(value), origin: format!("{origin} {name}") });
+    let exact = |name: &str| matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION");
+    let loose = |name: &str| name.to_ascii_uppercase().ends_with("REGION");
+    for wanted in [&exact as &dyn Fn(&str) -> bool, &loose] {
+        for (env, origin) in scopes {
+            let Some(env) = env else { continue };
+            for (key, value) in env.entries() {
+                let Some(name) = key.as_str().filter(|n| wanted(n)) else { continue };
+                if let Some(src) = copyable_scalar(text, value) {
+                    return Some(Region { text: src.to_string(), value: Value::of(value), origin: format!("{origin} {name}") });
+                }
             }
         }
     }
@@ -201,6 +218,37 @@ pub fn region_from_other_step(text: &str, workflow: &Workflow<'_>) -> Option<Reg
         let src = copyable_scalar(text, value)?;
         Some(Region { text: src.to_string(), value: Value::of(value), origin: format!("the aws-region of {}", s.label()) })
     })
+}
+
+/// A region the step itself states: an input named like `*region*`, or a literal region in
+/// its script (`--region us-east-1`, `aws configure set region eu-west-2`).
+pub fn region_from_step(text: &str, step: &Step<'_>) -> Option<Region> {
+    if let Some(with) = step.with() {
+        for (k, v) in with.entries() {
+            let Some(name) = k.as_str() else { continue };
+            if name.to_ascii_lowercase().contains("region")
+                && let Some(src) = copyable_scalar(text, v)
+            {
+                return Some(Region { text: src.to_string(), value: Value::of(v), origin: format!("its `{name}` input") });
+            }
+        }
+    }
+    let script = step.run()?.as_str()?;
+    let words: Vec<&str> = script.split(|c: char| c.is_whitespace() || c == '=' || c == '\\').filter(|w| !w.is_empty()).collect();
+    words.windows(2).find_map(|pair| {
+        let flag = pair[0] == "--region" || pair[0] == "region";
+        (flag && is_region_name(pair[1]))
+            .then(|| Region { text: pair[1].to_string(), value: Value::plain(pair[1]), origin: "its script".into() })
+    })
+}
+
+/// `us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`...
+fn is_region_name(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A region stated anywhere else in the file: another configure-aws-credentials step, an
@@ -339,6 +387,16 @@ mod tests {
         }
         for keep in ["v4", "v6", "v10", "main", "0123456789abcdef0123456789abcdef01234567", "v4.3.1", "vNext"] {
             assert!(!is_old_ref(keep), "{keep}");
+        }
+    }
+
+    #[test]
+    fn region_names() {
+        for ok in ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-2"] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for no in ["us-east", "json", "--region", "US-EAST-1", "${{ env.R }}"] {
+            assert!(!is_region_name(no), "{no}");
         }
     }
 
