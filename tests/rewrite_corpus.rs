@@ -53,7 +53,7 @@ fn deletable(line: &str) -> bool {
         .iter()
         .any(|k| l.contains(k))
         || l.contains("username:") || l.contains("password:")
-        || ["env:", "secrets:", "permissions:"].iter().any(|k| l.trim_start().starts_with(k))
+        || ["env:", "secrets:", "permissions:", "id-token:"].iter().any(|k| l.trim_start().starts_with(k))
         || l.contains("configure-aws-credentials@")
         || l.contains("access-key-id") || l.contains("secret-access-key")
         || (l.contains("aws") && l.contains("key"))
@@ -72,24 +72,39 @@ pub fn check_invariants(path: &str, input: &str, outcome: &RewriteOutcome) {
                 // Cutting the last lines of a file without a final newline takes the line
                 // break of the line before them: that line comes back without it.
                 let lost_break = !input.ends_with('\n') && outcome.text.ends_with(line.trim_end_matches(['\r', '\n']));
-                assert!(deletable(line) || lost_break, "{path}: the rewrite deleted or changed an unrelated line: {line:?}")
+                // In a multi-line flow mapping the comma before a removed last entry goes.
+                let lost_comma = line.trim_end().ends_with(',')
+                    && outcome.text.contains(&format!("{}\n", line.trim_end().trim_end_matches(',')));
+                // The continuation lines of a removed multi-line value go with it.
+                let indent = |s: &str| s.len() - s.trim_start().len();
+                let continuation = i > 0
+                    && ops[i - 1].tag() == similar::ChangeTag::Delete
+                    && deletable(ops[i - 1].value())
+                    && indent(line) > indent(ops[i - 1].value());
+                assert!(deletable(line) || lost_break || lost_comma || continuation, "{path}: the rewrite deleted or changed an unrelated line: {line:?}")
             }
             similar::ChangeTag::Insert => {
-                // An inserted line ends like the line before it in the output (or, at the
-                // start, the line after it); a missing final newline stays missing.
-                let neighbour = ops[..i]
-                    .iter()
-                    .rev()
-                    .find(|c| c.tag() != similar::ChangeTag::Delete)
-                    .or_else(|| ops[i + 1..].iter().find(|c| c.tag() != similar::ChangeTag::Delete))
-                    .map(|c| c.value());
+                // An inserted line ends like a line it replaces or, for new lines, like the
+                // unchanged line before it (after it at the start of the file).
                 let ending = |s: &str| if s.ends_with("\r\n") { "\r\n" } else if s.ends_with('\n') { "\n" } else { "" };
-                if let Some(n) = neighbour
-                    && !ending(n).is_empty()
-                    && !ending(line).is_empty()
-                {
-                    assert_eq!(ending(line), ending(n), "{path}: inserted line {line:?} has another line ending than its neighbour");
+                let changed = |c: &&similar::Change<&str>| c.tag() != similar::ChangeTag::Equal;
+                let block_start = i - ops[..i].iter().rev().take_while(changed).count();
+                let block_end = i + ops[i..].iter().take_while(changed).count();
+                let deleted: Vec<&str> = ops[block_start..block_end]
+                    .iter()
+                    .filter(|c| c.tag() == similar::ChangeTag::Delete)
+                    .map(|c| ending(c.value()))
+                    .collect();
+                let neighbour = ops[..block_start]
+                    .last()
+                    .or_else(|| ops.get(block_end))
+                    .map(|c| ending(c.value()));
+                let line_ending = ending(line);
+                if line_ending.is_empty() {
+                    continue;
                 }
+                let ok = deleted.contains(&line_ending) || neighbour.is_none_or(|n| n.is_empty() || n == line_ending);
+                assert!(ok, "{path}: inserted line {line:?} ends unlike its neighbours ({deleted:?}, {neighbour:?})");
             }
         }
     }

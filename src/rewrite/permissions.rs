@@ -263,7 +263,9 @@ fn replace_with_read_all(text: &str, job: &Job<'_>, perms: Node<'_>) -> Grant {
     entries.push(("id-token", Value::plain("write")));
     let mut plan = PermissionPlan::default();
     let span = perms.span();
-    if plan.edits.push(span.start..span.end, block).is_err() {
+    // The block starts on the next line: drop the spaces after `permissions:` too.
+    let start = span.start - text[..span.start].len() + text[..span.start].trim_end_matches([' ', '\t']).len();
+    if plan.edits.push(start..span.end, block).is_err() {
         return Grant::Impossible("overlapping edits".into());
     }
     plan.changes.replace(perms, Value::map(entries));

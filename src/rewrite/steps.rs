@@ -64,7 +64,12 @@ pub fn remove_entries(
         let range = layout::entry_lines(text, holder.key, map).ok_or("its layout is too unusual to edit")?;
         let (range, replacement) = layout::keep_missing_final_newline(text, range, String::new());
         plan.push(range, replacement)?;
-        plan.changes.remove_entry(holder.map, holder.key);
+        if holder.map.entries().count() == 1 {
+            // `workflow_call:` losing its only key reads back as null, not as `{}`.
+            plan.changes.replace(holder.map, Value::plain(""));
+        } else {
+            plan.changes.remove_entry(holder.map, holder.key);
+        }
         return Ok(());
     }
     for (k, _) in entries.iter().filter(|(k, _)| remove.contains(k)) {
@@ -142,14 +147,20 @@ fn remove_flow_entries(
         let last = i;
         i += 1;
         let end_of = |j: usize| layout::entry_end(text, entries[j].0, entries[j].1);
-        let (range, shape): (std::ops::Range<usize>, fn(&str) -> String) = if last + 1 < n {
-            (entries[first].0.span().start..entries[last + 1].0.span().start, |e| format!("{e}, "))
+        // A new entry takes the place of the first removed run, with the separator
+        // (`, ` or a line break and indentation) the file already uses there.
+        let (range, replacement) = if last + 1 < n {
+            let next = entries[last + 1].0.span().start;
+            let separator = &text[end_of(last)..next];
+            let range = entries[first].0.span().start..next;
+            (range, new.take().map(|e| format!("{}: {}{separator}", e.key, e.flow_text)))
         } else if first > 0 {
-            (end_of(first - 1)..end_of(last), |e| format!(", {e}"))
+            let separator = &text[end_of(first - 1)..entries[first].0.span().start];
+            (end_of(first - 1)..end_of(last), new.take().map(|e| format!("{separator}{}: {}", e.key, e.flow_text)))
         } else {
-            (entries[first].0.span().start..end_of(last), |e| e.to_string())
+            (entries[first].0.span().start..end_of(last), new.take().map(|e| format!("{}: {}", e.key, e.flow_text)))
         };
-        let replacement = new.take().map(|e| shape(&format!("{}: {}", e.key, e.flow_text))).unwrap_or_default();
+        let replacement = replacement.unwrap_or_default();
         plan.push(range, replacement)?;
     }
     Ok(())
@@ -229,7 +240,11 @@ pub fn region_from_step(text: &str, step: &Step<'_>) -> Option<Region> {
             if name.to_ascii_lowercase().contains("region")
                 && let Some(src) = copyable_scalar(text, v)
             {
-                return Some(Region { text: src.to_string(), value: Value::of(v), origin: format!("its `{name}` input") });
+                return Some(Region {
+                    text: src.to_string(),
+                    value: Value::of(v),
+                    origin: format!("the `{name}` input of {}", step.label()),
+                });
             }
         }
     }
@@ -238,7 +253,11 @@ pub fn region_from_step(text: &str, step: &Step<'_>) -> Option<Region> {
     words.windows(2).find_map(|pair| {
         let flag = pair[0] == "--region" || pair[0] == "region";
         (flag && is_region_name(pair[1]))
-            .then(|| Region { text: pair[1].to_string(), value: Value::plain(pair[1]), origin: "its script".into() })
+            .then(|| Region {
+                text: pair[1].to_string(),
+                value: Value::plain(pair[1]),
+                origin: format!("the script of {}", step.label()),
+            })
     })
 }
 
