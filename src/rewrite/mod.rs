@@ -435,6 +435,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 Self::where_(job, Some(step)),
                 existing.label()
             ));
+            // The job now relies on that step for its credentials.
+            self.needs_token(out, job);
             return Ok(());
         }
         let region = region
