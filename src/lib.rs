@@ -1,4 +1,7 @@
 //! `migrate`: find static AWS keys in GitHub Actions workflows and move them to OIDC.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod yaml;
 pub mod detect;
 pub mod expr;

@@ -319,9 +319,9 @@ impl<'t> Builder<'t> {
 
 
     fn run(mut self) -> Result<Document, ParseError> {
-        let mut parser = Parser::new_from_str(self.text);
+        let parser = Parser::new_from_str(self.text);
         let mut documents = 0usize;
-        while let Some(event) = parser.next() {
+        for event in parser {
             let (event, span) = event.map_err(|e| scan_error(&e))?;
             match event {
                 Event::DocumentStart(_) => {

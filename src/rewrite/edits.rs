@@ -35,9 +35,15 @@ impl EditSet {
     /// inside a replaced range is an overlap.
     pub fn push(&mut self, range: Range<usize>, text: impl Into<String>) -> Result<(), Overlap> {
         if let Some(other) = self.edits.iter().find(|e| overlaps(&e.range, &range)) {
-            return Err(Overlap { first: other.range.clone(), second: range });
+            return Err(Overlap {
+                first: other.range.clone(),
+                second: range,
+            });
         }
-        self.edits.push(Edit { range, text: text.into() });
+        self.edits.push(Edit {
+            range,
+            text: text.into(),
+        });
         Ok(())
     }
 
@@ -55,7 +61,9 @@ impl EditSet {
     pub fn apply(&self, text: &str) -> String {
         let mut order: Vec<(usize, &Edit)> = self.edits.iter().enumerate().collect();
         order.sort_by_key(|(seq, e)| (e.range.start, e.range.end, *seq));
-        let mut out = String::with_capacity(text.len() + self.edits.iter().map(|e| e.text.len()).sum::<usize>());
+        let mut out = String::with_capacity(
+            text.len() + self.edits.iter().map(|e| e.text.len()).sum::<usize>(),
+        );
         let mut cursor = 0;
         for (_, edit) in order {
             out.push_str(&text[cursor..edit.range.start]);

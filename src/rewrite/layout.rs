@@ -13,7 +13,9 @@ pub fn line_start(text: &str, pos: usize) -> usize {
 
 /// Byte offset just past the line break of the line holding `pos` (or the end of text).
 pub fn next_line_start(text: &str, pos: usize) -> usize {
-    text[pos.min(text.len())..].find('\n').map_or(text.len(), |i| pos + i + 1)
+    text[pos.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |i| pos + i + 1)
 }
 
 /// Offset of the line break (`\r\n` or `\n`) ending the line holding `pos`, or the end of text.
@@ -21,7 +23,7 @@ pub fn line_content_end(text: &str, pos: usize) -> usize {
     let next = next_line_start(text, pos);
     let bytes = text.as_bytes();
     let mut end = next;
-    if end > 0 && bytes.get(end - 1) == Some(&b'\n') && end - 1 >= pos.min(text.len()) {
+    if end > 0 && bytes.get(end - 1) == Some(&b'\n') && end > pos.min(text.len()) {
         end -= 1;
         if end > 0 && bytes[end - 1] == b'\r' {
             end -= 1;
@@ -38,9 +40,19 @@ pub fn line_ending_at(text: &str, pos: usize) -> &'static str {
         if next == 0 || text.as_bytes().get(next - 1) != Some(&b'\n') {
             return None;
         }
-        Some(if next >= 2 && text.as_bytes()[next - 2] == b'\r' { "\r\n" } else { "\n" })
+        Some(if next >= 2 && text.as_bytes()[next - 2] == b'\r' {
+            "\r\n"
+        } else {
+            "\n"
+        })
     };
-    ending_of(pos).or_else(|| (pos > 0).then(|| ending_of(line_start(text, pos).saturating_sub(1))).flatten()).unwrap_or("\n")
+    ending_of(pos)
+        .or_else(|| {
+            (pos > 0)
+                .then(|| ending_of(line_start(text, pos).saturating_sub(1)))
+                .flatten()
+        })
+        .unwrap_or("\n")
 }
 
 /// Column (in bytes, which equal characters in YAML indentation) of `pos` on its line.
@@ -66,7 +78,10 @@ pub fn entry_end(text: &str, key: Node<'_>, value: Node<'_>) -> usize {
     if v.start == v.end || v.start < key.span().end {
         let after_key = key.span().end;
         let rest = &text[after_key..];
-        let colon = rest.find(':').filter(|&i| rest[..i].trim().is_empty()).map_or(0, |i| i + 1);
+        let colon = rest
+            .find(':')
+            .filter(|&i| rest[..i].trim().is_empty())
+            .map_or(0, |i| i + 1);
         after_key + colon
     } else {
         v.end
@@ -90,7 +105,11 @@ pub fn entry_lines(text: &str, key: Node<'_>, value: Node<'_>) -> Option<Range<u
 
 /// Adjusts a cut of whole lines (replaced by `replacement`, whole lines too) that runs to
 /// the end of a file without a final newline, so the file still ends without one.
-pub fn keep_missing_final_newline(text: &str, mut range: Range<usize>, mut replacement: String) -> (Range<usize>, String) {
+pub fn keep_missing_final_newline(
+    text: &str,
+    mut range: Range<usize>,
+    mut replacement: String,
+) -> (Range<usize>, String) {
     if range.end != text.len() || text.ends_with('\n') {
         return (range, replacement);
     }
@@ -102,7 +121,10 @@ pub fn keep_missing_final_newline(text: &str, mut range: Range<usize>, mut repla
             range.start -= 1;
         }
     } else {
-        let trimmed = replacement.strip_suffix("\r\n").or_else(|| replacement.strip_suffix('\n')).map(str::to_string);
+        let trimmed = replacement
+            .strip_suffix("\r\n")
+            .or_else(|| replacement.strip_suffix('\n'))
+            .map(str::to_string);
         if let Some(t) = trimmed {
             replacement = t;
         }
@@ -157,7 +179,11 @@ mod tests {
         assert_eq!(line_content_end(text, 13), text.len());
         assert_eq!(line_ending_at(text, 0), "\r\n");
         assert_eq!(line_ending_at(text, 6), "\n");
-        assert_eq!(line_ending_at(text, 12), "\n", "the last line has none; the one before decides");
+        assert_eq!(
+            line_ending_at(text, 12),
+            "\n",
+            "the last line has none; the one before decides"
+        );
         assert_eq!(line_ending_at("x", 0), "\n");
     }
 

@@ -39,27 +39,52 @@ pub struct RewriteOptions {
 
 impl RewriteOptions {
     pub fn new(roles: RoleSource) -> Self {
-        Self { roles, action_ref: DEFAULT_ACTION_REF.to_string(), repo: None }
+        Self {
+            roles,
+            action_ref: DEFAULT_ACTION_REF.to_string(),
+            repo: None,
+        }
     }
 
     /// `--role-arn ARN`.
     pub fn with_role_arn(arn: &str) -> Result<Self, RewriteError> {
-        Ok(Self::new(RoleSource::Single(RoleArn::parse(arn, "--role-arn")?)))
+        Ok(Self::new(RoleSource::Single(RoleArn::parse(
+            arn,
+            "--role-arn",
+        )?)))
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RewriteError {
     #[error("{path}:{line}:{column}: invalid YAML: {message}")]
-    InvalidYaml { path: String, line: usize, column: usize, message: String },
-    #[error("{origin}: `{arn}` is not an IAM role ARN (expected arn:aws[-cn|-us-gov]:iam::<12 digits>:role/NAME)")]
+    InvalidYaml {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{origin}: `{arn}` is not an IAM role ARN (expected arn:aws[-cn|-us-gov]:iam::<12 digits>:role/NAME)"
+    )]
     InvalidArn { arn: String, origin: String },
     #[error("{origin}: invalid role map: {message}")]
     InvalidRoleMap { origin: String, message: String },
     #[error("{path}:{line}: job {job}: the role map has no role for {secrets}")]
-    UnmappedSecret { path: String, line: usize, job: String, secrets: String },
+    UnmappedSecret {
+        path: String,
+        line: usize,
+        job: String,
+        secrets: String,
+    },
     #[error("{path}:{line}: job {job}: the role map gives {secrets} different roles: {arns}")]
-    ConflictingRoles { path: String, line: usize, job: String, secrets: String, arns: String },
+    ConflictingRoles {
+        path: String,
+        line: usize,
+        job: String,
+        secrets: String,
+        arns: String,
+    },
     #[error("{path}: refusing the rewrite: {reason}")]
     Unverified { path: String, reason: String },
 }
@@ -99,7 +124,13 @@ pub struct RewriteOutcome {
 
 impl RewriteOutcome {
     fn unchanged(text: &str) -> Self {
-        Self { original: text.to_string(), text: text.to_string(), changes: Vec::new(), manual: Vec::new(), notes: Vec::new() }
+        Self {
+            original: text.to_string(),
+            text: text.to_string(),
+            changes: Vec::new(),
+            manual: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 
     pub fn changed(&self) -> bool {
@@ -120,16 +151,27 @@ impl RewriteOutcome {
 }
 
 /// Rewrites one file. `path` is only used in messages.
-pub fn rewrite(path: &str, text: &str, opts: &RewriteOptions) -> Result<RewriteOutcome, RewriteError> {
+pub fn rewrite(
+    path: &str,
+    text: &str,
+    opts: &RewriteOptions,
+) -> Result<RewriteOutcome, RewriteError> {
     let doc = Document::parse(text).map_err(|e| RewriteError::InvalidYaml {
         path: path.to_string(),
         line: e.line,
         column: e.column,
         message: e.message,
     })?;
-    let Some(workflow) = Workflow::classify(&doc) else { return Ok(RewriteOutcome::unchanged(text)) };
+    let Some(workflow) = Workflow::classify(&doc) else {
+        return Ok(RewriteOutcome::unchanged(text));
+    };
     let lines = LineIndex::new(text);
-    let cx = FileContext { path, text, lines: &lines, workflow };
+    let cx = FileContext {
+        path,
+        text,
+        lines: &lines,
+        workflow,
+    };
     let findings = detect::detect(&cx);
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
@@ -152,7 +194,9 @@ pub fn rewrite(path: &str, text: &str, opts: &RewriteOptions) -> Result<RewriteO
                 declarations.push(finding);
                 continue;
             }
-            other => Err(PlanError::Manual(format!("rule {other} has no automatic rewrite"))),
+            other => Err(PlanError::Manual(format!(
+                "rule {other} has no automatic rewrite"
+            ))),
         };
         planner.record(finding, planned, &mut outcome)?;
     }
@@ -273,38 +317,60 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
     }
 
     fn step(&self, job: &Job<'d>, finding: &Finding) -> Result<Step<'d>, PlanError> {
-        let index = finding.step.as_ref().map(|s| s.index).ok_or("the finding names no step")?;
-        job.steps().get(index).copied().ok_or_else(|| PlanError::Manual("could not find the finding's step".into()))
+        let index = finding
+            .step
+            .as_ref()
+            .map(|s| s.index)
+            .ok_or("the finding names no step")?;
+        job.steps()
+            .get(index)
+            .copied()
+            .ok_or_else(|| PlanError::Manual("could not find the finding's step".into()))
     }
 
     /// The key positions of the finding's group (same mapping as the reported value).
-    fn group(&self, finding: &Finding, kind: impl Fn(PositionKind) -> bool) -> Result<Vec<KeyPosition<'d>>, PlanError> {
+    fn group(
+        &self,
+        finding: &Finding,
+        kind: impl Fn(PositionKind) -> bool,
+    ) -> Result<Vec<KeyPosition<'d>>, PlanError> {
         let first = self
             .positions
             .iter()
             .find(|p| kind(p.kind) && p.value.span() == finding.span)
             .ok_or("could not locate the finding's entries")?;
         let block = first.block;
-        Ok(self.positions.iter().filter(|p| kind(p.kind) && p.block == block).cloned().collect())
+        Ok(self
+            .positions
+            .iter()
+            .filter(|p| kind(p.kind) && p.block == block)
+            .cloned()
+            .collect())
     }
 
     fn role(&self, finding: &Finding) -> Result<RoleArn, PlanError> {
-        self.opts.roles.role_for(self.opts.repo.as_deref(), &finding.secrets).map_err(|e| {
-            let job = finding.job.clone().unwrap_or_else(|| "(workflow)".into());
-            let secrets = finding.secrets.join(", ");
-            PlanError::Fatal(match e {
-                RoleLookupError::Unmapped => {
-                    RewriteError::UnmappedSecret { path: self.path.to_string(), line: finding.line, job, secrets }
-                }
-                RoleLookupError::Conflicting(arns) => RewriteError::ConflictingRoles {
-                    path: self.path.to_string(),
-                    line: finding.line,
-                    job,
-                    secrets,
-                    arns: arns.join(", "),
-                },
+        self.opts
+            .roles
+            .role_for(self.opts.repo.as_deref(), &finding.secrets)
+            .map_err(|e| {
+                let job = finding.job.clone().unwrap_or_else(|| "(workflow)".into());
+                let secrets = finding.secrets.join(", ");
+                PlanError::Fatal(match e {
+                    RoleLookupError::Unmapped => RewriteError::UnmappedSecret {
+                        path: self.path.to_string(),
+                        line: finding.line,
+                        job,
+                        secrets,
+                    },
+                    RoleLookupError::Conflicting(arns) => RewriteError::ConflictingRoles {
+                        path: self.path.to_string(),
+                        line: finding.line,
+                        job,
+                        secrets,
+                        arns: arns.join(", "),
+                    },
+                })
             })
-        })
     }
 
     fn where_(job: &Job<'_>, step: Option<&Step<'_>>) -> String {
@@ -336,7 +402,11 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let mut out = FindingPlan::default();
         let removed: Vec<&str> = group.iter().map(|p| p.name()).collect();
         let new = if with.get("role-to-assume").is_some() {
-            out.descriptions.push(format!("{}: removed {}; kept its role-to-assume", Self::where_(&job, Some(&step)), removed.join(", ")));
+            out.descriptions.push(format!(
+                "{}: removed {}; kept its role-to-assume",
+                Self::where_(&job, Some(&step)),
+                removed.join(", ")
+            ));
             None
         } else {
             let role = self.role(finding)?;
@@ -348,7 +418,10 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             ));
             Some(role_entry(&role, with.style()))
         };
-        let holder = step.node.entry("with").map(|(key, _)| Holder { map: step.node, key });
+        let holder = step.node.entry("with").map(|(key, _)| Holder {
+            map: step.node,
+            key,
+        });
         steps::remove_entries(self.text, &mut out.plan, with, holder, &keys, new)?;
         self.bump(&mut out, &step)?;
         self.needs_token(&mut out, &job);
@@ -356,8 +429,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
     }
 
     fn bump(&self, out: &mut FindingPlan, step: &Step<'_>) -> Result<(), PlanError> {
-        let Some(uses) = step.uses() else { return Ok(()) };
-        let Some(git_ref) = uses.git_ref.map(str::trim) else { return Ok(()) };
+        let Some(uses) = step.uses() else {
+            return Ok(());
+        };
+        let Some(git_ref) = uses.git_ref.map(str::trim) else {
+            return Ok(());
+        };
         if !steps::is_old_ref(git_ref) {
             return Ok(());
         }
@@ -369,8 +446,18 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             ));
             return Ok(());
         }
-        steps::bump_ref(self.text, &mut out.plan, uses.node, git_ref, &self.opts.action_ref)?;
-        out.descriptions.push(format!("{}: configure-aws-credentials {git_ref} -> {}", step.label(), self.opts.action_ref));
+        steps::bump_ref(
+            self.text,
+            &mut out.plan,
+            uses.node,
+            git_ref,
+            &self.opts.action_ref,
+        )?;
+        out.descriptions.push(format!(
+            "{}: configure-aws-credentials {git_ref} -> {}",
+            step.label(),
+            self.opts.action_ref
+        ));
         Ok(())
     }
 
@@ -378,7 +465,9 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
     fn env_block(&self, finding: &Finding) -> Result<FindingPlan, PlanError> {
         let group = self.group(finding, |k| matches!(k, PositionKind::Env(_)))?;
         let first = &group[0];
-        let PositionKind::Env(level) = first.kind else { return Err("not an env finding".into()) };
+        let PositionKind::Env(level) = first.kind else {
+            return Err("not an env finding".into());
+        };
         let env = first.block;
         let holder = match level {
             EnvLevel::Workflow => Some(self.workflow.root),
@@ -386,24 +475,40 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             EnvLevel::Container => first.job.and_then(|j| j.node.get("container")),
             EnvLevel::Step => first.step.map(|s| s.node),
         }
-        .and_then(|map| map.entry("env").filter(|(_, v)| *v == env).map(|(key, _)| Holder { map, key }));
+        .and_then(|map| {
+            map.entry("env")
+                .filter(|(_, v)| *v == env)
+                .map(|(key, _)| Holder { map, key })
+        });
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
         let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
         let mut out = FindingPlan::default();
         steps::remove_entries(self.text, &mut out.plan, env, holder, &keys, None)?;
         let scope = match (first.job.as_ref(), level) {
             (None, _) => "workflow env".to_string(),
-            (Some(job), EnvLevel::Step) => format!("{} env", Self::where_(job, first.step.as_ref())),
+            (Some(job), EnvLevel::Step) => {
+                format!("{} env", Self::where_(job, first.step.as_ref()))
+            }
             (Some(job), _) => format!("{} env of {}", level.as_str(), Self::where_(job, None)),
         };
-        out.descriptions.push(format!("{scope}: removed {}", names.join(", ")));
+        out.descriptions
+            .push(format!("{scope}: removed {}", names.join(", ")));
 
         let targets: Vec<(Job<'d>, Step<'d>)> = match (first.job, first.step) {
             (Some(job), Some(step)) => {
-                if sources::step_aws_use(&step) == AwsUse::No { vec![] } else { vec![(job, step)] }
+                if sources::step_aws_use(&step) == AwsUse::No {
+                    vec![]
+                } else {
+                    vec![(job, step)]
+                }
             }
             (Some(job), None) => first_aws_step(&job).map(|s| (job, s)).into_iter().collect(),
-            (None, _) => self.workflow.jobs().into_iter().filter_map(|j| first_aws_step(&j).map(|s| (j, s))).collect(),
+            (None, _) => self
+                .workflow
+                .jobs()
+                .into_iter()
+                .filter_map(|j| first_aws_step(&j).map(|s| (j, s)))
+                .collect(),
         };
         for (job, step) in targets {
             self.insert_before(&mut out, finding, &job, &step, None)?;
@@ -422,9 +527,19 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         region: Option<Region>,
     ) -> Result<(), PlanError> {
         let label = job.label();
-        let earlier_configure = job.steps().into_iter().take(step.index).find(positions::is_configure_step);
-        let planned = self.inserted.get(&label).is_some_and(|v| v.iter().any(|&i| i <= step.index))
-            || out.inserted.iter().any(|(j, i)| *j == label && *i <= step.index);
+        let earlier_configure = job
+            .steps()
+            .into_iter()
+            .take(step.index)
+            .find(positions::is_configure_step);
+        let planned = self
+            .inserted
+            .get(&label)
+            .is_some_and(|v| v.iter().any(|&i| i <= step.index))
+            || out
+                .inserted
+                .iter()
+                .any(|(j, i)| *j == label && *i <= step.index);
         if planned {
             self.needs_token(out, job);
             return Ok(());
@@ -442,12 +557,27 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let region = region
             .or_else(|| steps::region_from_env(self.text, &self.workflow, job, Some(step)))
             .or_else(|| steps::region_from_step(self.text, step))
-            .or_else(|| job.steps().iter().find_map(|s| steps::region_from_step(self.text, s)))
+            .or_else(|| {
+                job.steps()
+                    .iter()
+                    .find_map(|s| steps::region_from_step(self.text, s))
+            })
             .or_else(|| steps::region_elsewhere(self.text, &self.workflow))
             .ok_or("no AWS region found")?;
         let role = self.role(finding)?;
-        let new_step = ConfigureStep { role: &role, region: &region, action_ref: &self.opts.action_ref };
-        steps::insert_configure_step(self.text, &mut out.plan, job, step, &new_step, self.with_indent)?;
+        let new_step = ConfigureStep {
+            role: &role,
+            region: &region,
+            action_ref: &self.opts.action_ref,
+        };
+        steps::insert_configure_step(
+            self.text,
+            &mut out.plan,
+            job,
+            step,
+            &new_step,
+            self.with_indent,
+        )?;
         out.inserted.push((label, step.index));
         out.descriptions.push(format!(
             "{}: inserted configure-aws-credentials@{} before it (role {}, region from {})",
@@ -474,15 +604,26 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         if !sources::is_ecr_login(&step) {
             return Err("only docker/login-action to ECR is rewritten automatically".into());
         }
-        let group = self.group(finding, |k| k == PositionKind::ActionInput { ecr_login: true })?;
+        let group = self.group(finding, |k| {
+            k == PositionKind::ActionInput { ecr_login: true }
+        })?;
         let with = group[0].block;
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
         let mut out = FindingPlan::default();
-        let holder = step.node.entry("with").map(|(key, _)| Holder { map: step.node, key });
+        let holder = step.node.entry("with").map(|(key, _)| Holder {
+            map: step.node,
+            key,
+        });
         steps::remove_entries(self.text, &mut out.plan, with, holder, &keys, None)?;
         let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
-        out.descriptions.push(format!("{}: removed {}", Self::where_(&job, Some(&step)), names.join(", ")));
-        let region = with.get_str("registry").and_then(steps::region_from_registry);
+        out.descriptions.push(format!(
+            "{}: removed {}",
+            Self::where_(&job, Some(&step)),
+            names.join(", ")
+        ));
+        let region = with
+            .get_str("registry")
+            .and_then(steps::region_from_registry);
         self.insert_before(&mut out, finding, &job, &step, region)?;
         self.needs_token(&mut out, &job);
         Ok(out)
@@ -495,10 +636,17 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let secrets = group[0].block;
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
         let mut out = FindingPlan::default();
-        let holder = job.node.entry("secrets").map(|(key, _)| Holder { map: job.node, key });
+        let holder = job
+            .node
+            .entry("secrets")
+            .map(|(key, _)| Holder { map: job.node, key });
         steps::remove_entries(self.text, &mut out.plan, secrets, holder, &keys, None)?;
         let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
-        out.descriptions.push(format!("{}: no longer passes {} to the reusable workflow", Self::where_(&job, None), names.join(", ")));
+        out.descriptions.push(format!(
+            "{}: no longer passes {} to the reusable workflow",
+            Self::where_(&job, None),
+            names.join(", ")
+        ));
         self.needs_token(&mut out, &job);
         Ok(out)
     }
@@ -506,14 +654,33 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
     /// Rule `aws-keys-workflow-call-secret`: drop the declarations (all in one plan, so an
     /// emptied `secrets:` goes too).
     fn declarations(&self, findings: &[&Finding]) -> Result<FindingPlan, PlanError> {
-        let call = self.workflow.workflow_call().ok_or("no workflow_call trigger")?;
+        let call = self
+            .workflow
+            .workflow_call()
+            .ok_or("no workflow_call trigger")?;
         let (holder_key, secrets) = call.entry("secrets").ok_or("no workflow_call secrets")?;
-        let keys: Vec<Node<'_>> =
-            secrets.entries().map(|(k, _)| k).filter(|k| findings.iter().any(|f| f.span == k.span())).collect();
+        let keys: Vec<Node<'_>> = secrets
+            .entries()
+            .map(|(k, _)| k)
+            .filter(|k| findings.iter().any(|f| f.span == k.span()))
+            .collect();
         let names: Vec<&str> = keys.iter().filter_map(|k| k.as_str()).collect();
         let mut out = FindingPlan::default();
-        steps::remove_entries(self.text, &mut out.plan, secrets, Some(Holder { map: call, key: holder_key }), &keys, None)?;
-        out.descriptions.push(format!("workflow_call: dropped the secret declarations {}", names.join(", ")));
+        steps::remove_entries(
+            self.text,
+            &mut out.plan,
+            secrets,
+            Some(Holder {
+                map: call,
+                key: holder_key,
+            }),
+            &keys,
+            None,
+        )?;
+        out.descriptions.push(format!(
+            "workflow_call: dropped the secret declarations {}",
+            names.join(", ")
+        ));
         out.notes.push(format!(
             "dropped workflow_call secrets {}: callers that still pass them (in other repositories too) fail with \"secret is not defined\" until they stop, and need `id-token: write`",
             names.join(", ")
@@ -529,7 +696,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 if grants.iter().any(|(j, _)| j == id) {
                     continue;
                 }
-                let grant = match self.workflow.jobs().into_iter().find(|j| j.id == Some(id.as_str())) {
+                let grant = match self
+                    .workflow
+                    .jobs()
+                    .into_iter()
+                    .find(|j| j.id == Some(id.as_str()))
+                {
                     Some(job) => permissions::grant_id_token(self.text, &self.workflow, &job),
                     None => Grant::Impossible(format!("job {id} not found")),
                 };
@@ -543,7 +715,9 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             let Accepted { finding, plan } = accepted;
             let blocked = plan.jobs.iter().find_map(|id| {
                 grants.iter().find_map(|(j, g)| match g {
-                    Grant::Impossible(reason) if j == id => Some(format!("cannot grant `id-token: write`: {reason}")),
+                    Grant::Impossible(reason) if j == id => {
+                        Some(format!("cannot grant `id-token: write`: {reason}"))
+                    }
                     _ => None,
                 })
             });
@@ -552,25 +726,43 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 continue;
             }
             if edits.merge(&plan.plan.edits).is_err() {
-                outcome.manual.push(manual_entry(finding, "its edits would overlap another change; edit it by hand"));
+                outcome.manual.push(manual_entry(
+                    finding,
+                    "its edits would overlap another change; edit it by hand",
+                ));
                 continue;
             }
             changes.merge(plan.plan.changes);
-            outcome.changes.extend(plan.descriptions.into_iter().map(|description| Change { line: finding.line, description }));
+            outcome
+                .changes
+                .extend(plan.descriptions.into_iter().map(|description| Change {
+                    line: finding.line,
+                    description,
+                }));
             outcome.notes.extend(plan.notes);
             live_jobs.extend(plan.jobs);
         }
         for (id, grant) in grants {
-            let Grant::Planned(perm) = grant else { continue };
+            let Grant::Planned(perm) = grant else {
+                continue;
+            };
             if !live_jobs.contains(&id) {
                 continue;
             }
-            edits.merge(&perm.edits).map_err(|o| RewriteError::Unverified {
-                path: self.path.to_string(),
-                reason: format!("the permissions edit of job {id} overlaps another edit at bytes {:?}", o.first),
-            })?;
+            edits
+                .merge(&perm.edits)
+                .map_err(|o| RewriteError::Unverified {
+                    path: self.path.to_string(),
+                    reason: format!(
+                        "the permissions edit of job {id} overlaps another edit at bytes {:?}",
+                        o.first
+                    ),
+                })?;
             changes.merge(perm.changes);
-            outcome.changes.push(Change { line: job_line(self.text, &self.workflow, &id), description: perm.description });
+            outcome.changes.push(Change {
+                line: job_line(self.text, &self.workflow, &id),
+                description: perm.description,
+            });
             outcome.notes.extend(perm.note);
         }
         outcome.manual.sort_by_key(|m| (m.line, m.column));
@@ -578,15 +770,24 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             return Ok(());
         }
         let new_text = edits.apply(self.text);
-        let refuse = |reason: String| RewriteError::Unverified { path: self.path.to_string(), reason };
+        let refuse = |reason: String| RewriteError::Unverified {
+            path: self.path.to_string(),
+            reason,
+        };
         verify::check(doc, &new_text, &changes).map_err(|m| {
             refuse(match m {
-                verify::Mismatch::Unparsable(e) => format!("the rewritten text does not parse ({e})"),
-                verify::Mismatch::Different => "the rewritten text does not parse to the intended change".to_string(),
+                verify::Mismatch::Unparsable(e) => {
+                    format!("the rewritten text does not parse ({e})")
+                }
+                verify::Mismatch::Different => {
+                    "the rewritten text does not parse to the intended change".to_string()
+                }
             })
         })?;
         if let Some(left) = leftover_auto_findings(self.path, &new_text, &outcome.manual).first() {
-            return Err(refuse(format!("after the rewrite, scan still finds {left}")));
+            return Err(refuse(format!(
+                "after the rewrite, scan still finds {left}"
+            )));
         }
         outcome.text = new_text;
         Ok(())
@@ -595,15 +796,35 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
 
 /// `auto` findings scan still reports on `text` that are not among the `manual` ones.
 pub fn leftover_auto_findings(path: &str, text: &str, manual: &[ManualFinding]) -> Vec<String> {
-    let Ok(doc) = Document::parse(text) else { return vec!["a file that does not parse".into()] };
-    let Some(workflow) = Workflow::classify(&doc) else { return Vec::new() };
+    let Ok(doc) = Document::parse(text) else {
+        return vec!["a file that does not parse".into()];
+    };
+    let Some(workflow) = Workflow::classify(&doc) else {
+        return Vec::new();
+    };
     let lines = LineIndex::new(text);
-    let cx = FileContext { path, text, lines: &lines, workflow };
+    let cx = FileContext {
+        path,
+        text,
+        lines: &lines,
+        workflow,
+    };
     detect::detect(&cx)
         .into_iter()
         .filter(|f| f.fix == Fix::Auto)
-        .filter(|f| !manual.iter().any(|m| m.rule == f.rule && m.job == f.job && m.secrets == f.secrets))
-        .map(|f| format!("{} at line {} (job {})", f.rule, f.line, f.job.as_deref().unwrap_or("-")))
+        .filter(|f| {
+            !manual
+                .iter()
+                .any(|m| m.rule == f.rule && m.job == f.job && m.secrets == f.secrets)
+        })
+        .map(|f| {
+            format!(
+                "{} at line {} (job {})",
+                f.rule,
+                f.line,
+                f.job.as_deref().unwrap_or("-")
+            )
+        })
         .collect()
 }
 
@@ -618,13 +839,24 @@ fn job_line(text: &str, workflow: &Workflow<'_>, id: &str) -> usize {
 
 fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
     let flow_text = format!("\"{}\"", role.as_str());
-    let value = if style == Style::Flow { Value::quoted(role.as_str()) } else { Value::plain(role.as_str()) };
-    NewEntry { key: "role-to-assume", block_text: role.as_str().to_string(), flow_text, value }
+    let value = if style == Style::Flow {
+        Value::quoted(role.as_str())
+    } else {
+        Value::plain(role.as_str())
+    };
+    NewEntry {
+        key: "role-to-assume",
+        block_text: role.as_str().to_string(),
+        flow_text,
+        value,
+    }
 }
 
 /// The first step of a job that uses (or may use) AWS credentials from its environment.
 fn first_aws_step<'d>(job: &Job<'d>) -> Option<Step<'d>> {
-    job.steps().into_iter().find(|s| sources::step_aws_use(s) != AwsUse::No)
+    job.steps()
+        .into_iter()
+        .find(|s| sources::step_aws_use(s) != AwsUse::No)
 }
 
 /// The file's indentation step: a job's keys minus the job id's column, else 2.
@@ -637,7 +869,9 @@ fn file_indent_unit(text: &str, workflow: &Workflow<'_>) -> usize {
         .iter()
         .find_map(|j| {
             let inner = layout::entry_indent(text, j.node)?;
-            inner.checked_sub(layout::column(text, j.key?.span().start)).filter(|&u| u > 0)
+            inner
+                .checked_sub(layout::column(text, j.key?.span().start))
+                .filter(|&u| u > 0)
         })
         .unwrap_or(2)
 }

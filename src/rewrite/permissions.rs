@@ -60,7 +60,7 @@ pub struct PermissionPlan {
 pub enum Grant {
     /// The job already ends up with `id-token: write`.
     AlreadyGranted,
-    Planned(PermissionPlan),
+    Planned(Box<PermissionPlan>),
     /// Cannot be done safely; the reason says why.
     Impossible(String),
 }
@@ -70,12 +70,16 @@ pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Gra
     let label = job.label();
     if let Some(perms) = job.permissions() {
         if perms.touches_anchor() {
-            return Grant::Impossible(format!("the permissions of job {label} use YAML anchors or aliases"));
+            return Grant::Impossible(format!(
+                "the permissions of job {label} use YAML anchors or aliases"
+            ));
         }
         return match scalar_keyword(perms) {
             Some("write-all") => Grant::AlreadyGranted,
             Some("read-all") => replace_with_read_all(text, job, perms),
-            Some(other) => Grant::Impossible(format!("job {label} has `permissions: {other}`, which is not a known value")),
+            Some(other) => Grant::Impossible(format!(
+                "job {label} has `permissions: {other}`, which is not a known value"
+            )),
             None => add_to_map(text, perms, &label),
         };
     }
@@ -89,19 +93,36 @@ pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Gra
         Some(wf) => match scalar_keyword(wf) {
             Some("write-all") => Grant::AlreadyGranted,
             Some("read-all") => {
-                let entries: Vec<(String, String, Value)> =
-                    READ_ALL_SCOPES.iter().map(|s| (s.to_string(), "read".to_string(), Value::plain("read"))).collect();
-                add_job_map(text, job, entries, format!("job {label}: added `permissions:` spelling out the workflow's `read-all` plus `id-token: write`"), None)
+                let entries: Vec<(String, String, Value)> = READ_ALL_SCOPES
+                    .iter()
+                    .map(|s| (s.to_string(), "read".to_string(), Value::plain("read")))
+                    .collect();
+                add_job_map(
+                    text,
+                    job,
+                    entries,
+                    format!(
+                        "job {label}: added `permissions:` spelling out the workflow's `read-all` plus `id-token: write`"
+                    ),
+                    None,
+                )
             }
-            Some(other) => Grant::Impossible(format!("the workflow has `permissions: {other}`, which is not a known value")),
+            Some(other) => Grant::Impossible(format!(
+                "the workflow has `permissions: {other}`, which is not a known value"
+            )),
             None => {
                 if wf.get_str("id-token") == Some("write") {
                     return Grant::AlreadyGranted;
                 }
                 let mut entries = Vec::new();
                 for (k, v) in wf.entries().filter(|(k, _)| k.as_str() != Some("id-token")) {
-                    let (Some(ktext), Some(vtext)) = (single_line_scalar(text, k), single_line_scalar(text, v)) else {
-                        return Grant::Impossible("the workflow's permissions map has an entry that cannot be copied".into());
+                    let (Some(ktext), Some(vtext)) =
+                        (single_line_scalar(text, k), single_line_scalar(text, v))
+                    else {
+                        return Grant::Impossible(
+                            "the workflow's permissions map has an entry that cannot be copied"
+                                .into(),
+                        );
                     };
                     entries.push((ktext.to_string(), vtext.to_string(), Value::of(v)));
                 }
@@ -109,7 +130,9 @@ pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Gra
                     text,
                     job,
                     entries,
-                    format!("job {label}: added `permissions:` copying the workflow's map plus `id-token: write` (a job map replaces the workflow's)"),
+                    format!(
+                        "job {label}: added `permissions:` copying the workflow's map plus `id-token: write` (a job map replaces the workflow's)"
+                    ),
                     None,
                 )
             }
@@ -130,7 +153,9 @@ pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Gra
                 text,
                 job,
                 vec![("contents".into(), "read".into(), Value::plain("read"))],
-                format!("job {label}: added `permissions:` with `contents: read` and `id-token: write`"),
+                format!(
+                    "job {label}: added `permissions:` with `contents: read` and `id-token: write`"
+                ),
                 Some(note),
             )
         }
@@ -141,7 +166,12 @@ fn scalar_keyword<'d>(node: Node<'d>) -> Option<&'d str> {
     if node.is_mapping() {
         None
     } else {
-        Some(node.as_str().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("(null)"))
+        Some(
+            node.as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("(null)"),
+        )
     }
 }
 
@@ -182,7 +212,9 @@ fn add_to_map(text: &str, perms: Node<'_>, label: &str) -> Grant {
             return Grant::AlreadyGranted;
         }
         let Some(_) = single_line_scalar(text, value) else {
-            return Grant::Impossible(format!("job {label}: its `id-token` permission is not a plain value"));
+            return Grant::Impossible(format!(
+                "job {label}: its `id-token` permission is not a plain value"
+            ));
         };
         let span = value.span();
         let comment = if layout::rest_is_blank_or_comment(text, span.end)
@@ -193,14 +225,19 @@ fn add_to_map(text: &str, perms: Node<'_>, label: &str) -> Grant {
         } else {
             String::new()
         };
-        if plan.edits.push(span.start..span.end, format!("write{comment}")).is_err() {
+        if plan
+            .edits
+            .push(span.start..span.end, format!("write{comment}"))
+            .is_err()
+        {
             return Grant::Impossible("overlapping edits".into());
         }
         plan.changes.replace(value, Value::plain("write"));
         plan.description = format!("job {label}: set `id-token: write` in its permissions");
-        return Grant::Planned(plan);
+        return Grant::Planned(Box::new(plan));
     }
-    plan.changes.add_entry(perms, "id-token", Value::plain("write"));
+    plan.changes
+        .add_entry(perms, "id-token", Value::plain("write"));
     plan.description = format!("job {label}: added `id-token: write` to its permissions");
     let span = perms.span();
     if perms.style() == Style::Flow {
@@ -214,25 +251,36 @@ fn add_to_map(text: &str, perms: Node<'_>, label: &str) -> Grant {
         };
         let _ = plan.edits.push(range, insert);
         let close = span.end;
-        if !text[close..layout::line_content_end(text, close)].contains('#') && layout::rest_is_blank_or_comment(text, close) {
-            let _ = plan.edits.push(close..close, format!("  {ID_TOKEN_COMMENT}"));
+        if !text[close..layout::line_content_end(text, close)].contains('#')
+            && layout::rest_is_blank_or_comment(text, close)
+        {
+            let _ = plan
+                .edits
+                .push(close..close, format!("  {ID_TOKEN_COMMENT}"));
         }
-        return Grant::Planned(plan);
+        return Grant::Planned(Box::new(plan));
     }
     let Some(indent) = layout::entry_indent(text, perms) else {
         return Grant::Impossible(format!("job {label}: its permissions map is empty"));
     };
-    let Some((k, v)) = perms.entries().last() else { return Grant::Impossible("empty permissions".into()) };
+    let Some((k, v)) = perms.entries().last() else {
+        return Grant::Impossible("empty permissions".into());
+    };
     let end = layout::entry_end(text, k, v);
     if !layout::rest_is_blank_or_comment(text, end) {
-        return Grant::Impossible(format!("job {label}: its permissions map has an unusual layout"));
+        return Grant::Impossible(format!(
+            "job {label}: its permissions map has an unusual layout"
+        ));
     }
-    let line = format!("{}id-token: write  {ID_TOKEN_COMMENT}", layout::spaces(indent));
+    let line = format!(
+        "{}id-token: write  {ID_TOKEN_COMMENT}",
+        layout::spaces(indent)
+    );
     let (range, insert) = insertion_after_line(text, end, &line);
     if plan.edits.push(range, insert).is_err() {
         return Grant::Impossible("overlapping edits".into());
     }
-    Grant::Planned(plan)
+    Grant::Planned(Box::new(plan))
 }
 
 /// An insertion of `line` as a new line after the line holding `pos`, keeping a missing
@@ -249,7 +297,10 @@ fn insertion_after_line(text: &str, pos: usize, line: &str) -> (std::ops::Range<
 
 fn replace_with_read_all(text: &str, job: &Job<'_>, perms: Node<'_>) -> Grant {
     let Some((job_indent, unit)) = job_indents(text, job) else {
-        return Grant::Impossible(format!("job {}: its layout is too unusual to edit", job.label()));
+        return Grant::Impossible(format!(
+            "job {}: its layout is too unusual to edit",
+            job.label()
+        ));
     };
     let eol = layout::line_ending_at(text, perms.span().start);
     let inner = layout::spaces(job_indent + unit);
@@ -264,13 +315,17 @@ fn replace_with_read_all(text: &str, job: &Job<'_>, perms: Node<'_>) -> Grant {
     let mut plan = PermissionPlan::default();
     let span = perms.span();
     // The block starts on the next line: drop the spaces after `permissions:` too.
-    let start = span.start - text[..span.start].len() + text[..span.start].trim_end_matches([' ', '\t']).len();
+    let start = span.start - text[..span.start].len()
+        + text[..span.start].trim_end_matches([' ', '\t']).len();
     if plan.edits.push(start..span.end, block).is_err() {
         return Grant::Impossible("overlapping edits".into());
     }
     plan.changes.replace(perms, Value::map(entries));
-    plan.description = format!("job {}: spelled out `read-all` as read scopes plus `id-token: write`", job.label());
-    Grant::Planned(plan)
+    plan.description = format!(
+        "job {}: spelled out `read-all` as read scopes plus `id-token: write`",
+        job.label()
+    );
+    Grant::Planned(Box::new(plan))
 }
 
 /// The column of the job's keys and the indentation step to nest under them: the step the
@@ -281,10 +336,16 @@ fn job_indents(text: &str, job: &Job<'_>) -> Option<(usize, usize)> {
     let indent = layout::entry_indent(text, job.node)?;
     let nested = job.node.entries().find_map(|(k, v)| {
         let inner = layout::entry_indent(text, v)?;
-        inner.checked_sub(layout::column(text, k.span().start)).filter(|&u| u > 0)
+        inner
+            .checked_sub(layout::column(text, k.span().start))
+            .filter(|&u| u > 0)
     });
     let unit = nested
-        .or_else(|| indent.checked_sub(layout::column(text, key.span().start)).filter(|&u| u > 0))
+        .or_else(|| {
+            indent
+                .checked_sub(layout::column(text, key.span().start))
+                .filter(|&u| u > 0)
+        })
         .unwrap_or(2);
     Some((indent, unit))
 }
@@ -337,10 +398,15 @@ fn add_job_map(
     } else {
         format!("{}{eol}", lines.join(eol))
     };
-    let mut plan = PermissionPlan { description, note, ..PermissionPlan::default() };
+    let mut plan = PermissionPlan {
+        description,
+        note,
+        ..PermissionPlan::default()
+    };
     if plan.edits.push(at..at, block).is_err() {
         return Grant::Impossible("overlapping edits".into());
     }
-    plan.changes.add_entry(job.node, "permissions", Value::Mapping(values));
-    Grant::Planned(plan)
+    plan.changes
+        .add_entry(job.node, "permissions", Value::Mapping(values));
+    Grant::Planned(Box::new(plan))
 }

@@ -13,7 +13,10 @@ impl RoleArn {
         if is_valid_role_arn(arn) {
             Ok(Self(arn.to_string()))
         } else {
-            Err(RewriteError::InvalidArn { arn: arn.to_string(), origin: origin.to_string() })
+            Err(RewriteError::InvalidArn {
+                arn: arn.to_string(),
+                origin: origin.to_string(),
+            })
         }
     }
 
@@ -23,18 +26,26 @@ impl RoleArn {
 }
 
 fn is_valid_role_arn(arn: &str) -> bool {
-    let Some(rest) = ["arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::"].iter().find_map(|p| arn.strip_prefix(p))
+    let Some(rest) = ["arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::"]
+        .iter()
+        .find_map(|p| arn.strip_prefix(p))
     else {
         return false;
     };
-    let Some((account, resource)) = rest.split_once(':') else { return false };
-    let Some(name) = resource.strip_prefix("role/") else { return false };
+    let Some((account, resource)) = rest.split_once(':') else {
+        return false;
+    };
+    let Some(name) = resource.strip_prefix("role/") else {
+        return false;
+    };
     // IAM role paths and names: letters, digits and `+=,.@_-`, path segments split by `/`.
     account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit())
         && !name.is_empty()
         && !name.ends_with('/')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
 }
 
 /// One line of a role map: which secrets (optionally in which repository) map to a role.
@@ -49,7 +60,9 @@ impl RoleRule {
     fn matches(&self, repo: Option<&str>, secret: &str) -> bool {
         let repo_ok = match (&self.repo, repo) {
             (None, _) => true,
-            (Some(pattern), Some(repo)) => glob_match(&pattern.to_ascii_lowercase(), &repo.to_ascii_lowercase()),
+            (Some(pattern), Some(repo)) => {
+                glob_match(&pattern.to_ascii_lowercase(), &repo.to_ascii_lowercase())
+            }
             (Some(_), None) => false,
         };
         repo_ok && glob_match(&self.secret, secret)
@@ -59,7 +72,10 @@ impl RoleRule {
     /// with more literal characters.
     fn specificity(&self) -> (bool, usize) {
         let literal = |p: &str| p.chars().filter(|c| !matches!(c, '*' | '?')).count();
-        (self.repo.is_some(), self.secret.len().min(literal(&self.secret)) + self.repo.as_deref().map_or(0, literal))
+        (
+            self.repo.is_some(),
+            self.secret.len().min(literal(&self.secret)) + self.repo.as_deref().map_or(0, literal),
+        )
     }
 }
 
@@ -79,16 +95,27 @@ pub struct RoleMap {
 impl RoleMap {
     /// `origin` names the file in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, RewriteError> {
-        let invalid = |message: String| RewriteError::InvalidRoleMap { origin: origin.to_string(), message };
+        let invalid = |message: String| RewriteError::InvalidRoleMap {
+            origin: origin.to_string(),
+            message,
+        };
         let table: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let roles = table.get("roles").ok_or_else(|| invalid("missing the [roles] table".into()))?;
-        let roles = roles.as_table().ok_or_else(|| invalid("`roles` must be a table".into()))?;
+        let roles = table
+            .get("roles")
+            .ok_or_else(|| invalid("missing the [roles] table".into()))?;
+        let roles = roles
+            .as_table()
+            .ok_or_else(|| invalid("`roles` must be a table".into()))?;
         let mut rules = Vec::new();
         for (key, value) in roles {
-            let arn = value.as_str().ok_or_else(|| invalid(format!("roles.\"{key}\" must be a string ARN")))?;
+            let arn = value
+                .as_str()
+                .ok_or_else(|| invalid(format!("roles.\"{key}\" must be a string ARN")))?;
             let arn = RoleArn::parse(arn, &format!("{origin}: roles.\"{key}\""))?;
             let (repo, secret) = match key.rsplit_once(':') {
-                Some((repo, secret)) if repo.contains('/') => (Some(repo.to_string()), secret.to_string()),
+                Some((repo, secret)) if repo.contains('/') => {
+                    (Some(repo.to_string()), secret.to_string())
+                }
                 _ => (None, key.clone()),
             };
             if secret.is_empty() {
@@ -101,7 +128,11 @@ impl RoleMap {
 
     /// The role for one secret of `repo` (`owner/repo`, when known).
     pub fn lookup(&self, repo: Option<&str>, secret: &str) -> Option<&RoleArn> {
-        self.rules.iter().filter(|r| r.matches(repo, secret)).max_by_key(|r| r.specificity()).map(|r| &r.arn)
+        self.rules
+            .iter()
+            .filter(|r| r.matches(repo, secret))
+            .max_by_key(|r| r.specificity())
+            .map(|r| &r.arn)
     }
 }
 
@@ -124,18 +155,25 @@ pub enum RoleLookupError {
 impl RoleSource {
     /// The one role that the key material read from `secrets` becomes. Secrets the map does
     /// not name are ignored as long as another secret of the same key pair is mapped.
-    pub fn role_for(&self, repo: Option<&str>, secrets: &[String]) -> Result<RoleArn, RoleLookupError> {
+    pub fn role_for(
+        &self,
+        repo: Option<&str>,
+        secrets: &[String],
+    ) -> Result<RoleArn, RoleLookupError> {
         match self {
             Self::Single(arn) => Ok(arn.clone()),
             Self::Map(map) => {
-                let mut found: Vec<&RoleArn> = secrets.iter().filter_map(|s| map.lookup(repo, s)).collect();
+                let mut found: Vec<&RoleArn> =
+                    secrets.iter().filter_map(|s| map.lookup(repo, s)).collect();
                 found.dedup();
                 found.sort_by(|a, b| a.0.cmp(&b.0));
                 found.dedup();
                 match found.as_slice() {
                     [] => Err(RoleLookupError::Unmapped),
                     [one] => Ok((*one).clone()),
-                    many => Err(RoleLookupError::Conflicting(many.iter().map(|a| a.0.clone()).collect())),
+                    many => Err(RoleLookupError::Conflicting(
+                        many.iter().map(|a| a.0.clone()).collect(),
+                    )),
                 }
             }
         }
@@ -187,7 +225,10 @@ mod tests {
             "arn:aws:iam::123456789012:role/bad name",
         ] {
             let err = RoleArn::parse(bad, "--role-arn").unwrap_err();
-            assert!(err.to_string().contains("--role-arn") && err.to_string().contains(bad), "{err}");
+            assert!(
+                err.to_string().contains("--role-arn") && err.to_string().contains(bad),
+                "{err}"
+            );
         }
     }
 
@@ -212,15 +253,28 @@ mod tests {
         )
         .unwrap();
         let lookup = |repo, s| map.lookup(repo, s).map(|a| a.as_str().to_string());
-        assert_eq!(lookup(None, "AWS_ACCESS_KEY_ID_DEV").as_deref(), Some("arn:aws:iam::222222222222:role/dev"));
-        assert_eq!(lookup(Some("Octo/Web"), "AWS_ACCESS_KEY_ID").as_deref(), Some("arn:aws:iam::333333333333:role/web"));
-        assert_eq!(lookup(None, "AWS_ACCESS_KEY_ID").as_deref(), Some("arn:aws:iam::111111111111:role/fallback"));
+        assert_eq!(
+            lookup(None, "AWS_ACCESS_KEY_ID_DEV").as_deref(),
+            Some("arn:aws:iam::222222222222:role/dev")
+        );
+        assert_eq!(
+            lookup(Some("Octo/Web"), "AWS_ACCESS_KEY_ID").as_deref(),
+            Some("arn:aws:iam::333333333333:role/web")
+        );
+        assert_eq!(
+            lookup(None, "AWS_ACCESS_KEY_ID").as_deref(),
+            Some("arn:aws:iam::111111111111:role/fallback")
+        );
     }
 
     #[test]
     fn role_map_errors_name_the_file_and_key() {
-        let err = RoleMap::from_toml("[roles]\nX = \"arn:aws:iam::1:role/x\"\n", "roles.toml").unwrap_err();
-        assert!(err.to_string().contains("roles.toml") && err.to_string().contains("\"X\""), "{err}");
+        let err = RoleMap::from_toml("[roles]\nX = \"arn:aws:iam::1:role/x\"\n", "roles.toml")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("roles.toml") && err.to_string().contains("\"X\""),
+            "{err}"
+        );
         let err = RoleMap::from_toml("roles = [", "roles.toml").unwrap_err();
         assert!(err.to_string().contains("roles.toml"), "{err}");
     }
@@ -233,8 +287,20 @@ mod tests {
         )
         .unwrap();
         let source = RoleSource::Map(map);
-        assert_eq!(source.role_for(None, &["C".into()]), Err(RoleLookupError::Unmapped));
-        assert!(matches!(source.role_for(None, &["A".into(), "B".into()]), Err(RoleLookupError::Conflicting(_))));
-        assert_eq!(source.role_for(None, &["A".into(), "C".into()]).unwrap().as_str(), "arn:aws:iam::111111111111:role/a");
+        assert_eq!(
+            source.role_for(None, &["C".into()]),
+            Err(RoleLookupError::Unmapped)
+        );
+        assert!(matches!(
+            source.role_for(None, &["A".into(), "B".into()]),
+            Err(RoleLookupError::Conflicting(_))
+        ));
+        assert_eq!(
+            source
+                .role_for(None, &["A".into(), "C".into()])
+                .unwrap()
+                .as_str(),
+            "arn:aws:iam::111111111111:role/a"
+        );
     }
 }

@@ -18,8 +18,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn push(&mut self, range: std::ops::Range<usize>, text: impl Into<String>) -> Result<(), String> {
-        self.edits.push(range, text).map_err(|_| "two edits would touch the same text".to_string())
+    fn push(
+        &mut self,
+        range: std::ops::Range<usize>,
+        text: impl Into<String>,
+    ) -> Result<(), String> {
+        self.edits
+            .push(range, text)
+            .map_err(|_| "two edits would touch the same text".to_string())
     }
 }
 
@@ -61,7 +67,8 @@ pub fn remove_entries(
     }
     if removed.iter().all(|&r| r) && new.is_none() {
         let holder = holder.ok_or("the mapping would become empty")?;
-        let range = layout::entry_lines(text, holder.key, map).ok_or("its layout is too unusual to edit")?;
+        let range = layout::entry_lines(text, holder.key, map)
+            .ok_or("its layout is too unusual to edit")?;
         let (range, replacement) = layout::keep_missing_final_newline(text, range, String::new());
         plan.push(range, replacement)?;
         if holder.map.entries().count() == 1 {
@@ -153,12 +160,23 @@ fn remove_flow_entries(
             let next = entries[last + 1].0.span().start;
             let separator = &text[end_of(last)..next];
             let range = entries[first].0.span().start..next;
-            (range, new.take().map(|e| format!("{}: {}{separator}", e.key, e.flow_text)))
+            (
+                range,
+                new.take()
+                    .map(|e| format!("{}: {}{separator}", e.key, e.flow_text)),
+            )
         } else if first > 0 {
             let separator = &text[end_of(first - 1)..entries[first].0.span().start];
-            (end_of(first - 1)..end_of(last), new.take().map(|e| format!("{separator}{}: {}", e.key, e.flow_text)))
+            (
+                end_of(first - 1)..end_of(last),
+                new.take()
+                    .map(|e| format!("{separator}{}: {}", e.key, e.flow_text)),
+            )
         } else {
-            (entries[first].0.span().start..end_of(last), new.take().map(|e| format!("{}: {}", e.key, e.flow_text)))
+            (
+                entries[first].0.span().start..end_of(last),
+                new.take().map(|e| format!("{}: {}", e.key, e.flow_text)),
+            )
         };
         let replacement = replacement.unwrap_or_default();
         plan.push(range, replacement)?;
@@ -169,14 +187,24 @@ fn remove_flow_entries(
 /// Whether a configure-aws-credentials ref predates the versions we keep (`v1`, `v1-node16`,
 /// `v2`, `v3`, any tag below v4). Branches and SHA pins stay as they are.
 pub fn is_old_ref(git_ref: &str) -> bool {
-    let Some(rest) = git_ref.strip_prefix('v') else { return false };
+    let Some(rest) = git_ref.strip_prefix('v') else {
+        return false;
+    };
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let after = &rest[digits.len()..];
-    !digits.is_empty() && digits.parse::<u32>().is_ok_and(|major| major < 4) && (after.is_empty() || after.starts_with(['.', '-']))
+    !digits.is_empty()
+        && digits.parse::<u32>().is_ok_and(|major| major < 4)
+        && (after.is_empty() || after.starts_with(['.', '-']))
 }
 
 /// Rewrites the ref of a `uses:` value in place.
-pub fn bump_ref(text: &str, plan: &mut Plan, uses: Node<'_>, old_ref: &str, new_ref: &str) -> Result<(), String> {
+pub fn bump_ref(
+    text: &str,
+    plan: &mut Plan,
+    uses: Node<'_>,
+    old_ref: &str,
+    new_ref: &str,
+) -> Result<(), String> {
     let span = uses.span();
     let src = &text[span.start..span.end];
     let at = src.rfind('@').ok_or("the `uses:` value has no ref")?;
@@ -186,8 +214,17 @@ pub fn bump_ref(text: &str, plan: &mut Plan, uses: Node<'_>, old_ref: &str, new_
     }
     plan.push(ref_start..ref_start + old_ref.len(), new_ref)?;
     let full = uses.as_str().unwrap_or("");
-    let new_value = format!("{}@{new_ref}", &full[..full.rfind('@').unwrap_or(full.len())]);
-    plan.changes.replace(uses, Value::Scalar { text: new_value, plain: uses.style() == Style::Plain });
+    let new_value = format!(
+        "{}@{new_ref}",
+        &full[..full.rfind('@').unwrap_or(full.len())]
+    );
+    plan.changes.replace(
+        uses,
+        Value::Scalar {
+            text: new_value,
+            plain: uses.style() == Style::Plain,
+        },
+    );
     Ok(())
 }
 
@@ -201,17 +238,32 @@ pub struct Region {
 
 /// `AWS_REGION` / `AWS_DEFAULT_REGION` visible at a step (step, job, then workflow env),
 /// else another variable named `*REGION` there.
-pub fn region_from_env(text: &str, workflow: &Workflow<'_>, job: &Job<'_>, step: Option<&Step<'_>>) -> Option<Region> {
-    let scopes = [(step.and_then(|s| s.env()), "step env"), (job.env(), "job env"), (workflow.env(), "workflow env")];
+pub fn region_from_env(
+    text: &str,
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    step: Option<&Step<'_>>,
+) -> Option<Region> {
+    let scopes = [
+        (step.and_then(|s| s.env()), "step env"),
+        (job.env(), "job env"),
+        (workflow.env(), "workflow env"),
+    ];
     let exact = |name: &str| matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION");
     let loose = |name: &str| name.to_ascii_uppercase().ends_with("REGION");
     for wanted in [&exact as &dyn Fn(&str) -> bool, &loose] {
         for (env, origin) in scopes {
             let Some(env) = env else { continue };
             for (key, value) in env.entries() {
-                let Some(name) = key.as_str().filter(|n| wanted(n)) else { continue };
+                let Some(name) = key.as_str().filter(|n| wanted(n)) else {
+                    continue;
+                };
                 if let Some(src) = copyable_scalar(text, value) {
-                    return Some(Region { text: src.to_string(), value: Value::of(value), origin: format!("{origin} {name}") });
+                    return Some(Region {
+                        text: src.to_string(),
+                        value: Value::of(value),
+                        origin: format!("{origin} {name}"),
+                    });
                 }
             }
         }
@@ -221,14 +273,22 @@ pub fn region_from_env(text: &str, workflow: &Workflow<'_>, job: &Job<'_>, step:
 
 /// The `aws-region` of a configure-aws-credentials step elsewhere in the file.
 pub fn region_from_other_step(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
-    workflow.jobs().iter().flat_map(|j| j.steps()).find_map(|s| {
-        if !s.uses().is_some_and(|u| u.is_configure_aws_credentials()) {
-            return None;
-        }
-        let value = s.with()?.get("aws-region")?;
-        let src = copyable_scalar(text, value)?;
-        Some(Region { text: src.to_string(), value: Value::of(value), origin: format!("the aws-region of {}", s.label()) })
-    })
+    workflow
+        .jobs()
+        .iter()
+        .flat_map(|j| j.steps())
+        .find_map(|s| {
+            if !s.uses().is_some_and(|u| u.is_configure_aws_credentials()) {
+                return None;
+            }
+            let value = s.with()?.get("aws-region")?;
+            let src = copyable_scalar(text, value)?;
+            Some(Region {
+                text: src.to_string(),
+                value: Value::of(value),
+                origin: format!("the aws-region of {}", s.label()),
+            })
+        })
 }
 
 /// A region the step itself states: an input named like `*region*`, or a literal region in
@@ -249,15 +309,17 @@ pub fn region_from_step(text: &str, step: &Step<'_>) -> Option<Region> {
         }
     }
     let script = step.run()?.as_str()?;
-    let words: Vec<&str> = script.split(|c: char| c.is_whitespace() || c == '=' || c == '\\').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = script
+        .split(|c: char| c.is_whitespace() || c == '=' || c == '\\')
+        .filter(|w| !w.is_empty())
+        .collect();
     words.windows(2).find_map(|pair| {
         let flag = pair[0] == "--region" || pair[0] == "region";
-        (flag && is_region_name(pair[1]))
-            .then(|| Region {
-                text: pair[1].to_string(),
-                value: Value::plain(pair[1]),
-                origin: format!("the script of {}", step.label()),
-            })
+        (flag && is_region_name(pair[1])).then(|| Region {
+            text: pair[1].to_string(),
+            value: Value::plain(pair[1]),
+            origin: format!("the script of {}", step.label()),
+        })
     })
 }
 
@@ -266,8 +328,14 @@ fn is_region_name(word: &str) -> bool {
     let parts: Vec<&str> = word.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A region stated anywhere else in the file: another configure-aws-credentials step, an
@@ -282,8 +350,11 @@ pub fn region_elsewhere(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
         });
         from_registry.or_else(|| {
             jobs.iter().find_map(|j| {
-                region_from_env(text, workflow, j, None)
-                    .or_else(|| j.steps().iter().find_map(|s| region_from_env(text, workflow, j, Some(s))))
+                region_from_env(text, workflow, j, None).or_else(|| {
+                    j.steps()
+                        .iter()
+                        .find_map(|s| region_from_env(text, workflow, j, Some(s)))
+                })
             })
         })
     })
@@ -293,8 +364,15 @@ pub fn region_elsewhere(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
 pub fn region_from_registry(registry: &str) -> Option<Region> {
     let after = registry.split(".dkr.ecr.").nth(1)?;
     let region = after.split('.').next()?;
-    let ok = !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    ok.then(|| Region { text: region.to_string(), value: Value::plain(region), origin: "the ECR registry host".into() })
+    let ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    ok.then(|| Region {
+        text: region.to_string(),
+        value: Value::plain(region),
+        origin: "the ECR registry host".into(),
+    })
 }
 
 fn copyable_scalar<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
@@ -337,8 +415,12 @@ pub fn insert_configure_step(
     let item = before.node.span().start;
     let line = layout::line_start(text, item);
     let prefix = &text[line..item];
-    let dash_col = prefix.find('-').ok_or("the step's `-` is not on its first line")?;
-    if !prefix[..dash_col].bytes().all(|b| b == b' ') || !prefix[dash_col + 1..].bytes().all(|b| b == b' ') {
+    let dash_col = prefix
+        .find('-')
+        .ok_or("the step's `-` is not on its first line")?;
+    if !prefix[..dash_col].bytes().all(|b| b == b' ')
+        || !prefix[dash_col + 1..].bytes().all(|b| b == b' ')
+    {
         return Err("the step's first line is laid out in an unusual way".into());
     }
     let content_col = prefix.len();
@@ -356,7 +438,11 @@ pub fn insert_configure_step(
     }
     let eol = layout::line_ending_at(text, at);
     let separated = before.index > 0 && layout::blank_line_before(text, at);
-    let dash = format!("{}-{}", layout::spaces(dash_col), layout::spaces(content_col - dash_col - 1));
+    let dash = format!(
+        "{}-{}",
+        layout::spaces(dash_col),
+        layout::spaces(content_col - dash_col - 1)
+    );
     let body = layout::spaces(content_col);
     let inner = layout::spaces(content_col + with_indent);
     let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
@@ -374,7 +460,10 @@ pub fn insert_configure_step(
         ("uses", Value::plain(&uses)),
         (
             "with",
-            Value::map(vec![("role-to-assume", Value::plain(step.role.as_str())), ("aws-region", step.region.value.clone())]),
+            Value::map(vec![
+                ("role-to-assume", Value::plain(step.role.as_str())),
+                ("aws-region", step.region.value.clone()),
+            ]),
         ),
     ]);
     plan.changes.insert_item(steps, before.index, value);
@@ -390,7 +479,9 @@ pub fn with_indent(text: &str, workflow: &Workflow<'_>, unit: usize) -> usize {
         .find_map(|s| {
             let (key, with) = s.node.entry("with")?;
             let inner = layout::entry_indent(text, with)?;
-            inner.checked_sub(layout::column(text, key.span().start)).filter(|&d| d > 0)
+            inner
+                .checked_sub(layout::column(text, key.span().start))
+                .filter(|&d| d > 0)
         })
         .unwrap_or(unit)
 }
@@ -404,7 +495,15 @@ mod tests {
         for old in ["v1", "v1-node16", "v2", "v3", "v3.0.2", "v0.9", "v3-node20"] {
             assert!(is_old_ref(old), "{old}");
         }
-        for keep in ["v4", "v6", "v10", "main", "0123456789abcdef0123456789abcdef01234567", "v4.3.1", "vNext"] {
+        for keep in [
+            "v4",
+            "v6",
+            "v10",
+            "main",
+            "0123456789abcdef0123456789abcdef01234567",
+            "v4.3.1",
+            "vNext",
+        ] {
             assert!(!is_old_ref(keep), "{keep}");
         }
     }
@@ -421,8 +520,15 @@ mod tests {
 
     #[test]
     fn registry_region() {
-        assert_eq!(region_from_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com").map(|r| r.text).as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            region_from_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+                .map(|r| r.text)
+                .as_deref(),
+            Some("eu-west-1")
+        );
         assert!(region_from_registry("ghcr.io").is_none());
-        assert!(region_from_registry("${{ secrets.X }}.dkr.ecr.${{ env.R }}.amazonaws.com").is_none());
+        assert!(
+            region_from_registry("${{ secrets.X }}.dkr.ecr.${{ env.R }}.amazonaws.com").is_none()
+        );
     }
 }

@@ -10,7 +10,10 @@ use crate::yaml::{Document, Kind, Node, NodeId, Style};
 /// `true` and `"true"` do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Mapping(Vec<(Value, Value)>),
     Sequence(Vec<Value>),
     /// An alias, named by the position of its anchor among the document's anchors.
@@ -19,15 +22,26 @@ pub enum Value {
 
 impl Value {
     pub fn plain(text: &str) -> Self {
-        Self::Scalar { text: text.to_string(), plain: true }
+        Self::Scalar {
+            text: text.to_string(),
+            plain: true,
+        }
     }
 
     pub fn quoted(text: &str) -> Self {
-        Self::Scalar { text: text.to_string(), plain: false }
+        Self::Scalar {
+            text: text.to_string(),
+            plain: false,
+        }
     }
 
     pub fn map(entries: Vec<(&str, Value)>) -> Self {
-        Self::Mapping(entries.into_iter().map(|(k, v)| (Value::plain(k), v)).collect())
+        Self::Mapping(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Value::plain(k), v))
+                .collect(),
+        )
     }
 
     /// The value of a node, as the re-parse would see it.
@@ -39,8 +53,10 @@ impl Value {
     fn normalized(&self) -> Self {
         match self {
             Self::Mapping(entries) => {
-                let mut entries: Vec<(Value, Value)> =
-                    entries.iter().map(|(k, v)| (k.normalized(), v.normalized())).collect();
+                let mut entries: Vec<(Value, Value)> = entries
+                    .iter()
+                    .map(|(k, v)| (k.normalized(), v.normalized()))
+                    .collect();
                 entries.sort_by(|a, b| format!("{:?}", a.0).cmp(&format!("{:?}", b.0)));
                 Self::Mapping(entries)
             }
@@ -69,7 +85,10 @@ impl Changes {
     }
 
     pub fn add_entry(&mut self, map: Node<'_>, key: &str, value: Value) {
-        self.added.entry(map.id()).or_default().push((key.to_string(), value));
+        self.added
+            .entry(map.id())
+            .or_default()
+            .push((key.to_string(), value));
     }
 
     pub fn replace(&mut self, node: Node<'_>, value: Value) {
@@ -77,7 +96,10 @@ impl Changes {
     }
 
     pub fn insert_item(&mut self, seq: Node<'_>, before: usize, value: Value) {
-        self.inserted.entry(seq.id()).or_default().push((before, value));
+        self.inserted
+            .entry(seq.id())
+            .or_default()
+            .push((before, value));
     }
 
     pub fn merge(&mut self, other: Changes) {
@@ -121,10 +143,18 @@ fn convert(node: Node<'_>, anchors: &HashMap<NodeId, usize>, changes: &Changes) 
         return v.clone();
     }
     if node.is_alias() {
-        return Value::Alias(anchors.get(&node.resolve().id()).copied().unwrap_or(usize::MAX));
+        return Value::Alias(
+            anchors
+                .get(&node.resolve().id())
+                .copied()
+                .unwrap_or(usize::MAX),
+        );
     }
     match node.kind() {
-        Kind::Scalar(text) => Value::Scalar { text: text.clone(), plain: node.style() == Style::Plain },
+        Kind::Scalar(text) => Value::Scalar {
+            text: text.clone(),
+            plain: node.style() == Style::Plain,
+        },
         Kind::Mapping(_) => {
             let mut entries: Vec<(Value, Value)> = node
                 .entries()
@@ -137,7 +167,11 @@ fn convert(node: Node<'_>, anchors: &HashMap<NodeId, usize>, changes: &Changes) 
             Value::Mapping(entries)
         }
         Kind::Sequence(_) => {
-            let mut inserts: Vec<(usize, Value)> = changes.inserted.get(&node.id()).cloned().unwrap_or_default();
+            let mut inserts: Vec<(usize, Value)> = changes
+                .inserted
+                .get(&node.id())
+                .cloned()
+                .unwrap_or_default();
             inserts.sort_by_key(|(i, _)| *i);
             let mut items = Vec::new();
             let mut pending = inserts.into_iter().peekable();
@@ -163,10 +197,19 @@ pub enum Mismatch {
 
 /// Checks `output` against `input` with `changes` applied.
 pub fn check(input: &Document, output: &str, changes: &Changes) -> Result<(), Mismatch> {
-    let reparsed = Document::parse(output).map_err(|e| Mismatch::Unparsable(format!("line {}: {}", e.line, e.message)))?;
-    let expected = input.root().map(|r| convert(r, &anchor_ordinals(input), changes).normalized());
-    let actual = reparsed.root().map(|r| convert(r, &anchor_ordinals(&reparsed), &Changes::default()).normalized());
-    if expected == actual { Ok(()) } else { Err(Mismatch::Different) }
+    let reparsed = Document::parse(output)
+        .map_err(|e| Mismatch::Unparsable(format!("line {}: {}", e.line, e.message)))?;
+    let expected = input
+        .root()
+        .map(|r| convert(r, &anchor_ordinals(input), changes).normalized());
+    let actual = reparsed
+        .root()
+        .map(|r| convert(r, &anchor_ordinals(&reparsed), &Changes::default()).normalized());
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Mismatch::Different)
+    }
 }
 
 #[cfg(test)]
@@ -182,9 +225,21 @@ mod tests {
         changes.remove_entry(root, ckey);
         changes.insert_item(root.get("b").unwrap(), 1, Value::plain("new"));
         changes.add_entry(root, "e", Value::quoted("q"));
-        assert_eq!(check(&input, "e: \"q\"\nb: [x, new, y]\na: 1\n", &changes), Ok(()));
-        assert_eq!(check(&input, "e: q\nb: [x, new, y]\na: 1\n", &changes), Err(Mismatch::Different));
-        assert_eq!(check(&input, "e: \"q\"\nb: [new, x, y]\na: 1\n", &changes), Err(Mismatch::Different));
-        assert!(matches!(check(&input, "a: [\n", &changes), Err(Mismatch::Unparsable(_))));
+        assert_eq!(
+            check(&input, "e: \"q\"\nb: [x, new, y]\na: 1\n", &changes),
+            Ok(())
+        );
+        assert_eq!(
+            check(&input, "e: q\nb: [x, new, y]\na: 1\n", &changes),
+            Err(Mismatch::Different)
+        );
+        assert_eq!(
+            check(&input, "e: \"q\"\nb: [new, x, y]\na: 1\n", &changes),
+            Err(Mismatch::Different)
+        );
+        assert!(matches!(
+            check(&input, "a: [\n", &changes),
+            Err(Mismatch::Unparsable(_))
+        ));
     }
 }
