@@ -423,6 +423,18 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             key,
         });
         steps::remove_entries(self.text, &mut out.plan, with, holder, &keys, new)?;
+        let mut via_env: Vec<&str> = group
+            .iter()
+            .flat_map(|p| p.resolved.via_env.iter().map(String::as_str))
+            .collect();
+        via_env.dedup();
+        if !via_env.is_empty() {
+            out.notes.push(format!(
+                "{}: env {} fed the removed key inputs; drop them (and their secrets) once nothing else reads them",
+                Self::where_(&job, Some(&step)),
+                via_env.join(", ")
+            ));
+        }
         self.bump(&mut out, &step)?;
         self.needs_token(&mut out, &job);
         Ok(out)
