@@ -1,8 +1,9 @@
 //! `migrate`: find static AWS keys in GitHub Actions workflows and move them to OIDC.
 //!
 //! Pipeline: [`discover`] (files) → [`yaml`] (located parse) → [`workflow`] (model) →
-//! [`detect`] (rules) and [`facts`] (sub claims) → [`report`] (formats). Everything but
-//! `discover`, `cli` and `report` output is pure.
+//! [`detect`] (rules) and [`facts`] (sub claims) → [`report`] (formats); [`rewrite`] edits
+//! files byte-exactly from the same model. Everything but `discover`, `github`, `remote`,
+//! `cli` and `report` output is pure.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -15,6 +16,7 @@ pub mod github;
 pub mod inventory;
 pub mod remote;
 pub mod report;
+pub mod rewrite;
 pub mod scan;
 pub mod source;
 pub mod workflow;

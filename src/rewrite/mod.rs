@@ -1,0 +1,889 @@
+//! `rewrite`: turns every `auto` finding of scan into byte-exact span edits (OIDC instead of
+//! static keys), checks the result by re-parsing it, and reports what changed, what was
+//! left to a person and why. Pure: text in, text out.
+
+pub mod edits;
+pub mod layout;
+pub mod permissions;
+pub mod roles;
+pub mod steps;
+pub mod verify;
+
+use std::collections::HashMap;
+
+use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
+use crate::detect::sources::{self, AwsUse};
+use crate::detect::{self, FileContext, Finding, Fix};
+use crate::source::LineIndex;
+use crate::workflow::{FileKind, Job, Step, Workflow};
+use crate::yaml::{Document, Node, Style};
+
+pub use roles::{RoleArn, RoleLookupError, RoleMap, RoleSource};
+
+use edits::EditSet;
+use permissions::Grant;
+use steps::{ConfigureStep, Holder, NewEntry, Plan, Region};
+use verify::{Changes, Value};
+
+/// The configure-aws-credentials ref written when inserting a step or bumping an old one.
+pub const DEFAULT_ACTION_REF: &str = "v6";
+
+#[derive(Debug, Clone)]
+pub struct RewriteOptions {
+    pub roles: RoleSource,
+    /// `--action-ref`.
+    pub action_ref: String,
+    /// `owner/repo` of the file, for repository-qualified role-map entries.
+    pub repo: Option<String>,
+}
+
+impl RewriteOptions {
+    pub fn new(roles: RoleSource) -> Self {
+        Self {
+            roles,
+            action_ref: DEFAULT_ACTION_REF.to_string(),
+            repo: None,
+        }
+    }
+
+    /// `--role-arn ARN`.
+    pub fn with_role_arn(arn: &str) -> Result<Self, RewriteError> {
+        Ok(Self::new(RoleSource::Single(RoleArn::parse(
+            arn,
+            "--role-arn",
+        )?)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    #[error("{path}:{line}:{column}: invalid YAML: {message}")]
+    InvalidYaml {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{origin}: `{arn}` is not an IAM role ARN (expected arn:aws[-cn|-us-gov]:iam::<12 digits>:role/NAME)"
+    )]
+    InvalidArn { arn: String, origin: String },
+    #[error("{origin}: invalid role map: {message}")]
+    InvalidRoleMap { origin: String, message: String },
+    #[error("{path}:{line}: job {job}: the role map has no role for {secrets}")]
+    UnmappedSecret {
+        path: String,
+        line: usize,
+        job: String,
+        secrets: String,
+    },
+    #[error("{path}:{line}: job {job}: the role map gives {secrets} different roles: {arns}")]
+    ConflictingRoles {
+        path: String,
+        line: usize,
+        job: String,
+        secrets: String,
+        arns: String,
+    },
+    #[error("{path}: refusing the rewrite: {reason}")]
+    Unverified { path: String, reason: String },
+}
+
+/// One applied change, for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// 1-based line in the input of the finding that caused it.
+    pub line: usize,
+    pub description: String,
+}
+
+/// A finding left for a person, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ManualFinding {
+    pub rule: String,
+    pub line: usize,
+    pub column: usize,
+    pub job: Option<String>,
+    /// 0-based step index.
+    pub step: Option<usize>,
+    pub secrets: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RewriteOutcome {
+    #[serde(skip)]
+    pub original: String,
+    /// The rewritten text (equal to the input when nothing changed).
+    #[serde(skip)]
+    pub text: String,
+    pub changes: Vec<Change>,
+    pub manual: Vec<ManualFinding>,
+    pub notes: Vec<String>,
+}
+
+impl RewriteOutcome {
+    fn unchanged(text: &str) -> Self {
+        Self {
+            original: text.to_string(),
+            text: text.to_string(),
+            changes: Vec::new(),
+            manual: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn changed(&self) -> bool {
+        self.text != self.original
+    }
+
+    /// A unified diff with `--- a/PATH` / `+++ b/PATH` headers; empty when nothing changed.
+    pub fn diff(&self, path: &str) -> String {
+        if !self.changed() {
+            return String::new();
+        }
+        similar::TextDiff::from_lines(&self.original, &self.text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string()
+    }
+}
+
+/// Rewrites one file. `path` is only used in messages.
+pub fn rewrite(
+    path: &str,
+    text: &str,
+    opts: &RewriteOptions,
+) -> Result<RewriteOutcome, RewriteError> {
+    let doc = Document::parse(text).map_err(|e| RewriteError::InvalidYaml {
+        path: path.to_string(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })?;
+    let Some(workflow) = Workflow::classify(&doc) else {
+        return Ok(RewriteOutcome::unchanged(text));
+    };
+    let lines = LineIndex::new(text);
+    let cx = FileContext {
+        path,
+        text,
+        lines: &lines,
+        workflow,
+    };
+    let findings = detect::detect(&cx);
+    if findings.is_empty() {
+        return Ok(RewriteOutcome::unchanged(text));
+    }
+    let mut planner = Planner::new(path, text, workflow, opts);
+    let mut outcome = RewriteOutcome::unchanged(text);
+
+    let mut declarations = Vec::new();
+    for finding in &findings {
+        if finding.fix == Fix::Manual {
+            outcome.manual.push(manual_entry(finding, &finding.reason));
+            continue;
+        }
+        let planned = match finding.rule {
+            "aws-keys-configure-credentials" => planner.configure_step(finding),
+            "aws-keys-env" => planner.env_block(finding),
+            "aws-keys-action-input" => planner.ecr_login(finding),
+            "aws-keys-passed-to-workflow" => planner.caller(finding),
+            "aws-keys-workflow-call-secret" => {
+                declarations.push(finding);
+                continue;
+            }
+            other => Err(PlanError::Manual(format!(
+                "rule {other} has no automatic rewrite"
+            ))),
+        };
+        planner.record(finding, planned, &mut outcome)?;
+    }
+    if let Some(&first) = declarations.first() {
+        // One plan drops every declaration (so an emptied `secrets:` goes too).
+        match planner.declarations(&declarations) {
+            Ok(plan) => planner.record(first, Ok(plan), &mut outcome)?,
+            Err(e) => {
+                for finding in &declarations {
+                    planner.record(finding, Err(e.clone()), &mut outcome)?;
+                }
+            }
+        }
+    }
+    planner.finish(&doc, &mut outcome)?;
+    Ok(outcome)
+}
+
+fn manual_entry(f: &Finding, reason: &str) -> ManualFinding {
+    ManualFinding {
+        rule: f.rule.to_string(),
+        line: f.line,
+        column: f.column,
+        job: f.job.clone(),
+        step: f.step.as_ref().map(|s| s.index),
+        secrets: f.secrets.clone(),
+        reason: reason.to_string(),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum PlanError {
+    /// The finding is left to a person, for this reason.
+    Manual(String),
+    Fatal(RewriteError),
+}
+
+impl From<String> for PlanError {
+    fn from(reason: String) -> Self {
+        Self::Manual(reason)
+    }
+}
+
+impl From<&str> for PlanError {
+    fn from(reason: &str) -> Self {
+        Self::Manual(reason.to_string())
+    }
+}
+
+/// The edits for one finding, and the jobs that then need `id-token: write`.
+#[derive(Debug, Default)]
+struct FindingPlan {
+    plan: Plan,
+    descriptions: Vec<String>,
+    notes: Vec<String>,
+    jobs: Vec<String>,
+    /// Steps inserted, as (job, index of the step they precede).
+    inserted: Vec<(String, usize)>,
+}
+
+struct Accepted<'f> {
+    finding: &'f Finding,
+    plan: FindingPlan,
+}
+
+struct Planner<'a, 'd, 'f> {
+    path: &'a str,
+    text: &'a str,
+    workflow: Workflow<'d>,
+    opts: &'a RewriteOptions,
+    positions: Vec<KeyPosition<'d>>,
+    accepted: Vec<Accepted<'f>>,
+    /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
+    inserted: HashMap<String, Vec<usize>>,
+    with_indent: usize,
+}
+
+impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
+    fn new(path: &'a str, text: &'a str, workflow: Workflow<'d>, opts: &'a RewriteOptions) -> Self {
+        let unit = file_indent_unit(text, &workflow);
+        Self {
+            path,
+            text,
+            workflow,
+            opts,
+            positions: positions::key_positions(&workflow),
+            accepted: Vec::new(),
+            inserted: HashMap::new(),
+            with_indent: steps::with_indent(text, &workflow, unit),
+        }
+    }
+
+    fn record(
+        &mut self,
+        finding: &'f Finding,
+        planned: Result<FindingPlan, PlanError>,
+        outcome: &mut RewriteOutcome,
+    ) -> Result<(), RewriteError> {
+        match planned {
+            Ok(plan) => {
+                for (job, index) in &plan.inserted {
+                    self.inserted.entry(job.clone()).or_default().push(*index);
+                }
+                self.accepted.push(Accepted { finding, plan });
+            }
+            Err(PlanError::Manual(reason)) => outcome.manual.push(manual_entry(finding, &reason)),
+            Err(PlanError::Fatal(e)) => return Err(e),
+        }
+        Ok(())
+    }
+
+    fn job(&self, finding: &Finding) -> Result<Job<'d>, PlanError> {
+        self.workflow
+            .jobs()
+            .into_iter()
+            .find(|j| j.id.map(str::to_string) == finding.job)
+            .ok_or_else(|| PlanError::Manual("could not find the finding's job".into()))
+    }
+
+    fn step(&self, job: &Job<'d>, finding: &Finding) -> Result<Step<'d>, PlanError> {
+        let index = finding
+            .step
+            .as_ref()
+            .map(|s| s.index)
+            .ok_or("the finding names no step")?;
+        job.steps()
+            .get(index)
+            .copied()
+            .ok_or_else(|| PlanError::Manual("could not find the finding's step".into()))
+    }
+
+    /// The key positions of the finding's group (same mapping as the reported value).
+    fn group(
+        &self,
+        finding: &Finding,
+        kind: impl Fn(PositionKind) -> bool,
+    ) -> Result<Vec<KeyPosition<'d>>, PlanError> {
+        let first = self
+            .positions
+            .iter()
+            .find(|p| kind(p.kind) && p.value.span() == finding.span)
+            .ok_or("could not locate the finding's entries")?;
+        let block = first.block;
+        Ok(self
+            .positions
+            .iter()
+            .filter(|p| kind(p.kind) && p.block == block)
+            .cloned()
+            .collect())
+    }
+
+    fn role(&self, finding: &Finding) -> Result<RoleArn, PlanError> {
+        self.opts
+            .roles
+            .role_for(self.opts.repo.as_deref(), &finding.secrets)
+            .map_err(|e| {
+                let job = finding.job.clone().unwrap_or_else(|| "(workflow)".into());
+                let secrets = finding.secrets.join(", ");
+                PlanError::Fatal(match e {
+                    RoleLookupError::Unmapped => RewriteError::UnmappedSecret {
+                        path: self.path.to_string(),
+                        line: finding.line,
+                        job,
+                        secrets,
+                    },
+                    RoleLookupError::Conflicting(arns) => RewriteError::ConflictingRoles {
+                        path: self.path.to_string(),
+                        line: finding.line,
+                        job,
+                        secrets,
+                        arns: arns.join(", "),
+                    },
+                })
+            })
+    }
+
+    fn where_(job: &Job<'_>, step: Option<&Step<'_>>) -> String {
+        match (job.id, step) {
+            (Some(id), Some(step)) => format!("job {id}, {}", step.label()),
+            (Some(id), None) => format!("job {id}"),
+            (None, Some(step)) => format!("composite action, {}", step.label()),
+            (None, None) => "composite action".to_string(),
+        }
+    }
+
+    fn needs_token(&self, plan: &mut FindingPlan, job: &Job<'_>) {
+        match job.id {
+            Some(id) if !plan.jobs.iter().any(|j| j == id) => plan.jobs.push(id.to_string()),
+            Some(_) => {}
+            None => plan.notes.push(
+                "composite action: every workflow job that uses it needs `permissions: id-token: write`".to_string(),
+            ),
+        }
+    }
+
+    /// Rule `aws-keys-configure-credentials`: drop the key inputs, add `role-to-assume`.
+    fn configure_step(&self, finding: &Finding) -> Result<FindingPlan, PlanError> {
+        let job = self.job(finding)?;
+        let step = self.step(&job, finding)?;
+        let group = self.group(finding, |k| k == PositionKind::ConfigureInput)?;
+        let with = group[0].block;
+        let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
+        let mut out = FindingPlan::default();
+        let removed: Vec<&str> = group.iter().map(|p| p.name()).collect();
+        let new = if with.get("role-to-assume").is_some() {
+            out.descriptions.push(format!(
+                "{}: removed {}; kept its role-to-assume",
+                Self::where_(&job, Some(&step)),
+                removed.join(", ")
+            ));
+            None
+        } else {
+            let role = self.role(finding)?;
+            out.descriptions.push(format!(
+                "{}: removed {}; added role-to-assume {}",
+                Self::where_(&job, Some(&step)),
+                removed.join(", "),
+                role.as_str()
+            ));
+            Some(role_entry(&role, with.style()))
+        };
+        let holder = step.node.entry("with").map(|(key, _)| Holder {
+            map: step.node,
+            key,
+        });
+        steps::remove_entries(self.text, &mut out.plan, with, holder, &keys, new)?;
+        let mut via_env: Vec<&str> = group
+            .iter()
+            .flat_map(|p| p.resolved.via_env.iter().map(String::as_str))
+            .collect();
+        via_env.dedup();
+        if !via_env.is_empty() {
+            out.notes.push(format!(
+                "{}: env {} fed the removed key inputs; drop them (and their secrets) once nothing else reads them",
+                Self::where_(&job, Some(&step)),
+                via_env.join(", ")
+            ));
+        }
+        self.bump(&mut out, &step)?;
+        self.needs_token(&mut out, &job);
+        Ok(out)
+    }
+
+    fn bump(&self, out: &mut FindingPlan, step: &Step<'_>) -> Result<(), PlanError> {
+        let Some(uses) = step.uses() else {
+            return Ok(());
+        };
+        let Some(git_ref) = uses.git_ref.map(str::trim) else {
+            return Ok(());
+        };
+        if !steps::is_old_ref(git_ref) {
+            return Ok(());
+        }
+        if !uses.is("aws-actions/configure-aws-credentials") {
+            out.notes.push(format!(
+                "{}: {} is a copy of configure-aws-credentials at an old ref; make sure it supports OIDC",
+                step.label(),
+                uses.raw.trim()
+            ));
+            return Ok(());
+        }
+        steps::bump_ref(
+            self.text,
+            &mut out.plan,
+            uses.node,
+            git_ref,
+            &self.opts.action_ref,
+        )?;
+        out.descriptions.push(format!(
+            "{}: configure-aws-credentials {git_ref} -> {}",
+            step.label(),
+            self.opts.action_ref
+        ));
+        Ok(())
+    }
+
+    /// Rule `aws-keys-env`: drop the entries; insert a configure step where AWS is used.
+    fn env_block(&self, finding: &Finding) -> Result<FindingPlan, PlanError> {
+        let group = self.group(finding, |k| matches!(k, PositionKind::Env(_)))?;
+        let first = &group[0];
+        let PositionKind::Env(level) = first.kind else {
+            return Err("not an env finding".into());
+        };
+        let env = first.block;
+        let holder = match level {
+            EnvLevel::Workflow => Some(self.workflow.root),
+            EnvLevel::Job => first.job.map(|j| j.node),
+            EnvLevel::Container => first.job.and_then(|j| j.node.get("container")),
+            EnvLevel::Step => first.step.map(|s| s.node),
+        }
+        .and_then(|map| {
+            map.entry("env")
+                .filter(|(_, v)| *v == env)
+                .map(|(key, _)| Holder { map, key })
+        });
+        let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
+        let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
+        let mut out = FindingPlan::default();
+        steps::remove_entries(self.text, &mut out.plan, env, holder, &keys, None)?;
+        let scope = match (first.job.as_ref(), level) {
+            (None, _) => "workflow env".to_string(),
+            (Some(job), EnvLevel::Step) => {
+                format!("{} env", Self::where_(job, first.step.as_ref()))
+            }
+            (Some(job), _) => format!("{} env of {}", level.as_str(), Self::where_(job, None)),
+        };
+        out.descriptions
+            .push(format!("{scope}: removed {}", names.join(", ")));
+
+        let targets: Vec<(Job<'d>, Step<'d>)> = match (first.job, first.step) {
+            (Some(job), Some(step)) => {
+                if sources::step_aws_use(&step) == AwsUse::No {
+                    vec![]
+                } else {
+                    vec![(job, step)]
+                }
+            }
+            (Some(job), None) => first_aws_step(&job).map(|s| (job, s)).into_iter().collect(),
+            (None, _) => self
+                .workflow
+                .jobs()
+                .into_iter()
+                .filter_map(|j| first_aws_step(&j).map(|s| (j, s)))
+                .collect(),
+        };
+        for (job, step) in targets {
+            self.insert_before(&mut out, finding, &job, &step, None)?;
+        }
+        Ok(out)
+    }
+
+    /// Inserts a configure step before `step` unless the job already configures credentials
+    /// earlier (an existing step, or one this rewrite inserts).
+    fn insert_before(
+        &self,
+        out: &mut FindingPlan,
+        finding: &Finding,
+        job: &Job<'d>,
+        step: &Step<'d>,
+        region: Option<Region>,
+    ) -> Result<(), PlanError> {
+        let label = job.label();
+        let earlier_configure = job
+            .steps()
+            .into_iter()
+            .take(step.index)
+            .find(positions::is_configure_step);
+        let planned = self
+            .inserted
+            .get(&label)
+            .is_some_and(|v| v.iter().any(|&i| i <= step.index))
+            || out
+                .inserted
+                .iter()
+                .any(|(j, i)| *j == label && *i <= step.index);
+        if planned {
+            self.needs_token(out, job);
+            return Ok(());
+        }
+        if let Some(existing) = earlier_configure {
+            out.notes.push(format!(
+                "{}: no step inserted; {} already configures AWS credentials before it",
+                Self::where_(job, Some(step)),
+                existing.label()
+            ));
+            // The job now relies on that step for its credentials.
+            self.needs_token(out, job);
+            return Ok(());
+        }
+        let region = region
+            .or_else(|| steps::region_from_env(self.text, &self.workflow, job, Some(step)))
+            .or_else(|| steps::region_from_step(self.text, step))
+            .or_else(|| {
+                job.steps()
+                    .iter()
+                    .find_map(|s| steps::region_from_step(self.text, s))
+            })
+            .or_else(|| steps::region_elsewhere(self.text, &self.workflow))
+            .ok_or("no AWS region found")?;
+        let role = self.role(finding)?;
+        let new_step = ConfigureStep {
+            role: &role,
+            region: &region,
+            action_ref: &self.opts.action_ref,
+        };
+        steps::insert_configure_step(
+            self.text,
+            &mut out.plan,
+            job,
+            step,
+            &new_step,
+            self.with_indent,
+        )?;
+        out.inserted.push((label, step.index));
+        out.descriptions.push(format!(
+            "{}: inserted configure-aws-credentials@{} before it (role {}, region from {})",
+            Self::where_(job, Some(step)),
+            self.opts.action_ref,
+            role.as_str(),
+            region.origin
+        ));
+        if sources::step_aws_use(step) == AwsUse::Unknown {
+            out.notes.push(format!(
+                "{}: inserted the configure step before it because it could not tell whether that step needs AWS",
+                Self::where_(job, Some(step))
+            ));
+        }
+        self.needs_token(out, job);
+        Ok(())
+    }
+
+    /// Rule `aws-keys-action-input` (docker/login-action to ECR): drop username/password,
+    /// configure credentials before the login.
+    fn ecr_login(&self, finding: &Finding) -> Result<FindingPlan, PlanError> {
+        let job = self.job(finding)?;
+        let step = self.step(&job, finding)?;
+        if !sources::is_ecr_login(&step) {
+            return Err("only docker/login-action to ECR is rewritten automatically".into());
+        }
+        let group = self.group(finding, |k| {
+            k == PositionKind::ActionInput { ecr_login: true }
+        })?;
+        let with = group[0].block;
+        let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
+        let mut out = FindingPlan::default();
+        let holder = step.node.entry("with").map(|(key, _)| Holder {
+            map: step.node,
+            key,
+        });
+        steps::remove_entries(self.text, &mut out.plan, with, holder, &keys, None)?;
+        let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
+        out.descriptions.push(format!(
+            "{}: removed {}",
+            Self::where_(&job, Some(&step)),
+            names.join(", ")
+        ));
+        let region = with
+            .get_str("registry")
+            .and_then(steps::region_from_registry);
+        self.insert_before(&mut out, finding, &job, &step, region)?;
+        self.needs_token(&mut out, &job);
+        Ok(out)
+    }
+
+    /// Rule `aws-keys-passed-to-workflow` (local callee): stop passing the key secrets.
+    fn caller(&self, finding: &Finding) -> Result<FindingPlan, PlanError> {
+        let job = self.job(finding)?;
+        let group = self.group(finding, |k| k == PositionKind::CallSecret)?;
+        let secrets = group[0].block;
+        let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
+        let mut out = FindingPlan::default();
+        let holder = job
+            .node
+            .entry("secrets")
+            .map(|(key, _)| Holder { map: job.node, key });
+        steps::remove_entries(self.text, &mut out.plan, secrets, holder, &keys, None)?;
+        let names: Vec<&str> = group.iter().map(|p| p.name()).collect();
+        out.descriptions.push(format!(
+            "{}: no longer passes {} to the reusable workflow",
+            Self::where_(&job, None),
+            names.join(", ")
+        ));
+        self.needs_token(&mut out, &job);
+        Ok(out)
+    }
+
+    /// Rule `aws-keys-workflow-call-secret`: drop the declarations (all in one plan, so an
+    /// emptied `secrets:` goes too).
+    fn declarations(&self, findings: &[&Finding]) -> Result<FindingPlan, PlanError> {
+        let call = self
+            .workflow
+            .workflow_call()
+            .ok_or("no workflow_call trigger")?;
+        let (holder_key, secrets) = call.entry("secrets").ok_or("no workflow_call secrets")?;
+        let keys: Vec<Node<'_>> = secrets
+            .entries()
+            .map(|(k, _)| k)
+            .filter(|k| findings.iter().any(|f| f.span == k.span()))
+            .collect();
+        let names: Vec<&str> = keys.iter().filter_map(|k| k.as_str()).collect();
+        let mut out = FindingPlan::default();
+        steps::remove_entries(
+            self.text,
+            &mut out.plan,
+            secrets,
+            Some(Holder {
+                map: call,
+                key: holder_key,
+            }),
+            &keys,
+            None,
+        )?;
+        out.descriptions.push(format!(
+            "workflow_call: dropped the secret declarations {}",
+            names.join(", ")
+        ));
+        out.notes.push(format!(
+            "dropped workflow_call secrets {}: callers that still pass them (in other repositories too) fail with \"secret is not defined\" until they stop, and need `id-token: write`",
+            names.join(", ")
+        ));
+        Ok(out)
+    }
+
+    /// Grants `id-token: write`, merges every plan, applies, and checks the result.
+    fn finish(self, doc: &Document, outcome: &mut RewriteOutcome) -> Result<(), RewriteError> {
+        let mut grants: Vec<(String, Grant)> = Vec::new();
+        for accepted in &self.accepted {
+            for id in &accepted.plan.jobs {
+                if grants.iter().any(|(j, _)| j == id) {
+                    continue;
+                }
+                let grant = match self
+                    .workflow
+                    .jobs()
+                    .into_iter()
+                    .find(|j| j.id == Some(id.as_str()))
+                {
+                    Some(job) => permissions::grant_id_token(self.text, &self.workflow, &job),
+                    None => Grant::Impossible(format!("job {id} not found")),
+                };
+                grants.push((id.clone(), grant));
+            }
+        }
+        let mut edits = EditSet::default();
+        let mut changes = Changes::default();
+        let mut live_jobs: Vec<String> = Vec::new();
+        for accepted in self.accepted {
+            let Accepted { finding, plan } = accepted;
+            let blocked = plan.jobs.iter().find_map(|id| {
+                grants.iter().find_map(|(j, g)| match g {
+                    Grant::Impossible(reason) if j == id => {
+                        Some(format!("cannot grant `id-token: write`: {reason}"))
+                    }
+                    _ => None,
+                })
+            });
+            if let Some(reason) = blocked {
+                outcome.manual.push(manual_entry(finding, &reason));
+                continue;
+            }
+            if edits.merge(&plan.plan.edits).is_err() {
+                outcome.manual.push(manual_entry(
+                    finding,
+                    "its edits would overlap another change; edit it by hand",
+                ));
+                continue;
+            }
+            changes.merge(plan.plan.changes);
+            outcome
+                .changes
+                .extend(plan.descriptions.into_iter().map(|description| Change {
+                    line: finding.line,
+                    description,
+                }));
+            outcome.notes.extend(plan.notes);
+            live_jobs.extend(plan.jobs);
+        }
+        for (id, grant) in grants {
+            let Grant::Planned(perm) = grant else {
+                continue;
+            };
+            if !live_jobs.contains(&id) {
+                continue;
+            }
+            edits
+                .merge(&perm.edits)
+                .map_err(|o| RewriteError::Unverified {
+                    path: self.path.to_string(),
+                    reason: format!(
+                        "the permissions edit of job {id} overlaps another edit at bytes {:?}",
+                        o.first
+                    ),
+                })?;
+            changes.merge(perm.changes);
+            outcome.changes.push(Change {
+                line: job_line(self.text, &self.workflow, &id),
+                description: perm.description,
+            });
+            outcome.notes.extend(perm.note);
+        }
+        outcome.manual.sort_by_key(|m| (m.line, m.column));
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let new_text = edits.apply(self.text);
+        let refuse = |reason: String| RewriteError::Unverified {
+            path: self.path.to_string(),
+            reason,
+        };
+        verify::check(doc, &new_text, &changes).map_err(|m| {
+            refuse(match m {
+                verify::Mismatch::Unparsable(e) => {
+                    format!("the rewritten text does not parse ({e})")
+                }
+                verify::Mismatch::Different => {
+                    "the rewritten text does not parse to the intended change".to_string()
+                }
+            })
+        })?;
+        if let Some(left) = leftover_auto_findings(self.path, &new_text, &outcome.manual).first() {
+            return Err(refuse(format!(
+                "after the rewrite, scan still finds {left}"
+            )));
+        }
+        outcome.text = new_text;
+        Ok(())
+    }
+}
+
+/// `auto` findings scan still reports on `text` that are not among the `manual` ones.
+pub fn leftover_auto_findings(path: &str, text: &str, manual: &[ManualFinding]) -> Vec<String> {
+    let Ok(doc) = Document::parse(text) else {
+        return vec!["a file that does not parse".into()];
+    };
+    let Some(workflow) = Workflow::classify(&doc) else {
+        return Vec::new();
+    };
+    let lines = LineIndex::new(text);
+    let cx = FileContext {
+        path,
+        text,
+        lines: &lines,
+        workflow,
+    };
+    detect::detect(&cx)
+        .into_iter()
+        .filter(|f| f.fix == Fix::Auto)
+        .filter(|f| {
+            !manual
+                .iter()
+                .any(|m| m.rule == f.rule && m.job == f.job && m.secrets == f.secrets)
+        })
+        .map(|f| {
+            format!(
+                "{} at line {} (job {})",
+                f.rule,
+                f.line,
+                f.job.as_deref().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn job_line(text: &str, workflow: &Workflow<'_>, id: &str) -> usize {
+    workflow
+        .jobs()
+        .iter()
+        .find(|j| j.id == Some(id))
+        .and_then(|j| j.key)
+        .map_or(0, |k| LineIndex::new(text).line_col(text, k.span().start).0)
+}
+
+fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
+    let flow_text = format!("\"{}\"", role.as_str());
+    let value = if style == Style::Flow {
+        Value::quoted(role.as_str())
+    } else {
+        Value::plain(role.as_str())
+    };
+    NewEntry {
+        key: "role-to-assume",
+        block_text: role.as_str().to_string(),
+        flow_text,
+        value,
+    }
+}
+
+/// The first step of a job that uses (or may use) AWS credentials from its environment.
+fn first_aws_step<'d>(job: &Job<'d>) -> Option<Step<'d>> {
+    job.steps()
+        .into_iter()
+        .find(|s| sources::step_aws_use(s) != AwsUse::No)
+}
+
+/// The file's indentation step: a job's keys minus the job id's column, else 2.
+fn file_indent_unit(text: &str, workflow: &Workflow<'_>) -> usize {
+    if workflow.kind != FileKind::Workflow {
+        return 2;
+    }
+    workflow
+        .jobs()
+        .iter()
+        .find_map(|j| {
+            let inner = layout::entry_indent(text, j.node)?;
+            inner
+                .checked_sub(layout::column(text, j.key?.span().start))
+                .filter(|&u| u > 0)
+        })
+        .unwrap_or(2)
+}

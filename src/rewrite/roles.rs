@@ -1,0 +1,306 @@
+//! Which IAM role a rewritten job assumes: one `--role-arn` for everything, or a TOML role
+//! map keyed by secret name, `owner/repo:SECRET`, or a glob over either; plus ARN validation.
+
+use super::RewriteError;
+
+/// A validated IAM role ARN: `arn:aws[-cn|-us-gov]:iam::<12 digits>:role/<path and name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn(String);
+
+impl RoleArn {
+    /// `origin` says where the value came from (`--role-arn`, `roles.toml key "X"`) for errors.
+    pub fn parse(arn: &str, origin: &str) -> Result<Self, RewriteError> {
+        if is_valid_role_arn(arn) {
+            Ok(Self(arn.to_string()))
+        } else {
+            Err(RewriteError::InvalidArn {
+                arn: arn.to_string(),
+                origin: origin.to_string(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_valid_role_arn(arn: &str) -> bool {
+    let Some(rest) = ["arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::"]
+        .iter()
+        .find_map(|p| arn.strip_prefix(p))
+    else {
+        return false;
+    };
+    let Some((account, resource)) = rest.split_once(':') else {
+        return false;
+    };
+    let Some(name) = resource.strip_prefix("role/") else {
+        return false;
+    };
+    // IAM role paths and names: letters, digits and `+=,.@_-`, path segments split by `/`.
+    account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && !name.ends_with('/')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+}
+
+/// One line of a role map: which secrets (optionally in which repository) map to a role.
+#[derive(Debug, Clone)]
+struct RoleRule {
+    repo: Option<String>,
+    secret: String,
+    arn: RoleArn,
+}
+
+impl RoleRule {
+    fn matches(&self, repo: Option<&str>, secret: &str) -> bool {
+        let repo_ok = match (&self.repo, repo) {
+            (None, _) => true,
+            (Some(pattern), Some(repo)) => {
+                glob_match(&pattern.to_ascii_lowercase(), &repo.to_ascii_lowercase())
+            }
+            (Some(_), None) => false,
+        };
+        repo_ok && glob_match(&self.secret, secret)
+    }
+
+    /// More specific rules win: a repository-qualified rule over a bare one, then the rule
+    /// with more literal characters.
+    fn specificity(&self) -> (bool, usize) {
+        let literal = |p: &str| p.chars().filter(|c| !matches!(c, '*' | '?')).count();
+        (
+            self.repo.is_some(),
+            self.secret.len().min(literal(&self.secret)) + self.repo.as_deref().map_or(0, literal),
+        )
+    }
+}
+
+/// A role map read from TOML:
+///
+/// ```toml
+/// [roles]
+/// AWS_ACCESS_KEY_ID = "arn:aws:iam::111111111111:role/deploy"
+/// "*_STAGING" = "arn:aws:iam::222222222222:role/staging"
+/// "octo-org/web:AWS_ACCESS_KEY_ID" = "arn:aws:iam::333333333333:role/web"
+/// ```
+#[derive(Debug, Clone)]
+pub struct RoleMap {
+    rules: Vec<RoleRule>,
+}
+
+impl RoleMap {
+    /// `origin` names the file in error messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, RewriteError> {
+        let invalid = |message: String| RewriteError::InvalidRoleMap {
+            origin: origin.to_string(),
+            message,
+        };
+        let table: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let roles = table
+            .get("roles")
+            .ok_or_else(|| invalid("missing the [roles] table".into()))?;
+        let roles = roles
+            .as_table()
+            .ok_or_else(|| invalid("`roles` must be a table".into()))?;
+        let mut rules = Vec::new();
+        for (key, value) in roles {
+            let arn = value
+                .as_str()
+                .ok_or_else(|| invalid(format!("roles.\"{key}\" must be a string ARN")))?;
+            let arn = RoleArn::parse(arn, &format!("{origin}: roles.\"{key}\""))?;
+            let (repo, secret) = match key.rsplit_once(':') {
+                Some((repo, secret)) if repo.contains('/') => {
+                    (Some(repo.to_string()), secret.to_string())
+                }
+                _ => (None, key.clone()),
+            };
+            if secret.is_empty() {
+                return Err(invalid(format!("roles.\"{key}\" names no secret")));
+            }
+            rules.push(RoleRule { repo, secret, arn });
+        }
+        Ok(Self { rules })
+    }
+
+    /// The role for one secret of `repo` (`owner/repo`, when known).
+    pub fn lookup(&self, repo: Option<&str>, secret: &str) -> Option<&RoleArn> {
+        self.rules
+            .iter()
+            .filter(|r| r.matches(repo, secret))
+            .max_by_key(|r| r.specificity())
+            .map(|r| &r.arn)
+    }
+}
+
+/// Where roles come from.
+#[derive(Debug, Clone)]
+pub enum RoleSource {
+    /// `--role-arn`: every rewritten job assumes this role.
+    Single(RoleArn),
+    /// `--role-map`.
+    Map(RoleMap),
+}
+
+/// Why no single role could be chosen for a set of secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleLookupError {
+    Unmapped,
+    Conflicting(Vec<String>),
+}
+
+impl RoleSource {
+    /// The one role that the key material read from `secrets` becomes. Secrets the map does
+    /// not name are ignored as long as another secret of the same key pair is mapped.
+    pub fn role_for(
+        &self,
+        repo: Option<&str>,
+        secrets: &[String],
+    ) -> Result<RoleArn, RoleLookupError> {
+        match self {
+            Self::Single(arn) => Ok(arn.clone()),
+            Self::Map(map) => {
+                let mut found: Vec<&RoleArn> =
+                    secrets.iter().filter_map(|s| map.lookup(repo, s)).collect();
+                found.dedup();
+                found.sort_by(|a, b| a.0.cmp(&b.0));
+                found.dedup();
+                match found.as_slice() {
+                    [] => Err(RoleLookupError::Unmapped),
+                    [one] => Ok((*one).clone()),
+                    many => Err(RoleLookupError::Conflicting(
+                        many.iter().map(|a| a.0.clone()).collect(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// `*` matches any run of characters, `?` one character; everything else is literal.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ti));
+            pi += 1;
+        } else if let Some((star, matched)) = backtrack {
+            pi = star + 1;
+            ti = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_arns() {
+        for good in [
+            "arn:aws:iam::123456789012:role/deploy",
+            "arn:aws-cn:iam::123456789012:role/path/to/role-name_1",
+            "arn:aws-us-gov:iam::123456789012:role/a+b=c,d.e@f",
+        ] {
+            assert!(RoleArn::parse(good, "test").is_ok(), "{good}");
+        }
+        for bad in [
+            "deploy",
+            "arn:aws:iam::12345678901:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws-eu:iam::123456789012:role/x",
+            "arn:aws:iam::123456789012:role/bad name",
+        ] {
+            let err = RoleArn::parse(bad, "--role-arn").unwrap_err();
+            assert!(
+                err.to_string().contains("--role-arn") && err.to_string().contains(bad),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*_STAGING", "AWS_ACCESS_KEY_ID_STAGING"));
+        assert!(glob_match("AWS_?EY", "AWS_KEY"));
+        assert!(!glob_match("*_STAGING", "AWS_ACCESS_KEY_ID_PROD"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+    }
+
+    #[test]
+    fn role_map_prefers_specific_rules() {
+        let map = RoleMap::from_toml(
+            r#"[roles]
+"*" = "arn:aws:iam::111111111111:role/fallback"
+"AWS_*_DEV" = "arn:aws:iam::222222222222:role/dev"
+"octo/web:AWS_ACCESS_KEY_ID" = "arn:aws:iam::333333333333:role/web"
+"#,
+            "roles.toml",
+        )
+        .unwrap();
+        let lookup = |repo, s| map.lookup(repo, s).map(|a| a.as_str().to_string());
+        assert_eq!(
+            lookup(None, "AWS_ACCESS_KEY_ID_DEV").as_deref(),
+            Some("arn:aws:iam::222222222222:role/dev")
+        );
+        assert_eq!(
+            lookup(Some("Octo/Web"), "AWS_ACCESS_KEY_ID").as_deref(),
+            Some("arn:aws:iam::333333333333:role/web")
+        );
+        assert_eq!(
+            lookup(None, "AWS_ACCESS_KEY_ID").as_deref(),
+            Some("arn:aws:iam::111111111111:role/fallback")
+        );
+    }
+
+    #[test]
+    fn role_map_errors_name_the_file_and_key() {
+        let err = RoleMap::from_toml("[roles]\nX = \"arn:aws:iam::1:role/x\"\n", "roles.toml")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("roles.toml") && err.to_string().contains("\"X\""),
+            "{err}"
+        );
+        let err = RoleMap::from_toml("roles = [", "roles.toml").unwrap_err();
+        assert!(err.to_string().contains("roles.toml"), "{err}");
+    }
+
+    #[test]
+    fn unmapped_and_conflicting_secrets() {
+        let map = RoleMap::from_toml(
+            "[roles]\nA = \"arn:aws:iam::111111111111:role/a\"\nB = \"arn:aws:iam::111111111111:role/b\"\n",
+            "m",
+        )
+        .unwrap();
+        let source = RoleSource::Map(map);
+        assert_eq!(
+            source.role_for(None, &["C".into()]),
+            Err(RoleLookupError::Unmapped)
+        );
+        assert!(matches!(
+            source.role_for(None, &["A".into(), "B".into()]),
+            Err(RoleLookupError::Conflicting(_))
+        ));
+        assert_eq!(
+            source
+                .role_for(None, &["A".into(), "C".into()])
+                .unwrap()
+                .as_str(),
+            "arn:aws:iam::111111111111:role/a"
+        );
+    }
+}

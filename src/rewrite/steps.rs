@@ -1,0 +1,534 @@
+//! Edits inside jobs: removing key entries from `with:`/`env:`/`secrets:` mappings (block or
+//! flow, dropping a mapping that becomes empty), adding `role-to-assume`, bumping an old
+//! configure-aws-credentials ref, and inserting a configure-aws-credentials step that looks
+//! like its neighbours.
+
+use super::edits::EditSet;
+use super::layout;
+use super::roles::RoleArn;
+use super::verify::{Changes, Value};
+use crate::workflow::{Job, Step, Workflow};
+use crate::yaml::{Node, Style};
+
+/// Edits plus the tree changes they are meant to make.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub edits: EditSet,
+    pub changes: Changes,
+}
+
+impl Plan {
+    fn push(
+        &mut self,
+        range: std::ops::Range<usize>,
+        text: impl Into<String>,
+    ) -> Result<(), String> {
+        self.edits
+            .push(range, text)
+            .map_err(|_| "two edits would touch the same text".to_string())
+    }
+}
+
+/// A new entry to write where the first removed entry was.
+pub struct NewEntry<'a> {
+    pub key: &'a str,
+    /// As written in block context.
+    pub block_text: String,
+    /// As written in flow context (quoted where needed).
+    pub flow_text: String,
+    pub value: Value,
+}
+
+/// The mapping entry that holds a mapping, so an emptied mapping can go with its key.
+#[derive(Clone, Copy)]
+pub struct Holder<'d> {
+    pub map: Node<'d>,
+    pub key: Node<'d>,
+}
+
+/// Removes the entries of `map` whose keys are `remove` (and writes `new` in place of the
+/// first). When nothing would be left and there is no new entry, the whole `holder` entry
+/// goes instead.
+pub fn remove_entries(
+    text: &str,
+    plan: &mut Plan,
+    map: Node<'_>,
+    holder: Option<Holder<'_>>,
+    remove: &[Node<'_>],
+    new: Option<NewEntry<'_>>,
+) -> Result<(), String> {
+    if map.touches_anchor() {
+        return Err("the mapping uses YAML anchors or aliases".into());
+    }
+    let entries: Vec<(Node<'_>, Node<'_>)> = map.entries().collect();
+    let removed: Vec<bool> = entries.iter().map(|(k, _)| remove.contains(k)).collect();
+    if !removed.iter().any(|&r| r) {
+        return Ok(());
+    }
+    if removed.iter().all(|&r| r) && new.is_none() {
+        let holder = holder.ok_or("the mapping would become empty")?;
+        let range = layout::entry_lines(text, holder.key, map)
+            .ok_or("its layout is too unusual to edit")?;
+        let (range, replacement) = layout::keep_missing_final_newline(text, range, String::new());
+        plan.push(range, replacement)?;
+        if holder.map.entries().count() == 1 {
+            // `workflow_call:` losing its only key reads back as null, not as `{}`.
+            plan.changes.replace(holder.map, Value::plain(""));
+        } else {
+            plan.changes.remove_entry(holder.map, holder.key);
+        }
+        return Ok(());
+    }
+    for (k, _) in entries.iter().filter(|(k, _)| remove.contains(k)) {
+        plan.changes.remove_entry(map, *k);
+    }
+    if let Some(new) = &new {
+        plan.changes.add_entry(map, new.key, new.value.clone());
+    }
+    match map.style() {
+        Style::Block => remove_block_entries(text, plan, &entries, &removed, new),
+        Style::Flow => remove_flow_entries(text, plan, &entries, &removed, new),
+        _ => Err("not a mapping".into()),
+    }
+}
+
+fn remove_block_entries(
+    text: &str,
+    plan: &mut Plan,
+    entries: &[(Node<'_>, Node<'_>)],
+    removed: &[bool],
+    mut new: Option<NewEntry<'_>>,
+) -> Result<(), String> {
+    // Cuts of whole lines; adjacent ones are joined so an end-of-file fix-up sees them whole.
+    let mut cuts: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for ((k, v), _) in entries.iter().zip(removed).filter(|(_, r)| **r) {
+        let range = layout::entry_lines(text, *k, *v).ok_or("its layout is too unusual to edit")?;
+        let replacement = match new.take() {
+            None => String::new(),
+            Some(new) => {
+                let old = &text[range.clone()];
+                let eol = if old.ends_with("\r\n") {
+                    "\r\n"
+                } else if old.ends_with('\n') {
+                    "\n"
+                } else {
+                    layout::line_ending_at(text, range.start)
+                };
+                let indent = layout::spaces(layout::column(text, k.span().start));
+                format!("{indent}{}: {}{eol}", new.key, new.block_text)
+            }
+        };
+        match cuts.last_mut() {
+            Some((last, rep)) if last.end == range.start => {
+                last.end = range.end;
+                rep.push_str(&replacement);
+            }
+            _ => cuts.push((range, replacement)),
+        }
+    }
+    for (range, replacement) in cuts {
+        let (range, replacement) = layout::keep_missing_final_newline(text, range, replacement);
+        plan.push(range, replacement)?;
+    }
+    Ok(())
+}
+
+fn remove_flow_entries(
+    text: &str,
+    plan: &mut Plan,
+    entries: &[(Node<'_>, Node<'_>)],
+    removed: &[bool],
+    mut new: Option<NewEntry<'_>>,
+) -> Result<(), String> {
+    let n = entries.len();
+    let mut i = 0;
+    while i < n {
+        if !removed[i] {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        while i + 1 < n && removed[i + 1] {
+            i += 1;
+        }
+        let last = i;
+        i += 1;
+        let end_of = |j: usize| layout::entry_end(text, entries[j].0, entries[j].1);
+        // A new entry takes the place of the first removed run, with the separator
+        // (`, ` or a line break and indentation) the file already uses there.
+        let (range, replacement) = if last + 1 < n {
+            let next = entries[last + 1].0.span().start;
+            let separator = &text[end_of(last)..next];
+            let range = entries[first].0.span().start..next;
+            (
+                range,
+                new.take()
+                    .map(|e| format!("{}: {}{separator}", e.key, e.flow_text)),
+            )
+        } else if first > 0 {
+            let separator = &text[end_of(first - 1)..entries[first].0.span().start];
+            (
+                end_of(first - 1)..end_of(last),
+                new.take()
+                    .map(|e| format!("{separator}{}: {}", e.key, e.flow_text)),
+            )
+        } else {
+            (
+                entries[first].0.span().start..end_of(last),
+                new.take().map(|e| format!("{}: {}", e.key, e.flow_text)),
+            )
+        };
+        let replacement = replacement.unwrap_or_default();
+        plan.push(range, replacement)?;
+    }
+    Ok(())
+}
+
+/// Whether a configure-aws-credentials ref predates the versions we keep (`v1`, `v1-node16`,
+/// `v2`, `v3`, any tag below v4). Branches and SHA pins stay as they are.
+pub fn is_old_ref(git_ref: &str) -> bool {
+    let Some(rest) = git_ref.strip_prefix('v') else {
+        return false;
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = &rest[digits.len()..];
+    !digits.is_empty()
+        && digits.parse::<u32>().is_ok_and(|major| major < 4)
+        && (after.is_empty() || after.starts_with(['.', '-']))
+}
+
+/// Rewrites the ref of a `uses:` value in place.
+pub fn bump_ref(
+    text: &str,
+    plan: &mut Plan,
+    uses: Node<'_>,
+    old_ref: &str,
+    new_ref: &str,
+) -> Result<(), String> {
+    let span = uses.span();
+    let src = &text[span.start..span.end];
+    let at = src.rfind('@').ok_or("the `uses:` value has no ref")?;
+    let ref_start = span.start + at + 1;
+    if text.get(ref_start..ref_start + old_ref.len()) != Some(old_ref) {
+        return Err("the `uses:` value is written in an unusual way".into());
+    }
+    plan.push(ref_start..ref_start + old_ref.len(), new_ref)?;
+    let full = uses.as_str().unwrap_or("");
+    let new_value = format!(
+        "{}@{new_ref}",
+        &full[..full.rfind('@').unwrap_or(full.len())]
+    );
+    plan.changes.replace(
+        uses,
+        Value::Scalar {
+            text: new_value,
+            plain: uses.style() == Style::Plain,
+        },
+    );
+    Ok(())
+}
+
+/// A region for an inserted step, as source text plus its value.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub text: String,
+    pub value: Value,
+    pub origin: String,
+}
+
+/// `AWS_REGION` / `AWS_DEFAULT_REGION` visible at a step (step, job, then workflow env),
+/// else another variable named `*REGION` there.
+pub fn region_from_env(
+    text: &str,
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    step: Option<&Step<'_>>,
+) -> Option<Region> {
+    let scopes = [
+        (step.and_then(|s| s.env()), "step env"),
+        (job.env(), "job env"),
+        (workflow.env(), "workflow env"),
+    ];
+    let exact = |name: &str| matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION");
+    let loose = |name: &str| name.to_ascii_uppercase().ends_with("REGION");
+    for wanted in [&exact as &dyn Fn(&str) -> bool, &loose] {
+        for (env, origin) in scopes {
+            let Some(env) = env else { continue };
+            for (key, value) in env.entries() {
+                let Some(name) = key.as_str().filter(|n| wanted(n)) else {
+                    continue;
+                };
+                if let Some(src) = copyable_scalar(text, value) {
+                    return Some(Region {
+                        text: src.to_string(),
+                        value: Value::of(value),
+                        origin: format!("{origin} {name}"),
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The `aws-region` of a configure-aws-credentials step elsewhere in the file.
+pub fn region_from_other_step(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
+    workflow
+        .jobs()
+        .iter()
+        .flat_map(|j| j.steps())
+        .find_map(|s| {
+            if !s.uses().is_some_and(|u| u.is_configure_aws_credentials()) {
+                return None;
+            }
+            let value = s.with()?.get("aws-region")?;
+            let src = copyable_scalar(text, value)?;
+            Some(Region {
+                text: src.to_string(),
+                value: Value::of(value),
+                origin: format!("the aws-region of {}", s.label()),
+            })
+        })
+}
+
+/// A region the step itself states: an input named like `*region*`, or a literal region in
+/// its script (`--region us-east-1`, `aws configure set region eu-west-2`).
+pub fn region_from_step(text: &str, step: &Step<'_>) -> Option<Region> {
+    if let Some(with) = step.with() {
+        for (k, v) in with.entries() {
+            let Some(name) = k.as_str() else { continue };
+            if name.to_ascii_lowercase().contains("region")
+                && let Some(src) = copyable_scalar(text, v)
+            {
+                return Some(Region {
+                    text: src.to_string(),
+                    value: Value::of(v),
+                    origin: format!("the `{name}` input of {}", step.label()),
+                });
+            }
+        }
+    }
+    let script = step.run()?.as_str()?;
+    let words: Vec<&str> = script
+        .split(|c: char| c.is_whitespace() || c == '=' || c == '\\')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).find_map(|pair| {
+        let flag = pair[0] == "--region" || pair[0] == "region";
+        (flag && is_region_name(pair[1])).then(|| Region {
+            text: pair[1].to_string(),
+            value: Value::plain(pair[1]),
+            origin: format!("the script of {}", step.label()),
+        })
+    })
+}
+
+/// `us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`...
+fn is_region_name(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A region stated anywhere else in the file: another configure-aws-credentials step, an
+/// ECR registry host, or an `AWS_REGION`/`AWS_DEFAULT_REGION` env entry of another job or step.
+pub fn region_elsewhere(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
+    region_from_other_step(text, workflow).or_else(|| {
+        let jobs = workflow.jobs();
+        let from_registry = jobs.iter().flat_map(|j| j.steps()).find_map(|s| {
+            let uses = s.uses()?;
+            uses.is("docker/login-action").then_some(())?;
+            region_from_registry(s.with()?.get_str("registry")?)
+        });
+        from_registry.or_else(|| {
+            jobs.iter().find_map(|j| {
+                region_from_env(text, workflow, j, None).or_else(|| {
+                    j.steps()
+                        .iter()
+                        .find_map(|s| region_from_env(text, workflow, j, Some(s)))
+                })
+            })
+        })
+    })
+}
+
+/// The region in an ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`).
+pub fn region_from_registry(registry: &str) -> Option<Region> {
+    let after = registry.split(".dkr.ecr.").nth(1)?;
+    let region = after.split('.').next()?;
+    let ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    ok.then(|| Region {
+        text: region.to_string(),
+        value: Value::plain(region),
+        origin: "the ECR registry host".into(),
+    })
+}
+
+fn copyable_scalar<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
+    let span = node.span();
+    let src = text.get(span.start..span.end)?;
+    let ok = node.as_str().is_some_and(|s| !s.trim().is_empty())
+        && !node.is_alias()
+        && !node.is_anchored()
+        && matches!(node.style(), Style::Plain | Style::SingleQuoted | Style::DoubleQuoted)
+        && !src.contains(['\n', '\r'])
+        // A plain value copied from flow context into block context reads the same, but
+        // one starting with an indicator would not.
+        && !src.starts_with(['#', '&', '*', '!', '|', '>', '%', '@', '`']);
+    ok.then_some(src)
+}
+
+/// What the inserted configure-aws-credentials step says.
+pub struct ConfigureStep<'a> {
+    pub role: &'a RoleArn,
+    pub region: &'a Region,
+    pub action_ref: &'a str,
+}
+
+pub const STEP_NAME: &str = "Configure AWS credentials (OIDC)";
+
+/// Inserts a configure-aws-credentials step before `before` (above the comments that
+/// describe it), with the dash column, content column and `with:` indentation of the file.
+pub fn insert_configure_step(
+    text: &str,
+    plan: &mut Plan,
+    job: &Job<'_>,
+    before: &Step<'_>,
+    step: &ConfigureStep<'_>,
+    with_indent: usize,
+) -> Result<(), String> {
+    let steps = job.steps_node().ok_or("the job has no steps")?;
+    if steps.style() != Style::Block || steps.touches_anchor() {
+        return Err("its steps are in flow style or use YAML anchors".into());
+    }
+    let item = before.node.span().start;
+    let line = layout::line_start(text, item);
+    let prefix = &text[line..item];
+    let dash_col = prefix
+        .find('-')
+        .ok_or("the step's `-` is not on its first line")?;
+    if !prefix[..dash_col].bytes().all(|b| b == b' ')
+        || !prefix[dash_col + 1..].bytes().all(|b| b == b' ')
+    {
+        return Err("the step's first line is laid out in an unusual way".into());
+    }
+    let content_col = prefix.len();
+    let mut at = line;
+    // Comment lines right above the step describe it: insert above them.
+    while at > 0 {
+        let prev = layout::line_start(text, at - 1);
+        let prev_text = &text[prev..at];
+        let trimmed = prev_text.trim_start_matches(' ');
+        if trimmed.starts_with('#') && prev_text.len() - trimmed.len() >= dash_col {
+            at = prev;
+        } else {
+            break;
+        }
+    }
+    let eol = layout::line_ending_at(text, at);
+    let separated = before.index > 0 && layout::blank_line_before(text, at);
+    let dash = format!(
+        "{}-{}",
+        layout::spaces(dash_col),
+        layout::spaces(content_col - dash_col - 1)
+    );
+    let body = layout::spaces(content_col);
+    let inner = layout::spaces(content_col + with_indent);
+    let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
+    let mut block = format!(
+        "{dash}name: {STEP_NAME}{eol}{body}uses: {uses}{eol}{body}with:{eol}{inner}role-to-assume: {}{eol}{inner}aws-region: {}{eol}",
+        step.role.as_str(),
+        step.region.text
+    );
+    if separated {
+        block.push_str(eol);
+    }
+    plan.push(at..at, block)?;
+    let value = Value::map(vec![
+        ("name", Value::plain(STEP_NAME)),
+        ("uses", Value::plain(&uses)),
+        (
+            "with",
+            Value::map(vec![
+                ("role-to-assume", Value::plain(step.role.as_str())),
+                ("aws-region", step.region.value.clone()),
+            ]),
+        ),
+    ]);
+    plan.changes.insert_item(steps, before.index, value);
+    Ok(())
+}
+
+/// The indentation of `with:` entries relative to `with:` in the file's steps, or `unit`.
+pub fn with_indent(text: &str, workflow: &Workflow<'_>, unit: usize) -> usize {
+    workflow
+        .jobs()
+        .iter()
+        .flat_map(|j| j.steps())
+        .find_map(|s| {
+            let (key, with) = s.node.entry("with")?;
+            let inner = layout::entry_indent(text, with)?;
+            inner
+                .checked_sub(layout::column(text, key.span().start))
+                .filter(|&d| d > 0)
+        })
+        .unwrap_or(unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_refs() {
+        for old in ["v1", "v1-node16", "v2", "v3", "v3.0.2", "v0.9", "v3-node20"] {
+            assert!(is_old_ref(old), "{old}");
+        }
+        for keep in [
+            "v4",
+            "v6",
+            "v10",
+            "main",
+            "0123456789abcdef0123456789abcdef01234567",
+            "v4.3.1",
+            "vNext",
+        ] {
+            assert!(!is_old_ref(keep), "{keep}");
+        }
+    }
+
+    #[test]
+    fn region_names() {
+        for ok in ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-2"] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for no in ["us-east", "json", "--region", "US-EAST-1", "${{ env.R }}"] {
+            assert!(!is_region_name(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn registry_region() {
+        assert_eq!(
+            region_from_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+                .map(|r| r.text)
+                .as_deref(),
+            Some("eu-west-1")
+        );
+        assert!(region_from_registry("ghcr.io").is_none());
+        assert!(
+            region_from_registry("${{ secrets.X }}.dkr.ecr.${{ env.R }}.amazonaws.com").is_none()
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Checks shared by the rewrite tests: every invariant a rewrite outcome must satisfy.
+
+use migrate::rewrite::{self, RewriteOptions, RewriteOutcome};
+
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/gha-deploy";
+
+pub fn opts() -> RewriteOptions {
+    RewriteOptions::with_role_arn(ROLE).expect("valid ARN")
+}
+
+/// Lines a rewrite may delete: key material, the mappings that held it, permissions, and
+/// an old configure-aws-credentials ref.
+fn deletable(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    [
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "aws-session-token",
+        "access_key",
+        "secret_key",
+        "secret-access-key",
+    ]
+    .iter()
+    .any(|k| l.contains(k))
+        || l.contains("username:")
+        || l.contains("password:")
+        || ["env:", "secrets:", "permissions:", "id-token:"]
+            .iter()
+            .any(|k| l.trim_start().starts_with(k))
+        || l.contains("configure-aws-credentials@")
+        || l.contains("access-key-id")
+        || l.contains("secret-access-key")
+        || (l.contains("aws") && l.contains("key"))
+        || l.trim_start().starts_with("required:")
+        || l.trim_start().starts_with("description:")
+}
+
+/// `known_lines`: the input is a reviewed file, so every deleted line must be one a rewrite
+/// may delete (key material, the mappings that held it, permissions, an old ref). Mutated
+/// input can nest anything under a removed entry, so the property test turns this off.
+pub fn check_invariants(path: &str, input: &str, outcome: &RewriteOutcome, known_lines: bool) {
+    assert_eq!(outcome.original, input);
+    let diff = similar::TextDiff::from_lines(input, &outcome.text);
+    let ops: Vec<_> = diff.iter_all_changes().collect();
+    for (i, change) in ops.iter().enumerate() {
+        let line = change.value();
+        match change.tag() {
+            similar::ChangeTag::Equal => {}
+            similar::ChangeTag::Delete => {
+                // Cutting the last lines of a file without a final newline takes the line
+                // break of the line before them: that line comes back without it.
+                let lost_break = !input.ends_with('\n')
+                    && outcome.text.ends_with(line.trim_end_matches(['\r', '\n']));
+                // In a multi-line flow mapping the comma before a removed last entry goes.
+                let lost_comma = line.trim_end().ends_with(',')
+                    && outcome
+                        .text
+                        .contains(&format!("{}\n", line.trim_end().trim_end_matches(',')));
+                // The continuation lines of a removed multi-line value go with it.
+                let indent = |s: &str| s.len() - s.trim_start().len();
+                let continuation = i > 0
+                    && ops[i - 1].tag() == similar::ChangeTag::Delete
+                    && deletable(ops[i - 1].value())
+                    && indent(line) > indent(ops[i - 1].value());
+                assert!(
+                    !known_lines || deletable(line) || lost_break || lost_comma || continuation,
+                    "{path}: the rewrite deleted or changed an unrelated line: {line:?}"
+                )
+            }
+            similar::ChangeTag::Insert => {
+                // An inserted line ends like a line it replaces or, for new lines, like the
+                // unchanged line before it (after it at the start of the file).
+                let ending = |s: &str| {
+                    if s.ends_with("\r\n") {
+                        "\r\n"
+                    } else if s.ends_with('\n') {
+                        "\n"
+                    } else {
+                        ""
+                    }
+                };
+                let changed = |c: &&similar::Change<&str>| c.tag() != similar::ChangeTag::Equal;
+                let block_start = i - ops[..i].iter().rev().take_while(changed).count();
+                let block_end = i + ops[i..].iter().take_while(changed).count();
+                let deleted: Vec<&str> = ops[block_start..block_end]
+                    .iter()
+                    .filter(|c| c.tag() == similar::ChangeTag::Delete)
+                    .map(|c| ending(c.value()))
+                    .collect();
+                let neighbour = ops[..block_start]
+                    .last()
+                    .or_else(|| ops.get(block_end))
+                    .map(|c| ending(c.value()));
+                let line_ending = ending(line);
+                if line_ending.is_empty() {
+                    continue;
+                }
+                let ok = deleted.contains(&line_ending)
+                    || neighbour.is_none_or(|n| n.is_empty() || n == line_ending);
+                assert!(
+                    ok,
+                    "{path}: inserted line {line:?} ends unlike its neighbours ({deleted:?}, {neighbour:?})"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        input.ends_with('\n'),
+        outcome.text.ends_with('\n'),
+        "{path}: final newline changed"
+    );
+    let leftover = rewrite::leftover_auto_findings(path, &outcome.text, &outcome.manual);
+    assert!(
+        leftover.is_empty(),
+        "{path}: auto findings left: {leftover:?}"
+    );
+    let again = rewrite::rewrite(path, &outcome.text, &opts())
+        .unwrap_or_else(|e| panic!("{path}: second rewrite: {e}"));
+    assert!(
+        !again.changed(),
+        "{path}: second rewrite changed the file:\n{}",
+        again.diff(path)
+    );
+}
