@@ -20,4 +20,5 @@ pub mod rewrite;
 pub mod scan;
 pub mod source;
 pub mod workflow;
+pub mod write;
 pub mod yaml;

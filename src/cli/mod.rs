@@ -1,5 +1,6 @@
 //! The command line: argument parsing (clap derive) and dispatch to one module per command.
 
+mod rewrite;
 mod scan;
 
 use std::io::{IsTerminal, Write};
@@ -16,7 +17,7 @@ use crate::report::exit;
     about = "Move GitHub Actions from static AWS access keys to OIDC",
     long_about = "Move GitHub Actions from static AWS access keys to OIDC.\n\n\
         `scan` finds every workflow, reusable workflow and composite action that feeds static AWS key \
-        material to a job.",
+        material to a job; `rewrite` moves them to `role-to-assume` with `id-token: write`.",
     after_help = "Examples:\n  migrate scan .                      scan a checkout\n  migrate scan --format json repos/   machine-readable findings for many checkouts"
 )]
 pub struct Cli {
@@ -26,7 +27,10 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Find static AWS key material in workflows, reusable workflows and composite actions.
     Scan(scan::ScanArgs),
+    /// Rewrite workflows to assume a role with OIDC instead of using static keys.
+    Rewrite(rewrite::RewriteArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Rewrite(args) => rewrite::run(args),
     };
     ExitCode::from(code)
 }

@@ -39,6 +39,20 @@ impl Rule for ActionInputKeys {
                 super::blocking_reason(step.node, "step", &refs)
             {
                 (Fix::Manual, reason)
+            } else if let (true, Some(job)) = (
+                ecr_login,
+                super::region::job_without_region(cx.text, &cx.workflow, &[(*job, *step)], |s| {
+                    s.with()
+                        .and_then(|w| w.get_str("registry"))
+                        .and_then(super::region::from_registry)
+                }),
+            ) {
+                (
+                    Fix::Manual,
+                    format!(
+                        "no AWS region found for the configure-aws-credentials step job {job} needs: set AWS_REGION in its env, then rewrite"
+                    ),
+                )
             } else if ecr_login {
                 (
                     Fix::Auto,

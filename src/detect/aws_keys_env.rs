@@ -68,6 +68,15 @@ impl Rule for EnvKeys {
                         "{action} reads only the key id and secret and drops AWS_SESSION_TOKEN, so it cannot use OIDC's temporary credentials: replace it (e.g. with `aws s3 sync`)"
                     ),
                 )
+            } else if let Some(job) =
+                super::region::job_without_region(cx.text, &cx.workflow, &consumers, |_| None)
+            {
+                (
+                    Fix::Manual,
+                    format!(
+                        "no AWS region found for the configure-aws-credentials step job {job} needs: set AWS_REGION in its env, then rewrite"
+                    ),
+                )
             } else {
                 (
                     Fix::Auto,

@@ -3,6 +3,7 @@
 
 pub mod names;
 pub mod positions;
+pub mod region;
 pub mod sources;
 
 pub mod aws_key_literal;

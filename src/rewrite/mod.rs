@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
-use crate::detect::{self, FileContext, Finding, Fix};
+use crate::detect::{self, FileContext, Finding, Fix, region};
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
 use crate::yaml::{Document, Node, Style};
@@ -536,7 +536,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         finding: &Finding,
         job: &Job<'d>,
         step: &Step<'d>,
-        region: Option<Region>,
+        preset: Option<region::RegionSource<'d>>,
     ) -> Result<(), PlanError> {
         let label = job.label();
         let earlier_configure = job
@@ -566,15 +566,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             self.needs_token(out, job);
             return Ok(());
         }
-        let region = region
-            .or_else(|| steps::region_from_env(self.text, &self.workflow, job, Some(step)))
-            .or_else(|| steps::region_from_step(self.text, step))
-            .or_else(|| {
-                job.steps()
-                    .iter()
-                    .find_map(|s| steps::region_from_step(self.text, s))
-            })
-            .or_else(|| steps::region_elsewhere(self.text, &self.workflow))
+        let region = region::for_step(self.text, &self.workflow, job, step, preset)
+            .map(Region::from_source)
             .ok_or("no AWS region found")?;
         let role = self.role(finding)?;
         let new_step = ConfigureStep {
@@ -633,9 +626,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             Self::where_(&job, Some(&step)),
             names.join(", ")
         ));
-        let region = with
-            .get_str("registry")
-            .and_then(steps::region_from_registry);
+        let region = with.get_str("registry").and_then(region::from_registry);
         self.insert_before(&mut out, finding, &job, &step, region)?;
         self.needs_token(&mut out, &job);
         Ok(out)

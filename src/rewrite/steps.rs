@@ -7,6 +7,7 @@ use super::edits::EditSet;
 use super::layout;
 use super::roles::RoleArn;
 use super::verify::{Changes, Value};
+use crate::detect::region;
 use crate::workflow::{Job, Step, Workflow};
 use crate::yaml::{Node, Style};
 
@@ -236,157 +237,18 @@ pub struct Region {
     pub origin: String,
 }
 
-/// `AWS_REGION` / `AWS_DEFAULT_REGION` visible at a step (step, job, then workflow env),
-/// else another variable named `*REGION` there.
-pub fn region_from_env(
-    text: &str,
-    workflow: &Workflow<'_>,
-    job: &Job<'_>,
-    step: Option<&Step<'_>>,
-) -> Option<Region> {
-    let scopes = [
-        (step.and_then(|s| s.env()), "step env"),
-        (job.env(), "job env"),
-        (workflow.env(), "workflow env"),
-    ];
-    let exact = |name: &str| matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION");
-    let loose = |name: &str| name.to_ascii_uppercase().ends_with("REGION");
-    for wanted in [&exact as &dyn Fn(&str) -> bool, &loose] {
-        for (env, origin) in scopes {
-            let Some(env) = env else { continue };
-            for (key, value) in env.entries() {
-                let Some(name) = key.as_str().filter(|n| wanted(n)) else {
-                    continue;
-                };
-                if let Some(src) = copyable_scalar(text, value) {
-                    return Some(Region {
-                        text: src.to_string(),
-                        value: Value::of(value),
-                        origin: format!("{origin} {name}"),
-                    });
-                }
-            }
+impl Region {
+    /// The region scan found, as the rewriter writes and verifies it.
+    pub fn from_source(found: region::RegionSource<'_>) -> Self {
+        let value = found
+            .node
+            .map_or_else(|| Value::plain(&found.text), Value::of);
+        Self {
+            text: found.text,
+            value,
+            origin: found.origin,
         }
     }
-    None
-}
-
-/// The `aws-region` of a configure-aws-credentials step elsewhere in the file.
-pub fn region_from_other_step(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
-    workflow
-        .jobs()
-        .iter()
-        .flat_map(|j| j.steps())
-        .find_map(|s| {
-            if !s.uses().is_some_and(|u| u.is_configure_aws_credentials()) {
-                return None;
-            }
-            let value = s.with()?.get("aws-region")?;
-            let src = copyable_scalar(text, value)?;
-            Some(Region {
-                text: src.to_string(),
-                value: Value::of(value),
-                origin: format!("the aws-region of {}", s.label()),
-            })
-        })
-}
-
-/// A region the step itself states: an input named like `*region*`, or a literal region in
-/// its script (`--region us-east-1`, `aws configure set region eu-west-2`).
-pub fn region_from_step(text: &str, step: &Step<'_>) -> Option<Region> {
-    if let Some(with) = step.with() {
-        for (k, v) in with.entries() {
-            let Some(name) = k.as_str() else { continue };
-            if name.to_ascii_lowercase().contains("region")
-                && let Some(src) = copyable_scalar(text, v)
-            {
-                return Some(Region {
-                    text: src.to_string(),
-                    value: Value::of(v),
-                    origin: format!("the `{name}` input of {}", step.label()),
-                });
-            }
-        }
-    }
-    let script = step.run()?.as_str()?;
-    let words: Vec<&str> = script
-        .split(|c: char| c.is_whitespace() || c == '=' || c == '\\')
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.windows(2).find_map(|pair| {
-        let flag = pair[0] == "--region" || pair[0] == "region";
-        (flag && is_region_name(pair[1])).then(|| Region {
-            text: pair[1].to_string(),
-            value: Value::plain(pair[1]),
-            origin: format!("the script of {}", step.label()),
-        })
-    })
-}
-
-/// `us-east-1`, `eu-west-2`, `us-gov-west-1`, `cn-north-1`...
-fn is_region_name(word: &str) -> bool {
-    let parts: Vec<&str> = word.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// A region stated anywhere else in the file: another configure-aws-credentials step, an
-/// ECR registry host, or an `AWS_REGION`/`AWS_DEFAULT_REGION` env entry of another job or step.
-pub fn region_elsewhere(text: &str, workflow: &Workflow<'_>) -> Option<Region> {
-    region_from_other_step(text, workflow).or_else(|| {
-        let jobs = workflow.jobs();
-        let from_registry = jobs.iter().flat_map(|j| j.steps()).find_map(|s| {
-            let uses = s.uses()?;
-            uses.is("docker/login-action").then_some(())?;
-            region_from_registry(s.with()?.get_str("registry")?)
-        });
-        from_registry.or_else(|| {
-            jobs.iter().find_map(|j| {
-                region_from_env(text, workflow, j, None).or_else(|| {
-                    j.steps()
-                        .iter()
-                        .find_map(|s| region_from_env(text, workflow, j, Some(s)))
-                })
-            })
-        })
-    })
-}
-
-/// The region in an ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`).
-pub fn region_from_registry(registry: &str) -> Option<Region> {
-    let after = registry.split(".dkr.ecr.").nth(1)?;
-    let region = after.split('.').next()?;
-    let ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    ok.then(|| Region {
-        text: region.to_string(),
-        value: Value::plain(region),
-        origin: "the ECR registry host".into(),
-    })
-}
-
-fn copyable_scalar<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
-    let span = node.span();
-    let src = text.get(span.start..span.end)?;
-    let ok = node.as_str().is_some_and(|s| !s.trim().is_empty())
-        && !node.is_alias()
-        && !node.is_anchored()
-        && matches!(node.style(), Style::Plain | Style::SingleQuoted | Style::DoubleQuoted)
-        && !src.contains(['\n', '\r'])
-        // A plain value copied from flow context into block context reads the same, but
-        // one starting with an indicator would not.
-        && !src.starts_with(['#', '&', '*', '!', '|', '>', '%', '@', '`']);
-    ok.then_some(src)
 }
 
 /// What the inserted configure-aws-credentials step says.
@@ -506,29 +368,5 @@ mod tests {
         ] {
             assert!(!is_old_ref(keep), "{keep}");
         }
-    }
-
-    #[test]
-    fn region_names() {
-        for ok in ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-2"] {
-            assert!(is_region_name(ok), "{ok}");
-        }
-        for no in ["us-east", "json", "--region", "US-EAST-1", "${{ env.R }}"] {
-            assert!(!is_region_name(no), "{no}");
-        }
-    }
-
-    #[test]
-    fn registry_region() {
-        assert_eq!(
-            region_from_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
-                .map(|r| r.text)
-                .as_deref(),
-            Some("eu-west-1")
-        );
-        assert!(region_from_registry("ghcr.io").is_none());
-        assert!(
-            region_from_registry("${{ secrets.X }}.dkr.ecr.${{ env.R }}.amazonaws.com").is_none()
-        );
     }
 }

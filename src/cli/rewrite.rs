@@ -1,0 +1,276 @@
+//! `migrate rewrite`: rewrite local workflows to OIDC, as diffs or in place.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+
+use super::ColorChoice;
+use crate::discover;
+use crate::report::exit;
+use crate::rewrite::{self, RewriteError, RewriteOptions, RewriteOutcome, RoleMap, RoleSource};
+use crate::write;
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    /// Unified diffs, then what was left to a person.
+    #[default]
+    Diff,
+    /// Versioned JSON: per file, the changes, manual findings, notes and diff.
+    Json,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  migrate rewrite . --role-arn arn:aws:iam::123456789012:role/gha-deploy
+  migrate rewrite . --role-map roles.toml --write
+  migrate rewrite .github/workflows/deploy.yml --role-arn ARN --action-ref v5
+
+Role map (TOML; the most specific key wins):
+  [roles]
+  AWS_ACCESS_KEY_ID = \"arn:aws:iam::111111111111:role/deploy\"
+  \"*_STAGING\" = \"arn:aws:iam::222222222222:role/staging\"
+  \"octo-org/web:AWS_ACCESS_KEY_ID\" = \"arn:aws:iam::333333333333:role/web\"
+
+Exit codes: 0 done, 10 findings left for a person, 11 some files could not be rewritten,
+12 both, 1 tool error, 2 usage")]
+pub struct RewriteArgs {
+    /// Files and directories to rewrite (walked like `scan`).
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// One role for every key pair (`arn:aws:iam::<account>:role/NAME`).
+    #[arg(
+        long,
+        value_name = "ARN",
+        conflicts_with = "role_map",
+        required_unless_present = "role_map"
+    )]
+    role_arn: Option<String>,
+
+    /// A TOML role map: secret name, glob or `owner/repo:SECRET` -> role ARN.
+    #[arg(long, value_name = "FILE")]
+    role_map: Option<PathBuf>,
+
+    /// Apply the changes in place (atomically); without it, only show diffs.
+    #[arg(long)]
+    write: bool,
+
+    /// configure-aws-credentials ref for inserted steps and bumped old refs.
+    #[arg(long, default_value = rewrite::DEFAULT_ACTION_REF)]
+    action_ref: String,
+
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+
+    #[arg(long, value_enum, default_value_t)]
+    color: ColorChoice,
+}
+
+/// The role source from `--role-arn` or `--role-map`.
+pub fn role_source(role_arn: Option<&str>, role_map: Option<&Path>) -> Result<RoleSource, String> {
+    match (role_arn, role_map) {
+        (Some(arn), _) => RewriteOptions::with_role_arn(arn)
+            .map(|o| o.roles)
+            .map_err(|e| e.to_string()),
+        (None, Some(path)) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            RoleMap::from_toml(&text, &path.display().to_string())
+                .map(RoleSource::Map)
+                .map_err(|e| e.to_string())
+        }
+        (None, None) => Err("give --role-arn or --role-map".into()),
+    }
+}
+
+struct FileResult {
+    path: PathBuf,
+    outcome: Result<RewriteOutcome, String>,
+    written: Option<Result<(), String>>,
+}
+
+pub fn run(args: RewriteArgs) -> u8 {
+    let roles = match role_source(args.role_arn.as_deref(), args.role_map.as_deref()) {
+        Ok(roles) => roles,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut opts = RewriteOptions::new(roles);
+    opts.action_ref = args.action_ref.clone();
+
+    let (candidates, walk_errors) = discover::discover(&args.paths);
+    let mut results: Vec<FileResult> = candidates
+        .par_iter()
+        .filter_map(|c| {
+            let shown = c.path.display().to_string();
+            let text = match discover::read_text(&c.path) {
+                Ok(text) => text,
+                Err(e) => {
+                    return c.explicit.then(|| FileResult {
+                        path: c.path.clone(),
+                        outcome: Err(format!("{shown}: {e}")),
+                        written: None,
+                    });
+                }
+            };
+            let outcome = match rewrite::rewrite(&shown, &text, &opts) {
+                Ok(outcome) => Ok(outcome),
+                // Other YAML under a walked directory is not ours to complain about.
+                Err(RewriteError::InvalidYaml { .. })
+                    if !c.explicit && !looks_like_workflow(&c.path, &text) =>
+                {
+                    return None;
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let written = match (&outcome, args.write) {
+                (Ok(o), true) if o.changed() => Some(
+                    write::replace_file(&c.path, &o.original, &o.text).map_err(|e| e.to_string()),
+                ),
+                _ => None,
+            };
+            Some(FileResult {
+                path: c.path.clone(),
+                outcome,
+                written,
+            })
+        })
+        .collect();
+    results.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut errors: Vec<String> = walk_errors
+        .iter()
+        .map(|e| format!("{}: {}", e.path.display(), e.message))
+        .collect();
+    for r in &results {
+        if let Err(e) = &r.outcome {
+            errors.push(e.clone());
+        }
+        if let Some(Err(e)) = &r.written {
+            errors.push(e.clone());
+        }
+    }
+    let manual: usize = results
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .map(|o| o.manual.len())
+        .sum();
+    let text = match args.format {
+        Format::Diff => render_diff(&results, &errors, args.write, args.color.enabled()),
+        Format::Json => render_json(&results, &errors, args.write),
+    };
+    match super::print(&text) {
+        exit::CLEAN => match (manual > 0, !errors.is_empty()) {
+            (false, false) => exit::CLEAN,
+            (true, false) => exit::FINDINGS,
+            (false, true) => exit::ERRORS,
+            (true, true) => exit::FINDINGS_AND_ERRORS,
+        },
+        failed => failed,
+    }
+}
+
+fn looks_like_workflow(path: &Path, text: &str) -> bool {
+    path.components().any(|c| c.as_os_str() == ".github")
+        || text.contains("jobs:")
+        || text.contains("runs:")
+}
+
+/// Colors unified-diff lines for a terminal.
+pub fn paint_diff(diff: &str, color: bool) -> String {
+    if !color {
+        return diff.to_string();
+    }
+    use anstyle::AnsiColor;
+    let paint = |c: AnsiColor, line: &str| {
+        let style = anstyle::Style::new().fg_color(Some(c.into()));
+        format!("{}{line}{}", style.render(), style.render_reset())
+    };
+    diff.split_inclusive('\n')
+        .map(|line| {
+            let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+            let painted = if body.starts_with("+++") || body.starts_with("---") {
+                paint(AnsiColor::White, body)
+            } else if body.starts_with('+') {
+                paint(AnsiColor::Green, body)
+            } else if body.starts_with('-') {
+                paint(AnsiColor::Red, body)
+            } else if body.starts_with("@@") {
+                paint(AnsiColor::Cyan, body)
+            } else {
+                body.to_string()
+            };
+            format!("{painted}{end}")
+        })
+        .collect()
+}
+
+fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bool) -> String {
+    let mut out = String::new();
+    let mut changed = 0;
+    for r in results {
+        let Ok(o) = &r.outcome else { continue };
+        let shown = r.path.display().to_string();
+        if o.changed() {
+            let applied = !wrote || matches!(r.written, Some(Ok(())));
+            changed += usize::from(applied);
+            out.push_str(&paint_diff(&o.diff(shown.trim_start_matches('/')), color));
+        }
+        for m in &o.manual {
+            out.push_str(&format!(
+                "manual: {shown}:{}:{} [{}] {}\n",
+                m.line, m.column, m.rule, m.reason
+            ));
+        }
+        for note in &o.notes {
+            out.push_str(&format!("note: {shown}: {note}\n"));
+        }
+    }
+    for e in errors {
+        out.push_str(&format!("error: {e}\n"));
+    }
+    let manual: usize = results
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .map(|o| o.manual.len())
+        .sum();
+    out.push_str(&format!(
+        "{} file{} {}, {manual} finding{} left for a person, {} error{}\n",
+        changed,
+        if changed == 1 { "" } else { "s" },
+        if wrote {
+            "rewritten"
+        } else {
+            "would change (run with --write to apply)"
+        },
+        if manual == 1 { "" } else { "s" },
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    ));
+    out
+}
+
+fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String {
+    let files: Vec<serde_json::Value> = results
+        .iter()
+        .filter_map(|r| {
+            let o = r.outcome.as_ref().ok()?;
+            let shown = r.path.display().to_string();
+            Some(serde_json::json!({
+                "path": shown,
+                "changed": o.changed(),
+                "written": wrote && o.changed() && matches!(r.written, Some(Ok(()))),
+                "changes": o.changes,
+                "manual": o.manual,
+                "notes": o.notes,
+                "diff": o.diff(&shown),
+            }))
+        })
+        .collect();
+    let doc = serde_json::json!({ "version": 1, "files": files, "errors": errors });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
