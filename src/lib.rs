@@ -14,5 +14,6 @@ pub mod facts;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod trust;
 pub mod workflow;
 pub mod yaml;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap derive) and dispatch to one module per command.
 
 mod scan;
+mod trust;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use crate::report::exit;
     about = "Move GitHub Actions from static AWS access keys to OIDC",
     long_about = "Move GitHub Actions from static AWS access keys to OIDC.\n\n\
         `scan` finds every workflow, reusable workflow and composite action that feeds static AWS key \
-        material to a job.",
+        material to a job. `trust` prints the OIDC provider and IAM roles those jobs need.",
     after_help = "Examples:\n  migrate scan .                      scan a checkout\n  migrate scan --format json repos/   machine-readable findings for many checkouts"
 )]
 pub struct Cli {
@@ -27,6 +28,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Scan(scan::ScanArgs),
+    /// Print the OIDC provider and IAM roles the scanned workflows need (Terraform, CloudFormation, JSON).
+    Trust(trust::TrustArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Trust(args) => trust::run(args),
     };
     ExitCode::from(code)
 }
