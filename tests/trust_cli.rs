@@ -63,7 +63,8 @@ fn terraform_output() {
     assert!(tf.contains("data \"aws_iam_policy_document\" \"gha_octo_repo_dev_trust\""));
     assert!(tf.contains("values   = [\"repo:octo-org/octo-repo:environment:development\"]"));
     assert!(tf.contains("\"migrate:campaign\" = \"static-keys-to-oidc\""));
-    assert!(tf.contains("identifiers = [aws_iam_openid_connect_provider.github.arn]"));
+    assert!(tf.contains("identifiers = [\"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com\"]"));
+    assert!(tf.contains("depends_on = [aws_iam_openid_connect_provider.github]"));
     assert!(!tf.contains("AdministratorAccess"));
     assert!(run.stderr.contains("warning: "));
 }
@@ -82,7 +83,7 @@ fn terraform_with_an_existing_provider_looks_it_up() {
     );
     assert!(
         run.stdout
-            .contains("identifiers = [data.aws_iam_openid_connect_provider.github.arn]")
+            .contains("depends_on = [data.aws_iam_openid_connect_provider.github]")
     );
 }
 

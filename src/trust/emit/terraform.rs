@@ -148,7 +148,33 @@ fn conditions(role: &RoleSpec) -> Vec<Item> {
     items
 }
 
-fn role_items(role: &RoleSpec, name: &str, provider_arn: &str) -> Vec<Item> {
+/// `file (job, job), file (job)`: where the role's jobs are.
+fn jobs_by_file(role: &RoleSpec) -> String {
+    let mut files: Vec<(&str, Vec<&str>)> = Vec::new();
+    for job in &role.jobs {
+        let name = job.job.as_deref();
+        match files.iter_mut().find(|(path, _)| *path == job.path) {
+            Some((_, jobs)) => jobs.extend(name),
+            None => files.push((&job.path, name.into_iter().collect())),
+        }
+    }
+    files
+        .iter()
+        .map(|(path, jobs)| {
+            if jobs.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path} ({})", jobs.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `provider_arn` is the literal ARN: checkov resolves no references, and a reference would
+/// make its GitHub trust check pass without looking. `provider_ref` orders the role after
+/// the provider (creating or looking it up).
+fn role_items(role: &RoleSpec, name: &str, provider_arn: &str, provider_ref: &str) -> Vec<Item> {
     let trust = format!("{name}_trust");
     let permissions = format!("{name}_permissions");
     let mut statement = vec![
@@ -159,7 +185,7 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str) -> Vec<Item> {
             "principals".into(),
             vec![
                 attr("type", quote("Federated")),
-                attr("identifiers", format!("[{provider_arn}]")),
+                attr("identifiers", quoted_list(&[provider_arn])),
             ],
         ),
     ];
@@ -174,14 +200,7 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str) -> Vec<Item> {
             "{}: replaces {} in {}",
             role.repo,
             secrets_label(&role.secrets),
-            role.jobs
-                .iter()
-                .map(|j| match &j.job {
-                    Some(job) => format!("{} ({job})", j.path),
-                    None => j.path.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+            jobs_by_file(role)
         )),
         Item::Block(
             format!("data \"aws_iam_policy_document\" \"{trust}\""),
@@ -191,6 +210,8 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str) -> Vec<Item> {
         Item::Block(
             format!("resource \"aws_iam_role\" \"{name}\""),
             vec![
+                attr("depends_on", format!("[{provider_ref}]")),
+                Item::Blank,
                 attr("name", quote(&role.name)),
                 attr(
                     "description",
@@ -269,19 +290,19 @@ pub fn render(plan: &TrustPlan, options: EmitOptions) -> String {
         ),
         Item::Blank,
     ];
-    let provider_arn = if options.existing_provider {
+    let provider_ref = if options.existing_provider {
         items.push(Item::Comment(
             "The account already has the GitHub OIDC provider (one per URL per account).".into(),
-        ));
-        items.push(Item::Block(
-            "data \"aws_iam_openid_connect_provider\" \"github\"".into(),
-            vec![attr("url", quote(&plan.issuer.url()))],
         ));
         items.push(Item::Comment(format!(
             "Its client ids must include {}.",
             client_ids.join(", ")
         )));
-        "data.aws_iam_openid_connect_provider.github.arn"
+        items.push(Item::Block(
+            "data \"aws_iam_openid_connect_provider\" \"github\"".into(),
+            vec![attr("url", quote(&plan.issuer.url()))],
+        ));
+        "data.aws_iam_openid_connect_provider.github"
     } else {
         items.push(Item::Comment(
             "No thumbprint_list: AWS verifies GitHub's certificate with its trusted CA library."
@@ -294,13 +315,14 @@ pub fn render(plan: &TrustPlan, options: EmitOptions) -> String {
                 attr("client_id_list", quoted_list(&client_ids)),
             ],
         ));
-        "aws_iam_openid_connect_provider.github.arn"
+        "aws_iam_openid_connect_provider.github"
     };
+    let provider_arn = plan.issuer.provider_arn(&plan.account);
     items.push(Item::Blank);
     let mut taken = Vec::new();
     for role in &plan.roles {
         let name = resource_name(&role.name, &mut taken);
-        items.extend(role_items(role, &name, provider_arn));
+        items.extend(role_items(role, &name, &provider_arn, provider_ref));
     }
     while matches!(items.last(), Some(Item::Blank)) {
         items.pop();
