@@ -230,3 +230,92 @@ fn parliament_finds_nothing_medium_or_above_in_any_permission_policy() {
     });
     assert!(!serious(&parliament(&bin, &mismatched)).is_empty());
 }
+
+/// cfn-lint is not among the validators CI must install; use it when the venv has it.
+fn optional_tool(bin: &Path, name: &str) -> Option<PathBuf> {
+    let path = bin.join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {name} is not in MIGRATE_VALIDATORS_BIN ({})",
+            bin.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn cfn_lint_accepts_every_cloudformation_template() {
+    let Some(bin) = validators_bin() else { return };
+    let Some(cfn_lint) = optional_tool(&bin, "cfn-lint") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, args) in cases() {
+        for (format, ext) in [("cloudformation", "yaml"), ("cloudformation-json", "json")] {
+            let mut cfn_args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cfn_args.extend(["--format", format]);
+            let path = dir.path().join(format!("{name}.{ext}"));
+            std::fs::write(&path, generate(&cfn_args)).unwrap();
+            files.push(path);
+        }
+    }
+    let lint = |paths: &[PathBuf]| {
+        StdCommand::new(&cfn_lint)
+            .args(paths)
+            .output()
+            .expect("cfn-lint runs")
+    };
+    let output = lint(&files);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // The check can fail: a role name IAM would refuse is reported.
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        text.replace("RoleName: \"gha-", "RoleName: \"gha/bad/"),
+    )
+    .unwrap();
+    assert!(!lint(&[broken]).status.success());
+}
+
+/// The Terraform is laid out exactly as `terraform fmt` would leave it (when terraform is on PATH).
+#[test]
+fn terraform_fmt_changes_nothing() {
+    let Ok(check) = StdCommand::new("terraform").arg("version").output() else {
+        eprintln!("SKIPPED: terraform is not on PATH; `terraform fmt` was not checked");
+        return;
+    };
+    assert!(check.status.success());
+    for (name, args) in cases() {
+        let mut tf_args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tf_args.extend(["--format", "terraform"]);
+        let terraform = generate(&tf_args);
+        let mut child = StdCommand::new("terraform")
+            .args(["fmt", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(terraform.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{name}: terraform fmt failed");
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            terraform,
+            "{name}: not terraform fmt output"
+        );
+    }
+}
