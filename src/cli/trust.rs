@@ -24,13 +24,15 @@ pub enum Format {
     Cloudformation,
     /// A CloudFormation template in JSON.
     CloudformationJson,
-    /// Role specs, policies and the role map `migrate rewrite --role-map` reads.
+    /// Role specs, policies, warnings and a `role_map` object (OWNER/REPO → secret → ARN).
     Json,
+    /// Only the role map, as the TOML `migrate rewrite --role-map` reads.
+    RoleMap,
 }
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n\n\
+    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n\n\
 Exit codes: 0 output written, 1 error (bad input, unknown repository, unsafe policy), 2 usage"
 )]
 pub struct TrustArgs {
@@ -231,6 +233,7 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Strin
         Format::Cloudformation => emit::cloudformation::render_yaml(&plan, emit_options),
         Format::CloudformationJson => emit::cloudformation::render_json(&plan, emit_options),
         Format::Json => emit::json::render(&plan, emit_options),
+        Format::RoleMap => emit::role_map::render(&plan),
     })
 }
 

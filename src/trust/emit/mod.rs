@@ -2,6 +2,7 @@
 
 pub mod cloudformation;
 pub mod json;
+pub mod role_map;
 pub mod terraform;
 
 /// Output choices shared by the renderers.
