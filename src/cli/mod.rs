@@ -2,6 +2,7 @@
 
 mod scan;
 mod trust;
+mod trust_apply;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

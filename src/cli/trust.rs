@@ -33,7 +33,7 @@ pub enum Format {
 #[derive(Args)]
 #[command(
     after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n\n\
-Exit codes: 0 output written, 1 error (bad input, unknown repository, unsafe policy), 2 usage"
+Exit codes: 0 output written (or IAM matches the plan), 1 error (bad input, unknown repository, unsafe policy, IAM failure), 2 usage"
 )]
 pub struct TrustArgs {
     /// Checkouts, directories of checkouts, or workflow files.
@@ -80,6 +80,15 @@ pub struct TrustArgs {
     /// The account already has the provider: look it up instead of creating it.
     #[arg(long)]
     existing_provider: bool,
+
+    /// Create or extend the provider and create the roles in IAM (standard AWS credential
+    /// chain) instead of printing IaC. Shows the changes and asks first.
+    #[arg(long)]
+    apply: bool,
+
+    /// Do not ask before --apply changes IAM (for automation).
+    #[arg(long, requires = "apply")]
+    yes: bool,
 
     /// Value of the `migrate:campaign` tag on every role.
     #[arg(long, default_value = "static-keys-to-oidc")]
@@ -200,7 +209,13 @@ fn identities(
     Ok(out)
 }
 
-fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<String, TrustCliError> {
+/// What the command produces: text for stdout, or a plan to apply to IAM.
+enum Outcome {
+    Text(String),
+    Apply(Box<plan::TrustPlan>),
+}
+
+fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outcome, TrustCliError> {
     // Check every argument before scanning, so a typo fails fast.
     let options = TrustOptions {
         account: AccountId::parse(&args.account_id)?,
@@ -225,16 +240,19 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Strin
     if plan.roles.is_empty() {
         warnings.push("no job needs a role: nothing but the provider to create".into());
     }
+    if args.apply {
+        return Ok(Outcome::Apply(Box::new(plan)));
+    }
     let emit_options = EmitOptions {
         existing_provider: args.existing_provider,
     };
-    Ok(match args.format {
+    Ok(Outcome::Text(match args.format {
         Format::Terraform => emit::terraform::render(&plan, emit_options),
         Format::Cloudformation => emit::cloudformation::render_yaml(&plan, emit_options),
         Format::CloudformationJson => emit::cloudformation::render_json(&plan, emit_options),
         Format::Json => emit::json::render(&plan, emit_options),
         Format::RoleMap => emit::role_map::render(&plan),
-    })
+    }))
 }
 
 pub fn run(args: TrustArgs) -> u8 {
@@ -244,7 +262,14 @@ pub fn run(args: TrustArgs) -> u8 {
         eprintln!("warning: {warning}");
     }
     match result {
-        Ok(text) => super::print(&text),
+        Ok(Outcome::Text(text)) => super::print(&text),
+        Ok(Outcome::Apply(plan)) => match super::trust_apply::apply(&plan, args.yes) {
+            Ok(()) => exit::CLEAN,
+            Err(error) => {
+                eprintln!("error: {error}");
+                exit::TOOL_ERROR
+            }
+        },
         Err(error) => {
             eprintln!("error: {error}");
             exit::TOOL_ERROR

@@ -6,6 +6,7 @@ pub mod emit;
 pub mod naming;
 pub mod plan;
 pub mod policy;
+pub mod reconcile;
 
 use std::fmt;
 

@@ -66,6 +66,8 @@ pub struct TrustPlan {
     pub client_ids: BTreeSet<String>,
     pub roles: Vec<RoleSpec>,
     pub warnings: Vec<String>,
+    /// Whether `repo:OWNER/*` subjects were allowed (validation repeats with the same rule).
+    pub allow_org_wide: bool,
 }
 
 /// The repository root of a scanned file: the directory holding its `.github`.
@@ -331,6 +333,7 @@ pub fn build_plan(
         client_ids,
         roles,
         warnings,
+        allow_org_wide: options.allow_org_wide,
     })
 }
 
