@@ -343,3 +343,34 @@ fn role_map_toml_for_rewrite() {
          \"octo-org/octo-repo:AWS_SECRET_ACCESS_KEY_DEV\" = \"arn:aws:iam::123456789012:role/gha-octo-repo-dev\"\n"
     );
 }
+
+#[test]
+fn apply_without_aws_credentials_says_so() {
+    let file = corpus(ENVIRONMENTS);
+    let output = migrate()
+        .args([
+            "trust",
+            "--account-id",
+            ACCOUNT,
+            "--slug",
+            "o/r",
+            "--apply",
+            "--yes",
+            &file,
+        ])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // A closed local port: nothing leaves the machine even if credentials were found.
+        .env("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no usable AWS credentials"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}

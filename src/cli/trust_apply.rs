@@ -32,12 +32,27 @@ pub enum ApplyError {
 }
 
 /// A readable IAM error: the error code, the action that failed, and for `AccessDenied` the
-/// permission the credentials lack.
+/// permission the credentials lack. Errors before IAM answered (no credentials, no network)
+/// have no code; their cause chain says what happened.
 fn iam_error<E>(action: &str, err: &E) -> String
 where
-    E: ProvideErrorMetadata + std::fmt::Display,
+    E: ProvideErrorMetadata + std::error::Error,
 {
-    let code = err.code().unwrap_or("error");
+    let Some(code) = err.code() else {
+        // The Display of each cause, without the SDK's Debug dump of the whole chain.
+        let mut cause = err.to_string();
+        let mut source = err.source();
+        while let Some(inner) = source {
+            cause.push_str(&format!(": {inner}"));
+            source = inner.source();
+        }
+        if cause.to_ascii_lowercase().contains("credentials") {
+            return format!(
+                "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
+            );
+        }
+        return format!("iam:{action} failed before IAM answered: {cause}");
+    };
     let message = err
         .message()
         .map(str::to_string)
