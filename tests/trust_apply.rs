@@ -234,3 +234,151 @@ fn apply_without_confirmation_changes_nothing() {
     });
     assert_eq!(missing, Some(true));
 }
+
+#[test]
+fn apply_copies_the_permissions_of_an_iam_user() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("copy");
+    let user = format!("deploy-bot-{repo}");
+    let inline_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::site/*"}]}"#;
+    let group_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudfront:CreateInvalidation","Resource":"*"}]}"#;
+    let managed_arn = iam(async |client: Client| {
+        client.create_user().user_name(&user).send().await.unwrap();
+        let policy = client
+            .create_policy()
+            .policy_name(format!("managed-{repo}"))
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::site"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        let arn = policy.policy().unwrap().arn().unwrap().to_string();
+        client
+            .attach_user_policy()
+            .user_name(&user)
+            .policy_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name("upload")
+            .policy_document(inline_doc)
+            .send()
+            .await
+            .unwrap();
+        let group = format!("deployers-{repo}");
+        client
+            .create_group()
+            .group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        client
+            .add_user_to_group()
+            .group_name(&group)
+            .user_name(&user)
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_group_policy()
+            .group_name(&group)
+            .policy_name("invalidate")
+            .policy_document(group_doc)
+            .send()
+            .await
+            .unwrap();
+        arn
+    });
+
+    let run = trust(
+        &repo,
+        &["--apply", "--yes", "--copy-permissions-from", &user],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let role = format!("gha-{repo}-dev");
+    let (attached, inline) = iam(async |client: Client| {
+        let attached = client
+            .list_attached_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap().to_string())
+            .collect::<Vec<_>>();
+        let names = client
+            .list_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap()
+            .policy_names()
+            .to_vec();
+        let mut inline = Vec::new();
+        for name in names {
+            let doc = client
+                .get_role_policy()
+                .role_name(&role)
+                .policy_name(&name)
+                .send()
+                .await
+                .unwrap()
+                .policy_document()
+                .to_string();
+            inline.push((name, decode(&doc)));
+        }
+        inline.sort_by(|a, b| a.0.cmp(&b.0));
+        (attached, inline)
+    });
+    assert_eq!(attached, vec![managed_arn]);
+    assert_eq!(
+        inline,
+        vec![
+            (
+                format!("from-group-deployers-{repo}-invalidate"),
+                serde_json::from_str::<Value>(group_doc).unwrap()
+            ),
+            (
+                format!("from-user-{user}-upload"),
+                serde_json::from_str::<Value>(inline_doc).unwrap()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn apply_with_an_unknown_user_changes_nothing() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("nouser");
+    let run = trust(
+        &repo,
+        &["--apply", "--yes", "--copy-permissions-from", "nobody-here"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("IAM user `nobody-here` does not exist"),
+        "{}",
+        run.stderr
+    );
+    let missing = iam(async |client: Client| {
+        client
+            .get_role()
+            .role_name(format!("gha-{repo}"))
+            .send()
+            .await
+            .err()
+            .and_then(|e| {
+                e.as_service_error()
+                    .map(|s| s.is_no_such_entity_exception())
+            })
+    });
+    assert_eq!(missing, Some(true));
+}

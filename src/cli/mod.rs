@@ -30,7 +30,7 @@ pub struct Cli {
 enum Command {
     Scan(scan::ScanArgs),
     /// Print the OIDC provider and IAM roles the scanned workflows need (Terraform, CloudFormation, JSON).
-    Trust(trust::TrustArgs),
+    Trust(Box<trust::TrustArgs>),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -56,7 +56,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Scan(args) => scan::run(args),
-        Command::Trust(args) => trust::run(args),
+        Command::Trust(args) => trust::run(*args),
     };
     ExitCode::from(code)
 }

@@ -86,6 +86,11 @@ pub struct TrustArgs {
     #[arg(long)]
     apply: bool,
 
+    /// With --apply: new roles get this IAM user's attached, inline and group policies
+    /// instead of the placeholder policy.
+    #[arg(long, requires = "apply", value_name = "IAM_USER")]
+    copy_permissions_from: Option<String>,
+
     /// Do not ask before --apply changes IAM (for automation).
     #[arg(long, requires = "apply")]
     yes: bool,
@@ -263,13 +268,16 @@ pub fn run(args: TrustArgs) -> u8 {
     }
     match result {
         Ok(Outcome::Text(text)) => super::print(&text),
-        Ok(Outcome::Apply(plan)) => match super::trust_apply::apply(&plan, args.yes) {
-            Ok(()) => exit::CLEAN,
-            Err(error) => {
-                eprintln!("error: {error}");
-                exit::TOOL_ERROR
+        Ok(Outcome::Apply(plan)) => {
+            match super::trust_apply::apply(&plan, args.yes, args.copy_permissions_from.as_deref())
+            {
+                Ok(()) => exit::CLEAN,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    exit::TOOL_ERROR
+                }
             }
-        },
+        }
         Err(error) => {
             eprintln!("error: {error}");
             exit::TOOL_ERROR

@@ -219,8 +219,186 @@ async fn apply_provider(client: &Client, change: &ProviderChange) -> Result<(), 
     }
 }
 
-/// Creates one role with its placeholder policy; on any failure the role is deleted again.
-async fn create_role(client: &Client, role: &RoleSpec) -> Result<(), String> {
+/// The permissions a created role gets: the placeholder, or what an IAM user had.
+#[derive(Debug, Clone, Default)]
+pub struct Permissions {
+    /// Managed policy ARNs to attach.
+    pub managed: Vec<String>,
+    /// Inline policies: (name, decoded JSON document).
+    pub inline: Vec<(String, String)>,
+}
+
+impl Permissions {
+    fn placeholder(role: &RoleSpec) -> Self {
+        Self {
+            managed: Vec::new(),
+            inline: vec![(
+                PLACEHOLDER_POLICY_NAME.to_string(),
+                role.permission_policy.to_string(),
+            )],
+        }
+    }
+}
+
+/// An inline policy name IAM accepts (`[\w+=,.@-]`, at most 128 characters).
+fn inline_name(parts: &[&str]) -> String {
+    let name: String = parts
+        .join("-")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(128)
+        .collect();
+    name
+}
+
+/// The user's attached managed policies, inline policies, and the policies of its groups
+/// (where users usually get their permissions). Fails on an unknown user before any change.
+async fn read_user_permissions(client: &Client, user: &str) -> Result<Permissions, String> {
+    let mut permissions = Permissions::default();
+    let attached = client
+        .list_attached_user_policies()
+        .user_name(user)
+        .max_items(1000)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception())
+            {
+                format!("IAM user `{user}` does not exist (--copy-permissions-from)")
+            } else {
+                iam_error("ListAttachedUserPolicies", &e)
+            }
+        })?;
+    permissions.managed.extend(
+        attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string)),
+    );
+    let inline = client
+        .list_user_policies()
+        .user_name(user)
+        .max_items(1000)
+        .send()
+        .await
+        .map_err(|e| iam_error("ListUserPolicies", &e))?;
+    for name in inline.policy_names() {
+        let policy = client
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetUserPolicy", &e))?;
+        permissions.inline.push((
+            inline_name(&["from-user", user, name]),
+            reconcile::decode_policy_document(policy.policy_document()),
+        ));
+    }
+    let groups = client
+        .list_groups_for_user()
+        .user_name(user)
+        .max_items(1000)
+        .send()
+        .await
+        .map_err(|e| iam_error("ListGroupsForUser", &e))?;
+    for group in groups.groups() {
+        let group = group.group_name();
+        let attached = client
+            .list_attached_group_policies()
+            .group_name(group)
+            .max_items(1000)
+            .send()
+            .await
+            .map_err(|e| iam_error("ListAttachedGroupPolicies", &e))?;
+        permissions.managed.extend(
+            attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string)),
+        );
+        let inline = client
+            .list_group_policies()
+            .group_name(group)
+            .max_items(1000)
+            .send()
+            .await
+            .map_err(|e| iam_error("ListGroupPolicies", &e))?;
+        for name in inline.policy_names() {
+            let policy = client
+                .get_group_policy()
+                .group_name(group)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| iam_error("GetGroupPolicy", &e))?;
+            permissions.inline.push((
+                inline_name(&["from-group", group, name]),
+                reconcile::decode_policy_document(policy.policy_document()),
+            ));
+        }
+    }
+    permissions.managed.sort();
+    permissions.managed.dedup();
+    Ok(permissions)
+}
+
+/// Whether an SDK error is IAM not yet seeing a role it just created (eventual consistency).
+fn not_yet_visible<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("NoSuchEntity")
+}
+
+/// Adds the permissions to a just-created role, recording what was added for a rollback.
+async fn grant(
+    client: &Client,
+    role: &str,
+    permissions: &Permissions,
+    added: &mut Vec<Result<String, String>>,
+) -> Result<(), String> {
+    for (name, document) in &permissions.inline {
+        with_propagation_retries(|| async {
+            client
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(document)
+                .send()
+                .await
+                .map_err(|e| (not_yet_visible(&e), iam_error("PutRolePolicy", &e)))
+        })
+        .await?;
+        added.push(Err(name.clone()));
+    }
+    for arn in &permissions.managed {
+        with_propagation_retries(|| async {
+            client
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| (not_yet_visible(&e), iam_error("AttachRolePolicy", &e)))
+        })
+        .await?;
+        added.push(Ok(arn.clone()));
+    }
+    Ok(())
+}
+
+/// Creates one role with its permissions; on any failure everything added is removed and
+/// the role deleted again, so a role is either complete or absent.
+async fn create_role(
+    client: &Client,
+    role: &RoleSpec,
+    permissions: &Permissions,
+) -> Result<(), String> {
     let trust = role.trust_policy.to_string();
     let tags = role
         .tags
@@ -238,35 +416,44 @@ async fn create_role(client: &Client, role: &RoleSpec) -> Result<(), String> {
         .send()
         .await
         .map_err(|e| iam_error("CreateRole", &e))?;
-    let policy = role.permission_policy.to_string();
-    let put = with_propagation_retries(|| async {
-        client
-            .put_role_policy()
-            .role_name(&role.name)
-            .policy_name(PLACEHOLDER_POLICY_NAME)
-            .policy_document(&policy)
-            .send()
-            .await
-            .map_err(|e| {
-                let retry = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception());
-                (retry, iam_error("PutRolePolicy", &e))
-            })
-    })
-    .await;
-    if let Err(message) = put {
-        let rollback = client.delete_role().role_name(&role.name).send().await;
-        let undone = match rollback {
-            Ok(_) => "the role was deleted again".to_string(),
-            Err(e) => format!(
-                "deleting it again failed too: {}",
-                iam_error("DeleteRole", &e)
-            ),
+    // Ok(arn) = attached managed policy, Err(name) = inline policy.
+    let mut added: Vec<Result<String, String>> = Vec::new();
+    let Err(message) = grant(client, &role.name, permissions, &mut added).await else {
+        return Ok(());
+    };
+    let mut undo_errors = Vec::new();
+    for item in &added {
+        let undone = match item {
+            Ok(arn) => client
+                .detach_role_policy()
+                .role_name(&role.name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| iam_error("DetachRolePolicy", &e)),
+            Err(name) => client
+                .delete_role_policy()
+                .role_name(&role.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| iam_error("DeleteRolePolicy", &e)),
         };
-        return Err(format!("{message}; {undone}"));
+        undo_errors.extend(undone.err());
     }
-    Ok(())
+    if undo_errors.is_empty()
+        && let Err(e) = client.delete_role().role_name(&role.name).send().await
+    {
+        undo_errors.push(iam_error("DeleteRole", &e));
+    }
+    let undone = if undo_errors.is_empty() {
+        "the role was deleted again".to_string()
+    } else {
+        format!("undoing it failed too: {}", undo_errors.join("; "))
+    };
+    Err(format!("{message}; {undone}"))
 }
 
 fn confirm(yes: bool) -> Result<(), ApplyError> {
@@ -287,7 +474,7 @@ fn confirm(yes: bool) -> Result<(), ApplyError> {
     }
 }
 
-async fn run_async(plan: &TrustPlan, yes: bool) -> Result<(), ApplyError> {
+async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Result<(), ApplyError> {
     // IAM is global, but the SDK refuses to sign without a region.
     let region = aws_config::meta::region::RegionProviderChain::default_provider()
         .or_else(aws_config::Region::new("us-east-1"));
@@ -297,6 +484,26 @@ async fn run_async(plan: &TrustPlan, yes: bool) -> Result<(), ApplyError> {
         .await;
     let client = Client::new(&config);
     let changes = observe(&client, plan).await.map_err(ApplyError::Iam)?;
+    let copied = match copy_from {
+        Some(user) => Some(
+            read_user_permissions(&client, user)
+                .await
+                .map_err(ApplyError::Iam)?,
+        ),
+        None => None,
+    };
+    if let (Some(user), Some(copied)) = (copy_from, &copied) {
+        eprintln!(
+            "new roles get the permissions of IAM user {user}: managed [{}], inline [{}]",
+            copied.managed.join(", "),
+            copied
+                .inline
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     for line in describe(&changes) {
         eprintln!("{line}");
     }
@@ -337,7 +544,15 @@ async fn run_async(plan: &TrustPlan, yes: bool) -> Result<(), ApplyError> {
                         eprintln!("error: role {}: {reason}", role.name);
                         failed += 1;
                     }
-                    Ok(()) => match create_role(&client, role).await {
+                    Ok(()) => match create_role(
+                        &client,
+                        role,
+                        &copied
+                            .clone()
+                            .unwrap_or_else(|| Permissions::placeholder(role)),
+                    )
+                    .await
+                    {
                         Ok(()) => report.push(format!("created role {} ({})", role.name, role.arn)),
                         Err(message) => {
                             eprintln!("error: role {} not created: {message}", role.name);
@@ -364,10 +579,10 @@ async fn run_async(plan: &TrustPlan, yes: bool) -> Result<(), ApplyError> {
 }
 
 /// Applies the plan, printing the changes on stderr and the summary on stdout.
-pub fn apply(plan: &TrustPlan, yes: bool) -> Result<(), ApplyError> {
+pub fn apply(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Result<(), ApplyError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ApplyError::Runtime)?;
-    runtime.block_on(run_async(plan, yes))
+    runtime.block_on(run_async(plan, yes, copy_from))
 }
