@@ -19,6 +19,7 @@ pub mod report;
 pub mod rewrite;
 pub mod scan;
 pub mod source;
+pub mod trust;
 pub mod workflow;
 pub mod write;
 pub mod yaml;

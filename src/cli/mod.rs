@@ -2,6 +2,8 @@
 
 mod rewrite;
 mod scan;
+mod trust;
+mod trust_apply;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,7 +19,8 @@ use crate::report::exit;
     about = "Move GitHub Actions from static AWS access keys to OIDC",
     long_about = "Move GitHub Actions from static AWS access keys to OIDC.\n\n\
         `scan` finds every workflow, reusable workflow and composite action that feeds static AWS key \
-        material to a job; `rewrite` moves them to `role-to-assume` with `id-token: write`.",
+        material to a job; `trust` prints (or applies) the OIDC provider and IAM roles those jobs \
+        need; `rewrite` moves the workflows to `role-to-assume` with `id-token: write`.",
     after_help = "Examples:\n  migrate scan .                      scan a checkout\n  migrate scan --format json repos/   machine-readable findings for many checkouts"
 )]
 pub struct Cli {
@@ -31,6 +34,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Rewrite workflows to assume a role with OIDC instead of using static keys.
     Rewrite(rewrite::RewriteArgs),
+    /// Print the OIDC provider and IAM roles the scanned workflows need (Terraform, CloudFormation, JSON).
+    Trust(Box<trust::TrustArgs>),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -57,6 +62,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rewrite(args) => rewrite::run(args),
+        Command::Trust(args) => trust::run(*args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,286 @@
+//! `migrate trust`: scan local checkouts, then print the OIDC provider and IAM roles their
+//! jobs need as Terraform, CloudFormation or JSON. This layer owns the effects: reading git
+//! remotes, writing stdout, and warnings on stderr.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::{Args, ValueEnum};
+
+use crate::report::exit;
+use crate::scan;
+use crate::trust::emit::{self, EmitOptions};
+use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};
+use crate::trust::plan::{self, RepoIdentity, TrustOptions};
+use crate::trust::{AccountId, Issuer, RepoIds, Slug, TrustError};
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    /// HCL for the hashicorp/aws provider.
+    #[default]
+    Terraform,
+    /// A CloudFormation template in YAML.
+    Cloudformation,
+    /// A CloudFormation template in JSON.
+    CloudformationJson,
+    /// Role specs, policies, warnings and a `role_map` object (OWNER/REPO → secret → ARN).
+    Json,
+    /// Only the role map, as the TOML `migrate rewrite --role-map` reads.
+    RoleMap,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n\n\
+Exit codes: 0 output written (or IAM matches the plan), 1 error (bad input, unknown repository, unsafe policy, IAM failure), 2 usage"
+)]
+pub struct TrustArgs {
+    /// Checkouts, directories of checkouts, or workflow files.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// The AWS account (12 digits) that will hold the provider and roles.
+    #[arg(long)]
+    account_id: String,
+
+    /// OWNER/REPO of the scanned files, instead of the checkout's `origin` remote.
+    #[arg(long)]
+    slug: Option<String>,
+
+    /// OWNER_ID/REPO_ID: also trust the immutable `repo:OWNER@OWNER_ID/REPO@REPO_ID:…` form (needs --slug).
+    #[arg(long, requires = "slug")]
+    repo_ids: Option<String>,
+
+    /// The repository's default branch, for schedule, workflow_dispatch and similar events
+    /// (default: origin's HEAD, else `main`).
+    #[arg(long)]
+    default_branch: Option<String>,
+
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+
+    /// Role name template; placeholders {owner}, {repo}, {stage}.
+    #[arg(long, default_value = DEFAULT_TEMPLATE)]
+    role_name_template: String,
+
+    /// Let reusable workflows and composite actions be assumed from any repository of the owner (`repo:OWNER/*`).
+    #[arg(long)]
+    allow_org_wide: bool,
+
+    /// GitHub Enterprise Server host (issuer `https://HOST/_services/token`).
+    #[arg(long)]
+    github_host: Option<String>,
+
+    /// GHEC enterprise slug when the enterprise uses its unique issuer
+    /// (`https://token.actions.githubusercontent.com/SLUG`).
+    #[arg(long, conflicts_with = "github_host")]
+    enterprise_slug: Option<String>,
+
+    /// The account already has the provider: look it up instead of creating it.
+    #[arg(long)]
+    existing_provider: bool,
+
+    /// Create or extend the provider and create the roles in IAM (standard AWS credential
+    /// chain) instead of printing IaC. Shows the changes and asks first.
+    #[arg(long)]
+    apply: bool,
+
+    /// With --apply: new roles get this IAM user's attached, inline and group policies
+    /// instead of the placeholder policy.
+    #[arg(long, requires = "apply", value_name = "IAM_USER")]
+    copy_permissions_from: Option<String>,
+
+    /// Do not ask before --apply changes IAM (for automation).
+    #[arg(long, requires = "apply")]
+    yes: bool,
+
+    /// Value of the `migrate:campaign` tag on every role.
+    #[arg(long, default_value = "static-keys-to-oidc")]
+    campaign: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TrustCliError {
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(
+        "{path} is not inside a checkout (no `.github` directory above it), so its repository is unknown: pass --slug OWNER/REPO"
+    )]
+    NotInCheckout { path: String },
+    #[error(
+        "the checkout {root} has no `origin` remote to read OWNER/REPO from: pass --slug OWNER/REPO"
+    )]
+    NoOrigin { root: String },
+    #[error(
+        "--slug names one repository but the paths hold {count} checkouts: run once per checkout"
+    )]
+    SlugForMany { count: usize },
+}
+
+/// `git -C DIR ARGS`, trimmed stdout, or None when git fails or prints nothing.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (output.status.success() && !text.is_empty()).then_some(text)
+}
+
+fn display_root(root: &Path) -> PathBuf {
+    if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root.to_path_buf()
+    }
+}
+
+fn default_branch(root: Option<&Path>, given: Option<&str>, warnings: &mut Vec<String>) -> String {
+    if let Some(branch) = given {
+        return branch.to_string();
+    }
+    let found = root
+        .and_then(|r| {
+            git(
+                &display_root(r),
+                &["symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
+            )
+        })
+        .map(|head| head.strip_prefix("origin/").unwrap_or(&head).to_string());
+    found.unwrap_or_else(|| {
+        let place = root.map_or("the scanned files".to_string(), |r| display_root(r).display().to_string());
+        warnings.push(format!(
+            "{place}: default branch unknown (no origin/HEAD); assuming `main` (pass --default-branch)"
+        ));
+        "main".into()
+    })
+}
+
+fn identities(
+    args: &TrustArgs,
+    report: &scan::ScanReport,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<Option<PathBuf>, RepoIdentity>, TrustCliError> {
+    let roots = plan::roots_needing_roles(report);
+    let mut out = BTreeMap::new();
+    if let Some(slug) = &args.slug {
+        if roots.len() > 1 {
+            return Err(TrustCliError::SlugForMany { count: roots.len() });
+        }
+        let slug = Slug::parse(slug)?;
+        let ids = args.repo_ids.as_deref().map(RepoIds::parse).transpose()?;
+        for root in roots {
+            let branch = default_branch(root.as_deref(), args.default_branch.as_deref(), warnings);
+            out.insert(
+                root,
+                RepoIdentity {
+                    slug: slug.clone(),
+                    ids,
+                    default_branch: branch,
+                },
+            );
+        }
+        return Ok(out);
+    }
+    for root in roots {
+        let Some(dir) = &root else {
+            let path = report
+                .files
+                .iter()
+                .find(|f| plan::repo_root(&f.path).is_none())
+                .map_or_else(String::new, |f| f.path.clone());
+            return Err(TrustCliError::NotInCheckout { path });
+        };
+        let shown = display_root(dir);
+        let url = git(&shown, &["config", "--get", "remote.origin.url"]).ok_or_else(|| {
+            TrustCliError::NoOrigin {
+                root: shown.display().to_string(),
+            }
+        })?;
+        let slug = Slug::from_remote_url(&url)?;
+        let branch = default_branch(Some(dir), args.default_branch.as_deref(), warnings);
+        out.insert(
+            root,
+            RepoIdentity {
+                slug,
+                ids: None,
+                default_branch: branch,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// What the command produces: text for stdout, or a plan to apply to IAM.
+enum Outcome {
+    Text(String),
+    Apply(Box<plan::TrustPlan>),
+}
+
+fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outcome, TrustCliError> {
+    // Check every argument before scanning, so a typo fails fast.
+    let options = TrustOptions {
+        account: AccountId::parse(&args.account_id)?,
+        issuer: Issuer::new(args.github_host.as_deref(), args.enterprise_slug.as_deref())?,
+        template: RoleNameTemplate::parse(&args.role_name_template)?,
+        allow_org_wide: args.allow_org_wide,
+        campaign: args.campaign.clone(),
+    };
+    if let Some(slug) = &args.slug {
+        Slug::parse(slug)?;
+    }
+    if let Some(ids) = &args.repo_ids {
+        RepoIds::parse(ids)?;
+    }
+    let report = scan::scan_paths(&args.paths);
+    for error in &report.errors {
+        warnings.push(format!("{}: not scanned: {}", error.path, error.message));
+    }
+    let identities = identities(args, &report, warnings)?;
+    let plan = plan::build_plan(&report, &identities, &options)?;
+    warnings.extend(plan.warnings.iter().cloned());
+    if plan.roles.is_empty() {
+        warnings.push("no job needs a role: nothing but the provider to create".into());
+    }
+    if args.apply {
+        return Ok(Outcome::Apply(Box::new(plan)));
+    }
+    let emit_options = EmitOptions {
+        existing_provider: args.existing_provider,
+    };
+    Ok(Outcome::Text(match args.format {
+        Format::Terraform => emit::terraform::render(&plan, emit_options),
+        Format::Cloudformation => emit::cloudformation::render_yaml(&plan, emit_options),
+        Format::CloudformationJson => emit::cloudformation::render_json(&plan, emit_options),
+        Format::Json => emit::json::render(&plan, emit_options),
+        Format::RoleMap => emit::role_map::render(&plan),
+    }))
+}
+
+pub fn run(args: TrustArgs) -> u8 {
+    let mut warnings = Vec::new();
+    let result = plan_and_render(&args, &mut warnings);
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    match result {
+        Ok(Outcome::Text(text)) => super::print(&text),
+        Ok(Outcome::Apply(plan)) => {
+            match super::trust_apply::apply(&plan, args.yes, args.copy_permissions_from.as_deref())
+            {
+                Ok(()) => exit::CLEAN,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    exit::TOOL_ERROR
+                }
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit::TOOL_ERROR
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! IAM policy documents for one role: the `sub` claims its jobs present, the trust policy built
+//! from them, the placeholder permission policy, and our own validation of the trust policy
+//! (IAM's guardrail is not applied by moto or by `terraform plan`, so we check before emitting).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::{AccountId, Issuer, RepoIds, Slug};
+use crate::facts::{JobFacts, Subject};
+
+/// configure-aws-credentials' default `audience`.
+pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// The `Sid` of the placeholder permission statement: searchable, and says what to do.
+pub const PLACEHOLDER_SID: &str = "TodoReplaceWithThePermissionsTheWorkflowNeeds";
+
+/// The `repo:…` prefixes a repository's tokens may carry. The immutable id form is used by
+/// repos created, renamed or transferred after mid-2026; we cannot tell offline which one a
+/// repo uses, so with known ids both are trusted.
+pub fn sub_prefixes(slug: &Slug, ids: Option<RepoIds>) -> Vec<String> {
+    let mut prefixes = vec![format!("repo:{}/{}", slug.owner, slug.repo)];
+    if let Some(ids) = ids {
+        prefixes.push(format!(
+            "repo:{}@{}/{}@{}",
+            slug.owner, ids.owner_id, slug.repo, ids.repo_id
+        ));
+    }
+    prefixes
+}
+
+/// One job that will assume the role, labelled for messages (`path: job`).
+#[derive(Debug, Clone)]
+pub struct AssumingJob<'a> {
+    /// The workflow or action file, as scanned.
+    pub path: String,
+    pub label: String,
+    pub facts: &'a JobFacts,
+}
+
+/// The `sub` values a role must trust, and what the user must know about them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubClaims {
+    pub values: BTreeSet<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Turns a GitHub branch/tag filter into an IAM `StringLike` pattern. `*`/`**` map to `*`
+/// (IAM's `*` also crosses `/`, so `release/*` widens to nested branches of the same repo);
+/// `?`, `+` and `[...]` have no IAM equivalent and widen to `*`. Returns whether it widened.
+fn iam_ref_pattern(pattern: &str) -> (String, bool) {
+    let mut out = String::new();
+    let mut widened = false;
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let star = match c {
+            '*' => true,
+            '?' | '+' => {
+                widened = true;
+                true
+            }
+            '[' => {
+                widened = true;
+                for inner in chars.by_ref() {
+                    if inner == ']' {
+                        break;
+                    }
+                }
+                true
+            }
+            _ => false,
+        };
+        if star {
+            if !out.ends_with('*') {
+                out.push('*');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    (out, widened)
+}
+
+/// Derives the `sub` claims of the jobs that assume one role.
+///
+/// `allow_org_wide` lets reusable workflows and composite actions (whose token carries an
+/// unknown caller's `sub`) be trusted from any repository of the owner: `repo:OWNER/*`.
+pub fn derive_subs(
+    prefixes: &[String],
+    jobs: &[AssumingJob<'_>],
+    default_branch: &str,
+    allow_org_wide: bool,
+) -> SubClaims {
+    let mut claims = SubClaims::default();
+    let mut tails = BTreeSet::new();
+    for job in jobs {
+        let label = &job.label;
+        for subject in &job.facts.subjects {
+            match subject {
+                Subject::Branch(p) | Subject::Tag(p) if p.starts_with('!') => {
+                    claims.warnings.push(format!(
+                        "{label}: the negative filter `{p}` cannot be expressed in IAM; the role also trusts the refs it excludes"
+                    ));
+                }
+                Subject::Branch(p) | Subject::Tag(p) => {
+                    let (pattern, widened) = iam_ref_pattern(p);
+                    if widened {
+                        claims.warnings.push(format!(
+                            "{label}: the ref filter `{p}` has no exact IAM equivalent; trusting `{pattern}` instead"
+                        ));
+                    }
+                    let kind = if matches!(subject, Subject::Branch(_)) {
+                        "heads"
+                    } else {
+                        "tags"
+                    };
+                    tails.insert(format!("ref:refs/{kind}/{pattern}"));
+                }
+                Subject::PullRequest => {
+                    claims.warnings.push(format!(
+                        "{label}: trusts `pull_request` for same-repository pull requests; pull requests from forks never get an OIDC token, so their runs of this job will fail to assume the role"
+                    ));
+                    tails.insert(subject.claim_tail(default_branch));
+                }
+                Subject::DefaultBranch | Subject::Environment(_) => {
+                    tails.insert(subject.claim_tail(default_branch));
+                }
+                Subject::EnvironmentExpression(expr) => {
+                    claims.warnings.push(format!(
+                        "{label}: `environment: {expr}` is an expression, so the `sub` names an environment known only at run time; no wildcard was added: add `environment:NAME` for each real environment by hand"
+                    ));
+                }
+                Subject::Caller if allow_org_wide => {
+                    for prefix in prefixes {
+                        let owner = prefix.split_once('/').map_or(prefix.as_str(), |p| p.0);
+                        claims.values.insert(format!("{owner}/*"));
+                    }
+                    claims.warnings.push(format!(
+                        "{label}: runs as a reusable workflow or composite action; --allow-org-wide trusts every repository of the owner"
+                    ));
+                }
+                Subject::Caller => {
+                    claims.warnings.push(format!(
+                        "{label}: runs as a reusable workflow or composite action, so its token carries the calling workflow's `sub`; no wildcard was added: run `migrate trust` on the calling repositories (or pass --allow-org-wide)"
+                    ));
+                }
+            }
+        }
+        if job.facts.pull_request_target {
+            claims.warnings.push(format!(
+                "{label}: reachable from `pull_request_target`, which runs with this repository's secrets and token on behalf of any pull request; make sure it never checks out or runs pull-request code before assuming the role"
+            ));
+        }
+        if job.facts.workflow_run {
+            claims.warnings.push(format!(
+                "{label}: reachable from `workflow_run`, which runs on the default branch after another workflow (possibly one started by a fork); do not feed its artifacts to anything that holds the role"
+            ));
+        }
+    }
+    for prefix in prefixes {
+        for tail in &tails {
+            claims.values.insert(format!("{prefix}:{tail}"));
+        }
+    }
+    claims
+}
+
+fn has_wildcard(value: &str) -> bool {
+    value.contains(['*', '?'])
+}
+
+/// The role's trust policy. All `sub` values sit under one operator: separate operators are
+/// ANDed by IAM, so splitting exact and glob values would trust nothing.
+pub fn trust_policy(
+    issuer: &Issuer,
+    account: &AccountId,
+    audiences: &BTreeSet<String>,
+    subs: &BTreeSet<String>,
+) -> Value {
+    let aud_key = issuer.condition_key("aud");
+    let sub_key = issuer.condition_key("sub");
+    let audience: Value = if audiences.len() == 1 {
+        json!(audiences.iter().next())
+    } else {
+        json!(audiences)
+    };
+    let mut string_equals = serde_json::Map::new();
+    string_equals.insert(aud_key, audience);
+    let mut condition = serde_json::Map::new();
+    if subs.iter().any(|s| has_wildcard(s)) {
+        condition.insert("StringEquals".into(), Value::Object(string_equals));
+        condition.insert("StringLike".into(), json!({ sub_key: subs }));
+    } else {
+        string_equals.insert(sub_key, json!(subs));
+        condition.insert("StringEquals".into(), Value::Object(string_equals));
+    }
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": issuer.provider_arn(account) },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": condition,
+        }]
+    })
+}
+
+/// A valid permission policy that grants nothing useful: the output marks it to be replaced.
+/// `sts:GetCallerIdentity` needs no permission anyway, so attaching this grants nothing new.
+pub fn placeholder_permission_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": PLACEHOLDER_SID,
+            "Effect": "Allow",
+            "Action": "sts:GetCallerIdentity",
+            "Resource": "*",
+        }]
+    })
+}
+
+/// Whether one `sub` value is scoped to a repository: `repo:OWNER/REPO:…` with no wildcard
+/// before the tail (or `repo:OWNER/*` when org-wide trust was asked for).
+fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
+    let Some(rest) = value.strip_prefix("repo:") else {
+        return Err(format!("`sub` value `{value}` does not start with `repo:`"));
+    };
+    let (repo_part, tail) = rest.split_once(':').unwrap_or((rest, ""));
+    let Some((owner, repo)) = repo_part.split_once('/') else {
+        return Err(format!("`sub` value `{value}` does not name OWNER/REPO"));
+    };
+    if owner.is_empty() || has_wildcard(owner) {
+        return Err(format!("`sub` value `{value}` trusts any owner"));
+    }
+    if has_wildcard(repo) {
+        if allow_org_wide && repo == "*" && tail.is_empty() {
+            return Ok(());
+        }
+        return Err(format!(
+            "`sub` value `{value}` trusts every repository of `{owner}` (needs --allow-org-wide)"
+        ));
+    }
+    if tail.is_empty() || tail.trim_matches('*').is_empty() {
+        return Err(format!(
+            "`sub` value `{value}` trusts every workflow run of the repository"
+        ));
+    }
+    Ok(())
+}
+
+/// Our own check of a trust policy, run on the exact text we emit.
+pub fn validate_trust(
+    text: &str,
+    issuer: &Issuer,
+    account: &AccountId,
+    allow_org_wide: bool,
+) -> Result<(), String> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    if text.contains("ForAllValues") || text.contains("ForAnyValue") {
+        return Err(
+            "uses a ForAllValues/ForAnyValue operator, which is true when the claim is absent"
+                .into(),
+        );
+    }
+    if doc["Version"] != "2012-10-17" {
+        return Err("`Version` must be 2012-10-17".into());
+    }
+    let statements = doc["Statement"]
+        .as_array()
+        .filter(|s| !s.is_empty())
+        .ok_or("no `Statement` list")?;
+    let sub_key = issuer.condition_key("sub");
+    let aud_key = issuer.condition_key("aud");
+    for statement in statements {
+        if statement["Effect"] != "Allow" || statement["Action"] != "sts:AssumeRoleWithWebIdentity"
+        {
+            return Err("each statement must Allow sts:AssumeRoleWithWebIdentity".into());
+        }
+        if statement["Principal"]["Federated"] != issuer.provider_arn(account).as_str() {
+            return Err(format!(
+                "the principal must be {}",
+                issuer.provider_arn(account)
+            ));
+        }
+        let condition = statement["Condition"]
+            .as_object()
+            .ok_or("no `Condition`: any GitHub repository could assume the role")?;
+        let aud = &condition
+            .get("StringEquals")
+            .ok_or("no StringEquals condition on the audience")?[&aud_key];
+        let audiences_present = match aud {
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => {
+                !a.is_empty() && a.iter().all(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            }
+            _ => false,
+        };
+        if !audiences_present {
+            return Err(format!("no `{aud_key}` audience condition"));
+        }
+        let mut sub_found = false;
+        for (operator, keys) in condition {
+            let Some(values) = keys.get(&sub_key) else {
+                continue;
+            };
+            if operator != "StringEquals" && operator != "StringLike" {
+                return Err(format!("`{sub_key}` is tested with {operator}"));
+            }
+            let values = values
+                .as_array()
+                .filter(|v| !v.is_empty())
+                .ok_or(format!("`{sub_key}` must be a non-empty list"))?;
+            for value in values {
+                let value = value.as_str().ok_or("`sub` values must be strings")?;
+                check_sub(value, allow_org_wide)?;
+                if operator == "StringEquals" && has_wildcard(value) {
+                    return Err(format!(
+                        "`{value}` has a wildcard under StringEquals, where it would match nothing"
+                    ));
+                }
+            }
+            sub_found = true;
+        }
+        if !sub_found {
+            return Err(format!(
+                "no `{sub_key}` condition: IAM rejects GitHub trust policies not scoped by `sub`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(subjects: Vec<Subject>) -> JobFacts {
+        JobFacts {
+            job: Some("deploy".into()),
+            environment: None,
+            subjects,
+            fork_pull_requests: false,
+            pull_request_target: false,
+            workflow_run: false,
+            calls: None,
+            audience: None,
+        }
+    }
+
+    fn subs(facts: &JobFacts, allow_org_wide: bool) -> SubClaims {
+        let prefixes = vec!["repo:octo-org/octo-repo".to_string()];
+        let jobs = [AssumingJob {
+            path: "w.yml".into(),
+            label: "w.yml: deploy".into(),
+            facts,
+        }];
+        derive_subs(&prefixes, &jobs, "main", allow_org_wide)
+    }
+
+    #[test]
+    fn github_globs_become_iam_patterns() {
+        assert_eq!(iam_ref_pattern("feature**"), ("feature*".into(), false));
+        assert_eq!(iam_ref_pattern("release/*"), ("release/*".into(), false));
+        assert_eq!(iam_ref_pattern("v[0-9]+.*"), ("v*.*".into(), true));
+        assert_eq!(iam_ref_pattern("main"), ("main".into(), false));
+    }
+
+    #[test]
+    fn expressions_and_callers_get_no_wildcard() {
+        let facts = job(vec![
+            Subject::EnvironmentExpression("${{ inputs.env }}".into()),
+            Subject::Caller,
+        ]);
+        let claims = subs(&facts, false);
+        assert!(claims.values.is_empty());
+        assert_eq!(claims.warnings.len(), 2);
+        assert!(claims.warnings[0].contains("no wildcard"));
+        let org_wide = subs(&facts, true);
+        assert_eq!(
+            org_wide.values.into_iter().collect::<Vec<_>>(),
+            vec!["repo:octo-org/*"]
+        );
+    }
+
+    #[test]
+    fn mixed_exact_and_glob_subs_share_one_operator() {
+        let account = AccountId::parse("123456789012").unwrap();
+        let audiences = BTreeSet::from([DEFAULT_AUDIENCE.to_string()]);
+        let values = BTreeSet::from([
+            "repo:o/r:ref:refs/heads/main".to_string(),
+            "repo:o/r:ref:refs/heads/feature*".to_string(),
+        ]);
+        let policy = trust_policy(&Issuer::GitHubCom, &account, &audiences, &values);
+        let condition = &policy["Statement"][0]["Condition"];
+        assert_eq!(
+            condition["StringLike"]["token.actions.githubusercontent.com:sub"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(condition["StringEquals"]["token.actions.githubusercontent.com:sub"].is_null());
+        let text = policy.to_string();
+        validate_trust(&text, &Issuer::GitHubCom, &account, false).unwrap();
+    }
+
+    #[test]
+    fn validator_rejects_unscoped_policies() {
+        let account = AccountId::parse("123456789012").unwrap();
+        let audiences = BTreeSet::from([DEFAULT_AUDIENCE.to_string()]);
+        let check = |sub: &str, org_wide: bool| {
+            let values = BTreeSet::from([sub.to_string()]);
+            let text = trust_policy(&Issuer::GitHubCom, &account, &audiences, &values).to_string();
+            validate_trust(&text, &Issuer::GitHubCom, &account, org_wide)
+        };
+        for bad in [
+            "*",
+            "repo:*",
+            "repo:*/*",
+            "repo:o/*",
+            "repo:o/r:*",
+            "repo:o/r",
+        ] {
+            assert!(check(bad, false).is_err(), "{bad} accepted");
+        }
+        assert!(check("repo:o/*", true).is_ok());
+        assert!(check("repo:*/*", true).is_err());
+        assert!(check("repo:o/r:environment:prod", false).is_ok());
+        let no_sub = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}"#;
+        assert!(
+            validate_trust(no_sub, &Issuer::GitHubCom, &account, false)
+                .unwrap_err()
+                .contains("no `token.actions.githubusercontent.com:sub`")
+        );
+        let for_all = no_sub.replace("StringEquals", "ForAllValues:StringEquals");
+        assert!(validate_trust(&for_all, &Issuer::GitHubCom, &account, false).is_err());
+        assert!(validate_trust("{", &Issuer::GitHubCom, &account, false).is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! `migrate trust --apply` against moto's IAM server (`AWS_ENDPOINT_URL_IAM`, set by CI with
+//! static test credentials): creates provider and roles, reads them back, is idempotent,
+//! refuses to overwrite a different trust policy, and changes nothing without confirmation.
+//! Each test uses its own repository name, so the tests can share one moto server.
+
+// A test that cannot unwrap has failed: panicking is the report.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use assert_cmd::Command;
+use aws_sdk_iam::Client;
+use serde_json::Value;
+
+const FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/testdata/corpus/046-Lock128-speech-to-text-cdk-deploy.yml"
+);
+/// moto's default account.
+const ACCOUNT: &str = "123456789012";
+
+fn moto_configured() -> bool {
+    if std::env::var_os("AWS_ENDPOINT_URL_IAM").is_some() {
+        return true;
+    }
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so `trust --apply` was not tested against moto.\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    false
+}
+
+/// A repository name no earlier run used.
+fn unique_repo(tag: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{tag}-{nanos}")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn trust(repo: &str, extra: &[&str]) -> Run {
+    let slug = format!("octo-org/{repo}");
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug", &slug])
+        .args(extra)
+        .arg(FILE)
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        f(Client::new(&config)).await
+    })
+}
+
+fn decode(text: &str) -> Value {
+    let decoded = migrate::trust::reconcile::decode_policy_document(text);
+    serde_json::from_str(&decoded).unwrap()
+}
+
+#[test]
+fn apply_creates_provider_and_roles_then_changes_nothing() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("create");
+    let wanted: Value = serde_json::from_str(&trust(&repo, &["--format", "json"]).stdout).unwrap();
+
+    let first = trust(&repo, &["--apply", "--yes"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.contains(&format!("created role gha-{repo} ")),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains(&format!("created role gha-{repo}-dev "))
+    );
+
+    let (trust_doc, policy_names, tags, client_ids) = iam(async |client: Client| {
+        let role = client
+            .get_role()
+            .role_name(format!("gha-{repo}-dev"))
+            .send()
+            .await
+            .unwrap();
+        let role = role.role().unwrap().clone();
+        let policies = client
+            .list_role_policies()
+            .role_name(format!("gha-{repo}-dev"))
+            .send()
+            .await
+            .unwrap();
+        let provider = client
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(format!(
+                "arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+            ))
+            .send()
+            .await
+            .unwrap();
+        (
+            role.assume_role_policy_document().unwrap().to_string(),
+            policies.policy_names().to_vec(),
+            role.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect::<Vec<_>>(),
+            provider.client_id_list().to_vec(),
+        )
+    });
+    assert_eq!(decode(&trust_doc), wanted["roles"][1]["trust_policy"]);
+    assert_eq!(
+        decode(&trust_doc)["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+            [0],
+        format!("repo:octo-org/{repo}:environment:development")
+    );
+    assert_eq!(policy_names, vec!["migrate-placeholder-replace-me"]);
+    assert!(tags.contains(&("migrate:campaign".into(), "static-keys-to-oidc".into())));
+    assert!(client_ids.contains(&"sts.amazonaws.com".to_string()));
+
+    let second = trust(&repo, &["--apply", "--yes"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stdout.contains("nothing to change"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second
+            .stdout
+            .contains(&format!("unchanged role gha-{repo}-dev"))
+    );
+}
+
+#[test]
+fn apply_refuses_to_overwrite_a_different_trust_policy() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("conflict");
+    assert_eq!(trust(&repo, &["--apply", "--yes"]).code, 0);
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:someone/else:ref:refs/heads/main"}}}]}"#;
+    iam(async |client: Client| {
+        client
+            .update_assume_role_policy()
+            .role_name(format!("gha-{repo}-dev"))
+            .policy_document(other)
+            .send()
+            .await
+            .unwrap();
+    });
+    let run = trust(&repo, &["--apply", "--yes"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "conflict: role gha-{repo}-dev exists with a different trust policy"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("repo:someone/else:ref:refs/heads/main"));
+    assert!(
+        run.stderr
+            .contains(&format!("repo:octo-org/{repo}:environment:development"))
+    );
+    assert!(run.stdout.contains(&format!("unchanged role gha-{repo}")));
+    // Still the other policy: nothing was overwritten.
+    let doc = iam(async |client: Client| {
+        let role = client
+            .get_role()
+            .role_name(format!("gha-{repo}-dev"))
+            .send()
+            .await
+            .unwrap();
+        role.role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap()
+            .to_string()
+    });
+    assert_eq!(decode(&doc), serde_json::from_str::<Value>(other).unwrap());
+}
+
+#[test]
+fn apply_without_confirmation_changes_nothing() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("unconfirmed");
+    let run = trust(&repo, &["--apply"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("create role gha-{repo}")),
+        "the plan is shown"
+    );
+    let missing = iam(async |client: Client| {
+        client
+            .get_role()
+            .role_name(format!("gha-{repo}"))
+            .send()
+            .await
+            .err()
+            .and_then(|e| {
+                e.as_service_error()
+                    .map(|s| s.is_no_such_entity_exception())
+            })
+    });
+    assert_eq!(missing, Some(true));
+}
+
+#[test]
+fn apply_copies_the_permissions_of_an_iam_user() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("copy");
+    let user = format!("deploy-bot-{repo}");
+    let inline_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::site/*"}]}"#;
+    let group_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudfront:CreateInvalidation","Resource":"*"}]}"#;
+    let managed_arn = iam(async |client: Client| {
+        client.create_user().user_name(&user).send().await.unwrap();
+        let policy = client
+            .create_policy()
+            .policy_name(format!("managed-{repo}"))
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::site"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        let arn = policy.policy().unwrap().arn().unwrap().to_string();
+        client
+            .attach_user_policy()
+            .user_name(&user)
+            .policy_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name("upload")
+            .policy_document(inline_doc)
+            .send()
+            .await
+            .unwrap();
+        let group = format!("deployers-{repo}");
+        client
+            .create_group()
+            .group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        client
+            .add_user_to_group()
+            .group_name(&group)
+            .user_name(&user)
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_group_policy()
+            .group_name(&group)
+            .policy_name("invalidate")
+            .policy_document(group_doc)
+            .send()
+            .await
+            .unwrap();
+        arn
+    });
+
+    let run = trust(
+        &repo,
+        &["--apply", "--yes", "--copy-permissions-from", &user],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let role = format!("gha-{repo}-dev");
+    let (attached, inline) = iam(async |client: Client| {
+        let attached = client
+            .list_attached_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .iter()
+            .map(|p| p.policy_arn().unwrap().to_string())
+            .collect::<Vec<_>>();
+        let names = client
+            .list_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap()
+            .policy_names()
+            .to_vec();
+        let mut inline = Vec::new();
+        for name in names {
+            let doc = client
+                .get_role_policy()
+                .role_name(&role)
+                .policy_name(&name)
+                .send()
+                .await
+                .unwrap()
+                .policy_document()
+                .to_string();
+            inline.push((name, decode(&doc)));
+        }
+        inline.sort_by(|a, b| a.0.cmp(&b.0));
+        (attached, inline)
+    });
+    assert_eq!(attached, vec![managed_arn]);
+    assert_eq!(
+        inline,
+        vec![
+            (
+                format!("from-group-deployers-{repo}-invalidate"),
+                serde_json::from_str::<Value>(group_doc).unwrap()
+            ),
+            (
+                format!("from-user-{user}-upload"),
+                serde_json::from_str::<Value>(inline_doc).unwrap()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn apply_with_an_unknown_user_changes_nothing() {
+    if !moto_configured() {
+        return;
+    }
+    let repo = unique_repo("nouser");
+    let run = trust(
+        &repo,
+        &["--apply", "--yes", "--copy-permissions-from", "nobody-here"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("IAM user `nobody-here` does not exist"),
+        "{}",
+        run.stderr
+    );
+    let missing = iam(async |client: Client| {
+        client
+            .get_role()
+            .role_name(format!("gha-{repo}"))
+            .send()
+            .await
+            .err()
+            .and_then(|e| {
+                e.as_service_error()
+                    .map(|s| s.is_no_such_entity_exception())
+            })
+    });
+    assert_eq!(missing, Some(true));
+}

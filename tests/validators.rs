@@ -1,0 +1,321 @@
+//! Third-party validators on what `migrate trust` generates: checkov's GitHub OIDC trust checks
+//! (CKV_AWS_358 on `aws_iam_policy_document`, CKV_AWS_393 on `aws_iam_role`) on every Terraform
+//! file, and parliament on every permission policy. The tools come from the venv whose `bin`
+//! directory is `MIGRATE_VALIDATORS_BIN` (CI always sets it); without it these tests say loudly
+//! that they were skipped.
+
+// A test that cannot unwrap has failed: panicking is the report.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
+const TRUST_CHECKS: [&str; 2] = ["CKV_AWS_358", "CKV_AWS_393"];
+
+fn validators_bin() -> Option<PathBuf> {
+    match std::env::var_os("MIGRATE_VALIDATORS_BIN") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            eprintln!(
+                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                 SKIPPED: MIGRATE_VALIDATORS_BIN is not set, so checkov and parliament did not run.\n\
+                 Set it to the bin directory of a venv with checkov and parliament (CI does).\n\
+                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+            );
+            None
+        }
+    }
+}
+
+/// `migrate trust` output for the given extra arguments; it must succeed.
+fn generate(args: &[&str]) -> String {
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", "123456789012"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Every configuration whose generated IaC we validate.
+fn cases() -> Vec<(&'static str, Vec<String>)> {
+    let slug = ["--slug", "octo-org/octo-repo"].map(String::from).to_vec();
+    let with = |extra: &[&str], path: &str| {
+        let mut args = slug.clone();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(path.to_string());
+        args
+    };
+    let reusable = format!("{CORPUS}/001-ucdavis-lsit-actions-deploy.yml");
+    vec![
+        ("corpus", with(&[], CORPUS)),
+        (
+            "corpus-immutable",
+            with(&["--repo-ids", "123456/456789"], CORPUS),
+        ),
+        (
+            "corpus-existing-provider",
+            with(&["--existing-provider"], CORPUS),
+        ),
+        (
+            "corpus-ghes",
+            with(&["--github-host", "ghe.example.com"], CORPUS),
+        ),
+        (
+            "corpus-ghec",
+            with(&["--enterprise-slug", "octo-ent"], CORPUS),
+        ),
+        ("org-wide-callee", with(&["--allow-org-wide"], &reusable)),
+    ]
+}
+
+/// checkov's JSON report of the two trust checks on one directory.
+fn checkov(bin: &Path, dir: &Path) -> Value {
+    let output = StdCommand::new(bin.join("checkov"))
+        .arg("-d")
+        .arg(dir)
+        .args(["--framework", "terraform", "--check"])
+        .arg(TRUST_CHECKS.join(","))
+        .args(["--compact", "--skip-download", "-o", "json"])
+        .output()
+        .expect("checkov runs");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn check_results(report: &Value, kind: &str) -> BTreeSet<(String, String)> {
+    report["results"][kind]
+        .as_array()
+        .map(|checks| {
+            checks
+                .iter()
+                .map(|c| {
+                    (
+                        c["check_id"].as_str().unwrap_or_default().to_string(),
+                        c["resource"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn checkov_passes_the_github_oidc_trust_checks_on_every_terraform_file() {
+    let Some(bin) = validators_bin() else { return };
+    for (name, args) in cases() {
+        let mut tf_args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tf_args.extend(["--format", "terraform"]);
+        let terraform = generate(&tf_args);
+        let roles: Vec<String> = terraform
+            .lines()
+            .filter_map(|l| l.strip_prefix("resource \"aws_iam_role\" \""))
+            .map(|l| l.trim_end_matches("\" {").to_string())
+            .collect();
+        assert!(!roles.is_empty(), "{name}: no roles generated");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), &terraform).unwrap();
+        let report = checkov(&bin, dir.path());
+        let failed = check_results(&report, "failed_checks");
+        assert!(
+            failed.is_empty(),
+            "{name}: checkov failed {failed:?}\n{terraform}"
+        );
+        let passed = check_results(&report, "passed_checks");
+        for role in &roles {
+            for (check, resource) in [
+                ("CKV_AWS_393", format!("aws_iam_role.{role}")),
+                (
+                    "CKV_AWS_358",
+                    format!("aws_iam_policy_document.{role}_trust"),
+                ),
+            ] {
+                assert!(
+                    passed.contains(&(check.to_string(), resource.clone())),
+                    "{name}: {check} did not pass on {resource}: {passed:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The checks above can fail: the same generated file with an unscoped `sub` is rejected.
+#[test]
+fn checkov_rejects_our_layout_with_an_unscoped_sub() {
+    let Some(bin) = validators_bin() else { return };
+    let file = format!("{CORPUS}/046-Lock128-speech-to-text-cdk-deploy.yml");
+    let terraform = generate(&["--slug", "o/r", "--format", "terraform", &file]);
+    let broken = terraform.replace("\"repo:o/r:environment:development\"", "\"repo:*\"");
+    assert_ne!(broken, terraform);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), &broken).unwrap();
+    let failed = check_results(&checkov(&bin, dir.path()), "failed_checks");
+    assert!(
+        failed.contains(&(
+            "CKV_AWS_358".to_string(),
+            "aws_iam_policy_document.gha_r_dev_trust".to_string()
+        )),
+        "{failed:?}"
+    );
+}
+
+/// parliament's findings on one policy (JSON lines on stdout).
+fn parliament(bin: &Path, policy: &Value) -> Vec<Value> {
+    let mut child = StdCommand::new(bin.join("parliament"))
+        .arg("--json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parliament runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(policy.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("parliament line {l}: {e}")))
+        .collect()
+}
+
+fn serious(findings: &[Value]) -> Vec<&Value> {
+    findings
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("MEDIUM" | "HIGH" | "CRITICAL")))
+        .collect()
+}
+
+#[test]
+fn parliament_finds_nothing_medium_or_above_in_any_permission_policy() {
+    let Some(bin) = validators_bin() else { return };
+    let mut checked = 0;
+    for (name, args) in cases() {
+        let mut json_args: Vec<&str> = args.iter().map(String::as_str).collect();
+        json_args.extend(["--format", "json"]);
+        let doc: Value = serde_json::from_str(&generate(&json_args)).unwrap();
+        for role in doc["roles"].as_array().unwrap() {
+            let policy = &role["permission_policy"];
+            let findings = parliament(&bin, policy);
+            let bad = serious(&findings);
+            assert!(bad.is_empty(), "{name} {}: {bad:?}", role["name"]);
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    // The check can fail: parliament flags a mismatched resource as MEDIUM.
+    let mismatched = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket"}]
+    });
+    assert!(!serious(&parliament(&bin, &mismatched)).is_empty());
+}
+
+/// cfn-lint is not among the validators CI must install; use it when the venv has it.
+fn optional_tool(bin: &Path, name: &str) -> Option<PathBuf> {
+    let path = bin.join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {name} is not in MIGRATE_VALIDATORS_BIN ({})",
+            bin.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn cfn_lint_accepts_every_cloudformation_template() {
+    let Some(bin) = validators_bin() else { return };
+    let Some(cfn_lint) = optional_tool(&bin, "cfn-lint") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, args) in cases() {
+        for (format, ext) in [("cloudformation", "yaml"), ("cloudformation-json", "json")] {
+            let mut cfn_args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cfn_args.extend(["--format", format]);
+            let path = dir.path().join(format!("{name}.{ext}"));
+            std::fs::write(&path, generate(&cfn_args)).unwrap();
+            files.push(path);
+        }
+    }
+    let lint = |paths: &[PathBuf]| {
+        StdCommand::new(&cfn_lint)
+            .args(paths)
+            .output()
+            .expect("cfn-lint runs")
+    };
+    let output = lint(&files);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // The check can fail: a role name IAM would refuse is reported.
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        text.replace("RoleName: \"gha-", "RoleName: \"gha/bad/"),
+    )
+    .unwrap();
+    assert!(!lint(&[broken]).status.success());
+}
+
+/// The Terraform is laid out exactly as `terraform fmt` would leave it (when terraform is on PATH).
+#[test]
+fn terraform_fmt_changes_nothing() {
+    let Ok(check) = StdCommand::new("terraform").arg("version").output() else {
+        eprintln!("SKIPPED: terraform is not on PATH; `terraform fmt` was not checked");
+        return;
+    };
+    assert!(check.status.success());
+    for (name, args) in cases() {
+        let mut tf_args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tf_args.extend(["--format", "terraform"]);
+        let terraform = generate(&tf_args);
+        let mut child = StdCommand::new("terraform")
+            .args(["fmt", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(terraform.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{name}: terraform fmt failed");
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            terraform,
+            "{name}: not terraform fmt output"
+        );
+    }
+}
