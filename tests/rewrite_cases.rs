@@ -102,8 +102,7 @@ fn bad_arn_and_invalid_yaml_are_typed_errors() {
 
 #[test]
 fn action_ref_option_is_used_for_bumps_and_inserted_steps() {
-    let mut opts = single_role();
-    opts.action_ref = "v5".to_string();
+    let opts = single_role().with_action_ref("v5", true);
     let outcome = rewrite::rewrite(
         "staging-and-prod.yml",
         &fixture("staging-and-prod.yml"),
@@ -118,6 +117,28 @@ fn action_ref_option_is_used_for_bumps_and_inserted_steps() {
         2
     );
     assert!(!outcome.text.contains("@v3") && !outcome.text.contains("@v6"));
+}
+
+#[test]
+fn v6_is_written_as_its_release_commit_unless_pinning_is_off() {
+    let text = fixture("staging-and-prod.yml");
+    let pinned = rewrite::rewrite("staging-and-prod.yml", &text, &single_role()).expect("rewrites");
+    assert!(
+        pinned.text.contains(
+            "configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3"
+        ),
+        "{}",
+        pinned.text
+    );
+    let moving = rewrite::rewrite(
+        "staging-and-prod.yml",
+        &text,
+        &single_role().with_action_ref("v6", false),
+    )
+    .expect("rewrites");
+    assert!(
+        moving.text.contains("configure-aws-credentials@v6") && !moving.text.contains("e6de054")
+    );
 }
 
 #[test]
@@ -158,7 +179,9 @@ fn crlf_file_stays_crlf() {
         "a bare LF crept in:\n{:?}",
         outcome.text
     );
-    assert!(outcome.text.contains("      - name: Configure AWS credentials (OIDC)\r\n        uses: aws-actions/configure-aws-credentials@v6\r\n"));
+    assert!(outcome.text.contains(
+        "      - name: Configure AWS credentials (OIDC)\r\n        uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\r\n"
+    ));
     assert!(!outcome.text.contains("AWS_ACCESS_KEY_ID"));
 }
 

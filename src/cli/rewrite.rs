@@ -56,9 +56,14 @@ pub struct RewriteArgs {
     #[arg(long)]
     write: bool,
 
-    /// configure-aws-credentials ref for inserted steps and bumped old refs.
+    /// configure-aws-credentials ref for inserted steps and bumped old refs. A known release
+    /// (`v6` is v6.2.3) is written as its commit SHA with a `# v6.2.3` comment.
     #[arg(long, default_value = rewrite::DEFAULT_ACTION_REF)]
     action_ref: String,
+
+    /// Write --action-ref as given even when it names a known release (a moving tag).
+    #[arg(long)]
+    no_pin: bool,
 
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -98,8 +103,7 @@ pub fn run(args: RewriteArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let mut opts = RewriteOptions::new(roles);
-    opts.action_ref = args.action_ref.clone();
+    let opts = RewriteOptions::new(roles).with_action_ref(&args.action_ref, !args.no_pin);
 
     let (candidates, walk_errors) = discover::discover(&args.paths);
     let mut results: Vec<FileResult> = candidates

@@ -28,11 +28,34 @@ use verify::{Changes, Value};
 /// The configure-aws-credentials ref written when inserting a step or bumping an old one.
 pub const DEFAULT_ACTION_REF: &str = "v6";
 
+/// Release commits of aws-actions/configure-aws-credentials we write instead of a moving
+/// tag, so rewritten workflows stay hash-pinned (zizmor's `unpinned-uses`). Each was checked
+/// against several independent public pins of that release.
+const KNOWN_PINS: &[(&[&str], &str, &str)] = &[(
+    &["v6", "v6.2", "v6.2.3"],
+    "e6de054238d6b7531b4efff3b6587d9aade6a06c",
+    "v6.2.3",
+)];
+
+/// The ref to write for `--action-ref REF`: a known release's commit SHA with its version
+/// as a comment when `pin` is set, else the ref as given.
+pub fn resolve_action_ref(requested: &str, pin: bool) -> (String, Option<String>) {
+    let known = KNOWN_PINS
+        .iter()
+        .find(|(refs, _, _)| refs.contains(&requested));
+    match (pin, known) {
+        (true, Some((_, sha, version))) => ((*sha).to_string(), Some((*version).to_string())),
+        _ => (requested.to_string(), None),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RewriteOptions {
     pub roles: RoleSource,
-    /// `--action-ref`.
+    /// `--action-ref`, resolved: a tag, branch or SHA.
     pub action_ref: String,
+    /// The release a pinned `action_ref` SHA stands for, written as a `# vX.Y.Z` comment.
+    pub action_version: Option<String>,
     /// `owner/repo` of the file, for repository-qualified role-map entries.
     pub repo: Option<String>,
 }
@@ -41,9 +64,16 @@ impl RewriteOptions {
     pub fn new(roles: RoleSource) -> Self {
         Self {
             roles,
-            action_ref: DEFAULT_ACTION_REF.to_string(),
+            action_ref: resolve_action_ref(DEFAULT_ACTION_REF, true).0,
+            action_version: resolve_action_ref(DEFAULT_ACTION_REF, true).1,
             repo: None,
         }
+    }
+
+    /// `--action-ref REF`: a known release becomes its pinned SHA unless `pin` is off.
+    pub fn with_action_ref(mut self, requested: &str, pin: bool) -> Self {
+        (self.action_ref, self.action_version) = resolve_action_ref(requested, pin);
+        self
     }
 
     /// `--role-arn ARN`.
@@ -464,6 +494,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             uses.node,
             git_ref,
             &self.opts.action_ref,
+            self.opts.action_version.as_deref(),
         )?;
         out.descriptions.push(format!(
             "{}: configure-aws-credentials {git_ref} -> {}",
@@ -574,6 +605,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             role: &role,
             region: &region,
             action_ref: &self.opts.action_ref,
+            action_version: self.opts.action_version.as_deref(),
         };
         steps::insert_configure_step(
             self.text,

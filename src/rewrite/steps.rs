@@ -205,6 +205,7 @@ pub fn bump_ref(
     uses: Node<'_>,
     old_ref: &str,
     new_ref: &str,
+    version: Option<&str>,
 ) -> Result<(), String> {
     let span = uses.span();
     let src = &text[span.start..span.end];
@@ -213,7 +214,20 @@ pub fn bump_ref(
     if text.get(ref_start..ref_start + old_ref.len()) != Some(old_ref) {
         return Err("the `uses:` value is written in an unusual way".into());
     }
-    plan.push(ref_start..ref_start + old_ref.len(), new_ref)?;
+    // A pinned SHA gets its version as a comment, where the value ends the line's content.
+    let ref_end = ref_start + old_ref.len();
+    let rest_of_line = text[ref_end..].split(['\n', '\r']).next().unwrap_or("");
+    let comment = match version {
+        Some(v)
+            if uses.style() == Style::Plain
+                && ref_end == span.end
+                && !rest_of_line.contains('#') =>
+        {
+            format!(" # {v}")
+        }
+        _ => String::new(),
+    };
+    plan.push(ref_start..ref_end, &format!("{new_ref}{comment}"))?;
     let full = uses.as_str().unwrap_or("");
     let new_value = format!(
         "{}@{new_ref}",
@@ -256,6 +270,8 @@ pub struct ConfigureStep<'a> {
     pub role: &'a RoleArn,
     pub region: &'a Region,
     pub action_ref: &'a str,
+    /// Written as `# vX.Y.Z` after a pinned SHA.
+    pub action_version: Option<&'a str>,
 }
 
 pub const STEP_NAME: &str = "Configure AWS credentials (OIDC)";
@@ -308,8 +324,12 @@ pub fn insert_configure_step(
     let body = layout::spaces(content_col);
     let inner = layout::spaces(content_col + with_indent);
     let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
+    let version_comment = step
+        .action_version
+        .map(|v| format!(" # {v}"))
+        .unwrap_or_default();
     let mut block = format!(
-        "{dash}name: {STEP_NAME}{eol}{body}uses: {uses}{eol}{body}with:{eol}{inner}role-to-assume: {}{eol}{inner}aws-region: {}{eol}",
+        "{dash}name: {STEP_NAME}{eol}{body}uses: {uses}{version_comment}{eol}{body}with:{eol}{inner}role-to-assume: {}{eol}{inner}aws-region: {}{eol}",
         step.role.as_str(),
         step.region.text
     );
