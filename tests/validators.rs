@@ -319,3 +319,109 @@ fn terraform_fmt_changes_nothing() {
         );
     }
 }
+
+/// zizmor's findings per (file name, audit) for every workflow under `dir`.
+fn zizmor_findings(
+    zizmor: &Path,
+    dir: &Path,
+) -> std::collections::BTreeMap<(String, String), usize> {
+    let output = StdCommand::new(zizmor)
+        .args(["--offline", "--no-progress", "--format=json"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let findings: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "zizmor JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let mut counts = std::collections::BTreeMap::new();
+    for f in findings.as_array().unwrap() {
+        let path = f["locations"][0]["symbolic"]["key"]["Local"]["verbatim_path"]
+            .as_str()
+            .unwrap_or_default();
+        let file = Path::new(path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        *counts
+            .entry((file, f["ident"].as_str().unwrap().to_string()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Every rewritten workflow passes zizmor with no finding it did not have before.
+#[test]
+fn zizmor_finds_nothing_new_in_rewritten_workflows() {
+    let Some(bin) = validators_bin() else { return };
+    let zizmor = bin.join("zizmor");
+    let work = tempfile::tempdir().unwrap();
+    let (before, after) = (
+        work.path().join("before/.github/workflows"),
+        work.path().join("after/.github/workflows"),
+    );
+    std::fs::create_dir_all(&before).unwrap();
+    std::fs::create_dir_all(&after).unwrap();
+    let mut copied = 0;
+    for dir in [
+        "testdata/corpus",
+        "testdata/rules",
+        "testdata/rewrite",
+        "testdata/repos/inherit/.github/workflows",
+    ] {
+        for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                continue;
+            }
+            let name = format!(
+                "{}-{}",
+                dir.replace('/', "_"),
+                path.file_name().unwrap().to_string_lossy()
+            );
+            std::fs::copy(&path, before.join(&name)).unwrap();
+            std::fs::copy(&path, after.join(&name)).unwrap();
+            copied += 1;
+        }
+    }
+    assert!(copied > 60);
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args([
+            "rewrite",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--write",
+        ])
+        .arg(work.path().join("after"))
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains(" rewritten"), "{summary}");
+    let (old, new) = (
+        zizmor_findings(&zizmor, &work.path().join("before")),
+        zizmor_findings(&zizmor, &work.path().join("after")),
+    );
+    let worse: Vec<String> = new
+        .iter()
+        .filter(|(key, n)| **n > old.get(*key).copied().unwrap_or(0))
+        .map(|((file, audit), n)| {
+            format!(
+                "{file}: {audit} {} -> {n}",
+                old.get(&(file.clone(), audit.clone()))
+                    .copied()
+                    .unwrap_or(0)
+            )
+        })
+        .collect();
+    assert!(
+        worse.is_empty(),
+        "zizmor finds new problems after the rewrite:\n{}",
+        worse.join("\n")
+    );
+    // The rewrite removed something zizmor cares about somewhere (static keys in the open).
+    assert!(new.values().sum::<usize>() <= old.values().sum::<usize>());
+}
