@@ -227,7 +227,7 @@ pub fn bump_ref(
         }
         _ => String::new(),
     };
-    plan.push(ref_start..ref_end, &format!("{new_ref}{comment}"))?;
+    plan.push(ref_start..ref_end, format!("{new_ref}{comment}"))?;
     let full = uses.as_str().unwrap_or("");
     let new_value = format!(
         "{}@{new_ref}",
