@@ -26,6 +26,8 @@ pub struct Triggers {
     pub workflow_call: bool,
     pub workflow_run: bool,
     pub release: bool,
+    /// Events whose runs use the default branch's ref (`delete`, `repository_dispatch`...).
+    pub default_branch_events: bool,
     /// Every event name, as written.
     pub events: Vec<String>,
 }
@@ -55,6 +57,12 @@ impl Triggers {
                 "workflow_call" => t.workflow_call = true,
                 "workflow_run" => t.workflow_run = true,
                 "release" => t.release = true,
+                "delete"
+                | "repository_dispatch"
+                | "issues"
+                | "issue_comment"
+                | "watch"
+                | "fork" => t.default_branch_events = true,
                 _ => {}
             }
             t.events.push(event);
@@ -181,7 +189,12 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
             if t.release {
                 subjects.push(Subject::Tag("*".into()));
             }
-            if t.schedule || t.workflow_run || t.pull_request_target || t.workflow_dispatch {
+            if t.schedule
+                || t.workflow_run
+                || t.pull_request_target
+                || t.workflow_dispatch
+                || t.default_branch_events
+            {
                 subjects.push(Subject::DefaultBranch);
             }
             if t.workflow_call {
