@@ -59,7 +59,7 @@ const KEYS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
 #[test]
 fn push_branches_with_a_github_glob() {
-    // on.push.branches: [main, 'feature**']
+    // on.push.branches: [main, 'feature**']; on.delete runs on the default branch (trunk here).
     let plan = plan_for(
         &corpus("009-121jigowatts-sam-java-app-pipeline-pipeline.yaml"),
         None,
@@ -73,6 +73,7 @@ fn push_branches_with_a_github_glob() {
             strings(&[
                 "repo:octo-org/octo-repo:ref:refs/heads/feature*",
                 "repo:octo-org/octo-repo:ref:refs/heads/main",
+                "repo:octo-org/octo-repo:ref:refs/heads/trunk",
             ])
         )]
     );
