@@ -14,6 +14,7 @@ pub mod expr;
 pub mod facts;
 pub mod github;
 pub mod inventory;
+pub mod publish;
 pub mod remote;
 pub mod report;
 pub mod rewrite;

@@ -281,7 +281,7 @@ fn repo_error(repo: &str, what: &str, e: &GitHubError) -> FileError {
     }
 }
 
-fn skip_reason(repo: &RepoSnapshot, filters: &Filters, named: bool) -> Option<String> {
+pub(crate) fn skip_reason(repo: &RepoSnapshot, filters: &Filters, named: bool) -> Option<String> {
     if repo.archived {
         return Some("archived (read-only)".into());
     }

@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap derive) and dispatch to one module per command.
 
 mod rewrite;
+mod rewrite_remote;
 mod scan;
 mod trust;
 mod trust_apply;

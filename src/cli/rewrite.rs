@@ -6,6 +6,8 @@ use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
 use super::ColorChoice;
+use super::rewrite_remote::RemoteSettings;
+use super::scan::RemoteArgs;
 use crate::discover;
 use crate::report::exit;
 use crate::rewrite::{self, RewriteError, RewriteOptions, RewriteOutcome, RoleMap, RoleSource};
@@ -25,6 +27,8 @@ pub enum Format {
   migrate rewrite . --role-arn arn:aws:iam::123456789012:role/gha-deploy
   migrate rewrite . --role-map roles.toml --write
   migrate rewrite .github/workflows/deploy.yml --role-arn ARN --action-ref v5
+  migrate rewrite --org acme --role-arn 'arn:aws:iam::123456789012:role/gha-{repo}' --pr --dry-run
+  migrate rewrite --org acme --role-map trust.json --pr --label security --draft
 
 Role map (TOML; the most specific key wins):
   [roles]
@@ -32,14 +36,15 @@ Role map (TOML; the most specific key wins):
   \"*_STAGING\" = \"arn:aws:iam::222222222222:role/staging\"
   \"octo-org/web:AWS_ACCESS_KEY_ID\" = \"arn:aws:iam::333333333333:role/web\"
 
-Exit codes: 0 done, 10 findings left for a person, 11 some files could not be rewritten,
-12 both, 1 tool error, 2 usage")]
+Exit codes: 0 done, 10 findings left for a person, 11 some files or repositories could not be
+rewritten, 12 both, 1 tool error, 2 usage")]
 pub struct RewriteArgs {
-    /// Files and directories to rewrite (walked like `scan`).
-    #[arg(default_value = ".")]
+    /// Files and directories to rewrite (walked like `scan`). Default: `.`.
+    #[arg(conflicts_with_all = ["org", "repo"])]
     paths: Vec<PathBuf>,
 
-    /// One role for every key pair (`arn:aws:iam::<account>:role/NAME`).
+    /// One role for every key pair (`arn:aws:iam::<account>:role/NAME`); with --org/--repo it
+    /// may contain `{owner}` and `{repo}`.
     #[arg(
         long,
         value_name = "ARN",
@@ -48,9 +53,33 @@ pub struct RewriteArgs {
     )]
     role_arn: Option<String>,
 
-    /// A TOML role map: secret name, glob or `owner/repo:SECRET` -> role ARN.
+    /// A role map: TOML (secret name, glob or `owner/repo:SECRET` -> role ARN) or the JSON
+    /// that `migrate trust --format json` writes.
     #[arg(long, value_name = "FILE")]
     role_map: Option<PathBuf>,
+
+    /// `OWNER/REPO` of local files, for role-map entries that name a repository.
+    #[arg(long, value_name = "OWNER/REPO")]
+    slug: Option<String>,
+
+    #[command(flatten)]
+    remote: RemoteArgs,
+
+    /// With --org/--repo: push one branch and open (or update) one pull request per repository.
+    #[arg(long)]
+    pr: bool,
+
+    /// With --pr: print what would be done and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// With --pr: open pull requests as drafts.
+    #[arg(long)]
+    draft: bool,
+
+    /// With --pr: labels for new pull requests (repeatable).
+    #[arg(long)]
+    label: Vec<String>,
 
     /// Apply the changes in place (atomically); without it, only show diffs.
     #[arg(long)]
@@ -72,19 +101,18 @@ pub struct RewriteArgs {
     color: ColorChoice,
 }
 
+fn read_role_map(path: &Path) -> Result<RoleMap, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    RoleMap::from_file_text(&text, &path.display().to_string()).map_err(|e| e.to_string())
+}
+
 /// The role source from `--role-arn` or `--role-map`.
 pub fn role_source(role_arn: Option<&str>, role_map: Option<&Path>) -> Result<RoleSource, String> {
     match (role_arn, role_map) {
         (Some(arn), _) => RewriteOptions::with_role_arn(arn)
             .map(|o| o.roles)
             .map_err(|e| e.to_string()),
-        (None, Some(path)) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            RoleMap::from_toml(&text, &path.display().to_string())
-                .map(RoleSource::Map)
-                .map_err(|e| e.to_string())
-        }
+        (None, Some(path)) => read_role_map(path).map(RoleSource::Map),
         (None, None) => Err("give --role-arn or --role-map".into()),
     }
 }
@@ -96,6 +124,13 @@ struct FileResult {
 }
 
 pub fn run(args: RewriteArgs) -> u8 {
+    if let Some(target) = args.remote.target() {
+        return super::rewrite_remote::run(&args.remote, &target, &remote_settings(&args));
+    }
+    if args.pr {
+        eprintln!("error: --pr needs --org or --repo");
+        return exit::USAGE;
+    }
     let roles = match role_source(args.role_arn.as_deref(), args.role_map.as_deref()) {
         Ok(roles) => roles,
         Err(e) => {
@@ -103,9 +138,15 @@ pub fn run(args: RewriteArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let opts = RewriteOptions::new(roles).with_action_ref(&args.action_ref, !args.no_pin);
+    let mut opts = RewriteOptions::new(roles).with_action_ref(&args.action_ref, !args.no_pin);
+    opts.repo = args.slug.clone();
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
 
-    let (candidates, walk_errors) = discover::discover(&args.paths);
+    let (candidates, walk_errors) = discover::discover(&paths);
     let mut results: Vec<FileResult> = candidates
         .par_iter()
         .filter_map(|c| {
@@ -277,4 +318,22 @@ fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
+}
+
+fn remote_settings(args: &RewriteArgs) -> RemoteSettings {
+    let roles = match (&args.role_arn, &args.role_map) {
+        (Some(template), _) => Ok(crate::publish::Roles::Template(template.clone())),
+        (None, Some(path)) => read_role_map(path).map(crate::publish::Roles::Map),
+        (None, None) => Err("give --role-arn or --role-map".into()),
+    };
+    RemoteSettings {
+        roles,
+        action_ref: args.action_ref.clone(),
+        pin: !args.no_pin,
+        publish: args.pr && !args.dry_run,
+        draft: args.draft,
+        labels: args.label.clone(),
+        format: args.format,
+        color: args.color.enabled(),
+    }
 }

@@ -98,14 +98,14 @@ struct RemoteOutput {
 /// Reading from GitHub instead of local paths.
 #[derive(Args, Clone)]
 #[command(next_help_heading = "GitHub")]
-pub struct RemoteArgs {
+pub(crate) struct RemoteArgs {
     /// Scan every repository of this organization (archived ones are skipped).
     #[arg(long)]
-    org: Option<String>,
+    pub(crate) org: Option<String>,
 
     /// Scan this repository (`OWNER/REPO`); repeatable.
     #[arg(long, value_name = "OWNER/REPO")]
-    repo: Vec<String>,
+    pub(crate) repo: Vec<String>,
 
     /// API root: https://api.github.com, or a GitHub Enterprise Server URL
     /// (REST at /api/v3, GraphQL at /api/graphql).
@@ -114,39 +114,43 @@ pub struct RemoteArgs {
         env = "MIGRATE_GITHUB_URL",
         default_value = "https://api.github.com"
     )]
-    github_url: String,
+    pub(crate) github_url: String,
 
     /// With --org: also scan forks.
     #[arg(long)]
-    include_forks: bool,
+    pub(crate) include_forks: bool,
 
     /// With --org: only repositories with one of these topics.
     #[arg(long)]
-    topic: Vec<String>,
+    pub(crate) topic: Vec<String>,
 
     /// With --org: only repositories whose name matches this glob (`*`, `?`).
     #[arg(long, value_name = "GLOB")]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
 
     /// Inventory secrets of every repository, not only those with findings.
     #[arg(long)]
-    all_secrets: bool,
+    pub(crate) all_secrets: bool,
 
     /// Longest wait for a rate-limit reset before giving up, in seconds.
     #[arg(long, default_value_t = 900)]
-    max_rate_wait: u64,
+    pub(crate) max_rate_wait: u64,
 
     /// Concurrent read requests.
     #[arg(long, default_value_t = 8, hide = true)]
-    read_concurrency: usize,
+    pub(crate) read_concurrency: usize,
 
     /// First retry backoff in milliseconds (doubles per attempt).
     #[arg(long, default_value_t = 1000, hide = true)]
-    retry_base_ms: u64,
+    pub(crate) retry_base_ms: u64,
+
+    /// Minimum gap between write requests in milliseconds (GitHub asks for at least 1 s).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub(crate) min_write_interval_ms: u64,
 }
 
 impl RemoteArgs {
-    fn target(&self) -> Option<Target> {
+    pub(crate) fn target(&self) -> Option<Target> {
         match (&self.org, self.repo.is_empty()) {
             (Some(org), _) => Some(Target::Org(org.clone())),
             (None, false) => Some(Target::Repos(self.repo.clone())),
@@ -154,18 +158,52 @@ impl RemoteArgs {
         }
     }
 
-    pub fn policy(&self) -> Policy {
+    pub(crate) fn filters(&self) -> Filters {
+        Filters {
+            include_forks: self.include_forks,
+            topics: self.topic.clone(),
+            name: self.name.clone(),
+            all_secrets: self.all_secrets,
+        }
+    }
+
+    /// A multi-threaded runtime for GitHub calls.
+    pub(crate) fn runtime(&self) -> Result<tokio::runtime::Runtime, GitHubError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| GitHubError::BadResponse {
+                what: "runtime".into(),
+                message: e.to_string(),
+            })
+    }
+
+    pub(crate) fn policy(&self) -> Policy {
         Policy {
             read_concurrency: self.read_concurrency,
             base_backoff: std::time::Duration::from_millis(self.retry_base_ms),
             max_wait: std::time::Duration::from_secs(self.max_rate_wait),
+            min_write_interval: std::time::Duration::from_millis(self.min_write_interval_ms),
             ..Policy::default()
         }
     }
 }
 
 /// Progress on stderr, only on a terminal.
-struct Bar(Option<indicatif::ProgressBar>);
+pub(crate) struct Bar(pub(crate) Option<indicatif::ProgressBar>);
+
+/// A repositories-done bar on stderr when it is a terminal; nothing otherwise.
+pub(crate) fn progress_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} repositories {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    })
+}
 
 impl remote::Progress for Bar {
     fn discovered(&self, done: usize, total: usize, requests: u64) {
@@ -187,31 +225,12 @@ fn scan_remote(
     args: &RemoteArgs,
     target: &Target,
 ) -> Result<(ScanReport, RemoteOutput), GitHubError> {
-    use std::io::IsTerminal;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| GitHubError::BadResponse {
-            what: "runtime".into(),
-            message: e.to_string(),
-        })?;
+    let runtime = args.runtime()?;
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
     let reader = github::connect_reader(&args.github_url, args.policy())?;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} repositories {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let filters = Filters {
-        include_forks: args.include_forks,
-        topics: args.topic.clone(),
-        name: args.name.clone(),
-        all_secrets: args.all_secrets,
-    };
+    let bar = progress_bar();
+    let filters = args.filters();
     let done = runtime.block_on(remote::scan(&reader, target, &filters, &Bar(bar)))?;
     let scanned = done
         .repositories

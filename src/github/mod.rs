@@ -7,6 +7,7 @@ pub mod error;
 pub mod governor;
 pub mod read;
 mod transport;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ pub use endpoint::Endpoint;
 pub use error::GitHubError;
 pub use governor::Policy;
 pub use read::{GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization};
+pub use write::{CommitRef, GitHubWriter, NewPull, PullRef};
 
 /// Opens a read-only connection.
 pub fn connect_reader(url: &str, policy: Policy) -> Result<GitHubReader, GitHubError> {
@@ -23,4 +25,21 @@ pub fn connect_reader(url: &str, policy: Policy) -> Result<GitHubReader, GitHubE
     Ok(GitHubReader {
         transport: Arc::new(transport),
     })
+}
+
+/// Opens a connection that can read and write (for `rewrite --pr`). Both halves share one
+/// governor, so reads and writes count against the same limits.
+pub fn connect_writer(
+    url: &str,
+    policy: Policy,
+) -> Result<(GitHubReader, GitHubWriter), GitHubError> {
+    let endpoint = Endpoint::parse(url)?;
+    let token = auth::token_from_environment()?;
+    let transport = Arc::new(transport::Transport::new(endpoint, token, policy)?);
+    Ok((
+        GitHubReader {
+            transport: transport.clone(),
+        },
+        GitHubWriter { transport },
+    ))
 }

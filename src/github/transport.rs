@@ -24,12 +24,28 @@ impl Reply {
         })
     }
 
-    /// GitHub's `message` field, for error reports.
+    /// GitHub's `message`, with the `errors[].message` details a 422 carries
+    /// ("Validation Failed: A pull request already exists for acme:migrate/aws-oidc.").
     pub fn message(&self) -> String {
-        serde_json::from_str::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .unwrap_or_else(|| self.body.chars().take(200).collect())
+        let Ok(v) = serde_json::from_str::<Value>(&self.body) else {
+            return self.body.chars().take(200).collect();
+        };
+        let mut message = v
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let details: Vec<&str> = v
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("message").and_then(Value::as_str))
+            .collect();
+        if !details.is_empty() {
+            message = format!("{message}: {}", details.join("; "));
+        }
+        message
     }
 }
 

@@ -126,6 +126,53 @@ impl RoleMap {
         Ok(Self { rules })
     }
 
+    /// The `role_map` of `migrate trust --format json`:
+    /// `{"role_map": {"OWNER/REPO": {"SECRET": "ARN"}}}`.
+    pub fn from_trust_json(text: &str, origin: &str) -> Result<Self, RewriteError> {
+        let invalid = |message: String| RewriteError::InvalidRoleMap {
+            origin: origin.to_string(),
+            message,
+        };
+        let doc: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let map = doc
+            .get("role_map")
+            .and_then(serde_json::Value::as_object)
+            .ok_or_else(|| {
+                invalid("missing the `role_map` object of `migrate trust --format json`".into())
+            })?;
+        let mut rules = Vec::new();
+        for (repo, secrets) in map {
+            let secrets = secrets
+                .as_object()
+                .ok_or_else(|| invalid(format!("role_map.\"{repo}\" must be an object")))?;
+            for (secret, arn) in secrets {
+                let arn = arn.as_str().ok_or_else(|| {
+                    invalid(format!(
+                        "role_map.\"{repo}\".\"{secret}\" must be a string ARN"
+                    ))
+                })?;
+                let arn =
+                    RoleArn::parse(arn, &format!("{origin}: role_map.\"{repo}\".\"{secret}\""))?;
+                rules.push(RoleRule {
+                    repo: Some(repo.clone()),
+                    secret: secret.clone(),
+                    arn,
+                });
+            }
+        }
+        Ok(Self { rules })
+    }
+
+    /// Reads a role map file: TOML, or the JSON `migrate trust --format json` writes.
+    pub fn from_file_text(text: &str, origin: &str) -> Result<Self, RewriteError> {
+        if text.trim_start().starts_with('{') {
+            Self::from_trust_json(text, origin)
+        } else {
+            Self::from_toml(text, origin)
+        }
+    }
+
     /// The role for one secret of `repo` (`owner/repo`, when known).
     pub fn lookup(&self, repo: Option<&str>, secret: &str) -> Option<&RoleArn> {
         self.rules

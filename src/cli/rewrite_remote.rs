@@ -1,0 +1,231 @@
+//! `migrate rewrite --org/--repo [--pr]`: plan every repository's rewrite, then (with `--pr`)
+//! publish one branch and pull request each; prints a per-repository summary.
+
+use super::rewrite::{Format, paint_diff};
+use super::scan::{Bar, RemoteArgs, progress_bar};
+use crate::github::{self, GitHubError, RepoSnapshot};
+use crate::publish::{self, PublishSettings, RepoOutcome, RepoPlan, Roles};
+use crate::remote::{self, Progress, Target};
+use crate::report::exit;
+
+pub struct RemoteSettings {
+    pub roles: Result<Roles, String>,
+    pub action_ref: String,
+    pub pin: bool,
+    /// Write to GitHub (`--pr` without `--dry-run`).
+    pub publish: bool,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    pub format: Format,
+    pub color: bool,
+}
+
+struct RepoResult {
+    repository: String,
+    plan: Option<RepoPlan>,
+    outcome: RepoOutcome,
+}
+
+pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 {
+    let roles = match &settings.roles {
+        Ok(roles) => roles,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let runtime = match args.runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    // octocrab's client spawns its buffer worker on the current runtime.
+    let _entered = runtime.enter();
+    let (reader, writer) = match github::connect_writer(&args.github_url, args.policy()) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    let bar = Bar(progress_bar());
+    let results: Result<Vec<RepoResult>, GitHubError> = runtime.block_on(async {
+        let (snapshots, mut results) = discover(&reader, target, args, &bar).await?;
+        bar.finished();
+        for snapshot in snapshots {
+            let slug = snapshot.slug();
+            let opts = match roles.options_for(
+                &snapshot.owner,
+                &snapshot.name,
+                &settings.action_ref,
+                settings.pin,
+            ) {
+                Ok(opts) => opts,
+                Err(error) => {
+                    results.push(RepoResult {
+                        repository: slug,
+                        plan: None,
+                        outcome: RepoOutcome::Failed {
+                            stage: "plan".into(),
+                            error,
+                        },
+                    });
+                    continue;
+                }
+            };
+            let plan = publish::plan_repo(&snapshot, &opts);
+            let (plan, outcome) = if !settings.publish {
+                let outcome = if plan.files.is_empty() {
+                    RepoOutcome::NothingToChange
+                } else {
+                    RepoOutcome::DryRun {
+                        files: plan.files.len(),
+                    }
+                };
+                (plan, outcome)
+            } else {
+                let publish = PublishSettings {
+                    draft: settings.draft,
+                    labels: settings.labels.clone(),
+                };
+                publish::publish_repo(&reader, &writer, plan, &opts, &publish).await
+            };
+            results.push(RepoResult {
+                repository: slug,
+                plan: Some(plan),
+                outcome,
+            });
+        }
+        Ok(results)
+    });
+    let results = match results {
+        Ok(results) => results,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    let text = match settings.format {
+        Format::Diff => render_text(&results, settings, reader.requests()),
+        Format::Json => render_json(&results, reader.requests()),
+    };
+    let manual = results
+        .iter()
+        .filter_map(|r| r.plan.as_ref())
+        .any(|p| !p.manual.is_empty());
+    let failed = results
+        .iter()
+        .any(|r| r.outcome.failed() || r.plan.as_ref().is_some_and(|p| !p.errors.is_empty()));
+    match super::print(&text) {
+        exit::CLEAN => match (manual, failed) {
+            (false, false) => exit::CLEAN,
+            (true, false) => exit::FINDINGS,
+            (false, true) => exit::ERRORS,
+            (true, true) => exit::FINDINGS_AND_ERRORS,
+        },
+        other => other,
+    }
+}
+
+/// Repositories to work on (skipping archived ones, forks and filtered-out names), and
+/// results for those that could not be read.
+async fn discover(
+    reader: &github::GitHubReader,
+    target: &Target,
+    args: &RemoteArgs,
+    bar: &Bar,
+) -> Result<(Vec<RepoSnapshot>, Vec<RepoResult>), GitHubError> {
+    let mut failed = Vec::new();
+    let snapshots = match target {
+        Target::Org(org) => {
+            reader
+                .org_repositories(org, |done, total| {
+                    bar.discovered(done, total, reader.requests())
+                })
+                .await?
+                .1
+        }
+        Target::Repos(slugs) => {
+            let mut found = Vec::new();
+            for result in reader.repositories(slugs).await {
+                match result {
+                    Ok(s) => found.push(s),
+                    Err((_, GitHubError::Unauthorized)) => return Err(GitHubError::Unauthorized),
+                    Err((slug, e)) => failed.push(RepoResult {
+                        repository: slug,
+                        plan: None,
+                        outcome: RepoOutcome::Failed {
+                            stage: "discover".into(),
+                            error: e.to_string(),
+                        },
+                    }),
+                }
+            }
+            found
+        }
+    };
+    let filters = args.filters();
+    let named = matches!(target, Target::Repos(_));
+    let kept = snapshots
+        .into_iter()
+        .filter(|s| remote::skip_reason(s, &filters, named).is_none())
+        .collect();
+    Ok((kept, failed))
+}
+
+fn render_text(results: &[RepoResult], settings: &RemoteSettings, requests: u64) -> String {
+    let mut out = String::new();
+    if !settings.publish {
+        for plan in results.iter().filter_map(|r| r.plan.as_ref()) {
+            for file in &plan.files {
+                out.push_str(&paint_diff(
+                    &file
+                        .diff
+                        .replacen("--- a/", &format!("--- a/{}/", plan.repository), 1)
+                        .replacen("+++ b/", &format!("+++ b/{}/", plan.repository), 1),
+                    settings.color,
+                ));
+            }
+        }
+    }
+    for r in results {
+        out.push_str(&format!("{}: {}\n", r.repository, r.outcome.summary()));
+        if let Some(plan) = &r.plan {
+            for (path, m) in &plan.manual {
+                out.push_str(&format!(
+                    "  manual: {path}:{} [{}] {}\n",
+                    m.line, m.rule, m.reason
+                ));
+            }
+            for e in &plan.errors {
+                out.push_str(&format!("  error: {e}\n"));
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| r.outcome.failed()).count();
+    out.push_str(&format!(
+        "{} repositories, {failed} failed; {requests} GitHub requests\n",
+        results.len()
+    ));
+    out
+}
+
+fn render_json(results: &[RepoResult], requests: u64) -> String {
+    let repos: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "repository": r.repository,
+                "result": r.outcome,
+                "plan": r.plan,
+            })
+        })
+        .collect();
+    let doc =
+        serde_json::json!({"version": 1, "repositories": repos, "github": {"requests": requests}});
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}

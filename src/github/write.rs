@@ -1,0 +1,362 @@
+//! Write capability: the Git Data API (trees, commits, refs) and pull requests. Only
+//! `rewrite --pr` gets a [`GitHubWriter`]; every call goes through the governor, which
+//! serializes writes and spaces them out.
+
+use std::sync::Arc;
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::error::GitHubError;
+use super::transport::{Access, Reply, Transport};
+
+/// A pull request as GitHub reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRef {
+    pub number: u64,
+    pub url: String,
+    pub state: String,
+    pub merged: bool,
+    pub head_sha: String,
+    pub body: String,
+    pub title: String,
+}
+
+impl PullRef {
+    fn from_json(v: &Value) -> Self {
+        Self {
+            number: v["number"].as_u64().unwrap_or(0),
+            url: v["html_url"].as_str().unwrap_or_default().to_string(),
+            state: v["state"].as_str().unwrap_or_default().to_string(),
+            merged: v["merged"].as_bool().unwrap_or(false) || v["merged_at"].is_string(),
+            head_sha: v["head"]["sha"].as_str().unwrap_or_default().to_string(),
+            body: v["body"].as_str().unwrap_or_default().to_string(),
+            title: v["title"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// A commit: its tree and parents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRef {
+    pub sha: String,
+    pub tree: String,
+    pub parents: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct GitHubWriter {
+    pub(super) transport: Arc<Transport>,
+}
+
+impl GitHubWriter {
+    pub fn requests(&self) -> u64 {
+        self.transport.governor.requests()
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        access: Access,
+        what: &str,
+    ) -> Result<Reply, GitHubError> {
+        let reply = self
+            .transport
+            .send(
+                method,
+                path,
+                body,
+                "application/vnd.github+json",
+                access,
+                what,
+            )
+            .await?;
+        if (200..300).contains(&reply.status) {
+            Ok(reply)
+        } else {
+            Err(self.transport.fail(&reply, what))
+        }
+    }
+
+    /// The commit a branch points at, or `None` when the branch does not exist.
+    pub async fn branch_tip(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Option<String>, GitHubError> {
+        let what = format!("branch {branch} of {owner}/{repo}");
+        match self
+            .call(
+                Method::GET,
+                &format!("/repos/{owner}/{repo}/git/ref/heads/{branch}"),
+                None,
+                Access::Read,
+                &what,
+            )
+            .await
+        {
+            Ok(reply) => Ok(reply.json(&what)?["object"]["sha"]
+                .as_str()
+                .map(str::to_string)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn commit(
+        &self,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<CommitRef, GitHubError> {
+        let what = format!("commit {sha} of {owner}/{repo}");
+        let v = self
+            .call(
+                Method::GET,
+                &format!("/repos/{owner}/{repo}/git/commits/{sha}"),
+                None,
+                Access::Read,
+                &what,
+            )
+            .await?
+            .json(&what)?;
+        Ok(CommitRef {
+            sha: sha.to_string(),
+            tree: v["tree"]["sha"].as_str().unwrap_or_default().to_string(),
+            parents: v["parents"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["sha"].as_str().map(str::to_string))
+                .collect(),
+        })
+    }
+
+    /// A file's raw text at a ref.
+    pub async fn file_at(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<String>, GitHubError> {
+        let what = format!("{owner}/{repo}:{path}@{git_ref}");
+        let reply = self
+            .transport
+            .send(
+                Method::GET,
+                &format!("/repos/{owner}/{repo}/contents/{path}?ref={git_ref}"),
+                None,
+                "application/vnd.github.raw+json",
+                Access::Read,
+                &what,
+            )
+            .await?;
+        match reply.status {
+            200..=299 => Ok(Some(reply.body)),
+            404 => Ok(None),
+            _ => Err(self.transport.fail(&reply, &what)),
+        }
+    }
+
+    /// Pull requests whose head is `branch` in the same repository, any state, newest first.
+    pub async fn pulls_for_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Vec<PullRef>, GitHubError> {
+        let what = format!("pull requests of {owner}/{repo}");
+        let path =
+            format!("/repos/{owner}/{repo}/pulls?head={owner}:{branch}&state=all&per_page=100");
+        let v = self
+            .call(Method::GET, &path, None, Access::Read, &what)
+            .await?
+            .json(&what)?;
+        let mut pulls: Vec<PullRef> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(PullRef::from_json)
+            .collect();
+        pulls.sort_by_key(|p| std::cmp::Reverse(p.number));
+        Ok(pulls)
+    }
+
+    /// A tree on top of `base_tree` with these files replaced (never without a base: that
+    /// would delete every other file).
+    pub async fn create_tree(
+        &self,
+        owner: &str,
+        repo: &str,
+        base_tree: &str,
+        files: &[(String, String)],
+    ) -> Result<String, GitHubError> {
+        let what = format!("tree in {owner}/{repo}");
+        let entries: Vec<Value> = files
+            .iter()
+            .map(|(path, content)| json!({"path": path, "mode": "100644", "type": "blob", "content": content}))
+            .collect();
+        let body = json!({"base_tree": base_tree, "tree": entries});
+        let v = self
+            .call(
+                Method::POST,
+                &format!("/repos/{owner}/{repo}/git/trees"),
+                Some(&body),
+                Access::Write,
+                &what,
+            )
+            .await?
+            .json(&what)?;
+        v["sha"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or(GitHubError::BadResponse {
+                what,
+                message: "no tree sha".into(),
+            })
+    }
+
+    pub async fn create_commit(
+        &self,
+        owner: &str,
+        repo: &str,
+        message: &str,
+        tree: &str,
+        parent: &str,
+    ) -> Result<String, GitHubError> {
+        let what = format!("commit in {owner}/{repo}");
+        let body = json!({"message": message, "tree": tree, "parents": [parent]});
+        let v = self
+            .call(
+                Method::POST,
+                &format!("/repos/{owner}/{repo}/git/commits"),
+                Some(&body),
+                Access::Write,
+                &what,
+            )
+            .await?
+            .json(&what)?;
+        v["sha"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or(GitHubError::BadResponse {
+                what,
+                message: "no commit sha".into(),
+            })
+    }
+
+    pub async fn create_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> Result<(), GitHubError> {
+        let what = format!("branch {branch} of {owner}/{repo}");
+        let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
+        self.call(
+            Method::POST,
+            &format!("/repos/{owner}/{repo}/git/refs"),
+            Some(&body),
+            Access::Write,
+            &what,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Moves our own branch to `sha` (force: the branch belongs to the campaign).
+    pub async fn move_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        sha: &str,
+    ) -> Result<(), GitHubError> {
+        let what = format!("branch {branch} of {owner}/{repo}");
+        let body = json!({"sha": sha, "force": true});
+        self.call(
+            Method::PATCH,
+            &format!("/repos/{owner}/{repo}/git/refs/heads/{branch}"),
+            Some(&body),
+            Access::Write,
+            &what,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn create_pull(
+        &self,
+        owner: &str,
+        repo: &str,
+        pull: &NewPull<'_>,
+    ) -> Result<PullRef, GitHubError> {
+        let what = format!("pull request in {owner}/{repo}");
+        let body = json!({"title": pull.title, "head": pull.head, "base": pull.base, "body": pull.body, "draft": pull.draft, "maintainer_can_modify": true});
+        let v = self
+            .call(
+                Method::POST,
+                &format!("/repos/{owner}/{repo}/pulls"),
+                Some(&body),
+                Access::Write,
+                &what,
+            )
+            .await?
+            .json(&what)?;
+        Ok(PullRef::from_json(&v))
+    }
+
+    pub async fn update_pull(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<(), GitHubError> {
+        let what = format!("pull request #{number} of {owner}/{repo}");
+        let payload = json!({"title": title, "body": body});
+        self.call(
+            Method::PATCH,
+            &format!("/repos/{owner}/{repo}/pulls/{number}"),
+            Some(&payload),
+            Access::Write,
+            &what,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn add_labels(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        labels: &[String],
+    ) -> Result<(), GitHubError> {
+        let what = format!("labels of #{number} in {owner}/{repo}");
+        let body = json!({"labels": labels});
+        self.call(
+            Method::POST,
+            &format!("/repos/{owner}/{repo}/issues/{number}/labels"),
+            Some(&body),
+            Access::Write,
+            &what,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+pub struct NewPull<'a> {
+    pub title: &'a str,
+    pub head: &'a str,
+    pub base: &'a str,
+    pub body: &'a str,
+    pub draft: bool,
+}

@@ -1,0 +1,552 @@
+//! `rewrite --pr`: per repository, one branch (`migrate/aws-oidc`), one commit with every
+//! rewritten file (Git Data API, on top of the default branch tip that was planned against),
+//! and one pull request. Re-running updates the branch and PR in place; a moved default
+//! branch is re-planned, never overwritten. Planning is pure; `publish_repo` does the writes.
+
+use crate::facts::Subject;
+use crate::github::{GitHubError, GitHubReader, GitHubWriter, NewPull, PullRef, RepoSnapshot};
+use crate::rewrite::{self, ManualFinding, RewriteOptions, RoleArn, RoleMap, RoleSource};
+use crate::scan::{self, FileOutcome};
+
+/// The campaign's branch in every repository.
+pub const BRANCH: &str = "migrate/aws-oidc";
+const TITLE: &str = "Use OIDC instead of static AWS access keys";
+/// GitHub rejects bodies over 65,536 characters; leave room for the rest of the body.
+const MAX_DIFF_IN_BODY: usize = 50_000;
+
+/// Where each repository's role comes from.
+#[derive(Debug, Clone)]
+pub enum Roles {
+    /// `--role-arn`, possibly with `{owner}` and `{repo}` placeholders.
+    Template(String),
+    /// `--role-map`, looked up with the repository's `OWNER/REPO`.
+    Map(RoleMap),
+}
+
+impl Roles {
+    /// Rewrite options for one repository; `action_ref` and `pin` as for `--action-ref`.
+    pub fn options_for(
+        &self,
+        owner: &str,
+        repo: &str,
+        action_ref: &str,
+        pin: bool,
+    ) -> Result<RewriteOptions, String> {
+        let roles = match self {
+            Roles::Template(template) => {
+                let arn = template.replace("{owner}", owner).replace("{repo}", repo);
+                RoleSource::Single(RoleArn::parse(&arn, "--role-arn").map_err(|e| e.to_string())?)
+            }
+            Roles::Map(map) => RoleSource::Map(map.clone()),
+        };
+        let mut opts = RewriteOptions::new(roles).with_action_ref(action_ref, pin);
+        opts.repo = Some(format!("{owner}/{repo}"));
+        Ok(opts)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FilePlan {
+    pub path: String,
+    #[serde(skip)]
+    pub original: String,
+    #[serde(skip)]
+    pub text: String,
+    pub changes: Vec<String>,
+    pub diff: String,
+}
+
+/// What `rewrite --pr` intends for one repository.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RepoPlan {
+    pub repository: String,
+    pub default_branch: String,
+    /// The default branch commit the plan was made on.
+    pub base: String,
+    pub files: Vec<FilePlan>,
+    pub manual: Vec<(String, ManualFinding)>,
+    pub notes: Vec<String>,
+    /// Files that could not be rewritten, with why.
+    pub errors: Vec<String>,
+    /// `sub` claims the role must trust, per changed workflow's jobs.
+    pub subjects: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+/// Rewrites every file of a repository snapshot. Pure.
+pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
+    let default_branch = snapshot
+        .default_branch
+        .clone()
+        .unwrap_or_else(|| "main".into());
+    let mut plan = RepoPlan {
+        repository: snapshot.slug(),
+        default_branch: default_branch.clone(),
+        base: snapshot.head.clone().unwrap_or_default(),
+        files: Vec::new(),
+        manual: Vec::new(),
+        notes: Vec::new(),
+        errors: Vec::new(),
+        subjects: Vec::new(),
+        roles: Vec::new(),
+    };
+    for file in &snapshot.files {
+        let Ok(text) = &file.text else { continue };
+        match rewrite::rewrite(&file.path, text, opts) {
+            Err(e) => plan.errors.push(e.to_string()),
+            Ok(outcome) => {
+                plan.manual.extend(
+                    outcome
+                        .manual
+                        .iter()
+                        .cloned()
+                        .map(|m| (file.path.clone(), m)),
+                );
+                plan.notes
+                    .extend(outcome.notes.iter().map(|n| format!("{}: {n}", file.path)));
+                if !outcome.changed() {
+                    continue;
+                }
+                plan.roles.extend(
+                    outcome
+                        .changes
+                        .iter()
+                        .filter_map(|c| c.description.split("arn:aws").nth(1))
+                        .map(|rest| {
+                            let arn: String = rest
+                                .chars()
+                                .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ')')
+                                .collect();
+                            format!("arn:aws{arn}")
+                        }),
+                );
+                if let FileOutcome::Scanned(report, _) = scan::analyze(&file.path, text, true) {
+                    let jobs_with_keys: Vec<&str> = report
+                        .findings
+                        .iter()
+                        .filter_map(|f| f.job.as_deref())
+                        .collect();
+                    for job in report.jobs.iter().filter(|j| {
+                        j.job
+                            .as_deref()
+                            .is_some_and(|id| jobs_with_keys.contains(&id))
+                    }) {
+                        for subject in &job.subjects {
+                            plan.subjects.push(match subject {
+                                Subject::Caller => {
+                                    "(the caller's `sub`: this is a reusable workflow)".to_string()
+                                }
+                                Subject::EnvironmentExpression(e) => {
+                                    format!("(environment chosen at run time: {e})")
+                                }
+                                s => format!(
+                                    "repo:{}:{}",
+                                    snapshot.slug(),
+                                    s.claim_tail(&default_branch)
+                                ),
+                            });
+                        }
+                    }
+                }
+                plan.files.push(FilePlan {
+                    path: file.path.clone(),
+                    diff: outcome.diff(&file.path),
+                    changes: outcome
+                        .changes
+                        .iter()
+                        .map(|c| c.description.clone())
+                        .collect(),
+                    original: outcome.original,
+                    text: outcome.text,
+                });
+            }
+        }
+    }
+    for list in [&mut plan.subjects, &mut plan.roles] {
+        list.sort();
+        list.dedup();
+    }
+    plan
+}
+
+/// The pull request body: what changed, what the role must trust, what is left, the diff.
+pub fn pull_body(plan: &RepoPlan) -> String {
+    let mut body = String::from(
+        "This pull request was opened by `migrate`. It replaces the long-lived AWS access keys these \
+         workflows read from secrets with short-lived credentials: each job assumes an IAM role through \
+         GitHub's OIDC provider (`role-to-assume` with `permissions: id-token: write`).\n\n### What changed\n",
+    );
+    for file in &plan.files {
+        body.push_str(&format!("- `{}`\n", file.path));
+        for change in &file.changes {
+            body.push_str(&format!("  - {change}\n"));
+        }
+    }
+    body.push_str("\n### Before merging\nThe role must exist and its trust policy must allow these subjects (audience `sts.amazonaws.com`):\n\n");
+    for role in &plan.roles {
+        body.push_str(&format!("- role `{role}`\n"));
+    }
+    for subject in &plan.subjects {
+        body.push_str(&format!("- `{subject}`\n"));
+    }
+    body.push_str(&format!(
+        "\n`migrate trust --repo {} --account-id ACCOUNT` prints (or applies) the provider and role.\n",
+        plan.repository
+    ));
+    if !plan.manual.is_empty() {
+        body.push_str("\n### Left for a person\n");
+        for (path, m) in &plan.manual {
+            body.push_str(&format!(
+                "- `{path}:{}` `{}`: {}\n",
+                m.line, m.rule, m.reason
+            ));
+        }
+    }
+    if !plan.notes.is_empty() {
+        body.push_str("\n### Notes\n");
+        for note in &plan.notes {
+            body.push_str(&format!("- {note}\n"));
+        }
+    }
+    let mut diff: String = plan.files.iter().map(|f| f.diff.as_str()).collect();
+    if diff.len() > MAX_DIFF_IN_BODY {
+        let cut = (0..=MAX_DIFF_IN_BODY)
+            .rev()
+            .find(|&i| diff.is_char_boundary(i))
+            .unwrap_or(0);
+        diff.truncate(cut);
+        diff.push_str("\n... (diff truncated; see the Files tab)\n");
+    }
+    body.push_str(&format!(
+        "\n<details><summary>Diff</summary>\n\n```diff\n{diff}```\n\n</details>\n"
+    ));
+    body
+}
+
+/// What happened to one repository.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum RepoOutcome {
+    NothingToChange,
+    DryRun {
+        files: usize,
+    },
+    Opened {
+        number: u64,
+        url: String,
+    },
+    Updated {
+        number: u64,
+        url: String,
+    },
+    UpToDate {
+        number: u64,
+        url: String,
+    },
+    /// A person closed the campaign's PR without merging it; we do not reopen it.
+    ClosedUnmerged {
+        number: u64,
+        url: String,
+    },
+    Failed {
+        stage: String,
+        error: String,
+    },
+}
+
+impl RepoOutcome {
+    pub fn summary(&self) -> String {
+        match self {
+            Self::NothingToChange => "nothing to change".into(),
+            Self::DryRun { files } => {
+                format!("would open or update a pull request changing {files} file(s)")
+            }
+            Self::Opened { number, url } => format!("opened pull request #{number} {url}"),
+            Self::Updated { number, url } => format!("updated pull request #{number} {url}"),
+            Self::UpToDate { number, url } => format!("pull request #{number} is up to date {url}"),
+            Self::ClosedUnmerged { number, url } => {
+                format!("pull request #{number} was closed without merging; not reopened {url}")
+            }
+            Self::Failed { stage, error } => format!("failed ({stage}): {error}"),
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self, Self::Failed { .. })
+    }
+}
+
+pub struct PublishSettings {
+    pub draft: bool,
+    pub labels: Vec<String>,
+}
+
+fn failed(stage: &str, error: &GitHubError) -> RepoOutcome {
+    RepoOutcome::Failed {
+        stage: stage.into(),
+        error: error.to_string(),
+    }
+}
+
+/// Makes the remote match the plan: branch, commit and pull request, each only if needed.
+/// `replan` re-reads the repository when its default branch moved since `plan` was made.
+pub async fn publish_repo(
+    reader: &GitHubReader,
+    writer: &GitHubWriter,
+    mut plan: RepoPlan,
+    opts: &RewriteOptions,
+    settings: &PublishSettings,
+) -> (RepoPlan, RepoOutcome) {
+    let (owner, name) = plan
+        .repository
+        .split_once('/')
+        .map(|(o, n)| (o.to_string(), n.to_string()))
+        .unwrap_or_default();
+    // The default branch must still be where the plan was made; otherwise plan again on the
+    // new tip (once: a branch that keeps moving is reported, not chased).
+    for attempt in 0..2 {
+        let tip = match writer.branch_tip(&owner, &name, &plan.default_branch).await {
+            Ok(Some(tip)) => tip,
+            Ok(None) => {
+                return (
+                    plan,
+                    RepoOutcome::Failed {
+                        stage: "plan".into(),
+                        error: "default branch not found".into(),
+                    },
+                );
+            }
+            Err(e) => return (plan, failed("plan", &e)),
+        };
+        if tip == plan.base {
+            break;
+        }
+        if attempt == 1 {
+            return (
+                plan,
+                RepoOutcome::Failed {
+                    stage: "plan".into(),
+                    error: "the default branch keeps moving; run again".into(),
+                },
+            );
+        }
+        match reader
+            .repositories(std::slice::from_ref(&plan.repository))
+            .await
+            .pop()
+        {
+            Some(Ok(snapshot)) => {
+                let moved_from = plan.base.clone();
+                plan = plan_repo(&snapshot, opts);
+                plan.notes.push(format!(
+                    "the default branch moved from {moved_from} to {}; planned again",
+                    plan.base
+                ));
+            }
+            Some(Err((_, e))) => return (plan, failed("plan", &e)),
+            None => {
+                return (
+                    plan,
+                    RepoOutcome::Failed {
+                        stage: "plan".into(),
+                        error: "repository vanished".into(),
+                    },
+                );
+            }
+        }
+    }
+    if plan.files.is_empty() {
+        return (plan, RepoOutcome::NothingToChange);
+    }
+    let outcome = match sync(writer, &owner, &name, &plan, settings).await {
+        Ok(outcome) => outcome,
+        Err((stage, e)) => failed(stage, &e),
+    };
+    (plan, outcome)
+}
+
+async fn sync(
+    writer: &GitHubWriter,
+    owner: &str,
+    name: &str,
+    plan: &RepoPlan,
+    settings: &PublishSettings,
+) -> Result<RepoOutcome, (&'static str, GitHubError)> {
+    let pulls = writer
+        .pulls_for_branch(owner, name, BRANCH)
+        .await
+        .map_err(|e| ("pull request", e))?;
+    if let Some(closed) = pulls.iter().find(|p| p.state == "closed" && !p.merged)
+        && !pulls.iter().any(|p| p.state == "open")
+    {
+        return Ok(RepoOutcome::ClosedUnmerged {
+            number: closed.number,
+            url: closed.url.clone(),
+        });
+    }
+    let branch_changed = ensure_branch(writer, owner, name, plan).await?;
+    let body = pull_body(plan);
+    match pulls.iter().find(|p| p.state == "open") {
+        Some(open) => update_pull(writer, owner, name, open, &body, branch_changed).await,
+        None => open_pull(writer, owner, name, plan, &body, settings).await,
+    }
+}
+
+/// Points the campaign branch at a commit holding the planned files on top of the planned
+/// base. Returns whether anything was written.
+async fn ensure_branch(
+    writer: &GitHubWriter,
+    owner: &str,
+    name: &str,
+    plan: &RepoPlan,
+) -> Result<bool, (&'static str, GitHubError)> {
+    let branch = writer
+        .branch_tip(owner, name, BRANCH)
+        .await
+        .map_err(|e| ("branch", e))?;
+    if let Some(tip) = &branch {
+        let commit = writer
+            .commit(owner, name, tip)
+            .await
+            .map_err(|e| ("branch", e))?;
+        if commit.parents == [plan.base.clone()] {
+            let mut same = true;
+            for file in &plan.files {
+                let current = writer
+                    .file_at(owner, name, &file.path, tip)
+                    .await
+                    .map_err(|e| ("branch", e))?;
+                if current.as_deref() != Some(file.text.as_str()) {
+                    same = false;
+                    break;
+                }
+            }
+            if same {
+                return Ok(false);
+            }
+        }
+    }
+    let base = writer
+        .commit(owner, name, &plan.base)
+        .await
+        .map_err(|e| ("commit", e))?;
+    let files: Vec<(String, String)> = plan
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.text.clone()))
+        .collect();
+    let tree = writer
+        .create_tree(owner, name, &base.tree, &files)
+        .await
+        .map_err(|e| ("commit", e))?;
+    let message = format!(
+        "{TITLE}\n\nRewritten by migrate: {} file(s).",
+        plan.files.len()
+    );
+    let commit = writer
+        .create_commit(owner, name, &message, &tree, &plan.base)
+        .await
+        .map_err(|e| ("commit", e))?;
+    match branch {
+        Some(_) => writer
+            .move_branch(owner, name, BRANCH, &commit)
+            .await
+            .map_err(|e| ("branch", e))?,
+        None => match writer.create_branch(owner, name, BRANCH, &commit).await {
+            Ok(()) => {}
+            // A retried create whose first attempt landed: the branch exists now.
+            Err(GitHubError::Rejected {
+                status: 422,
+                message,
+                ..
+            }) if message.contains("already exists") => writer
+                .move_branch(owner, name, BRANCH, &commit)
+                .await
+                .map_err(|e| ("branch", e))?,
+            Err(e) => return Err(("branch", e)),
+        },
+    }
+    Ok(true)
+}
+
+async fn update_pull(
+    writer: &GitHubWriter,
+    owner: &str,
+    name: &str,
+    open: &PullRef,
+    body: &str,
+    branch_changed: bool,
+) -> Result<RepoOutcome, (&'static str, GitHubError)> {
+    if open.body == body && open.title == TITLE {
+        return Ok(if branch_changed {
+            RepoOutcome::Updated {
+                number: open.number,
+                url: open.url.clone(),
+            }
+        } else {
+            RepoOutcome::UpToDate {
+                number: open.number,
+                url: open.url.clone(),
+            }
+        });
+    }
+    writer
+        .update_pull(owner, name, open.number, TITLE, body)
+        .await
+        .map_err(|e| ("pull request", e))?;
+    Ok(RepoOutcome::Updated {
+        number: open.number,
+        url: open.url.clone(),
+    })
+}
+
+async fn open_pull(
+    writer: &GitHubWriter,
+    owner: &str,
+    name: &str,
+    plan: &RepoPlan,
+    body: &str,
+    settings: &PublishSettings,
+) -> Result<RepoOutcome, (&'static str, GitHubError)> {
+    let head = BRANCH;
+    let new = NewPull {
+        title: TITLE,
+        head,
+        base: &plan.default_branch,
+        body,
+        draft: settings.draft,
+    };
+    let pull = match writer.create_pull(owner, name, &new).await {
+        Ok(pull) => pull,
+        // A retried create whose first attempt landed: find that pull request.
+        Err(GitHubError::Rejected {
+            status: 422,
+            message,
+            ..
+        }) if message.contains("already exists") => writer
+            .pulls_for_branch(owner, name, BRANCH)
+            .await
+            .map_err(|e| ("pull request", e))?
+            .into_iter()
+            .find(|p| p.state == "open")
+            .ok_or((
+                "pull request",
+                GitHubError::Rejected {
+                    what: "pull request".into(),
+                    status: 422,
+                    message,
+                },
+            ))?,
+        Err(e) => return Err(("pull request", e)),
+    };
+    if !settings.labels.is_empty() {
+        writer
+            .add_labels(owner, name, pull.number, &settings.labels)
+            .await
+            .map_err(|e| ("labels", e))?;
+    }
+    Ok(RepoOutcome::Opened {
+        number: pull.number,
+        url: pull.url,
+    })
+}
