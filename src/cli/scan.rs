@@ -136,8 +136,8 @@ pub(crate) struct RemoteArgs {
     #[arg(long, default_value_t = 900)]
     pub(crate) max_rate_wait: u64,
 
-    /// Concurrent read requests.
-    #[arg(long, default_value_t = 8, hide = true)]
+    /// Concurrent read requests (GitHub allows up to 100).
+    #[arg(long, default_value_t = 16, hide = true)]
     pub(crate) read_concurrency: usize,
 
     /// First retry backoff in milliseconds (doubles per attempt).
