@@ -146,7 +146,8 @@ pub struct RemoteArgs {
 }
 
 impl RemoteArgs {
-    fn target(&self) -> Option<Target> {
+    /// What to read from GitHub, or `None` for local paths.
+    pub(crate) fn target(&self) -> Option<Target> {
         match (&self.org, self.repo.is_empty()) {
             (Some(org), _) => Some(Target::Org(org.clone())),
             (None, false) => Some(Target::Repos(self.repo.clone())),
@@ -187,6 +188,33 @@ fn scan_remote(
     args: &RemoteArgs,
     target: &Target,
 ) -> Result<(ScanReport, RemoteOutput), GitHubError> {
+    let done = fetch_remote(args, target)?;
+    let scanned = done
+        .repositories
+        .iter()
+        .filter(|r| r.outcome == "scanned")
+        .count();
+    let summary_line = format!(
+        "{} repositories scanned, {} skipped; {} GitHub requests ({} retried)",
+        scanned,
+        done.repositories.len() - scanned,
+        done.requests,
+        done.retries
+    );
+    let json = serde_json::json!({
+        "repositories": done.repositories,
+        "organization": done.organization,
+        "github": { "requests": done.requests, "retries": done.retries },
+    });
+    Ok((done.report, RemoteOutput { json, summary_line }))
+}
+
+/// Discovers and scans the target on GitHub (shared by `scan` and `trust`), with a progress
+/// bar on a terminal.
+pub(crate) fn fetch_remote(
+    args: &RemoteArgs,
+    target: &Target,
+) -> Result<remote::RemoteScan, GitHubError> {
     use std::io::IsTerminal;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -212,23 +240,5 @@ fn scan_remote(
         name: args.name.clone(),
         all_secrets: args.all_secrets,
     };
-    let done = runtime.block_on(remote::scan(&reader, target, &filters, &Bar(bar)))?;
-    let scanned = done
-        .repositories
-        .iter()
-        .filter(|r| r.outcome == "scanned")
-        .count();
-    let summary_line = format!(
-        "{} repositories scanned, {} skipped; {} GitHub requests ({} retried)",
-        scanned,
-        done.repositories.len() - scanned,
-        done.requests,
-        done.retries
-    );
-    let json = serde_json::json!({
-        "repositories": done.repositories,
-        "organization": done.organization,
-        "github": { "requests": done.requests, "retries": done.retries },
-    });
-    Ok((done.report, RemoteOutput { json, summary_line }))
+    runtime.block_on(remote::scan(&reader, target, &filters, &Bar(bar)))
 }
