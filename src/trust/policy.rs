@@ -586,6 +586,81 @@ mod tests {
         derive_subs(&shape, &jobs, "main", allow_org_wide)
     }
 
+    fn custom_subs(facts: &JobFacts, claim_keys: &[&str]) -> SubClaims {
+        let slug = Slug::parse("octo-org/octo-repo").unwrap();
+        let ids = Some(RepoIds {
+            owner_id: 65,
+            repo_id: 99,
+        });
+        let prefixes = sub_prefixes(&slug, ids, Some("repo:octo-org@65/octo-repo@99"));
+        let claim_keys: Vec<String> = claim_keys.iter().map(|k| k.to_string()).collect();
+        let shape = SubjectShape {
+            slug: &slug,
+            ids,
+            prefixes: &prefixes,
+            claim_keys: &claim_keys,
+        };
+        let jobs = [AssumingJob {
+            path: ".github/workflows/deploy.yml".into(),
+            label: "deploy.yml: deploy".into(),
+            facts,
+        }];
+        derive_subs(&shape, &jobs, "main", false)
+    }
+
+    #[test]
+    fn custom_templates_compose_claims_in_githubs_order() {
+        let push = job(vec![Subject::Branch("main".into())]);
+        let values = |claims: SubClaims| claims.values.into_iter().collect::<Vec<_>>();
+        assert_eq!(
+            values(custom_subs(&push, &["repository_owner", "context"])),
+            vec!["repository_owner:octo-org:ref:refs/heads/main"]
+        );
+        assert_eq!(
+            values(custom_subs(&push, &["repo", "context", "job_workflow_ref"])),
+            vec![
+                "repo:octo-org@65/octo-repo@99:ref:refs/heads/main:job_workflow_ref:octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main"
+            ]
+        );
+        assert_eq!(
+            values(custom_subs(&push, &["repository_id", "ref_type"])),
+            vec!["repository_id:99:ref_type:branch"]
+        );
+        let env = job(vec![Subject::Environment("prod:eu".into())]);
+        let claims = custom_subs(&env, &["environment", "repository", "actor"]);
+        assert_eq!(
+            claims.values.iter().collect::<Vec<_>>(),
+            vec!["environment:prod%3Aeu:repository:octo-org/octo-repo:actor:*"]
+        );
+        assert!(
+            claims.warnings[0].contains("`actor`"),
+            "{:?}",
+            claims.warnings
+        );
+    }
+
+    #[test]
+    fn custom_subs_must_name_a_repository_or_ask_for_org_wide() {
+        for good in [
+            "repository:o/r:ref:refs/heads/main",
+            "environment:prod:repository_id:12",
+            "job_workflow_ref:o/r/.github/workflows/x.yml@*",
+            "repository_owner:o:repo:o@1/r@2:pull_request",
+        ] {
+            assert!(check_sub(good, false).is_ok(), "{good} rejected");
+        }
+        for bad in [
+            "repository_owner:o:ref:refs/heads/main",
+            "job_workflow_ref:*/x.yml@*",
+            "actor:x",
+            "repository:*/r",
+        ] {
+            assert!(check_sub(bad, false).is_err(), "{bad} accepted");
+        }
+        assert!(check_sub("repository_owner:o:ref:refs/heads/main", true).is_ok());
+        assert!(check_sub("repository_owner:*:ref:refs/heads/main", true).is_err());
+    }
+
     #[test]
     fn github_globs_become_iam_patterns() {
         assert_eq!(iam_ref_pattern("feature**"), ("feature*".into(), false));
