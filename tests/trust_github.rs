@@ -360,3 +360,109 @@ fn checkov_passes_the_terraform_for_an_org() {
         );
     }
 }
+
+/// `--org --apply` against moto (`AWS_ENDPOINT_URL_IAM`, skipped loudly without it): the role
+/// IAM holds trusts exactly the `sub` GitHub's template gives, and a second run changes nothing.
+#[test]
+fn apply_creates_the_roles_an_org_needs() {
+    let Some(endpoint) = std::env::var_os("AWS_ENDPOINT_URL_IAM") else {
+        eprintln!(
+            "SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so `trust --org --apply` was not tested against moto."
+        );
+        return;
+    };
+    // Tests share one moto server: a repository (so role) name no other run used.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("apply-{nanos}");
+    let mut world = World::default();
+    let repo = world.repo(
+        "acme",
+        &name,
+        &[(
+            ".github/workflows/deploy.yml",
+            &deploy_workflow(PUSH_MAIN, Some("prod")),
+        )],
+    );
+    let repo_id = repo.id;
+    repo.oidc = json!({"use_default": false, "include_claim_keys": ["repo", "context", "job_workflow_ref"]});
+    let org_id = world.org("acme").id;
+    world.repos.get_mut(&format!("acme/{name}")).unwrap().oidc = json!({
+        "use_default": false,
+        "include_claim_keys": ["repo", "context", "job_workflow_ref"],
+        "sub_claim_prefix": format!("repo:acme@{org_id}/{name}@{repo_id}"),
+    });
+    let fake = FakeGitHub::start(world);
+    let apply = || {
+        let output = migrate()
+            .args([
+                "trust",
+                "--account-id",
+                ACCOUNT,
+                "--org",
+                "acme",
+                "--apply",
+                "--yes",
+            ])
+            .args(["--github-url", &fake.url, "--retry-base-ms", "10"])
+            .env("GH_TOKEN", TOKEN)
+            .env("AWS_ENDPOINT_URL_IAM", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            fake.violations(),
+            Vec::<String>::new(),
+            "OpenAPI violations"
+        );
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (code, stdout, stderr) = apply();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let role = format!("gha-{name}");
+    assert!(stdout.contains(&format!("created role {role}")), "{stdout}");
+    let document = {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(endpoint.to_string_lossy())
+                .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                    "testing", "testing", None, None, "test",
+                ))
+                .load()
+                .await;
+            let client = aws_sdk_iam::Client::new(&config);
+            let got = client.get_role().role_name(&role).send().await.unwrap();
+            got.role()
+                .unwrap()
+                .assume_role_policy_document()
+                .unwrap()
+                .to_string()
+        })
+    };
+    let trust: Value = serde_json::from_str(&migrate::trust::reconcile::decode_policy_document(
+        &document,
+    ))
+    .unwrap();
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"],
+        json!([format!(
+            "repo:acme@{org_id}/{name}@{repo_id}:environment:prod:job_workflow_ref:acme/{name}/.github/workflows/deploy.yml@*"
+        )])
+    );
+    let (code, stdout, stderr) = apply();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("nothing to change"), "{stdout}");
+}
