@@ -15,14 +15,28 @@ use std::time::{Duration, Instant};
 use fake_github::{FakeGitHub, TOKEN, World};
 
 fn main() {
-    let repos: usize = std::env::var("REPOS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let latency: u64 = std::env::var("LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let repos: usize = std::env::var("REPOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let latency: u64 = std::env::var("LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
     let mut files: Vec<(String, String)> = std::fs::read_dir(corpus)
         .expect("corpus")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap_or_default()))
+        .map(|p| {
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                std::fs::read_to_string(&p).unwrap_or_default(),
+            )
+        })
         .collect();
     files.sort();
     let mut world = World::default();
@@ -32,7 +46,15 @@ fn main() {
         let b = &files[(i * 7 + 3) % files.len()];
         let pa = format!(".github/workflows/{}", a.0);
         let pb = format!(".github/workflows/{}", b.0);
-        world.repo("bench", &format!("repo-{i:05}"), &[(pa.as_str(), a.1.as_str()), (pb.as_str(), b.1.as_str()), ("README.md", "x\n")]);
+        world.repo(
+            "bench",
+            &format!("repo-{i:05}"),
+            &[
+                (pa.as_str(), a.1.as_str()),
+                (pb.as_str(), b.1.as_str()),
+                ("README.md", "x\n"),
+            ],
+        );
     }
     let fake = FakeGitHub::start(world);
     fake.set_latency(Duration::from_millis(latency));
@@ -40,15 +62,32 @@ fn main() {
     let output = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(env!("CARGO_BIN_EXE_migrate"))
-        .args(["scan", "--org", "bench", "--format", "json", "--github-url", &fake.url])
+        .args([
+            "scan",
+            "--org",
+            "bench",
+            "--format",
+            "json",
+            "--github-url",
+            &fake.url,
+        ])
         .env("GH_TOKEN", TOKEN)
         .output()
         .expect("runs /usr/bin/time migrate");
     let wall = started.elapsed();
-    let peak_kb = String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("0").trim().parse::<u64>().unwrap_or(0);
+    let peak_kb = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .last()
+        .unwrap_or("0")
+        .trim()
+        .parse::<u64>()
+        .unwrap_or(0);
     let log = fake.log();
     let graphql = log.iter().filter(|l| l.operation == "graphql").count();
-    let contents = log.iter().filter(|l| l.operation == "repos/get-content").count();
+    let contents = log
+        .iter()
+        .filter(|l| l.operation == "repos/get-content")
+        .count();
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
     println!("repositories: {repos}, latency {latency} ms per request");
     println!("findings: {}", doc["summary"]["findings"]);
@@ -58,6 +97,13 @@ fn main() {
         (graphql + contents) as f64 / repos as f64,
         repos.div_ceil(100) + repos * 3
     );
-    println!("all requests (incl. secrets and OIDC templates of repositories with findings): {}", log.len());
-    println!("wall {:.1} s, peak RSS {} MB", wall.as_secs_f64(), peak_kb / 1024);
+    println!(
+        "all requests (incl. secrets and OIDC templates of repositories with findings): {}",
+        log.len()
+    );
+    println!(
+        "wall {:.1} s, peak RSS {} MB",
+        wall.as_secs_f64(),
+        peak_kb / 1024
+    );
 }

@@ -25,6 +25,7 @@ fn plan_for(paths: &[PathBuf], ids: Option<&str>, allow_org_wide: bool) -> Trust
                 ids: ids.map(|i| RepoIds::parse(i).unwrap()),
                 // Not `main`, so default-branch subjects are visible in the expectations.
                 default_branch: "trunk".into(),
+                ..RepoIdentity::default()
             };
             (root, identity)
         })

@@ -150,6 +150,7 @@ pub(crate) struct RemoteArgs {
 }
 
 impl RemoteArgs {
+    /// What to read from GitHub, or `None` for local paths.
     pub(crate) fn target(&self) -> Option<Target> {
         match (&self.org, self.repo.is_empty()) {
             (Some(org), _) => Some(Target::Org(org.clone())),
@@ -225,13 +226,7 @@ fn scan_remote(
     args: &RemoteArgs,
     target: &Target,
 ) -> Result<(ScanReport, RemoteOutput), GitHubError> {
-    let runtime = args.runtime()?;
-    // octocrab's client spawns its buffer worker on the current runtime.
-    let _entered = runtime.enter();
-    let reader = github::connect_reader(&args.github_url, args.policy())?;
-    let bar = progress_bar();
-    let filters = args.filters();
-    let done = runtime.block_on(remote::scan(&reader, target, &filters, &Bar(bar)))?;
+    let done = fetch_remote(args, target)?;
     let scanned = done
         .repositories
         .iter()
@@ -250,4 +245,22 @@ fn scan_remote(
         "github": { "requests": done.requests, "retries": done.retries },
     });
     Ok((done.report, RemoteOutput { json, summary_line }))
+}
+
+/// Discovers and scans the target on GitHub (shared by `scan` and `trust`), with a progress
+/// bar on a terminal.
+pub(crate) fn fetch_remote(
+    args: &RemoteArgs,
+    target: &Target,
+) -> Result<remote::RemoteScan, GitHubError> {
+    let runtime = args.runtime()?;
+    // octocrab's client spawns its buffer worker on the current runtime.
+    let _entered = runtime.enter();
+    let reader = github::connect_reader(&args.github_url, args.policy())?;
+    runtime.block_on(remote::scan(
+        &reader,
+        target,
+        &args.filters(),
+        &Bar(progress_bar()),
+    ))
 }

@@ -1,6 +1,7 @@
-//! `migrate trust`: scan local checkouts, then print the OIDC provider and IAM roles their
-//! jobs need as Terraform, CloudFormation or JSON. This layer owns the effects: reading git
-//! remotes, writing stdout, and warnings on stderr.
+//! `migrate trust`: scan local checkouts (or an organization's repositories on GitHub), then
+//! print the OIDC provider and IAM roles their jobs need as Terraform, CloudFormation or JSON.
+//! This layer owns the effects: reading git remotes or GitHub, writing stdout, and warnings on
+//! stderr.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,11 +9,15 @@ use std::process::Command;
 
 use clap::{Args, ValueEnum};
 
+use super::scan::{RemoteArgs, fetch_remote};
+use crate::github::{GitHubError, SubCustomization};
+use crate::remote::{RemoteScan, Target};
 use crate::report::exit;
 use crate::scan;
 use crate::trust::emit::{self, EmitOptions};
 use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};
-use crate::trust::plan::{self, RepoIdentity, TrustOptions};
+use crate::trust::plan::{self, RepoIdentity, RepoKey, TrustOptions};
+use crate::trust::policy::DEFAULT_CLAIM_KEYS;
 use crate::trust::{AccountId, Issuer, RepoIds, Slug, TrustError};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -32,20 +37,24 @@ pub enum Format {
 
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n\n\
-Exit codes: 0 output written (or IAM matches the plan), 1 error (bad input, unknown repository, unsafe policy, IAM failure), 2 usage"
+    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n  GH_TOKEN=... migrate trust --account-id 123456789012 --org acme --format json > roles.json\n\n\
+Exit codes: 0 output written (or IAM matches the plan), 1 error (bad input, unknown organization or repository, unsafe policy, IAM failure), 2 usage"
 )]
 pub struct TrustArgs {
-    /// Checkouts, directories of checkouts, or workflow files.
-    #[arg(default_value = ".")]
+    /// Checkouts, directories of checkouts, or workflow files (not with --org/--repo).
+    #[arg(default_value = ".", conflicts_with_all = ["org", "repo"])]
     paths: Vec<PathBuf>,
+
+    /// Read the workflows, slugs, ids, default branches and `sub` templates from GitHub.
+    #[command(flatten)]
+    remote: RemoteArgs,
 
     /// The AWS account (12 digits) that will hold the provider and roles.
     #[arg(long)]
     account_id: String,
 
     /// OWNER/REPO of the scanned files, instead of the checkout's `origin` remote.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["org", "repo"])]
     slug: Option<String>,
 
     /// OWNER_ID/REPO_ID: also trust the immutable `repo:OWNER@OWNER_ID/REPO@REPO_ID:…` form (needs --slug).
@@ -54,7 +63,7 @@ pub struct TrustArgs {
 
     /// The repository's default branch, for schedule, workflow_dispatch and similar events
     /// (default: origin's HEAD, else `main`).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["org", "repo"])]
     default_branch: Option<String>,
 
     #[arg(long, value_enum, default_value_t)]
@@ -116,6 +125,10 @@ enum TrustCliError {
         "--slug names one repository but the paths hold {count} checkouts: run once per checkout"
     )]
     SlugForMany { count: usize },
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    #[error("nothing read from GitHub: {0}")]
+    NothingRead(String),
 }
 
 /// `git -C DIR ARGS`, trimmed stdout, or None when git fails or prints nothing.
@@ -163,8 +176,14 @@ fn identities(
     args: &TrustArgs,
     report: &scan::ScanReport,
     warnings: &mut Vec<String>,
-) -> Result<BTreeMap<Option<PathBuf>, RepoIdentity>, TrustCliError> {
-    let roots = plan::roots_needing_roles(report);
+) -> Result<BTreeMap<RepoKey, RepoIdentity>, TrustCliError> {
+    let roots: Vec<Option<PathBuf>> = plan::roots_needing_roles(report)
+        .into_iter()
+        .filter_map(|key| match key {
+            RepoKey::Checkout(root) => Some(root),
+            RepoKey::GitHub(_) => None,
+        })
+        .collect();
     let mut out = BTreeMap::new();
     if let Some(slug) = &args.slug {
         if roots.len() > 1 {
@@ -175,11 +194,12 @@ fn identities(
         for root in roots {
             let branch = default_branch(root.as_deref(), args.default_branch.as_deref(), warnings);
             out.insert(
-                root,
+                RepoKey::Checkout(root),
                 RepoIdentity {
                     slug: slug.clone(),
                     ids,
                     default_branch: branch,
+                    ..RepoIdentity::default()
                 },
             );
         }
@@ -203,15 +223,135 @@ fn identities(
         let slug = Slug::from_remote_url(&url)?;
         let branch = default_branch(Some(dir), args.default_branch.as_deref(), warnings);
         out.insert(
-            root,
+            RepoKey::Checkout(root),
             RepoIdentity {
                 slug,
-                ids: None,
                 default_branch: branch,
+                ..RepoIdentity::default()
             },
         );
     }
     Ok(out)
+}
+
+/// The custom claim keys a repository's tokens use, following GitHub's rules: `use_default:
+/// true` is the default format; `false` with keys uses them; `false` without keys falls back to
+/// the organization's template. `None` means GitHub's default `repo:…:context`.
+fn effective_claim_keys(
+    slug: &str,
+    repo: Option<&SubCustomization>,
+    org: Option<&SubCustomization>,
+    org_known: bool,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let custom = |keys: &[String]| (keys != DEFAULT_CLAIM_KEYS).then(|| keys.to_vec());
+    let Some(repo) = repo else {
+        warnings.push(format!(
+            "{slug}: its OIDC `sub` template could not be read; assuming GitHub's default format"
+        ));
+        return None;
+    };
+    if repo.use_default != Some(false) {
+        return None;
+    }
+    if !repo.include_claim_keys.is_empty() {
+        return custom(&repo.include_claim_keys);
+    }
+    match org {
+        Some(org) if !org.include_claim_keys.is_empty() => custom(&org.include_claim_keys),
+        Some(_) => None,
+        None => {
+            warnings.push(if org_known {
+                format!("{slug}: uses its organization's `sub` template, which could not be read; assuming GitHub's default format")
+            } else {
+                format!("{slug}: uses its organization's `sub` template, which --repo does not read; assuming GitHub's default format (use --org to read it)")
+            });
+            None
+        }
+    }
+}
+
+/// Identities of the repositories GitHub returned: slug, ids, default branch and `sub` template.
+fn remote_identities(
+    remote: &RemoteScan,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<RepoKey, RepoIdentity>, TrustCliError> {
+    let org_template = remote
+        .organization
+        .as_ref()
+        .and_then(|o| o.oidc_sub.as_ref());
+    let mut out = BTreeMap::new();
+    for record in remote
+        .repositories
+        .iter()
+        .filter(|r| r.outcome == "scanned")
+    {
+        let slug = Slug::parse(&record.repository)?;
+        let ids = match (record.owner_id, record.id) {
+            (Some(owner_id), Some(repo_id)) => Some(RepoIds { owner_id, repo_id }),
+            _ => None,
+        };
+        let default_branch = record.default_branch.clone().unwrap_or_else(|| {
+            warnings.push(format!(
+                "{slug}: GitHub reported no default branch; assuming `main`"
+            ));
+            "main".into()
+        });
+        let claim_keys = effective_claim_keys(
+            &record.repository,
+            record.oidc_sub.as_ref(),
+            org_template,
+            remote.organization.is_some(),
+            warnings,
+        );
+        out.insert(
+            RepoKey::GitHub(record.repository.clone()),
+            RepoIdentity {
+                slug,
+                ids,
+                default_branch,
+                sub_prefix: record
+                    .oidc_sub
+                    .as_ref()
+                    .and_then(|s| s.sub_claim_prefix.clone()),
+                claim_keys,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Scans GitHub. A target that yields no repository at all (unknown organization, no access)
+/// is an error, not an empty plan.
+fn read_github(
+    args: &TrustArgs,
+    target: &Target,
+    warnings: &mut Vec<String>,
+) -> Result<(scan::ScanReport, BTreeMap<RepoKey, RepoIdentity>), TrustCliError> {
+    let remote = fetch_remote(&args.remote, target)?;
+    if remote.repositories.is_empty() && !remote.report.errors.is_empty() {
+        let reasons: Vec<String> = remote
+            .report
+            .errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect();
+        return Err(TrustCliError::NothingRead(reasons.join("; ")));
+    }
+    let identities = remote_identities(&remote, warnings)?;
+    for record in remote
+        .repositories
+        .iter()
+        .filter(|r| r.outcome != "scanned")
+    {
+        if let Some(reason) = &record.reason {
+            warnings.push(format!(
+                "{}: {}: {reason}",
+                record.repository, record.outcome
+            ));
+        }
+    }
+    Ok((remote.report, identities))
 }
 
 /// What the command produces: text for stdout, or a plan to apply to IAM.
@@ -235,11 +375,21 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     if let Some(ids) = &args.repo_ids {
         RepoIds::parse(ids)?;
     }
-    let report = scan::scan_paths(&args.paths);
+    let (report, identities) = match args.remote.target() {
+        Some(target) => read_github(args, &target, warnings)?,
+        None => {
+            let report = scan::scan_paths(&args.paths);
+            let identities = identities(args, &report, warnings)?;
+            (report, identities)
+        }
+    };
     for error in &report.errors {
-        warnings.push(format!("{}: not scanned: {}", error.path, error.message));
+        let place = match &error.repository {
+            Some(repo) => format!("{repo}: {}", error.path),
+            None => error.path.clone(),
+        };
+        warnings.push(format!("{place}: not scanned: {}", error.message));
     }
-    let identities = identities(args, &report, warnings)?;
     let plan = plan::build_plan(&report, &identities, &options)?;
     warnings.extend(plan.warnings.iter().cloned());
     if plan.roles.is_empty() {

@@ -49,7 +49,7 @@ impl AccountId {
 }
 
 /// `OWNER/REPO` as GitHub spells it (IAM compares it case-sensitively, so keep the case).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Slug {
     pub owner: String,
     pub repo: String,

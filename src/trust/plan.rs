@@ -14,12 +14,36 @@ use crate::detect::Severity;
 use crate::facts::JobFacts;
 use crate::scan::{FileReport, ScanReport};
 
-/// What we know about one repository: its slug, its immutable ids if known, its default branch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What we know about one repository: its slug, its immutable ids if known, its default
+/// branch, and (from GitHub) how its tokens spell `sub`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RepoIdentity {
     pub slug: Slug,
     pub ids: Option<RepoIds>,
     pub default_branch: String,
+    /// `sub_claim_prefix` as GitHub reported it (`repo:OWNER@ID/REPO@ID`): when known, the
+    /// only `repo:` segment its tokens carry.
+    pub sub_prefix: Option<String>,
+    /// The custom `include_claim_keys` in effect (the repo's, or its organization's when the
+    /// repo opted in without keys of its own); `None` for GitHub's default format.
+    pub claim_keys: Option<Vec<String>>,
+}
+
+/// Which repository a scanned file belongs to: the `repository` GitHub gave it, else the
+/// local checkout holding its `.github` (`None` when it is outside any).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RepoKey {
+    GitHub(String),
+    Checkout(Option<PathBuf>),
+}
+
+impl RepoKey {
+    pub fn of(file: &FileReport) -> Self {
+        match &file.repository {
+            Some(slug) => Self::GitHub(slug.clone()),
+            None => Self::Checkout(repo_root(&file.path)),
+        }
+    }
 }
 
 /// Choices that apply to every role.
@@ -83,13 +107,13 @@ pub fn repo_root(path: &str) -> Option<PathBuf> {
     None
 }
 
-/// The repository roots whose files have findings that need a role.
-pub fn roots_needing_roles(report: &ScanReport) -> BTreeSet<Option<PathBuf>> {
+/// The repositories whose files have findings that need a role.
+pub fn roots_needing_roles(report: &ScanReport) -> BTreeSet<RepoKey> {
     report
         .files
         .iter()
         .filter(|f| f.findings.iter().any(|x| x.severity > Severity::Info))
-        .map(|f| repo_root(&f.path))
+        .map(RepoKey::of)
         .collect()
 }
 
@@ -198,7 +222,7 @@ fn unique_name(base: &str, stage: &str, taken: &mut BTreeSet<String>) -> String 
 /// Builds the plan. `identities` must hold every root of [`roots_needing_roles`].
 pub fn build_plan(
     report: &ScanReport,
-    identities: &BTreeMap<Option<PathBuf>, RepoIdentity>,
+    identities: &BTreeMap<RepoKey, RepoIdentity>,
     options: &TrustOptions,
 ) -> Result<TrustPlan, TrustError> {
     let mut by_repo: BTreeMap<&Slug, (&RepoIdentity, Vec<KeyedJob<'_>>)> = BTreeMap::new();
@@ -208,8 +232,13 @@ pub fn build_plan(
         if jobs.is_empty() {
             continue;
         }
-        let Some(identity) = identities.get(&repo_root(&file.path)) else {
-            warnings.push(format!("{}: skipped: its repository is unknown", file.path));
+        // GitHub paths are inside the repository: name it in messages.
+        let shown_path = match &file.repository {
+            Some(slug) => format!("{slug}: {}", file.path),
+            None => file.path.clone(),
+        };
+        let Some(identity) = identities.get(&RepoKey::of(file)) else {
+            warnings.push(format!("{shown_path}: skipped: its repository is unknown"));
             continue;
         };
         let entry = by_repo
@@ -217,8 +246,8 @@ pub fn build_plan(
             .or_insert_with(|| (identity, Vec::new()));
         for (secrets, facts) in jobs {
             let label = match &facts.job {
-                Some(job) => format!("{}: job {job}", file.path),
-                None => file.path.clone(),
+                Some(job) => format!("{shown_path}: job {job}"),
+                None => shown_path.clone(),
             };
             entry.1.push((
                 secrets,
@@ -235,13 +264,35 @@ pub fn build_plan(
     let mut taken = BTreeSet::new();
     let mut client_ids = BTreeSet::new();
     for (slug, (identity, jobs)) in by_repo {
-        if identity.ids.is_none() {
+        if identity.ids.is_none() && identity.sub_prefix.is_none() {
             warnings.push(format!(
                 "{slug}: trusting the name form `repo:{slug}:…` only; a repository created, renamed or transferred after 2026-07-15 presents `repo:{}@OWNER_ID/{}@REPO_ID:…` instead: pass --repo-ids OWNER_ID/REPO_ID (see `GET /repos/{slug}/actions/oidc/customization/sub`) to trust both",
                 slug.owner, slug.repo
             ));
         }
-        let prefixes = policy::sub_prefixes(slug, identity.ids);
+        let prefixes = policy::sub_prefixes(slug, identity.ids, identity.sub_prefix.as_deref());
+        let default_keys: Vec<String> = policy::DEFAULT_CLAIM_KEYS.map(String::from).to_vec();
+        let claim_keys = identity.claim_keys.as_ref().unwrap_or(&default_keys);
+        if !policy::template_is_repository_scoped(claim_keys) {
+            let keys = claim_keys.join(", ");
+            if !options.allow_org_wide {
+                warnings.push(format!(
+                    "{slug}: no role: its `sub` template [{keys}] names no repository, so any repository of {} could present the same `sub`; add `repo` to the template, or pass --allow-org-wide to trust it anyway",
+                    slug.owner
+                ));
+                continue;
+            }
+            warnings.push(format!(
+                "{slug}: its `sub` template [{keys}] names no repository; --allow-org-wide trusts every repository of {} that presents it",
+                slug.owner
+            ));
+        }
+        let shape = policy::SubjectShape {
+            slug,
+            ids: identity.ids,
+            prefixes: &prefixes,
+            claim_keys,
+        };
         for (secrets, group) in group_by_keys(jobs) {
             let keys_label = if secrets.is_empty() {
                 "a literal access key".to_string()
@@ -249,7 +300,7 @@ pub fn build_plan(
                 secrets.iter().cloned().collect::<Vec<_>>().join(", ")
             };
             let claims = policy::derive_subs(
-                &prefixes,
+                &shape,
                 &group,
                 &identity.default_branch,
                 options.allow_org_wide,

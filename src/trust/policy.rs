@@ -15,10 +15,14 @@ pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 /// The `Sid` of the placeholder permission statement: searchable, and says what to do.
 pub const PLACEHOLDER_SID: &str = "TodoReplaceWithThePermissionsTheWorkflowNeeds";
 
-/// The `repo:…` prefixes a repository's tokens may carry. The immutable id form is used by
-/// repos created, renamed or transferred after mid-2026; we cannot tell offline which one a
-/// repo uses, so with known ids both are trusted.
-pub fn sub_prefixes(slug: &Slug, ids: Option<RepoIds>) -> Vec<String> {
+/// The `repo:…` prefixes a repository's tokens may carry. When GitHub reported the repo's
+/// `sub_claim_prefix`, that is the only one. Otherwise we cannot tell which form the repo uses
+/// (the immutable id form is used by repos created, renamed or transferred after mid-2026), so
+/// with known ids both are trusted.
+pub fn sub_prefixes(slug: &Slug, ids: Option<RepoIds>, reported: Option<&str>) -> Vec<String> {
+    if let Some(prefix) = reported {
+        return vec![prefix.to_string()];
+    }
     let mut prefixes = vec![format!("repo:{}/{}", slug.owner, slug.repo)];
     if let Some(ids) = ids {
         prefixes.push(format!(
@@ -27,6 +31,119 @@ pub fn sub_prefixes(slug: &Slug, ids: Option<RepoIds>) -> Vec<String> {
         ));
     }
     prefixes
+}
+
+/// GitHub's default `include_claim_keys`: `repo:…:` followed by the context.
+pub const DEFAULT_CLAIM_KEYS: [&str; 2] = ["repo", "context"];
+
+/// Claim keys that tie a `sub` to one repository (or one of its workflow files).
+const REPOSITORY_SCOPED_KEYS: [&str; 5] = [
+    "repo",
+    "repository",
+    "repository_id",
+    "job_workflow_ref",
+    "workflow_ref",
+];
+
+/// Whether a custom template names the repository; without such a key every repository of
+/// the owner presenting the same other claims gets the same `sub`.
+pub fn template_is_repository_scoped(claim_keys: &[String]) -> bool {
+    claim_keys
+        .iter()
+        .any(|k| REPOSITORY_SCOPED_KEYS.contains(&k.as_str()))
+}
+
+/// How a repository's tokens spell `sub`: its identity and the claim keys in effect.
+#[derive(Debug, Clone, Copy)]
+pub struct SubjectShape<'a> {
+    pub slug: &'a Slug,
+    pub ids: Option<RepoIds>,
+    /// The `repo:` segments to trust ([`sub_prefixes`]).
+    pub prefixes: &'a [String],
+    /// `include_claim_keys` in GitHub's order; [`DEFAULT_CLAIM_KEYS`] unless customized.
+    pub claim_keys: &'a [String],
+}
+
+/// One run context a job presents: the default `context` tail plus the claims it implies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RunContext {
+    /// `ref:refs/heads/main`, `environment:prod`, `pull_request`.
+    tail: String,
+    /// `refs/heads/main`, when the context fixes the ref (an IAM pattern for globs).
+    git_ref: Option<String>,
+    environment: Option<String>,
+    event_name: Option<&'static str>,
+}
+
+/// GitHub escapes `:` inside claim values so the segments stay separable.
+fn escape_claim(value: &str) -> String {
+    value.replace(':', "%3A")
+}
+
+/// The file's path inside its repository (`.github/workflows/x.yml`), for `job_workflow_ref`.
+fn in_repo_path(path: &str) -> &str {
+    match path.find(".github/") {
+        Some(at) => &path[at..],
+        None => path,
+    }
+}
+
+/// One `sub` value for a custom template, built segment by segment (`KEY:VALUE`, with
+/// `repo` and `context` spelled as in the default format). Claims that cannot be known
+/// before the run become `*` and are reported in `unknown`.
+fn compose_custom_sub(
+    shape: &SubjectShape<'_>,
+    prefix: &str,
+    job: &AssumingJob<'_>,
+    context: &RunContext,
+    unknown: &mut BTreeSet<String>,
+) -> String {
+    let slug = shape.slug;
+    let mut segments = Vec::new();
+    for key in shape.claim_keys {
+        let value: Option<String> = match key.as_str() {
+            "repo" => {
+                segments.push(prefix.to_string());
+                continue;
+            }
+            "context" => {
+                segments.push(context.tail.clone());
+                continue;
+            }
+            "repository" => Some(slug.to_string()),
+            "repository_owner" => Some(slug.owner.clone()),
+            "repository_id" => shape.ids.map(|ids| ids.repo_id.to_string()),
+            "repository_owner_id" => shape.ids.map(|ids| ids.owner_id.to_string()),
+            // A top-level job's workflow is the file itself, run at the run's ref.
+            "job_workflow_ref" | "workflow_ref" => Some(format!(
+                "{slug}/{}@{}",
+                in_repo_path(&job.path),
+                context.git_ref.as_deref().unwrap_or("*")
+            )),
+            "environment" => context.environment.clone(),
+            "ref" => context.git_ref.clone(),
+            "ref_type" => context.git_ref.as_deref().and_then(|r| {
+                if r.starts_with("refs/heads/") {
+                    Some("branch".to_string())
+                } else if r.starts_with("refs/tags/") {
+                    Some("tag".to_string())
+                } else {
+                    None
+                }
+            }),
+            "event_name" => context.event_name.map(str::to_string),
+            _ => None,
+        };
+        let value = value.map_or_else(
+            || {
+                unknown.insert(key.clone());
+                "*".to_string()
+            },
+            |v| escape_claim(&v),
+        );
+        segments.push(format!("{key}:{value}"));
+    }
+    segments.join(":")
 }
 
 /// One job that will assume the role, labelled for messages (`path: job`).
@@ -86,14 +203,30 @@ fn iam_ref_pattern(pattern: &str) -> (String, bool) {
 /// `allow_org_wide` lets reusable workflows and composite actions (whose token carries an
 /// unknown caller's `sub`) be trusted from any repository of the owner: `repo:OWNER/*`.
 pub fn derive_subs(
-    prefixes: &[String],
+    shape: &SubjectShape<'_>,
     jobs: &[AssumingJob<'_>],
     default_branch: &str,
     allow_org_wide: bool,
 ) -> SubClaims {
+    let prefixes = shape.prefixes;
     let mut claims = SubClaims::default();
-    let mut tails = BTreeSet::new();
-    for job in jobs {
+    // Every (job, context) pair: custom templates may name the job's own file.
+    let mut contexts: Vec<(usize, RunContext)> = Vec::new();
+    for (index, job) in jobs.iter().enumerate() {
+        let mut add = |tail: String,
+                       git_ref: Option<String>,
+                       environment: Option<String>,
+                       event_name: Option<&'static str>| {
+            contexts.push((
+                index,
+                RunContext {
+                    tail,
+                    git_ref,
+                    environment,
+                    event_name,
+                },
+            ));
+        };
         let label = &job.label;
         for subject in &job.facts.subjects {
             match subject {
@@ -114,17 +247,36 @@ pub fn derive_subs(
                     } else {
                         "tags"
                     };
-                    tails.insert(format!("ref:refs/{kind}/{pattern}"));
+                    add(
+                        format!("ref:refs/{kind}/{pattern}"),
+                        Some(format!("refs/{kind}/{pattern}")),
+                        None,
+                        None,
+                    );
                 }
                 Subject::PullRequest => {
                     claims.warnings.push(format!(
                         "{label}: trusts `pull_request` for same-repository pull requests; pull requests from forks never get an OIDC token, so their runs of this job will fail to assume the role"
                     ));
-                    tails.insert(subject.claim_tail(default_branch));
+                    add(
+                        subject.claim_tail(default_branch),
+                        Some("refs/pull/*/merge".into()),
+                        None,
+                        Some("pull_request"),
+                    );
                 }
-                Subject::DefaultBranch | Subject::Environment(_) => {
-                    tails.insert(subject.claim_tail(default_branch));
-                }
+                Subject::DefaultBranch => add(
+                    subject.claim_tail(default_branch),
+                    Some(format!("refs/heads/{default_branch}")),
+                    None,
+                    None,
+                ),
+                Subject::Environment(name) => add(
+                    subject.claim_tail(default_branch),
+                    None,
+                    Some(name.clone()),
+                    None,
+                ),
                 Subject::EnvironmentExpression(expr) => {
                     claims.warnings.push(format!(
                         "{label}: `environment: {expr}` is an expression, so the `sub` names an environment known only at run time; no wildcard was added: add `environment:NAME` for each real environment by hand"
@@ -157,10 +309,24 @@ pub fn derive_subs(
             ));
         }
     }
+    let is_default = shape.claim_keys == DEFAULT_CLAIM_KEYS;
+    let mut unknown = BTreeSet::new();
     for prefix in prefixes {
-        for tail in &tails {
-            claims.values.insert(format!("{prefix}:{tail}"));
+        for (index, context) in &contexts {
+            claims.values.insert(if is_default {
+                format!("{prefix}:{}", context.tail)
+            } else {
+                compose_custom_sub(shape, prefix, &jobs[*index], context, &mut unknown)
+            });
         }
+    }
+    if !unknown.is_empty() {
+        let keys: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        claims.warnings.push(format!(
+            "{}: the `sub` template includes {} whose value is only known at run time; the role trusts any value there (`*`): narrow it by hand if you can",
+            shape.slug,
+            keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ));
     }
     claims
 }
@@ -223,7 +389,7 @@ pub fn placeholder_permission_policy() -> Value {
 /// before the tail (or `repo:OWNER/*` when org-wide trust was asked for).
 fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
     let Some(rest) = value.strip_prefix("repo:") else {
-        return Err(format!("`sub` value `{value}` does not start with `repo:`"));
+        return check_custom_sub(value, allow_org_wide);
     };
     let (repo_part, tail) = rest.split_once(':').unwrap_or((rest, ""));
     let Some((owner, repo)) = repo_part.split_once('/') else {
@@ -246,6 +412,61 @@ fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The value of the `KEY:` segment at `at` (up to the next `:`), for custom templates.
+fn segment_value<'v>(value: &'v str, at: usize, key: &str) -> &'v str {
+    let rest = &value[at + key.len() + 1..];
+    rest.split(':').next().unwrap_or("")
+}
+
+/// Where `KEY:` starts a segment of a custom-template `sub` (claim values escape `:`, so
+/// every `:` separates).
+fn segment_starts<'v>(value: &'v str, key: &'v str) -> impl Iterator<Item = usize> + 'v {
+    let needle = format!("{key}:");
+    value
+        .match_indices(&needle)
+        .map(|(at, _)| at)
+        .filter(move |&at| at == 0 || value.as_bytes()[at - 1] == b':')
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A `sub` from a custom template (`repository_owner:acme:…`): it must name one repository
+/// (`repository`, `repository_id`, `job_workflow_ref`, `workflow_ref` or `repo` without a
+/// wildcard in OWNER/REPO), or, with --allow-org-wide, at least one owner.
+fn check_custom_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
+    let names_repository = |text: &str| {
+        let mut parts = text.splitn(3, '/');
+        let owner = parts.next().unwrap_or("");
+        let repo = parts.next().unwrap_or("");
+        !owner.is_empty() && !repo.is_empty() && !has_wildcard(owner) && !has_wildcard(repo)
+    };
+    for key in ["repo", "repository", "job_workflow_ref", "workflow_ref"] {
+        if segment_starts(value, key).any(|at| names_repository(segment_value(value, at, key))) {
+            return Ok(());
+        }
+    }
+    let is_number = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if segment_starts(value, "repository_id")
+        .any(|at| is_number(segment_value(value, at, "repository_id")))
+    {
+        return Ok(());
+    }
+    let names_owner = segment_starts(value, "repository_owner").any(|at| {
+        let owner = segment_value(value, at, "repository_owner");
+        !owner.is_empty() && !has_wildcard(owner)
+    }) || segment_starts(value, "repository_owner_id")
+        .any(|at| is_number(segment_value(value, at, "repository_owner_id")));
+    match (names_owner, allow_org_wide) {
+        (true, true) => Ok(()),
+        (true, false) => Err(format!(
+            "`sub` value `{value}` names no repository, so it trusts every repository of the owner (needs --allow-org-wide)"
+        )),
+        (false, _) => Err(format!(
+            "`sub` value `{value}` names neither a repository nor an owner"
+        )),
+    }
 }
 
 /// Our own check of a trust policy, run on the exact text we emit.
@@ -348,13 +569,96 @@ mod tests {
     }
 
     fn subs(facts: &JobFacts, allow_org_wide: bool) -> SubClaims {
-        let prefixes = vec!["repo:octo-org/octo-repo".to_string()];
+        let slug = Slug::parse("octo-org/octo-repo").unwrap();
+        let prefixes = sub_prefixes(&slug, None, None);
+        let claim_keys = DEFAULT_CLAIM_KEYS.map(String::from);
+        let shape = SubjectShape {
+            slug: &slug,
+            ids: None,
+            prefixes: &prefixes,
+            claim_keys: &claim_keys,
+        };
         let jobs = [AssumingJob {
             path: "w.yml".into(),
             label: "w.yml: deploy".into(),
             facts,
         }];
-        derive_subs(&prefixes, &jobs, "main", allow_org_wide)
+        derive_subs(&shape, &jobs, "main", allow_org_wide)
+    }
+
+    fn custom_subs(facts: &JobFacts, claim_keys: &[&str]) -> SubClaims {
+        let slug = Slug::parse("octo-org/octo-repo").unwrap();
+        let ids = Some(RepoIds {
+            owner_id: 65,
+            repo_id: 99,
+        });
+        let prefixes = sub_prefixes(&slug, ids, Some("repo:octo-org@65/octo-repo@99"));
+        let claim_keys: Vec<String> = claim_keys.iter().map(|k| k.to_string()).collect();
+        let shape = SubjectShape {
+            slug: &slug,
+            ids,
+            prefixes: &prefixes,
+            claim_keys: &claim_keys,
+        };
+        let jobs = [AssumingJob {
+            path: ".github/workflows/deploy.yml".into(),
+            label: "deploy.yml: deploy".into(),
+            facts,
+        }];
+        derive_subs(&shape, &jobs, "main", false)
+    }
+
+    #[test]
+    fn custom_templates_compose_claims_in_githubs_order() {
+        let push = job(vec![Subject::Branch("main".into())]);
+        let values = |claims: SubClaims| claims.values.into_iter().collect::<Vec<_>>();
+        assert_eq!(
+            values(custom_subs(&push, &["repository_owner", "context"])),
+            vec!["repository_owner:octo-org:ref:refs/heads/main"]
+        );
+        assert_eq!(
+            values(custom_subs(&push, &["repo", "context", "job_workflow_ref"])),
+            vec![
+                "repo:octo-org@65/octo-repo@99:ref:refs/heads/main:job_workflow_ref:octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main"
+            ]
+        );
+        assert_eq!(
+            values(custom_subs(&push, &["repository_id", "ref_type"])),
+            vec!["repository_id:99:ref_type:branch"]
+        );
+        let env = job(vec![Subject::Environment("prod:eu".into())]);
+        let claims = custom_subs(&env, &["environment", "repository", "actor"]);
+        assert_eq!(
+            claims.values.iter().collect::<Vec<_>>(),
+            vec!["environment:prod%3Aeu:repository:octo-org/octo-repo:actor:*"]
+        );
+        assert!(
+            claims.warnings[0].contains("`actor`"),
+            "{:?}",
+            claims.warnings
+        );
+    }
+
+    #[test]
+    fn custom_subs_must_name_a_repository_or_ask_for_org_wide() {
+        for good in [
+            "repository:o/r:ref:refs/heads/main",
+            "environment:prod:repository_id:12",
+            "job_workflow_ref:o/r/.github/workflows/x.yml@*",
+            "repository_owner:o:repo:o@1/r@2:pull_request",
+        ] {
+            assert!(check_sub(good, false).is_ok(), "{good} rejected");
+        }
+        for bad in [
+            "repository_owner:o:ref:refs/heads/main",
+            "job_workflow_ref:*/x.yml@*",
+            "actor:x",
+            "repository:*/r",
+        ] {
+            assert!(check_sub(bad, false).is_err(), "{bad} accepted");
+        }
+        assert!(check_sub("repository_owner:o:ref:refs/heads/main", true).is_ok());
+        assert!(check_sub("repository_owner:*:ref:refs/heads/main", true).is_err());
     }
 
     #[test]
