@@ -256,22 +256,19 @@ pub async fn gather(
             ledger.record_secrets(&slug, &rows)?;
         }
         let known = ledger.secrets(&slug)?;
-        let mapped_by_name = |name: &str| keymap.secrets.contains_key(name);
+        // The inventory holds only secrets that look like AWS keys or that workflows used as
+        // key material, so every repository/environment secret in it belongs to the old setup,
+        // even when a lost ledger no longer knows it was referenced.
         let old_secrets: Vec<OldSecret> = known
             .iter()
             .filter(|s| s.scope != "organization" && s.present)
-            .filter(|s| s.ever_referenced || mapped_by_name(&s.name))
             .map(|s| OldSecret {
                 scope: s.scope.clone(),
                 environment: s.environment.clone(),
                 name: s.name.clone(),
             })
             .collect();
-        let old_known = known
-            .iter()
-            .filter(|s| s.scope != "organization")
-            .filter(|s| s.ever_referenced || mapped_by_name(&s.name))
-            .count();
+        let old_known = known.iter().filter(|s| s.scope != "organization").count();
         let org_secrets_used: Vec<String> = known
             .iter()
             .filter(|s| s.scope == "organization" && s.ever_referenced)
