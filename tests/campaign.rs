@@ -325,7 +325,10 @@ fn status_cleanup_undo_happy_path() {
             .contains('…')
     );
 
+    let table = run(&fake, &ledger, &["status"]);
+    eprintln!("$ migrate status\n{}", table.stdout);
     let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    eprintln!("$ migrate cleanup --yes\n{}", r.stdout);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(!r.stdout.contains(&api_key) && !r.stdout.contains(&web_key));
     assert!(
@@ -353,7 +356,10 @@ fn status_cleanup_undo_happy_path() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("nothing to do"), "{}", r.stdout);
 
+    let md = run(&fake, &ledger, &["status", "--format", "markdown"]);
+    eprintln!("$ migrate status --format markdown\n{}", md.stdout);
     let r = run(&fake, &ledger, &["undo", "--yes"]);
+    eprintln!("$ migrate undo --yes\n{}", r.stdout);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(key_status(&api_user, &api_key), "Active");
     assert_eq!(key_status(&web_user, &web_key), "Active");
@@ -452,6 +458,7 @@ fn cleanup_refuses_what_is_not_ready() {
     assert!(fake.writes().is_empty());
 
     let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    eprintln!("$ migrate cleanup --yes\n{}", r.stdout);
     assert_eq!(r.code, 20, "{}\n{}", r.stdout, r.stderr);
     let refusal = |repo: &str| {
         r.stdout
