@@ -636,3 +636,76 @@ fn cleanup_survives_sigkill_at_random_points() {
     // The kills must land in the write phase, or this test proves nothing.
     assert!(interrupted_writes > 0, "no kill interrupted a write");
 }
+
+#[test]
+fn keys_are_deleted_only_after_deactivation_and_soak() {
+    if !moto_configured() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let user = unique("ci-soak-api");
+    let (key, _) = user_with_key(&user);
+    let mut world = World::default();
+    world.repo("acme", "api", &[(WORKFLOW, OLD)]).secrets =
+        vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    let n = world.open_pull("acme/api", BRANCH, &[(WORKFLOW, NEW)]);
+    world.merge("acme/api", n);
+    let fake = FakeGitHub::start(world);
+    let map = write_key_map(
+        dir.path(),
+        &format!("[secrets]\nAWS_ACCESS_KEY_ID = \"{key}\"\n"),
+    );
+    let first = [
+        "cleanup",
+        "--repo",
+        "acme/api",
+        "--key-map",
+        &map,
+        "--yes",
+        "--delete-keys",
+        "--soak",
+        "1h",
+    ];
+    // Deactivated now; a key is never deleted in the run that deactivates it.
+    let r = run(&fake, &ledger, &first);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("delete it after the soak"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(key_status(&user, &key), "Inactive");
+    // An hour has not passed.
+    let r = run(&fake, &ledger, &first);
+    assert!(r.stdout.contains("soak not over"), "{}", r.stdout);
+    assert_eq!(key_status(&user, &key), "Inactive");
+    // A zero soak: deleted, and the journal says so.
+    let r = run(
+        &fake,
+        &ledger,
+        &["cleanup", "--yes", "--delete-keys", "--soak", "0s"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("(irreversible)"), "{}", r.stdout);
+    assert_eq!(key_status(&user, &key), "Missing");
+    let entries = journal(&ledger);
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "deactivate_key",
+            "delete_secret",
+            "delete_secret",
+            "delete_key"
+        ]
+    );
+    let doc = status_json(&fake, &ledger);
+    assert_eq!(repo_row(&doc, "acme/api")["state"], "keys_deleted");
+    // Undo cannot bring a deleted key back, and says so.
+    let r = run(&fake, &ledger, &["undo", "--yes"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("no longer exists"), "{}", r.stdout);
+}

@@ -22,6 +22,8 @@ pub struct Recreate {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UndoPlan {
     pub reactivate: Vec<Reactivation>,
+    /// Keys this campaign deleted: IAM cannot bring them back.
+    pub deleted_keys: Vec<Reactivation>,
     pub recreate: Vec<Recreate>,
 }
 
@@ -45,12 +47,15 @@ pub fn plan(journal: &[JournalEntry]) -> UndoPlan {
         }
     }
     for (key, e) in last_status {
-        if e.action == "deactivate_key" {
-            out.reactivate.push(Reactivation {
-                access_key_id: key.to_string(),
-                user: e.detail["user"].as_str().unwrap_or_default().to_string(),
-                repo: e.repo.clone(),
-            });
+        let entry = Reactivation {
+            access_key_id: key.to_string(),
+            user: e.detail["user"].as_str().unwrap_or_default().to_string(),
+            repo: e.repo.clone(),
+        };
+        match e.action.as_str() {
+            "deactivate_key" => out.reactivate.push(entry),
+            "delete_key" => out.deleted_keys.push(entry),
+            _ => {}
         }
     }
     out
@@ -196,6 +201,10 @@ mod tests {
             serde_json::json!({"user": "ci"}),
         ));
         assert!(plan(&again).reactivate.is_empty());
+        let mut deleted = journal.clone();
+        deleted.push(entry(7, "delete_key", k, serde_json::json!({"user": "ci"})));
+        assert!(plan(&deleted).reactivate.is_empty());
+        assert_eq!(plan(&deleted).deleted_keys.len(), 1);
         let mut pending = journal;
         pending[0].result = "pending".into();
         assert!(plan(&pending).reactivate.is_empty());

@@ -122,6 +122,14 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
             }
         }
     }
+    for r in &plan.deleted_keys {
+        out.push_str(&format!(
+            "key {} (user {}) [{}] was deleted by this campaign and no longer exists: it cannot be reactivated; create a new key if the old setup must come back\n",
+            mask_key_id(&r.access_key_id),
+            r.user,
+            r.repo
+        ));
+    }
     if !todo.is_empty() {
         out.push_str("reactivate:\n");
         for r in &todo {
@@ -141,7 +149,7 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
             out.push_str(&format!("  {}\n    {}\n", r.what, r.command));
         }
     }
-    if todo.is_empty() && plan.recreate.is_empty() {
+    if todo.is_empty() && plan.recreate.is_empty() && plan.deleted_keys.is_empty() {
         out.push_str("nothing to undo\n");
     }
     let code = super::print(&out);
