@@ -1,10 +1,13 @@
 //! The command line: argument parsing (clap derive) and dispatch to one module per command.
 
+mod cleanup;
 mod rewrite;
 mod rewrite_remote;
 mod scan;
+mod status;
 mod trust;
 mod trust_apply;
+mod undo;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -37,6 +40,12 @@ enum Command {
     Rewrite(rewrite::RewriteArgs),
     /// Print the OIDC provider and IAM roles the scanned workflows need (Terraform, CloudFormation, JSON).
     Trust(Box<trust::TrustArgs>),
+    /// Campaign status per repository, reconciled from GitHub and IAM (table, JSON, Markdown).
+    Status(Box<status::StatusArgs>),
+    /// Deactivate old IAM keys and delete old secrets of repositories whose migration is merged.
+    Cleanup(Box<cleanup::CleanupArgs>),
+    /// Reactivate keys the campaign deactivated; list deleted secrets with commands to recreate them.
+    Undo(undo::UndoArgs),
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
@@ -64,6 +73,9 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Trust(args) => trust::run(*args),
+        Command::Status(args) => status::run(*args),
+        Command::Cleanup(args) => cleanup::run(*args),
+        Command::Undo(args) => undo::run(args),
     };
     ExitCode::from(code)
 }

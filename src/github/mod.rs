@@ -2,6 +2,7 @@
 //! transport, and split capabilities: [`GitHubReader`] for scanning, a writer for PRs.
 
 pub mod auth;
+pub mod campaign;
 pub mod endpoint;
 pub mod error;
 pub mod governor;

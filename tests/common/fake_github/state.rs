@@ -228,3 +228,42 @@ impl World {
         p.state = "closed".into();
     }
 }
+
+impl World {
+    /// Pushes `files` on a new branch off the default branch and opens a pull request from it
+    /// (what `rewrite --pr` does); returns its number.
+    pub fn open_pull(&mut self, slug: &str, branch: &str, files: &[(&str, &str)]) -> u64 {
+        let tree_sha = self.sha();
+        let commit_sha = self.sha();
+        let repo = self.repos.get_mut(slug).expect("repo exists");
+        let mut tree = repo.default_files();
+        for (p, t) in files {
+            tree.insert(p.to_string(), t.to_string());
+        }
+        let parent = repo.head().cloned().into_iter().collect();
+        repo.trees.insert(tree_sha.clone(), tree);
+        repo.commits.insert(
+            commit_sha.clone(),
+            Commit {
+                tree: tree_sha,
+                parents: parent,
+                message: "migrate to OIDC".into(),
+            },
+        );
+        repo.refs.insert(format!("heads/{branch}"), commit_sha);
+        let number = repo.pulls.len() as u64 + 1;
+        let base = repo.default_branch.clone();
+        repo.pulls.push(Pull {
+            number,
+            head: branch.to_string(),
+            base,
+            title: "Use OIDC instead of static AWS keys".into(),
+            body: String::new(),
+            draft: false,
+            state: "open".into(),
+            merged: false,
+            labels: Vec::new(),
+        });
+        number
+    }
+}

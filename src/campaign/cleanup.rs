@@ -1,0 +1,685 @@
+//! The cleanup plan: which IAM access keys to deactivate, which secrets to delete (or which
+//! organization secret selections to leave), and which keys to delete after the soak, from
+//! remote truth; and why each repository that is not ready is refused. Pure.
+//!
+//! Rules, in order:
+//! 1. A repository is a candidate only when its pull request on the campaign branch is merged,
+//!    its default branch references none of the old secrets, and at least one IAM key is mapped
+//!    to it.
+//! 2. A key shared with another repository (by repo or by secret in the key map) is touched
+//!    only when every repository it is mapped to is ready; otherwise all of them are refused.
+//! 3. An active key used after the latest merge of the repositories it is mapped to is
+//!    refused unless `--force-used-keys`: something still uses it.
+//! 4. Order: deactivate keys (reversible) → delete secrets → delete keys (only with
+//!    `--delete-keys`, once the soak since deactivation and since last use has passed).
+//! 5. An organization secret still referenced by another repository is never deleted: with
+//!    `selected` visibility this repository is removed from its selection, otherwise it stays.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::state::PullFacts;
+use super::time::{self, Seconds};
+use crate::detect::aws_key_literal::mask_key_id;
+
+/// A repository or environment secret of the old setup.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct OldSecret {
+    /// `repository` or `environment`.
+    pub scope: String,
+    /// Empty unless `scope` is `environment`.
+    pub environment: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RepoFacts {
+    /// `owner/repo`.
+    pub repo: String,
+    pub repo_id: Option<u64>,
+    /// Scanned successfully this run.
+    pub scanned: bool,
+    pub pull: Option<PullFacts>,
+    /// Secret names the default branch still references.
+    pub references: Vec<String>,
+    /// Old repository/environment secrets still present.
+    pub old_secrets: Vec<OldSecret>,
+    /// Organization secrets this repository referenced (now or in an earlier scan).
+    pub org_secrets_used: Vec<String>,
+    /// Mapped access key ids, each with where the mapping came from.
+    pub keys: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgSecretFacts {
+    pub name: String,
+    pub visibility: String,
+    /// Repository names, for `selected`.
+    pub selected: Option<Vec<String>>,
+    /// Repository names whose default branch references it now.
+    pub referenced_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyFacts {
+    pub id: String,
+    pub user: String,
+    /// `Active`, `Inactive` or `Missing`.
+    pub status: String,
+    pub last_used: Option<Seconds>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+    /// When this campaign deactivated it (from the journal).
+    pub deactivated_at: Option<Seconds>,
+}
+
+impl KeyFacts {
+    /// `AKIA…WXYZ (user ci-api, last used 2026-11-20 s3 us-east-1)`.
+    pub fn describe(&self) -> String {
+        let used = match self.last_used {
+            Some(at) => format!(
+                "last used {} {} {}",
+                time::format(at),
+                self.service.as_deref().unwrap_or("N/A"),
+                self.region.as_deref().unwrap_or("N/A")
+            ),
+            None => "never used".to_string(),
+        };
+        format!("{} (user {}, {used})", mask_key_id(&self.id), self.user)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub force_used_keys: bool,
+    /// `--delete-keys --soak`: the soak in seconds.
+    pub delete_keys_after: Option<Seconds>,
+    pub now: Seconds,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum SecretStep {
+    DeleteRepoSecret {
+        repo: String,
+        name: String,
+    },
+    DeleteEnvSecret {
+        repo: String,
+        environment: String,
+        name: String,
+    },
+    /// Take one repository out of a `selected` organization secret others still use.
+    RemoveFromOrgSecret {
+        org: String,
+        name: String,
+        repo: String,
+        repo_id: u64,
+    },
+    DeleteOrgSecret {
+        org: String,
+        name: String,
+    },
+}
+
+impl SecretStep {
+    pub fn repo(&self) -> String {
+        match self {
+            Self::DeleteRepoSecret { repo, .. }
+            | Self::DeleteEnvSecret { repo, .. }
+            | Self::RemoveFromOrgSecret { repo, .. } => repo.clone(),
+            Self::DeleteOrgSecret { org, .. } => org.clone(),
+        }
+    }
+
+    /// The journal target: `repository:NAME`, `environment:ENV:NAME`, `org:ORG:NAME`.
+    pub fn target(&self) -> String {
+        match self {
+            Self::DeleteRepoSecret { name, .. } => format!("repository:{name}"),
+            Self::DeleteEnvSecret {
+                environment, name, ..
+            } => format!("environment:{environment}:{name}"),
+            Self::RemoveFromOrgSecret { org, name, .. } | Self::DeleteOrgSecret { org, name } => {
+                format!("org:{org}:{name}")
+            }
+        }
+    }
+
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::RemoveFromOrgSecret { .. } => "remove_from_org_secret",
+            Self::DeleteOrgSecret { .. } => "delete_org_secret",
+            _ => "delete_secret",
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Self::DeleteRepoSecret { repo, name } => {
+                format!("delete repository secret {name} of {repo}")
+            }
+            Self::DeleteEnvSecret {
+                repo,
+                environment,
+                name,
+            } => format!("delete environment secret {name} of {repo} (environment {environment})"),
+            Self::RemoveFromOrgSecret {
+                org, name, repo, ..
+            } => format!(
+                "remove {repo} from organization secret {org}/{name} (other repositories still use it)"
+            ),
+            Self::DeleteOrgSecret { org, name } => {
+                format!("delete organization secret {org}/{name} (no repository uses it)")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyStep {
+    pub key: KeyFacts,
+    pub repos: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub repo: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub ready: Vec<String>,
+    pub refused: Vec<Refusal>,
+    pub deactivate: Vec<KeyStep>,
+    pub secrets: Vec<SecretStep>,
+    pub delete_keys: Vec<KeyStep>,
+    /// What is left in place and why (soak not over, shared org secret...).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.deactivate.is_empty() && self.secrets.is_empty() && self.delete_keys.is_empty()
+    }
+}
+
+/// Plans a cleanup. `org` is the organization and its secrets when the whole organization was
+/// scanned (needed to know every repository that can see an organization secret).
+pub fn plan(
+    repos: &[RepoFacts],
+    org: Option<(&str, &[OrgSecretFacts])>,
+    keys: &BTreeMap<String, KeyFacts>,
+    options: Options,
+) -> Plan {
+    let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let involved: Vec<&RepoFacts> = repos
+        .iter()
+        .filter(|r| r.pull.is_some() || !r.keys.is_empty() || !r.old_secrets.is_empty())
+        .collect();
+    let short = |repo: &str| repo.rsplit('/').next().unwrap_or(repo).to_string();
+
+    // Rule 1: each repository on its own.
+    for r in &involved {
+        let mut why = Vec::new();
+        if !r.scanned {
+            why.push("could not be scanned this run".to_string());
+        }
+        match &r.pull {
+            None => why.push(format!("no pull request on branch {}", super::BRANCH)),
+            Some(p) if !p.merged => why.push(format!("PR #{} is not merged", p.number)),
+            Some(_) => {}
+        }
+        if !r.references.is_empty() {
+            why.push(format!(
+                "default branch still references {}",
+                r.references.join(", ")
+            ));
+        }
+        if r.keys.is_empty() {
+            why.push("no IAM key mapped: add the repository or its secrets to --key-map".into());
+        }
+        for name in &r.org_secrets_used {
+            match org {
+                None => why.push(format!(
+                    "uses organization secret {name}: run with --org so every repository that can see it is checked"
+                )),
+                Some((_, secrets)) => {
+                    let Some(secret) = secrets.iter().find(|s| &s.name == name) else {
+                        continue;
+                    };
+                    let others: Vec<&String> = secret
+                        .referenced_by
+                        .iter()
+                        .filter(|o| **o != short(&r.repo))
+                        .collect();
+                    if !others.is_empty() && secret.visibility != "selected" {
+                        why.push(format!(
+                            "organization secret {name} (visibility {}) is still used by {}",
+                            secret.visibility,
+                            join(&others)
+                        ));
+                    }
+                }
+            }
+        }
+        reasons.insert(r.repo.clone(), why);
+    }
+
+    // Rules 2 and 3, until nothing more is refused: refusing one repository can refuse the
+    // repositories it shares a key with.
+    let mut key_repos: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for r in &involved {
+        for (key, source) in &r.keys {
+            key_repos
+                .entry(key.as_str())
+                .or_default()
+                .push((r.repo.as_str(), source.as_str()));
+        }
+    }
+    loop {
+        let mut changed = false;
+        for (key, linked) in &key_repos {
+            let blocked: Vec<String> = linked
+                .iter()
+                .filter(|(repo, _)| reasons.get(*repo).is_some_and(|w| !w.is_empty()))
+                .map(|(repo, source)| format!("{repo} ({source})"))
+                .collect();
+            let facts = keys.get(*key);
+            let latest_merge = linked
+                .iter()
+                .filter_map(|(repo, _)| {
+                    involved
+                        .iter()
+                        .find(|r| r.repo == *repo)
+                        .and_then(|r| r.pull.as_ref())
+                        .and_then(|p| p.merged_at)
+                })
+                .max();
+            let used_after_merge = facts.is_some_and(|k| {
+                k.status == "Active"
+                    && matches!((k.last_used, latest_merge), (Some(used), Some(merged)) if used > merged)
+            });
+            for (repo, _) in linked {
+                let why = reasons.entry(repo.to_string()).or_default();
+                let shown = facts.map_or_else(|| mask_key_id(key), KeyFacts::describe);
+                let others: Vec<&String> = blocked
+                    .iter()
+                    .filter(|b| !b.starts_with(&format!("{repo} (")))
+                    .collect();
+                if why.is_empty() && !others.is_empty() {
+                    why.push(format!(
+                        "key {shown} is also mapped to {}, which is not ready",
+                        join(&others)
+                    ));
+                    changed = true;
+                }
+                if why.is_empty() && used_after_merge && !options.force_used_keys {
+                    why.push(format!(
+                        "key {shown} was used after the PR merged ({}): something still uses it (--force-used-keys to override)",
+                        latest_merge.map(time::format).unwrap_or_default()
+                    ));
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let mut out = Plan::default();
+    for r in &involved {
+        let why = reasons.remove(&r.repo).unwrap_or_default();
+        if why.is_empty() {
+            out.ready.push(r.repo.clone());
+        } else {
+            out.refused.push(Refusal {
+                repo: r.repo.clone(),
+                reasons: why,
+            });
+        }
+    }
+    let ready: BTreeSet<&str> = out.ready.iter().map(String::as_str).collect();
+
+    // Keys.
+    let mut seen = BTreeSet::new();
+    for (key, linked) in &key_repos {
+        if !linked.iter().all(|(repo, _)| ready.contains(repo)) || !seen.insert(*key) {
+            continue;
+        }
+        let repos: Vec<String> = linked.iter().map(|(r, _)| r.to_string()).collect();
+        let Some(facts) = keys.get(*key) else {
+            out.notes.push(format!(
+                "key {} not found in IAM: nothing to do",
+                mask_key_id(key)
+            ));
+            continue;
+        };
+        match facts.status.as_str() {
+            "Active" => out.deactivate.push(KeyStep {
+                key: facts.clone(),
+                repos: repos.clone(),
+            }),
+            "Missing" => out
+                .notes
+                .push(format!("key {} no longer exists in IAM", mask_key_id(key))),
+            _ => {}
+        }
+        if let Some(soak) = options.delete_keys_after {
+            match soak_over(facts, soak, options.now) {
+                Ok(()) => out.delete_keys.push(KeyStep {
+                    key: facts.clone(),
+                    repos,
+                }),
+                Err(why) if facts.status != "Missing" => out
+                    .notes
+                    .push(format!("key {} kept: {why}", facts.describe())),
+                Err(_) => {}
+            }
+        }
+    }
+
+    // Secrets.
+    let mut org_steps = BTreeSet::new();
+    for r in involved.iter().filter(|r| ready.contains(r.repo.as_str())) {
+        for s in &r.old_secrets {
+            out.secrets.push(if s.scope == "environment" {
+                SecretStep::DeleteEnvSecret {
+                    repo: r.repo.clone(),
+                    environment: s.environment.clone(),
+                    name: s.name.clone(),
+                }
+            } else {
+                SecretStep::DeleteRepoSecret {
+                    repo: r.repo.clone(),
+                    name: s.name.clone(),
+                }
+            });
+        }
+        let Some((org_name, secrets)) = org else {
+            continue;
+        };
+        for name in &r.org_secrets_used {
+            let Some(secret) = secrets.iter().find(|s| &s.name == name) else {
+                continue;
+            };
+            let me = short(&r.repo);
+            let others_use = secret.referenced_by.iter().any(|o| *o != me);
+            let selected = secret.selected.as_deref().unwrap_or_default();
+            if !others_use {
+                org_steps.insert(SecretStep::DeleteOrgSecret {
+                    org: org_name.to_string(),
+                    name: name.clone(),
+                });
+            } else if secret.visibility == "selected" && selected.contains(&me) {
+                match r.repo_id {
+                    Some(repo_id) => {
+                        org_steps.insert(SecretStep::RemoveFromOrgSecret {
+                            org: org_name.to_string(),
+                            name: name.clone(),
+                            repo: r.repo.clone(),
+                            repo_id,
+                        });
+                    }
+                    None => out.notes.push(format!(
+                        "{}: repository id unknown, cannot remove it from organization secret {name}",
+                        r.repo
+                    )),
+                }
+            }
+        }
+    }
+    // An org secret being deleted needs no selection edits.
+    let deleted: BTreeSet<String> = org_steps
+        .iter()
+        .filter_map(|s| match s {
+            SecretStep::DeleteOrgSecret { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    out.secrets.extend(org_steps.into_iter().filter(
+        |s| !matches!(s, SecretStep::RemoveFromOrgSecret { name, .. } if deleted.contains(name)),
+    ));
+    out
+}
+
+/// Whether a deactivated key has soaked long enough to delete.
+fn soak_over(key: &KeyFacts, soak: Seconds, now: Seconds) -> Result<(), String> {
+    if key.status == "Missing" {
+        return Err("already deleted".into());
+    }
+    if key.status == "Active" {
+        return Err("deactivated by this run; delete it after the soak".into());
+    }
+    let Some(off) = key.deactivated_at else {
+        return Err("deactivation time unknown (not deactivated by this campaign's ledger)".into());
+    };
+    if now - off < soak {
+        return Err(format!(
+            "soak not over: deactivated {}, soak ends {}",
+            time::format(off),
+            time::format(off + soak)
+        ));
+    }
+    if let Some(used) = key.last_used {
+        if used > off {
+            return Err(format!(
+                "used at {} after its deactivation",
+                time::format(used)
+            ));
+        }
+        if now - used < soak {
+            return Err(format!(
+                "last used {}, less than the soak ago",
+                time::format(used)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn join(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MERGED: Seconds = 1_000_000;
+
+    fn merged_pull() -> Option<PullFacts> {
+        Some(PullFacts {
+            number: 1,
+            url: "u".into(),
+            state: "closed".into(),
+            merged: true,
+            merged_at: Some(MERGED),
+            head: super::super::BRANCH.into(),
+        })
+    }
+
+    fn repo(name: &str, key: &str) -> RepoFacts {
+        RepoFacts {
+            repo: format!("acme/{name}"),
+            repo_id: Some(7),
+            scanned: true,
+            pull: merged_pull(),
+            references: vec![],
+            old_secrets: vec![OldSecret {
+                scope: "repository".into(),
+                environment: String::new(),
+                name: "AWS_ACCESS_KEY_ID".into(),
+            }],
+            org_secrets_used: vec![],
+            keys: vec![(key.into(), "key map".into())],
+        }
+    }
+
+    fn key(id: &str, last_used: Option<Seconds>) -> (String, KeyFacts) {
+        (
+            id.into(),
+            KeyFacts {
+                id: id.into(),
+                user: "ci".into(),
+                status: "Active".into(),
+                last_used,
+                service: Some("s3".into()),
+                region: Some("us-east-1".into()),
+                deactivated_at: None,
+            },
+        )
+    }
+
+    const K1: &str = "AKIAAAAAAAAAAAAAAAA1";
+    const K2: &str = "AKIAAAAAAAAAAAAAAAA2";
+
+    #[test]
+    fn merged_and_clean_is_planned_in_order() {
+        let keys = BTreeMap::from([key(K1, Some(MERGED - 10))]);
+        let p = plan(&[repo("api", K1)], None, &keys, Options::default());
+        assert_eq!(p.ready, vec!["acme/api"]);
+        assert_eq!(p.deactivate.len(), 1);
+        assert_eq!(
+            p.secrets,
+            vec![SecretStep::DeleteRepoSecret {
+                repo: "acme/api".into(),
+                name: "AWS_ACCESS_KEY_ID".into()
+            }]
+        );
+        assert!(p.delete_keys.is_empty());
+    }
+
+    #[test]
+    fn refusals() {
+        let keys = BTreeMap::from([key(K1, None), key(K2, Some(MERGED + 5))]);
+        let mut unmerged = repo("api", K1);
+        unmerged.pull.as_mut().unwrap().merged = false;
+        let mut referenced = repo("web", K1);
+        referenced.references = vec!["AWS_ACCESS_KEY_ID".into()];
+        let used = repo("etl", K2);
+        let p = plan(
+            &[unmerged, referenced, used.clone()],
+            None,
+            &keys,
+            Options::default(),
+        );
+        assert!(p.ready.is_empty() && p.is_empty());
+        let why = |r: &str| {
+            p.refused
+                .iter()
+                .find(|x| x.repo == r)
+                .unwrap()
+                .reasons
+                .join("; ")
+        };
+        assert!(why("acme/api").contains("PR #1 is not merged"));
+        assert!(why("acme/web").contains("still references AWS_ACCESS_KEY_ID"));
+        assert!(why("acme/etl").contains("used after the PR merged"));
+        assert!(why("acme/etl").contains("AKIA…AAA2"));
+        let forced = plan(
+            &[used],
+            None,
+            &keys,
+            Options {
+                force_used_keys: true,
+                ..Options::default()
+            },
+        );
+        assert_eq!(forced.ready, vec!["acme/etl"]);
+    }
+
+    #[test]
+    fn shared_key_waits_for_every_repo() {
+        let keys = BTreeMap::from([key(K1, None)]);
+        let mut web = repo("web", K1);
+        web.pull.as_mut().unwrap().merged = false;
+        let p = plan(&[repo("api", K1), web], None, &keys, Options::default());
+        assert!(p.ready.is_empty());
+        assert!(p.refused[0].reasons[0].contains("also mapped to acme/web"));
+    }
+
+    #[test]
+    fn org_secrets_removed_from_selection_or_deleted() {
+        let keys = BTreeMap::from([key(K1, None)]);
+        let mut api = repo("api", K1);
+        api.org_secrets_used = vec!["SHARED".into(), "ONLY_API".into(), "ALL".into()];
+        let secrets = vec![
+            OrgSecretFacts {
+                name: "SHARED".into(),
+                visibility: "selected".into(),
+                selected: Some(vec!["api".into(), "web".into()]),
+                referenced_by: vec!["web".into()],
+            },
+            OrgSecretFacts {
+                name: "ONLY_API".into(),
+                visibility: "selected".into(),
+                selected: Some(vec!["api".into()]),
+                referenced_by: vec![],
+            },
+            OrgSecretFacts {
+                name: "ALL".into(),
+                visibility: "all".into(),
+                selected: None,
+                referenced_by: vec!["web".into()],
+            },
+        ];
+        let p = plan(
+            &[api.clone()],
+            Some(("acme", &secrets)),
+            &keys,
+            Options::default(),
+        );
+        // `ALL` is visible to everyone and still used by web: refuse.
+        assert!(p.refused[0].reasons[0].contains("ALL (visibility all) is still used by web"));
+        api.org_secrets_used.pop();
+        let p = plan(
+            &[api.clone()],
+            Some(("acme", &secrets)),
+            &keys,
+            Options::default(),
+        );
+        assert!(p.secrets.contains(&SecretStep::RemoveFromOrgSecret {
+            org: "acme".into(),
+            name: "SHARED".into(),
+            repo: "acme/api".into(),
+            repo_id: 7
+        }));
+        assert!(p.secrets.contains(&SecretStep::DeleteOrgSecret {
+            org: "acme".into(),
+            name: "ONLY_API".into()
+        }));
+        let p = plan(&[api], None, &keys, Options::default());
+        assert!(p.refused[0].reasons[0].contains("run with --org"));
+    }
+
+    #[test]
+    fn keys_deleted_only_after_the_soak() {
+        let (_, mut k) = key(K1, Some(MERGED - 100));
+        k.status = "Inactive".into();
+        k.deactivated_at = Some(MERGED + 10);
+        let keys = BTreeMap::from([(K1.to_string(), k)]);
+        let soak = 7 * 86_400;
+        let early = Options {
+            delete_keys_after: Some(soak),
+            now: MERGED + 20,
+            ..Options::default()
+        };
+        let p = plan(&[repo("api", K1)], None, &keys, early);
+        assert!(p.delete_keys.is_empty());
+        assert!(p.notes[0].contains("soak not over"));
+        let late = Options {
+            now: MERGED + 10 + soak,
+            ..early
+        };
+        let p = plan(&[repo("api", K1)], None, &keys, late);
+        assert_eq!(p.delete_keys.len(), 1);
+        assert!(p.deactivate.is_empty());
+    }
+}

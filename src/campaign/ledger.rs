@@ -1,0 +1,542 @@
+//! The campaign ledger: one SQLite file (rusqlite, bundled) that every campaign command records
+//! into. It caches remote truth (repositories, secrets, keys, pull requests) and keeps the
+//! journal of external writes. Remote truth always wins: deleting the file loses only the
+//! journal's history, never a decision that could not be re-derived from GitHub and IAM.
+//!
+//! Journal protocol for every external write: [`Ledger::journal_begin`] commits a `pending`
+//! entry *before* the write, [`Ledger::journal_end`] records the result after it. An entry
+//! still `pending` at the next run means the process died in between; the next run resolves it
+//! by observing remote state ([`JournalResult::Observed`] / [`JournalResult::NotDone`]), never
+//! by repeating the write blindly.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::state::RepoState;
+use super::time::{self, Seconds};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(
+        "cannot open campaign ledger {path}: {source}\nhelp: pass --campaign with a writable path"
+    )]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("campaign ledger: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Row id of a journal entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct JournalId(pub i64);
+
+/// How a journaled write ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalResult {
+    /// The write succeeded (or found its goal already reached).
+    Done,
+    /// The write failed; nothing changed remotely as far as we know.
+    Failed(String),
+    /// Found pending after a crash; remote state shows the write took effect.
+    Observed,
+    /// Found pending after a crash; remote state shows it did not take effect.
+    NotDone,
+}
+
+impl JournalResult {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Failed(_) => "failed",
+            Self::Observed => "observed",
+            Self::NotDone => "not-done",
+        }
+    }
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalEntry {
+    pub id: JournalId,
+    pub repo: String,
+    /// `deactivate_key`, `reactivate_key`, `delete_key`, `delete_secret`,
+    /// `remove_from_org_secret`, `delete_org_secret`, or an action of another command.
+    pub action: String,
+    /// What was written: a key id, `repository:NAME`, `environment:ENV:NAME`, `org:ORG:NAME`.
+    pub target: String,
+    /// Action-specific JSON (IAM user, organization, repository id...).
+    pub detail: serde_json::Value,
+    pub started_at: Seconds,
+    pub finished_at: Option<Seconds>,
+    /// `pending`, `done`, `failed`, `observed`, `not-done`.
+    pub result: String,
+    pub error: Option<String>,
+}
+
+impl JournalEntry {
+    /// The write happened: done, or observed after a crash.
+    pub fn took_effect(&self) -> bool {
+        matches!(self.result.as_str(), "done" | "observed")
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.result == "pending"
+    }
+}
+
+/// What the ledger knows about one repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RepoRow {
+    pub repo: String,
+    pub repo_id: Option<u64>,
+    pub state: String,
+    /// For `failed`: the stage and error.
+    pub error: Option<String>,
+    pub default_branch: Option<String>,
+    pub findings: usize,
+    /// Secret names the default branch's workflows still reference.
+    pub references: Vec<String>,
+    pub pr_number: Option<u64>,
+    pub pr_url: Option<String>,
+    pub pr_head: Option<String>,
+    pub pr_merged: bool,
+    pub merged_at: Option<Seconds>,
+    pub role_arn: Option<String>,
+    pub updated_at: Seconds,
+}
+
+/// A secret a repository can read, as last observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRow {
+    pub repo: String,
+    /// `repository`, `environment` or `organization`.
+    pub scope: String,
+    /// Environment name; empty for other scopes.
+    pub environment: String,
+    pub name: String,
+    /// Present at the last observation.
+    pub present: bool,
+    /// Ever referenced by the repository's workflows: sticky, so that after the PR removed
+    /// the references the ledger still knows which secrets belonged to the old setup.
+    pub ever_referenced: bool,
+}
+
+/// An IAM access key as last observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRow {
+    pub access_key_id: String,
+    pub user: String,
+    /// `Active`, `Inactive` or `Missing`.
+    pub status: String,
+    pub last_used: Option<Seconds>,
+    pub last_service: Option<String>,
+    pub last_region: Option<String>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS repos (
+    repo TEXT PRIMARY KEY, repo_id INTEGER, state TEXT NOT NULL, error TEXT,
+    default_branch TEXT, findings INTEGER NOT NULL DEFAULT 0, refs TEXT NOT NULL DEFAULT '[]',
+    pr_number INTEGER, pr_url TEXT, pr_head TEXT, pr_merged INTEGER NOT NULL DEFAULT 0,
+    merged_at INTEGER, role_arn TEXT, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS secrets (
+    repo TEXT NOT NULL, scope TEXT NOT NULL, environment TEXT NOT NULL DEFAULT '', name TEXT NOT NULL,
+    present INTEGER NOT NULL, ever_referenced INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (repo, scope, environment, name));
+CREATE TABLE IF NOT EXISTS keys (
+    access_key_id TEXT PRIMARY KEY, user TEXT NOT NULL, status TEXT NOT NULL,
+    last_used INTEGER, last_service TEXT, last_region TEXT, observed_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS repo_keys (
+    repo TEXT NOT NULL, access_key_id TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (repo, access_key_id));
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT NOT NULL, started_at INTEGER NOT NULL,
+    finished_at INTEGER, result TEXT NOT NULL, error TEXT);
+";
+
+/// The ledger file. Every method commits before it returns, so a kill loses nothing recorded.
+pub struct Ledger {
+    conn: Connection,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let open = || -> Result<Connection, rusqlite::Error> {
+            let conn = Connection::open(path)?;
+            // Another campaign command may hold the file briefly; wait rather than fail.
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            // FULL: a journal entry is on disk before the write it announces is sent.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        };
+        open()
+            .map(|conn| Self { conn })
+            .map_err(|source| LedgerError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Records what a scan saw of one repository: id, default branch, findings and the secret
+    /// names its default branch still references. Keeps PR and role fields.
+    pub fn record_scan(
+        &self,
+        repo: &str,
+        repo_id: Option<u64>,
+        default_branch: Option<&str>,
+        findings: usize,
+        references: &[String],
+    ) -> Result<(), LedgerError> {
+        let refs = serde_json::to_string(references).unwrap_or_else(|_| "[]".into());
+        self.conn.execute(
+            "INSERT INTO repos (repo, repo_id, state, default_branch, findings, refs, updated_at)
+             VALUES (?1, ?2, 'discovered', ?3, ?4, ?5, ?6)
+             ON CONFLICT(repo) DO UPDATE SET repo_id = COALESCE(?2, repo_id),
+               default_branch = COALESCE(?3, default_branch), findings = ?4, refs = ?5, updated_at = ?6",
+            params![repo, repo_id.map(|i| i as i64), default_branch, findings as i64, refs, time::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Sets a repository's state; `error` is kept only for `failed`.
+    pub fn set_state(
+        &self,
+        repo: &str,
+        state: RepoState,
+        error: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.ensure_repo(repo)?;
+        self.conn.execute(
+            "UPDATE repos SET state = ?2, error = ?3, updated_at = ?4 WHERE repo = ?1",
+            params![repo, state.as_str(), error, time::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Records the pull request `rewrite --pr` opened (or found) for a repository.
+    pub fn set_pr(
+        &self,
+        repo: &str,
+        number: u64,
+        url: &str,
+        head: &str,
+    ) -> Result<(), LedgerError> {
+        self.ensure_repo(repo)?;
+        self.conn.execute(
+            "UPDATE repos SET pr_number = ?2, pr_url = ?3, pr_head = ?4, updated_at = ?5 WHERE repo = ?1",
+            params![repo, number as i64, url, head, time::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Records whether the pull request is merged, and when.
+    pub fn set_merged(&self, repo: &str, merged_at: Option<Seconds>) -> Result<(), LedgerError> {
+        self.ensure_repo(repo)?;
+        self.conn.execute(
+            "UPDATE repos SET pr_merged = ?2, merged_at = ?3, updated_at = ?4 WHERE repo = ?1",
+            params![repo, merged_at.is_some(), merged_at, time::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Records the IAM role `trust --apply` made for a repository.
+    pub fn set_role(&self, repo: &str, role_arn: &str) -> Result<(), LedgerError> {
+        self.ensure_repo(repo)?;
+        self.conn.execute(
+            "UPDATE repos SET role_arn = ?2, updated_at = ?3 WHERE repo = ?1",
+            params![repo, role_arn, time::now()],
+        )?;
+        Ok(())
+    }
+
+    fn ensure_repo(&self, repo: &str) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO repos (repo, state, updated_at) VALUES (?1, 'discovered', ?2)",
+            params![repo, time::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces what is known about a repository's secrets of one scope family: rows not in
+    /// `secrets` are marked absent (kept, for their `ever_referenced` history).
+    pub fn record_secrets(&self, repo: &str, secrets: &[SecretRow]) -> Result<(), LedgerError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("UPDATE secrets SET present = 0 WHERE repo = ?1", [repo])?;
+        for s in secrets {
+            tx.execute(
+                "INSERT INTO secrets (repo, scope, environment, name, present, ever_referenced)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(repo, scope, environment, name) DO UPDATE SET present = ?5,
+                   ever_referenced = MAX(ever_referenced, ?6)",
+                params![
+                    repo,
+                    s.scope,
+                    s.environment,
+                    s.name,
+                    s.present,
+                    s.ever_referenced
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn secrets(&self, repo: &str) -> Result<Vec<SecretRow>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT repo, scope, environment, name, present, ever_referenced FROM secrets
+             WHERE repo = ?1 ORDER BY scope, environment, name",
+        )?;
+        let rows = stmt.query_map([repo], |r| {
+            Ok(SecretRow {
+                repo: r.get(0)?,
+                scope: r.get(1)?,
+                environment: r.get(2)?,
+                name: r.get(3)?,
+                present: r.get(4)?,
+                ever_referenced: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn record_key(&self, key: &KeyRow) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT INTO keys (access_key_id, user, status, last_used, last_service, last_region, observed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(access_key_id) DO UPDATE SET user = ?2, status = ?3, last_used = ?4,
+               last_service = ?5, last_region = ?6, observed_at = ?7",
+            params![
+                key.access_key_id,
+                key.user,
+                key.status,
+                key.last_used,
+                key.last_service,
+                key.last_region,
+                time::now()
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn keys(&self) -> Result<Vec<KeyRow>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT access_key_id, user, status, last_used, last_service, last_region FROM keys ORDER BY access_key_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(KeyRow {
+                access_key_id: r.get(0)?,
+                user: r.get(1)?,
+                status: r.get(2)?,
+                last_used: r.get(3)?,
+                last_service: r.get(4)?,
+                last_region: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Links a repository to an access key; `source` says why (`key-map: repo`, ...).
+    pub fn link_key(&self, repo: &str, key_id: &str, source: &str) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT INTO repo_keys (repo, access_key_id, source) VALUES (?1, ?2, ?3)
+             ON CONFLICT(repo, access_key_id) DO UPDATE SET source = ?3",
+            params![repo, key_id, source],
+        )?;
+        Ok(())
+    }
+
+    /// (repo, access key id) links.
+    pub fn key_links(&self) -> Result<Vec<(String, String)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT repo, access_key_id FROM repo_keys ORDER BY repo, access_key_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn repos(&self) -> Result<Vec<RepoRow>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT repo, repo_id, state, error, default_branch, findings, refs, pr_number, pr_url,
+                    pr_head, pr_merged, merged_at, role_arn, updated_at FROM repos ORDER BY repo",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let refs: String = r.get(6)?;
+            Ok(RepoRow {
+                repo: r.get(0)?,
+                repo_id: r.get::<_, Option<i64>>(1)?.map(|i| i as u64),
+                state: r.get(2)?,
+                error: r.get(3)?,
+                default_branch: r.get(4)?,
+                findings: r.get::<_, i64>(5)? as usize,
+                references: serde_json::from_str(&refs).unwrap_or_default(),
+                pr_number: r.get::<_, Option<i64>>(7)?.map(|i| i as u64),
+                pr_url: r.get(8)?,
+                pr_head: r.get(9)?,
+                pr_merged: r.get(10)?,
+                merged_at: r.get(11)?,
+                role_arn: r.get(12)?,
+                updated_at: r.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Announces an external write. Committed before the caller makes the write.
+    pub fn journal_begin(
+        &self,
+        repo: &str,
+        action: &str,
+        target: &str,
+        detail: &serde_json::Value,
+    ) -> Result<JournalId, LedgerError> {
+        self.conn.execute(
+            "INSERT INTO journal (repo, action, target, detail, started_at, result)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+            params![repo, action, target, detail.to_string(), time::now()],
+        )?;
+        Ok(JournalId(self.conn.last_insert_rowid()))
+    }
+
+    /// Completes an entry [`Self::journal_begin`] opened.
+    pub fn journal_end(&self, id: JournalId, result: &JournalResult) -> Result<(), LedgerError> {
+        let error = match result {
+            JournalResult::Failed(message) => Some(message.as_str()),
+            _ => None,
+        };
+        self.conn.execute(
+            "UPDATE journal SET result = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
+            params![id.0, result.as_str(), error, time::now()],
+        )?;
+        Ok(())
+    }
+
+    /// The whole journal, oldest first.
+    pub fn journal(&self) -> Result<Vec<JournalEntry>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, repo, action, target, detail, started_at, finished_at, result, error
+             FROM journal ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let detail: String = r.get(4)?;
+            Ok(JournalEntry {
+                id: JournalId(r.get(0)?),
+                repo: r.get(1)?,
+                action: r.get(2)?,
+                target: r.get(3)?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                started_at: r.get(5)?,
+                finished_at: r.get(6)?,
+                result: r.get(7)?,
+                error: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Entries a crash left open.
+    pub fn pending(&self) -> Result<Vec<JournalEntry>, LedgerError> {
+        Ok(self
+            .journal()?
+            .into_iter()
+            .filter(JournalEntry::is_pending)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_survives_reopen_and_pending_is_visible() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let ledger = Ledger::open(&path).unwrap();
+        ledger
+            .record_scan("acme/api", Some(7), Some("main"), 2, &["AWS_KEY".into()])
+            .unwrap();
+        ledger
+            .set_pr("acme/api", 3, "https://x/3", "migrate/aws-oidc")
+            .unwrap();
+        let done = ledger
+            .journal_begin(
+                "acme/api",
+                "delete_secret",
+                "repository:AWS_KEY",
+                &serde_json::json!({}),
+            )
+            .unwrap();
+        ledger.journal_end(done, &JournalResult::Done).unwrap();
+        let open = ledger
+            .journal_begin(
+                "acme/api",
+                "deactivate_key",
+                "AKIAXXXXXXXXXXXXXXXX",
+                &serde_json::json!({"user": "ci"}),
+            )
+            .unwrap();
+        drop(ledger);
+
+        let ledger = Ledger::open(&path).unwrap();
+        let pending = ledger.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id, open);
+        assert_eq!(pending[0].detail["user"], "ci");
+        let repos = ledger.repos().unwrap();
+        assert_eq!(repos[0].pr_number, Some(3));
+        assert_eq!(repos[0].references, vec!["AWS_KEY".to_string()]);
+        // A later scan keeps the PR.
+        ledger
+            .record_scan("acme/api", None, Some("main"), 0, &[])
+            .unwrap();
+        assert_eq!(ledger.repos().unwrap()[0].pr_number, Some(3));
+    }
+
+    #[test]
+    fn ever_referenced_is_sticky() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("c.db")).unwrap();
+        let row = |present, referenced| SecretRow {
+            repo: "acme/api".into(),
+            scope: "repository".into(),
+            environment: String::new(),
+            name: "AWS_ACCESS_KEY_ID".into(),
+            present,
+            ever_referenced: referenced,
+        };
+        ledger
+            .record_secrets("acme/api", &[row(true, true)])
+            .unwrap();
+        ledger
+            .record_secrets("acme/api", &[row(true, false)])
+            .unwrap();
+        assert!(ledger.secrets("acme/api").unwrap()[0].ever_referenced);
+        ledger.record_secrets("acme/api", &[]).unwrap();
+        let rows = ledger.secrets("acme/api").unwrap();
+        assert!(!rows[0].present && rows[0].ever_referenced);
+    }
+}

@@ -1,0 +1,24 @@
+//! Campaigns: an org-wide migration tracked in one SQLite ledger (`--campaign FILE`).
+//!
+//! [`ledger`] stores per-repository state, secrets, IAM keys, pull requests and a journal of
+//! every external write (begun before the write, completed after it). [`state`] derives each
+//! repository's state and next step from remote truth, [`keymap`] reads the operator's
+//! secret → IAM key map, [`cleanup`] plans what may be retired and refuses what may not,
+//! [`undo`] plans the way back. All of these are pure; [`reconcile`] gathers remote truth from
+//! GitHub and IAM and resolves journal entries a crash left pending.
+
+pub mod cleanup;
+pub mod keymap;
+pub mod ledger;
+pub mod reconcile;
+pub mod state;
+pub mod time;
+pub mod undo;
+
+pub use ledger::{JournalEntry, JournalId, JournalResult, Ledger, LedgerError};
+
+/// The branch `rewrite --pr` pushes and `status` looks pull requests up by.
+pub const BRANCH: &str = "migrate/aws-oidc";
+
+/// Default ledger file, in the working directory.
+pub const DEFAULT_LEDGER: &str = "migrate-campaign.db";

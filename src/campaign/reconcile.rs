@@ -1,0 +1,558 @@
+//! Remote truth for a campaign (effects): the same GitHub scan as `scan --org/--repo` (every
+//! secret inventoried), the pull request on the campaign branch, IAM key status and last use
+//! for the keys the key map names. Records it all in the ledger, resolves journal entries a
+//! crash left pending by observing what actually happened, and derives each repository's
+//! state. `status`, `cleanup` and `undo` all start here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+
+use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
+use super::keymap::{KeyMap, KeyRef, Suggestion, suggest};
+use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
+use super::state::{self, Observed, RepoState};
+use crate::github::{GitHubError, GitHubReader};
+use crate::iam_keys::{IamKeyError, IamKeys};
+use crate::remote::{self, Filters, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Iam(#[from] IamKeyError),
+    #[error(transparent)]
+    KeyMap(#[from] super::keymap::KeyMapError),
+    #[error(
+        "no repositories to look at: pass --org ORG or --repo OWNER/REPO (the ledger has no target recorded yet)"
+    )]
+    NoTarget,
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// One repository as this run sees it.
+#[derive(Debug, Clone)]
+pub struct RepoView {
+    pub facts: RepoFacts,
+    pub observed: Observed,
+    pub state: RepoState,
+    pub next: String,
+}
+
+/// Everything a campaign command needs to decide.
+#[derive(Debug, Default)]
+pub struct Truth {
+    /// The organization, when the whole organization was scanned.
+    pub org: Option<String>,
+    pub repos: Vec<RepoView>,
+    pub org_secrets: Option<Vec<OrgSecretFacts>>,
+    pub keys: BTreeMap<String, KeyFacts>,
+    pub suggestions: Vec<Suggestion>,
+    /// Per-repository problems (the run goes on).
+    pub errors: Vec<String>,
+    /// Journal entries found pending and how they were resolved.
+    pub resolved: Vec<(JournalEntry, JournalResult)>,
+}
+
+/// The target recorded in the ledger, or the one given now (which is then recorded).
+pub fn target(
+    ledger: &Ledger,
+    org: Option<&str>,
+    repos: &[String],
+) -> Result<Target, CampaignError> {
+    let chosen = match (org, repos.is_empty()) {
+        (Some(org), _) => Some(Target::Org(org.to_string())),
+        (None, false) => Some(Target::Repos(repos.to_vec())),
+        (None, true) => None,
+    };
+    match chosen {
+        Some(t) => {
+            let recorded = match &t {
+                Target::Org(org) => serde_json::json!({ "org": org }),
+                Target::Repos(repos) => serde_json::json!({ "repos": repos }),
+            };
+            ledger.set_meta("target", &recorded.to_string())?;
+            Ok(t)
+        }
+        None => {
+            let recorded: serde_json::Value = ledger
+                .meta("target")?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .ok_or(CampaignError::NoTarget)?;
+            if let Some(org) = recorded["org"].as_str() {
+                return Ok(Target::Org(org.to_string()));
+            }
+            let repos: Vec<String> = recorded["repos"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect();
+            if repos.is_empty() {
+                return Err(CampaignError::NoTarget);
+            }
+            Ok(Target::Repos(repos))
+        }
+    }
+}
+
+/// The key map given now (recorded for later runs), or the one recorded earlier.
+pub fn key_map(ledger: &Ledger, path: Option<&std::path::Path>) -> Result<KeyMap, CampaignError> {
+    match path {
+        Some(path) => {
+            let map = KeyMap::load(path)?;
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            ledger.set_meta("key_map", &text)?;
+            Ok(map)
+        }
+        None => Ok(ledger
+            .meta("key_map")?
+            .and_then(|text| KeyMap::parse(&text).ok())
+            .unwrap_or_default()),
+    }
+}
+
+struct Quiet;
+
+impl remote::Progress for Quiet {
+    fn discovered(&self, _: usize, _: usize, _: u64) {}
+    fn finished(&self) {}
+}
+
+/// Gathers remote truth and records it. `iam` is needed as soon as keys are mapped or a key
+/// write is pending in the journal.
+pub async fn gather(
+    reader: &GitHubReader,
+    ledger: &Ledger,
+    target: &Target,
+    keymap: &KeyMap,
+    iam: Option<&IamKeys>,
+) -> Result<Truth, CampaignError> {
+    let filters = Filters {
+        all_secrets: true,
+        ..Filters::default()
+    };
+    let scan = remote::scan(reader, target, &filters, &Quiet).await?;
+    let mut truth = Truth {
+        org: match target {
+            Target::Org(org) => Some(org.clone()),
+            Target::Repos(_) => None,
+        },
+        ..Truth::default()
+    };
+    for e in &scan.report.errors {
+        truth.errors.push(format!("{}: {}", e.path, e.message));
+    }
+
+    // Every secret name each repository's default branch names, whatever the severity.
+    let mut references: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in scan.report.findings() {
+        if let Some(repo) = &f.repository {
+            references
+                .entry(repo.clone())
+                .or_default()
+                .extend(f.secrets.iter().cloned());
+        }
+    }
+
+    let pulls = join_all(scan.repositories.iter().map(|r| async move {
+        if r.outcome != "scanned" {
+            return Ok(None);
+        }
+        let (owner, name) = r.repository.split_once('/').unwrap_or_default();
+        reader.pull_for_branch(owner, name, super::BRANCH).await
+    }))
+    .await;
+
+    let org_records = scan.organization.as_ref().map(|o| o.secrets.clone());
+    truth.org_secrets = org_records.as_ref().map(|secrets| {
+        secrets
+            .iter()
+            .map(|s| OrgSecretFacts {
+                name: s.name.clone(),
+                visibility: s.visibility.clone(),
+                selected: s.selected_repositories.clone(),
+                referenced_by: s.referenced_by.clone(),
+            })
+            .collect()
+    });
+
+    let mut repos = Vec::new();
+    for (record, pull) in scan.repositories.iter().zip(pulls) {
+        let slug = record.repository.clone();
+        let short = slug.rsplit('/').next().unwrap_or(&slug).to_string();
+        let refs: Vec<String> = references
+            .get(&slug)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let secrets_failed = scan
+            .report
+            .errors
+            .iter()
+            .any(|e| e.path == slug && e.message.starts_with("secrets:"));
+        let mut scanned = record.outcome == "scanned" && !secrets_failed;
+        let pull = match pull {
+            Ok(p) => p,
+            Err(e) => {
+                truth
+                    .errors
+                    .push(format!("{slug}: pull request lookup: {e}"));
+                scanned = false;
+                None
+            }
+        };
+        ledger.record_scan(
+            &slug,
+            record.id,
+            record.default_branch.as_deref(),
+            record.findings,
+            &refs,
+        )?;
+        if let Some(p) = &pull {
+            ledger.set_pr(&slug, p.number, &p.url, &p.head)?;
+            ledger.set_merged(&slug, p.merged_at.filter(|_| p.merged))?;
+        }
+        if scanned {
+            let mut rows: Vec<SecretRow> = record
+                .secrets
+                .iter()
+                .map(|s| SecretRow {
+                    repo: slug.clone(),
+                    scope: s.scope.to_string(),
+                    environment: s.environment.clone().unwrap_or_default(),
+                    name: s.name.clone(),
+                    present: true,
+                    ever_referenced: !s.orphan || refs.contains(&s.name),
+                })
+                .collect();
+            for s in org_records.iter().flatten() {
+                let visible = s
+                    .selected_repositories
+                    .as_ref()
+                    .is_none_or(|sel| sel.contains(&short));
+                if visible {
+                    rows.push(SecretRow {
+                        repo: slug.clone(),
+                        scope: "organization".into(),
+                        environment: String::new(),
+                        name: s.name.clone(),
+                        present: true,
+                        ever_referenced: s.referenced_by.contains(&short),
+                    });
+                }
+            }
+            if truth.org.is_none() {
+                // Without the organization's secrets, keep what earlier runs saw of them.
+                for old in ledger.secrets(&slug)? {
+                    if old.scope == "organization" {
+                        rows.push(old);
+                    }
+                }
+            }
+            ledger.record_secrets(&slug, &rows)?;
+        }
+        let known = ledger.secrets(&slug)?;
+        // The inventory holds only secrets that look like AWS keys or that workflows used as
+        // key material, so every repository/environment secret in it belongs to the old setup,
+        // even when a lost ledger no longer knows it was referenced.
+        let old_secrets: Vec<OldSecret> = known
+            .iter()
+            .filter(|s| s.scope != "organization" && s.present)
+            .map(|s| OldSecret {
+                scope: s.scope.clone(),
+                environment: s.environment.clone(),
+                name: s.name.clone(),
+            })
+            .collect();
+        let old_known = known.iter().filter(|s| s.scope != "organization").count();
+        let org_secrets_used: Vec<String> = known
+            .iter()
+            .filter(|s| s.scope == "organization" && s.ever_referenced)
+            .map(|s| s.name.clone())
+            .collect();
+        let names: Vec<String> = known.iter().map(|s| s.name.clone()).collect();
+        repos.push((
+            RepoFacts {
+                repo: slug.clone(),
+                repo_id: record.id,
+                scanned,
+                pull,
+                references: refs,
+                old_secrets,
+                org_secrets_used,
+                keys: Vec::new(),
+            },
+            record,
+            names,
+            old_known,
+        ));
+    }
+
+    // Keys: resolve the key map, then anything the journal or earlier links name.
+    let journal = ledger.journal()?;
+    let links = ledger.key_links()?;
+    if let Some(iam) = iam {
+        let mut by_user: BTreeMap<String, Vec<KeyFacts>> = BTreeMap::new();
+        for (facts, _, names, _) in &mut repos {
+            for (key_ref, source) in keymap.refs_for(&facts.repo, names) {
+                let found = match key_ref {
+                    KeyRef::User(user) => {
+                        if !by_user.contains_key(&user) {
+                            by_user.insert(user.clone(), iam.user_keys(&user).await?);
+                        }
+                        by_user[&user].clone()
+                    }
+                    KeyRef::AccessKey(id) => match truth.keys.get(&id) {
+                        Some(k) => vec![k.clone()],
+                        None => vec![iam.key(&id).await?],
+                    },
+                };
+                for key in found {
+                    facts.keys.push((key.id.clone(), source.clone()));
+                    truth.keys.insert(key.id.clone(), key);
+                }
+            }
+            // Keys this campaign deleted no longer show up under their user.
+            for (repo, id) in &links {
+                if repo == &facts.repo && !facts.keys.iter().any(|(k, _)| k == id) {
+                    let key = iam.key(id).await?;
+                    if key.status == "Missing" {
+                        facts.keys.push((id.clone(), "ledger".into()));
+                        truth.keys.insert(id.clone(), key);
+                    }
+                }
+            }
+            facts.keys.sort();
+            facts.keys.dedup_by(|a, b| a.0 == b.0);
+        }
+        for e in journal
+            .iter()
+            .filter(|e| e.is_pending() && is_key_action(e))
+        {
+            if !truth.keys.contains_key(&e.target) {
+                let key = iam.key(&e.target).await?;
+                truth.keys.insert(e.target.clone(), key);
+            }
+        }
+        let known_users: BTreeMap<String, String> = ledger
+            .keys()?
+            .into_iter()
+            .map(|k| (k.access_key_id, k.user))
+            .collect();
+        for key in truth.keys.values_mut() {
+            if key.user.is_empty() {
+                // IAM forgets a deleted key's user; the ledger remembers.
+                key.user = known_users.get(&key.id).cloned().unwrap_or_default();
+            }
+            ledger.record_key(&KeyRow {
+                access_key_id: key.id.clone(),
+                user: key.user.clone(),
+                status: key.status.clone(),
+                last_used: key.last_used,
+                last_service: key.service.clone(),
+                last_region: key.region.clone(),
+            })?;
+        }
+        for (facts, _, _, _) in &repos {
+            for (id, source) in &facts.keys {
+                ledger.link_key(&facts.repo, id, source)?;
+            }
+        }
+    }
+
+    // Pending journal entries: what the remote shows decides, never a blind retry.
+    for e in journal.iter().filter(|e| e.is_pending()) {
+        if let Some(result) = resolve(e, &truth, &scan) {
+            ledger.journal_end(e.id, &result)?;
+            truth.resolved.push((e.clone(), result));
+        }
+    }
+    let journal = ledger.journal()?;
+    for key in truth.keys.values_mut() {
+        key.deactivated_at = deactivated_at(&journal, &key.id);
+    }
+
+    // States.
+    let role_arns: BTreeMap<String, Option<String>> = ledger
+        .repos()?
+        .into_iter()
+        .map(|r| (r.repo, r.role_arn))
+        .collect();
+    for (facts, record, _, old_known) in repos {
+        let observed = Observed {
+            outcome: if facts.scanned {
+                record.outcome.to_string()
+            } else if record.outcome == "skipped" {
+                "skipped".into()
+            } else {
+                "failed".into()
+            },
+            reason: record.reason.clone().or_else(|| {
+                (!facts.scanned).then(|| "could not be read completely (see errors)".to_string())
+            }),
+            findings: record.findings,
+            references: facts.references.clone(),
+            pull: facts.pull.clone(),
+            role_arn: role_arns.get(&facts.repo).cloned().flatten(),
+            old_secrets_present: facts.old_secrets.len()
+                + facts
+                    .org_secrets_used
+                    .iter()
+                    .filter(|n| still_reaches(truth.org_secrets.as_deref(), n, &facts.repo))
+                    .count(),
+            old_secrets_known: old_known + facts.org_secrets_used.len(),
+            key_statuses: facts
+                .keys
+                .iter()
+                .filter_map(|(id, _)| truth.keys.get(id).map(|k| k.status.clone()))
+                .collect(),
+            keys_deleted_by_campaign: facts.keys.iter().any(|(id, _)| {
+                journal
+                    .iter()
+                    .any(|e| e.action == "delete_key" && &e.target == id && e.took_effect())
+            }),
+        };
+        let state = state::derive(&observed);
+        let next = state::next_step(state, &observed);
+        let error = (state == RepoState::Failed)
+            .then(|| observed.reason.clone())
+            .flatten();
+        ledger.set_state(&facts.repo, state, error.as_deref())?;
+        truth.repos.push(RepoView {
+            facts,
+            observed,
+            state,
+            next,
+        });
+    }
+
+    // Suggestions for repositories with old secrets but no mapped key.
+    let unmapped: Vec<String> = truth
+        .repos
+        .iter()
+        .filter(|r| {
+            r.facts.keys.is_empty()
+                && (r.observed.old_secrets_present > 0 || r.facts.pull.is_some())
+        })
+        .map(|r| r.facts.repo.clone())
+        .collect();
+    if let (Some(iam), false) = (iam, unmapped.is_empty()) {
+        match iam.users_with_tags().await {
+            Ok(users) => {
+                for repo in unmapped {
+                    truth.suggestions.extend(suggest(&repo, &users));
+                }
+            }
+            Err(e) => truth.errors.push(format!("suggestions: {e}")),
+        }
+    }
+    Ok(truth)
+}
+
+/// Whether an organization secret still exists and the repository can still see it.
+fn still_reaches(org: Option<&[OrgSecretFacts]>, name: &str, repo: &str) -> bool {
+    let short = repo.rsplit('/').next().unwrap_or(repo);
+    match org {
+        // Unknown without the organization scan: assume it is still there.
+        None => true,
+        Some(secrets) => secrets.iter().any(|s| {
+            s.name == name
+                && s.selected
+                    .as_ref()
+                    .is_none_or(|sel| sel.iter().any(|r| r == short))
+        }),
+    }
+}
+
+fn is_key_action(e: &JournalEntry) -> bool {
+    matches!(
+        e.action.as_str(),
+        "deactivate_key" | "reactivate_key" | "delete_key"
+    )
+}
+
+/// When this campaign last deactivated a key and did not reactivate it since.
+pub fn deactivated_at(journal: &[JournalEntry], key: &str) -> Option<i64> {
+    let mut at = None;
+    for e in journal
+        .iter()
+        .filter(|e| e.target == key && e.took_effect())
+    {
+        match e.action.as_str() {
+            "deactivate_key" => at = Some(e.finished_at.unwrap_or(e.started_at)),
+            "reactivate_key" => at = None,
+            _ => {}
+        }
+    }
+    at
+}
+
+/// Decides a pending entry from remote truth; `None` when this run did not observe what it
+/// would take (the entry stays pending for a run that does).
+fn resolve(e: &JournalEntry, truth: &Truth, scan: &remote::RemoteScan) -> Option<JournalResult> {
+    let happened = |yes: bool| {
+        if yes {
+            JournalResult::Observed
+        } else {
+            JournalResult::NotDone
+        }
+    };
+    match e.action.as_str() {
+        "deactivate_key" => {
+            let k = truth.keys.get(&e.target)?;
+            Some(happened(k.status != "Active"))
+        }
+        "reactivate_key" => {
+            let k = truth.keys.get(&e.target)?;
+            Some(happened(k.status == "Active"))
+        }
+        "delete_key" => {
+            let k = truth.keys.get(&e.target)?;
+            Some(happened(k.status == "Missing"))
+        }
+        "delete_secret" => {
+            let record = scan
+                .repositories
+                .iter()
+                .find(|r| r.repository == e.repo && r.outcome == "scanned")?;
+            let view = truth.repos.iter().find(|r| r.facts.repo == e.repo);
+            if view.is_some_and(|v| !v.facts.scanned) {
+                return None;
+            }
+            let mut parts = e.target.splitn(3, ':');
+            let still_there = match (parts.next()?, parts.next(), parts.next()) {
+                ("repository", Some(name), None) => record
+                    .secrets
+                    .iter()
+                    .any(|s| s.scope == "repository" && s.name == name),
+                ("environment", Some(env), Some(name)) => record.secrets.iter().any(|s| {
+                    s.scope == "environment"
+                        && s.environment.as_deref() == Some(env)
+                        && s.name == name
+                }),
+                _ => return None,
+            };
+            Some(happened(!still_there))
+        }
+        "delete_org_secret" | "remove_from_org_secret" => {
+            let secrets = truth.org_secrets.as_ref()?;
+            let name = e.target.rsplit(':').next()?;
+            let secret = secrets.iter().find(|s| s.name == name);
+            if e.action == "delete_org_secret" {
+                return Some(happened(secret.is_none()));
+            }
+            let short = e.repo.rsplit('/').next().unwrap_or(&e.repo);
+            Some(happened(secret.is_none_or(|s| {
+                s.selected
+                    .as_ref()
+                    .is_some_and(|sel| !sel.iter().any(|r| r == short))
+            })))
+        }
+        // Other commands' entries are theirs to resolve.
+        _ => None,
+    }
+}

@@ -1,0 +1,219 @@
+//! A repository's campaign state, derived from remote truth, and the next step it needs. Pure.
+
+use serde::Serialize;
+
+/// Where a repository stands. Derived again on every `status`, never trusted from the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepoState {
+    Discovered,
+    /// No findings, no old secrets: nothing to migrate.
+    Clean,
+    Findings,
+    RoleReady,
+    PrOpen,
+    PrMerged,
+    /// Not derived yet: needs a successful post-merge OIDC run (see the README).
+    Verified,
+    KeysDeactivated,
+    SecretsDeleted,
+    KeysDeleted,
+    Skipped,
+    Failed,
+}
+
+impl RepoState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discovered => "discovered",
+            Self::Clean => "clean",
+            Self::Findings => "findings",
+            Self::RoleReady => "role_ready",
+            Self::PrOpen => "pr_open",
+            Self::PrMerged => "pr_merged",
+            Self::Verified => "verified",
+            Self::KeysDeactivated => "keys_deactivated",
+            Self::SecretsDeleted => "secrets_deleted",
+            Self::KeysDeleted => "keys_deleted",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub const ALL: [RepoState; 12] = [
+        Self::Discovered,
+        Self::Clean,
+        Self::Findings,
+        Self::RoleReady,
+        Self::PrOpen,
+        Self::PrMerged,
+        Self::Verified,
+        Self::KeysDeactivated,
+        Self::SecretsDeleted,
+        Self::KeysDeleted,
+        Self::Skipped,
+        Self::Failed,
+    ];
+}
+
+/// The pull request on the campaign branch, as GitHub reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PullFacts {
+    pub number: u64,
+    pub url: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub merged: bool,
+    pub merged_at: Option<i64>,
+    pub head: String,
+}
+
+/// Everything observed about one repository that its state depends on.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// `scanned`, `skipped`, `failed` (the scan's outcome).
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub findings: usize,
+    /// Secret names the default branch still references.
+    pub references: Vec<String>,
+    pub pull: Option<PullFacts>,
+    pub role_arn: Option<String>,
+    /// Old secrets (ever referenced or mapped) still present.
+    pub old_secrets_present: usize,
+    /// Old secrets known to the campaign (present or not).
+    pub old_secrets_known: usize,
+    /// Status of each mapped key: `Active`, `Inactive`, `Missing`.
+    pub key_statuses: Vec<String>,
+    /// Some mapped key was deleted by this campaign.
+    pub keys_deleted_by_campaign: bool,
+}
+
+/// The state these observations imply.
+pub fn derive(o: &Observed) -> RepoState {
+    match o.outcome.as_str() {
+        "skipped" => return RepoState::Skipped,
+        "failed" => return RepoState::Failed,
+        _ => {}
+    }
+    let merged = o.pull.as_ref().is_some_and(|p| p.merged);
+    if merged {
+        let keys = &o.key_statuses;
+        let all = |s: &str| !keys.is_empty() && keys.iter().all(|k| k == s);
+        if all("Missing") && o.keys_deleted_by_campaign && o.old_secrets_present == 0 {
+            return RepoState::KeysDeleted;
+        }
+        let keys_off = !keys.is_empty() && keys.iter().all(|k| k != "Active");
+        if keys_off && o.old_secrets_known > 0 && o.old_secrets_present == 0 {
+            return RepoState::SecretsDeleted;
+        }
+        if keys_off {
+            return RepoState::KeysDeactivated;
+        }
+        return RepoState::PrMerged;
+    }
+    if o.pull.as_ref().is_some_and(|p| p.state == "open") {
+        return RepoState::PrOpen;
+    }
+    if o.findings > 0 {
+        return if o.role_arn.is_some() {
+            RepoState::RoleReady
+        } else {
+            RepoState::Findings
+        };
+    }
+    if o.old_secrets_present > 0 {
+        // No workflow uses them, but old key material is still stored.
+        return RepoState::Findings;
+    }
+    RepoState::Clean
+}
+
+/// What the operator should do next, in one line.
+pub fn next_step(state: RepoState, o: &Observed) -> String {
+    match state {
+        RepoState::Discovered => "migrate status".into(),
+        RepoState::Clean => "nothing to do".into(),
+        RepoState::Findings if o.findings == 0 => {
+            "old AWS secrets unused: map their keys in --key-map, then migrate cleanup".into()
+        }
+        RepoState::Findings => "migrate trust --apply, then migrate rewrite --pr".into(),
+        RepoState::RoleReady => "migrate rewrite --pr".into(),
+        RepoState::PrOpen => match &o.pull {
+            Some(p) => format!("review and merge PR #{}", p.number),
+            None => "review and merge the PR".into(),
+        },
+        RepoState::PrMerged | RepoState::Verified if !o.references.is_empty() => format!(
+            "default branch still references {}: remove them",
+            o.references.join(", ")
+        ),
+        RepoState::PrMerged | RepoState::Verified if o.key_statuses.is_empty() => {
+            "map the repo's IAM keys in --key-map, then migrate cleanup".into()
+        }
+        RepoState::PrMerged | RepoState::Verified => "migrate cleanup".into(),
+        RepoState::KeysDeactivated => "migrate cleanup (deletes the secrets)".into(),
+        RepoState::SecretsDeleted => {
+            "after the soak: migrate cleanup --delete-keys --soak 7d".into()
+        }
+        RepoState::KeysDeleted => "done".into(),
+        RepoState::Skipped => o.reason.clone().unwrap_or_else(|| "skipped".into()),
+        RepoState::Failed => format!(
+            "fix and re-run: {}",
+            o.reason.clone().unwrap_or_else(|| "see errors".into())
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pull(merged: bool) -> Option<PullFacts> {
+        Some(PullFacts {
+            number: 4,
+            url: "u".into(),
+            state: if merged { "closed" } else { "open" }.into(),
+            merged,
+            merged_at: merged.then_some(1),
+            head: "migrate/aws-oidc".into(),
+        })
+    }
+
+    #[test]
+    fn states_follow_the_campaign() {
+        let mut o = Observed {
+            outcome: "scanned".into(),
+            findings: 2,
+            old_secrets_present: 2,
+            old_secrets_known: 2,
+            ..Observed::default()
+        };
+        assert_eq!(derive(&o), RepoState::Findings);
+        o.role_arn = Some("arn".into());
+        assert_eq!(derive(&o), RepoState::RoleReady);
+        o.pull = pull(false);
+        assert_eq!(derive(&o), RepoState::PrOpen);
+        assert_eq!(next_step(RepoState::PrOpen, &o), "review and merge PR #4");
+        o.pull = pull(true);
+        o.findings = 0;
+        assert_eq!(derive(&o), RepoState::PrMerged);
+        o.key_statuses = vec!["Inactive".into()];
+        assert_eq!(derive(&o), RepoState::KeysDeactivated);
+        o.old_secrets_present = 0;
+        assert_eq!(derive(&o), RepoState::SecretsDeleted);
+        o.key_statuses = vec!["Missing".into()];
+        o.keys_deleted_by_campaign = true;
+        assert_eq!(derive(&o), RepoState::KeysDeleted);
+    }
+
+    #[test]
+    fn merged_with_references_says_so() {
+        let o = Observed {
+            outcome: "scanned".into(),
+            references: vec!["AWS_SECRET_ACCESS_KEY".into()],
+            pull: pull(true),
+            ..Observed::default()
+        };
+        assert!(next_step(derive(&o), &o).contains("still references AWS_SECRET_ACCESS_KEY"));
+    }
+}

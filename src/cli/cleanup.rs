@@ -1,0 +1,377 @@
+//! `migrate cleanup`: retire the old credentials of repositories whose migration PR is merged
+//! and whose default branch no longer references them. Shows the plan (masked key ids), asks
+//! for the organization name on a terminal (or needs `--yes`), then: deactivate keys →
+//! delete secrets → (with `--delete-keys`, after the soak) delete keys. Every write is
+//! journaled before it is made; a re-run after a crash resumes from remote truth.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::status::{CampaignArgs, Session, report_resolved};
+use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep};
+use crate::campaign::reconcile::Truth;
+use crate::campaign::state::RepoState;
+use crate::campaign::{JournalResult, Ledger, time};
+use crate::detect::aws_key_literal::mask_key_id;
+use crate::github::campaign::SecretRemover;
+use crate::iam_keys::IamKeys;
+use crate::report::exit;
+
+/// Some repositories were refused (what was planned for the others was done).
+pub const REFUSED: u8 = 20;
+/// Not confirmed: no terminal and no `--yes`, or the answer was not the organization name.
+pub const NOT_CONFIRMED: u8 = 21;
+
+#[derive(Args)]
+#[command(
+    after_help = "Key map (--key-map FILE, TOML): each value is an IAM user name (all of its
+access keys) or an access key id, or a list of them.
+
+  [repos]
+  \"acme/api\" = \"ci-api\"
+  \"acme/web\" = [\"AKIAIOSFODNN7EXAMPLE\"]
+
+  [secrets]    # by secret name, wherever the campaign finds it
+  ORG_AWS_ACCESS_KEY_ID = \"ci-shared\"
+
+Examples:
+  migrate cleanup --org acme --key-map keys.toml --dry-run
+  migrate cleanup --key-map keys.toml
+  migrate cleanup --key-map keys.toml --delete-keys --soak 7d
+
+Exit codes: 0 done (or nothing to do), 20 some repositories refused, 21 not confirmed,
+1 a write failed or tool error, 2 usage"
+)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+
+    /// Map of secrets / repositories to IAM users or access key ids (see below). Remembered in
+    /// the ledger; required the first time.
+    #[arg(long, value_name = "FILE")]
+    pub key_map: Option<PathBuf>,
+
+    /// Do not ask; required without a terminal.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also delete keys deactivated at least --soak ago and not used since.
+    #[arg(long)]
+    pub delete_keys: bool,
+
+    /// With --delete-keys: how long a key must have been inactive (and unused) first.
+    #[arg(long, default_value = "7d", requires = "delete_keys")]
+    pub soak: String,
+
+    /// Deactivate keys even when they were used after the PR merged.
+    #[arg(long)]
+    pub force_used_keys: bool,
+}
+
+pub fn run(args: CleanupArgs) -> u8 {
+    let soak = match args
+        .delete_keys
+        .then(|| time::parse_duration(&args.soak))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let session = match Session::open(&args.campaign) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    let (truth, iam) = match session.gather(&args.campaign, args.key_map.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    report_resolved(&truth);
+    let Some(iam) = iam else {
+        eprintln!(
+            "error: no key map: pass --key-map FILE mapping repositories or secrets to IAM users or access keys (see --help)"
+        );
+        return exit::USAGE;
+    };
+    let facts: Vec<_> = truth.repos.iter().map(|r| r.facts.clone()).collect();
+    let org = truth.org.as_deref().zip(truth.org_secrets.as_deref());
+    let plan = cleanup::plan(
+        &facts,
+        org,
+        &truth.keys,
+        Options {
+            force_used_keys: args.force_used_keys,
+            delete_keys_after: soak,
+            now: time::now(),
+        },
+    );
+    let mut shown = describe(&plan, &truth);
+    if plan.is_empty() {
+        shown.push_str("\nnothing to do\n");
+    }
+    let code = super::print(&shown);
+    if code != exit::CLEAN {
+        return code;
+    }
+    let refused_code = if plan.refused.is_empty() {
+        exit::CLEAN
+    } else {
+        REFUSED
+    };
+    if plan.is_empty() || args.dry_run {
+        return refused_code;
+    }
+    let org_name = truth.org.clone().unwrap_or_else(|| {
+        plan.ready
+            .first()
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default()
+            .to_string()
+    });
+    if let Err(code) = confirm(args.yes, &org_name) {
+        return code;
+    }
+    let remover = SecretRemover::new(&session.reader);
+    let failures = {
+        let _entered = session.runtime.enter();
+        session
+            .runtime
+            .block_on(execute(&session.ledger, &iam, &remover, &plan, &truth))
+    };
+    match failures {
+        Ok(0) => {
+            println!("cleanup done: {}", summary(&plan));
+            refused_code
+        }
+        Ok(n) => {
+            eprintln!("error: {n} write(s) failed (see above); re-run to resume");
+            exit::TOOL_ERROR
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::TOOL_ERROR
+        }
+    }
+}
+
+fn summary(plan: &Plan) -> String {
+    format!(
+        "{} key(s) deactivated, {} secret change(s), {} key(s) deleted",
+        plan.deactivate.len(),
+        plan.secrets.len(),
+        plan.delete_keys.len()
+    )
+}
+
+fn describe(plan: &Plan, truth: &Truth) -> String {
+    let mut out = String::new();
+    if !plan.refused.is_empty() {
+        out.push_str("refused:\n");
+        for r in &plan.refused {
+            out.push_str(&format!("  {}: {}\n", r.repo, r.reasons.join("; ")));
+        }
+    }
+    if !truth.suggestions.is_empty() {
+        out.push_str("suggestions (never acted on; confirm them in --key-map):\n");
+        for s in &truth.suggestions {
+            out.push_str(&format!(
+                "  {} -> IAM user {} ({})\n",
+                s.repo, s.user, s.why
+            ));
+        }
+    }
+    if !plan.is_empty() {
+        out.push_str(&format!("plan for {}:\n", plan.ready.join(", ")));
+        let mut step = 0;
+        let mut next = || {
+            step += 1;
+            step
+        };
+        for k in &plan.deactivate {
+            out.push_str(&format!(
+                "  {}. deactivate key {} [{}]\n",
+                next(),
+                k.key.describe(),
+                k.repos.join(", ")
+            ));
+        }
+        for s in &plan.secrets {
+            out.push_str(&format!("  {}. {}\n", next(), s.describe()));
+        }
+        for k in &plan.delete_keys {
+            out.push_str(&format!(
+                "  {}. delete key {} [{}] (irreversible)\n",
+                next(),
+                k.key.describe(),
+                k.repos.join(", ")
+            ));
+        }
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    for e in &truth.errors {
+        out.push_str(&format!("error: {e}\n"));
+    }
+    out
+}
+
+/// `--yes`, or the organization name typed on a terminal.
+fn confirm(yes: bool, org: &str) -> Result<(), u8> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: refusing to deactivate keys or delete secrets without confirmation: stdin is not a terminal, pass --yes"
+        );
+        return Err(NOT_CONFIRMED);
+    }
+    eprint!("Type the organization name ({org}) to go ahead: ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    if answer.trim() == org {
+        Ok(())
+    } else {
+        eprintln!("cancelled: nothing was changed");
+        Err(NOT_CONFIRMED)
+    }
+}
+
+/// Runs the plan in order; returns how many writes failed. A failed deactivation stops every
+/// secret deletion: no secret may go while a key it might hold is still active.
+async fn execute(
+    ledger: &Ledger,
+    iam: &IamKeys,
+    remover: &SecretRemover,
+    plan: &Plan,
+    truth: &Truth,
+) -> Result<usize, crate::campaign::LedgerError> {
+    let mut failures = 0;
+    for step in &plan.deactivate {
+        if !key_write(ledger, iam, step, "deactivate_key").await? {
+            failures += 1;
+        }
+    }
+    if failures > 0 {
+        eprintln!("error: not deleting any secret: a key deactivation failed");
+        return Ok(failures);
+    }
+    let mut done_repos = std::collections::BTreeSet::new();
+    for step in &plan.secrets {
+        let detail = secret_detail(step, truth);
+        let id = ledger.journal_begin(&step.repo(), step.action(), &step.target(), &detail)?;
+        let result = match step {
+            SecretStep::DeleteRepoSecret { repo, name } => {
+                remover.delete_repo_secret(repo, name).await
+            }
+            SecretStep::DeleteEnvSecret {
+                repo,
+                environment,
+                name,
+            } => remover.delete_env_secret(repo, environment, name).await,
+            SecretStep::RemoveFromOrgSecret {
+                org, name, repo_id, ..
+            } => {
+                remover
+                    .remove_repo_from_org_secret(org, name, *repo_id)
+                    .await
+            }
+            SecretStep::DeleteOrgSecret { org, name } => remover.delete_org_secret(org, name).await,
+        };
+        match result {
+            Ok(_) => {
+                ledger.journal_end(id, &JournalResult::Done)?;
+                println!("done: {}", step.describe());
+                done_repos.insert(step.repo());
+            }
+            Err(e) => {
+                ledger.journal_end(id, &JournalResult::Failed(e.to_string()))?;
+                eprintln!("failed: {}: {e}", step.describe());
+                failures += 1;
+            }
+        }
+    }
+    if failures == 0 {
+        for repo in &plan.ready {
+            ledger.set_state(repo, RepoState::SecretsDeleted, None)?;
+        }
+    }
+    for step in &plan.delete_keys {
+        if !key_write(ledger, iam, step, "delete_key").await? {
+            failures += 1;
+        }
+    }
+    Ok(failures)
+}
+
+/// One journaled key write; false when it failed.
+async fn key_write(
+    ledger: &Ledger,
+    iam: &IamKeys,
+    step: &KeyStep,
+    action: &str,
+) -> Result<bool, crate::campaign::LedgerError> {
+    let key = &step.key;
+    let detail = serde_json::json!({ "user": key.user, "repos": step.repos });
+    let id = ledger.journal_begin(&step.repos.join(","), action, &key.id, &detail)?;
+    let result = if action == "delete_key" {
+        iam.delete(&key.user, &key.id).await.map(|_| ())
+    } else {
+        iam.set_active(&key.user, &key.id, false).await.map(|_| ())
+    };
+    let verb = if action == "delete_key" {
+        "deleted"
+    } else {
+        "deactivated"
+    };
+    match result {
+        Ok(()) => {
+            ledger.journal_end(id, &JournalResult::Done)?;
+            println!(
+                "done: {verb} key {} (user {})",
+                mask_key_id(&key.id),
+                key.user
+            );
+            Ok(true)
+        }
+        Err(e) => {
+            ledger.journal_end(id, &JournalResult::Failed(e.to_string()))?;
+            eprintln!("failed: key {}: {e}", mask_key_id(&key.id));
+            Ok(false)
+        }
+    }
+}
+
+/// What undo needs to recreate a secret: an org secret's visibility and selection.
+fn secret_detail(step: &SecretStep, truth: &Truth) -> serde_json::Value {
+    match step {
+        SecretStep::DeleteOrgSecret { org, name } => {
+            let secret = truth.org_secrets.iter().flatten().find(|s| &s.name == name);
+            serde_json::json!({
+                "org": org,
+                "visibility": secret.map(|s| s.visibility.clone()),
+                "selected": secret.and_then(|s| s.selected.clone()),
+            })
+        }
+        SecretStep::RemoveFromOrgSecret { org, repo_id, .. } => {
+            serde_json::json!({ "org": org, "repository_id": repo_id })
+        }
+        _ => serde_json::json!({}),
+    }
+}

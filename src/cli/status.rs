@@ -1,0 +1,400 @@
+//! `migrate status`: one row per repository of the campaign, reconciled from GitHub and IAM
+//! (state, PR, merged, remaining references, key last used, next step) and totals, as a
+//! table, JSON or Markdown. Also the arguments and setup every campaign command shares.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use crate::campaign::reconcile::{self, CampaignError, RepoView, Truth};
+use crate::campaign::state::RepoState;
+use crate::campaign::{Ledger, time};
+use crate::detect::aws_key_literal::mask_key_id;
+use crate::github::{self, GitHubReader, Policy};
+use crate::iam_keys::IamKeys;
+use crate::report::exit;
+
+/// Exit code when some repositories could not be read (the rest is reported).
+pub const INCOMPLETE: u8 = 11;
+
+/// What every campaign command takes: the ledger, which repositories, and how to reach GitHub.
+#[derive(Args, Clone)]
+pub struct CampaignArgs {
+    /// The campaign ledger (SQLite); created if missing.
+    #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
+    pub campaign: PathBuf,
+
+    /// Every repository of this organization (needed to handle organization secrets).
+    /// Default: what the ledger recorded last time.
+    #[arg(long)]
+    pub org: Option<String>,
+
+    /// This repository (`OWNER/REPO`); repeatable.
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "org")]
+    pub repo: Vec<String>,
+
+    /// API root: https://api.github.com, or a GitHub Enterprise Server URL.
+    #[arg(
+        long,
+        env = "MIGRATE_GITHUB_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_url: String,
+
+    /// Longest wait for a rate-limit reset before giving up, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub max_rate_wait: u64,
+
+    /// First retry backoff in milliseconds (doubles per attempt).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub retry_base_ms: u64,
+
+    /// Pause between GitHub writes in milliseconds (GitHub asks for at least a second).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub write_interval_ms: u64,
+}
+
+impl CampaignArgs {
+    fn policy(&self) -> Policy {
+        Policy {
+            base_backoff: std::time::Duration::from_millis(self.retry_base_ms),
+            max_wait: std::time::Duration::from_secs(self.max_rate_wait),
+            min_write_interval: std::time::Duration::from_millis(self.write_interval_ms),
+            ..Policy::default()
+        }
+    }
+}
+
+/// An open campaign: ledger, runtime (entered, as octocrab needs), GitHub reader.
+pub struct Session {
+    pub ledger: Ledger,
+    pub runtime: tokio::runtime::Runtime,
+    pub reader: GitHubReader,
+}
+
+impl Session {
+    pub fn open(args: &CampaignArgs) -> Result<Self, CampaignError> {
+        let ledger = Ledger::open(&args.campaign)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(CampaignError::Runtime)?;
+        let reader = {
+            // octocrab's client spawns its buffer worker on the current runtime.
+            let _entered = runtime.enter();
+            github::connect_reader(&args.github_url, args.policy())?
+        };
+        Ok(Self {
+            ledger,
+            runtime,
+            reader,
+        })
+    }
+
+    /// Reconciles with GitHub and (when keys are mapped or pending) IAM.
+    pub fn gather(
+        &self,
+        args: &CampaignArgs,
+        key_map: Option<&std::path::Path>,
+    ) -> Result<(Truth, Option<IamKeys>), CampaignError> {
+        let target = reconcile::target(&self.ledger, args.org.as_deref(), &args.repo)?;
+        let keymap = reconcile::key_map(&self.ledger, key_map)?;
+        let needs_iam = !keymap.is_empty()
+            || self
+                .ledger
+                .journal()?
+                .iter()
+                .any(|e| e.is_pending() && e.action.ends_with("_key"));
+        let _entered = self.runtime.enter();
+        self.runtime.block_on(async {
+            let iam = if needs_iam {
+                Some(IamKeys::connect().await)
+            } else {
+                None
+            };
+            let truth =
+                reconcile::gather(&self.reader, &self.ledger, &target, &keymap, iam.as_ref())
+                    .await?;
+            Ok((truth, iam))
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    /// A table ready to paste into a tracking issue.
+    Markdown,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  migrate status --org acme
+  migrate status --format markdown > status.md
+  migrate status --key-map keys.toml --format json
+
+Deleting the ledger loses no remote state: the next run rebuilds it from GitHub and IAM.
+Exit codes: 0 every repository read, 11 some could not be read (see errors), 1 tool error, 2 usage")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+
+    /// Map of secrets / repositories to IAM users or access key ids (TOML; see `cleanup --help`).
+    /// Remembered in the ledger for later runs.
+    #[arg(long, value_name = "FILE")]
+    pub key_map: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: StatusArgs) -> u8 {
+    let session = match Session::open(&args.campaign) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    let truth = match session.gather(&args.campaign, args.key_map.as_deref()) {
+        Ok((truth, _)) => truth,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    report_resolved(&truth);
+    let text = match args.format {
+        Format::Table => table(&truth),
+        Format::Markdown => markdown(&truth),
+        Format::Json => serde_json::to_string_pretty(&to_json(&truth)).unwrap_or_default() + "\n",
+    };
+    match super::print(&text) {
+        exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
+        exit::CLEAN => INCOMPLETE,
+        failed => failed,
+    }
+}
+
+/// Tells what pending journal entries turned out to be.
+pub fn report_resolved(truth: &Truth) {
+    for (entry, result) in &truth.resolved {
+        let target = if entry.action.ends_with("_key") {
+            mask_key_id(&entry.target)
+        } else {
+            entry.target.clone()
+        };
+        eprintln!(
+            "journal: {} {} {} was interrupted; remote state shows it {}",
+            entry.repo,
+            entry.action,
+            target,
+            match result {
+                crate::campaign::JournalResult::Observed => "took effect",
+                _ => "did not happen",
+            }
+        );
+    }
+}
+
+struct Row {
+    repo: String,
+    state: String,
+    pr: String,
+    merged: String,
+    references: String,
+    key_last_used: String,
+    next: String,
+}
+
+fn row(view: &RepoView, truth: &Truth) -> Row {
+    let pull = view.facts.pull.as_ref();
+    let keys: Vec<_> = view
+        .facts
+        .keys
+        .iter()
+        .filter_map(|(id, _)| truth.keys.get(id))
+        .collect();
+    let last = keys
+        .iter()
+        .filter_map(|k| k.last_used.map(|t| (t, *k)))
+        .max_by_key(|(t, _)| *t);
+    let key_last_used = match (keys.is_empty(), last) {
+        (true, _) => "-".to_string(),
+        (false, None) => "never".to_string(),
+        (false, Some((t, k))) => format!(
+            "{} {} {}",
+            time::format_date(t),
+            k.service.as_deref().unwrap_or("N/A"),
+            k.region.as_deref().unwrap_or("N/A")
+        ),
+    };
+    Row {
+        repo: view.facts.repo.clone(),
+        state: view.state.as_str().to_string(),
+        pr: pull.map_or("-".into(), |p| format!("#{}", p.number)),
+        merged: match pull {
+            Some(p) if p.merged => p.merged_at.map_or("yes".into(), time::format_date),
+            Some(_) => "no".into(),
+            None => "-".into(),
+        },
+        references: if view.observed.references.is_empty() {
+            "0".into()
+        } else {
+            view.observed.references.join(",")
+        },
+        key_last_used,
+        next: view.next.clone(),
+    }
+}
+
+fn totals(truth: &Truth) -> BTreeMap<&'static str, usize> {
+    let mut out = BTreeMap::new();
+    for state in RepoState::ALL {
+        let n = truth.repos.iter().filter(|r| r.state == state).count();
+        if n > 0 {
+            out.insert(state.as_str(), n);
+        }
+    }
+    out
+}
+
+fn totals_line(truth: &Truth) -> String {
+    let parts: Vec<String> = totals(truth)
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    format!("{} repositories: {}", truth.repos.len(), parts.join(", "))
+}
+
+const HEADERS: [&str; 7] = [
+    "REPOSITORY",
+    "STATE",
+    "PR",
+    "MERGED",
+    "REFERENCES",
+    "KEY LAST USED",
+    "NEXT STEP",
+];
+
+fn cells(r: &Row) -> [&str; 7] {
+    [
+        &r.repo,
+        &r.state,
+        &r.pr,
+        &r.merged,
+        &r.references,
+        &r.key_last_used,
+        &r.next,
+    ]
+}
+
+fn table(truth: &Truth) -> String {
+    let rows: Vec<Row> = truth.repos.iter().map(|v| row(v, truth)).collect();
+    let mut widths = HEADERS.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(cells(r)) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 7]| -> String {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
+            if i + 1 == cols.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(HEADERS);
+    for r in &rows {
+        out.push_str(&line(cells(r)));
+    }
+    out.push_str(&format!("\n{}\n", totals_line(truth)));
+    append_notes(&mut out, truth, "");
+    out
+}
+
+fn markdown(truth: &Truth) -> String {
+    let mut out = format!("| {} |\n", HEADERS.join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(HEADERS.len())));
+    for v in &truth.repos {
+        let r = row(v, truth);
+        let mut c = cells(&r).map(|c| c.replace('|', "\\|"));
+        if let Some(p) = v.facts.pull.as_ref().filter(|p| !p.url.is_empty()) {
+            c[2] = format!("[#{}]({})", p.number, p.url);
+        }
+        out.push_str(&format!("| {} |\n", c.join(" | ")));
+    }
+    out.push_str(&format!("\n**{}**\n", totals_line(truth)));
+    append_notes(&mut out, truth, "- ");
+    out
+}
+
+fn append_notes(out: &mut String, truth: &Truth, bullet: &str) {
+    if !truth.suggestions.is_empty() {
+        out.push_str("\nsuggestions (never acted on; confirm them in --key-map):\n");
+        for s in &truth.suggestions {
+            out.push_str(&format!(
+                "{bullet}  {} -> IAM user {} ({})\n",
+                s.repo, s.user, s.why
+            ));
+        }
+    }
+    if !truth.errors.is_empty() {
+        out.push_str("\nerrors:\n");
+        for e in &truth.errors {
+            out.push_str(&format!("{bullet}  {e}\n"));
+        }
+    }
+}
+
+fn to_json(truth: &Truth) -> serde_json::Value {
+    let repos: Vec<_> = truth
+        .repos
+        .iter()
+        .map(|v| {
+            let keys: Vec<_> = v
+                .facts
+                .keys
+                .iter()
+                .filter_map(|(id, source)| truth.keys.get(id).map(|k| (k, source)))
+                .map(|(k, source)| {
+                    json!({
+                        "access_key_id": mask_key_id(&k.id), "user": k.user, "status": k.status,
+                        "last_used": k.last_used.map(time::format), "service": k.service,
+                        "region": k.region, "mapped_by": source,
+                    })
+                })
+                .collect();
+            json!({
+                "repository": v.facts.repo,
+                "state": v.state,
+                "pull_request": v.facts.pull.as_ref().map(|p| json!({
+                    "number": p.number, "url": p.url, "state": p.state, "merged": p.merged,
+                    "merged_at": p.merged_at.map(time::format), "head": p.head,
+                })),
+                "findings": v.observed.findings,
+                "remaining_references": v.observed.references,
+                "old_secrets_present": v.observed.old_secrets_present,
+                "keys": keys,
+                "next_step": v.next,
+            })
+        })
+        .collect();
+    json!({
+        "version": 1,
+        "organization": truth.org,
+        "repositories": repos,
+        "totals": totals(truth),
+        "suggestions": truth.suggestions.iter().map(|s| json!({"repository": s.repo, "user": s.user, "why": s.why})).collect::<Vec<_>>(),
+        "errors": truth.errors,
+    })
+}

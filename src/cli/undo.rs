@@ -1,0 +1,210 @@
+//! `migrate undo`: reactivate the IAM keys this campaign deactivated, and list the secrets it
+//! deleted with the exact `gh` commands to recreate them (values cannot be restored by API).
+//! Needs only the ledger and IAM.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::campaign::undo::{self, Reactivation};
+use crate::campaign::{JournalResult, Ledger};
+use crate::detect::aws_key_literal::mask_key_id;
+use crate::iam_keys::IamKeys;
+use crate::report::exit;
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  migrate undo
+  migrate undo --campaign acme.db --yes
+
+Exit codes: 0 done (or nothing to undo), 21 not confirmed, 1 a write failed or tool error")]
+pub struct UndoArgs {
+    /// The campaign ledger (SQLite).
+    #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
+    campaign: PathBuf,
+
+    /// Do not ask; required without a terminal.
+    #[arg(long)]
+    yes: bool,
+}
+
+pub fn run(args: UndoArgs) -> u8 {
+    if !args.campaign.exists() {
+        eprintln!(
+            "error: no campaign ledger at {}: nothing this tool did can be undone from it",
+            args.campaign.display()
+        );
+        return exit::TOOL_ERROR;
+    }
+    let ledger = match Ledger::open(&args.campaign) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    runtime.block_on(run_async(&ledger, args.yes))
+}
+
+async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        exit::TOOL_ERROR
+    };
+    let journal = match ledger.journal() {
+        Ok(j) => j,
+        Err(e) => return fail(&e),
+    };
+    let needs_iam = journal.iter().any(|e| e.action.ends_with("_key"));
+    let iam = if needs_iam {
+        Some(IamKeys::connect().await)
+    } else {
+        None
+    };
+    // Key writes a crash left pending: IAM says whether they happened.
+    if let Some(iam) = &iam {
+        for e in journal
+            .iter()
+            .filter(|e| e.is_pending() && e.action.ends_with("_key"))
+        {
+            let key = match iam.key(&e.target).await {
+                Ok(k) => k,
+                Err(err) => return fail(&err),
+            };
+            let happened = match e.action.as_str() {
+                "deactivate_key" => key.status != "Active",
+                "reactivate_key" => key.status == "Active",
+                _ => key.status == "Missing",
+            };
+            let result = if happened {
+                JournalResult::Observed
+            } else {
+                JournalResult::NotDone
+            };
+            if let Err(err) = ledger.journal_end(e.id, &result) {
+                return fail(&err);
+            }
+        }
+    }
+    let journal = match ledger.journal() {
+        Ok(j) => j,
+        Err(e) => return fail(&e),
+    };
+    let plan = undo::plan(&journal);
+
+    let mut todo: Vec<Reactivation> = Vec::new();
+    let mut out = String::new();
+    if let Some(iam) = &iam {
+        for r in &plan.reactivate {
+            let key = match iam.key(&r.access_key_id).await {
+                Ok(k) => k,
+                Err(err) => return fail(&err),
+            };
+            let shown = mask_key_id(&r.access_key_id);
+            match key.status.as_str() {
+                "Inactive" => todo.push(r.clone()),
+                "Active" => out.push_str(&format!("key {shown} (user {}) is already active\n", r.user)),
+                _ => out.push_str(&format!(
+                    "key {shown} (user {}) no longer exists: it was deleted and cannot be reactivated\n",
+                    r.user
+                )),
+            }
+        }
+    }
+    for r in &plan.deleted_keys {
+        out.push_str(&format!(
+            "key {} (user {}) [{}] was deleted by this campaign and no longer exists: it cannot be reactivated; create a new key if the old setup must come back\n",
+            mask_key_id(&r.access_key_id),
+            r.user,
+            r.repo
+        ));
+    }
+    if !todo.is_empty() {
+        out.push_str("reactivate:\n");
+        for r in &todo {
+            out.push_str(&format!(
+                "  key {} (user {}) [{}]\n",
+                mask_key_id(&r.access_key_id),
+                r.user,
+                r.repo
+            ));
+        }
+    }
+    if !plan.recreate.is_empty() {
+        out.push_str(
+            "deleted by this campaign (GitHub cannot restore values; recreate with the old key material):\n",
+        );
+        for r in &plan.recreate {
+            out.push_str(&format!("  {}\n    {}\n", r.what, r.command));
+        }
+    }
+    if todo.is_empty() && plan.recreate.is_empty() && plan.deleted_keys.is_empty() {
+        out.push_str("nothing to undo\n");
+    }
+    let code = super::print(&out);
+    if code != exit::CLEAN || todo.is_empty() {
+        return code;
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: refusing to reactivate keys without confirmation: stdin is not a terminal, pass --yes"
+            );
+            return super::cleanup::NOT_CONFIRMED;
+        }
+        eprint!("Reactivate these keys? [y/N] ");
+        std::io::stderr().flush().ok();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).ok();
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("cancelled: nothing was changed");
+            return super::cleanup::NOT_CONFIRMED;
+        }
+    }
+    let Some(iam) = &iam else {
+        return exit::CLEAN;
+    };
+    let mut failed = 0;
+    for r in &todo {
+        let detail = serde_json::json!({ "user": r.user });
+        let id = match ledger.journal_begin(&r.repo, "reactivate_key", &r.access_key_id, &detail) {
+            Ok(id) => id,
+            Err(e) => return fail(&e),
+        };
+        let result = iam.set_active(&r.user, &r.access_key_id, true).await;
+        let outcome = match &result {
+            Ok(_) => JournalResult::Done,
+            Err(e) => JournalResult::Failed(e.to_string()),
+        };
+        if let Err(e) = ledger.journal_end(id, &outcome) {
+            return fail(&e);
+        }
+        match result {
+            Ok(_) => println!(
+                "done: reactivated key {} (user {})",
+                mask_key_id(&r.access_key_id),
+                r.user
+            ),
+            Err(e) => {
+                eprintln!("failed: key {}: {e}", mask_key_id(&r.access_key_id));
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        exit::TOOL_ERROR
+    } else {
+        exit::CLEAN
+    }
+}

@@ -1,0 +1,301 @@
+//! IAM access keys (effects, aws-sdk-iam through the standard credential chain): read status
+//! and last use, deactivate, reactivate, delete; list users and tags for key-map suggestions.
+//! Key ids appear in messages only masked.
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::StatusType;
+
+use crate::campaign::cleanup::KeyFacts;
+use crate::detect::aws_key_literal::mask_key_id;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IamKeyError {
+    #[error(
+        "iam:{action} on {subject} was denied: the credentials need the `iam:{action}` permission"
+    )]
+    Denied { action: String, subject: String },
+    #[error(
+        "iam:{action}: no usable AWS credentials: {cause}\nhelp: set AWS credentials (environment, ~/.aws config, SSO) for the account that owns the keys"
+    )]
+    NoCredentials { action: String, cause: String },
+    #[error("iam:{action} on {subject} failed: {message}")]
+    Failed {
+        action: String,
+        subject: String,
+        message: String,
+    },
+}
+
+fn classify<E>(action: &str, subject: &str, err: &E) -> IamKeyError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    match err.code() {
+        Some("AccessDenied" | "AccessDeniedException") => IamKeyError::Denied {
+            action: action.into(),
+            subject: subject.into(),
+        },
+        Some(code) => IamKeyError::Failed {
+            action: action.into(),
+            subject: subject.into(),
+            message: format!("{code}: {}", err.message().unwrap_or_default()),
+        },
+        None => {
+            let mut cause = err.to_string();
+            let mut source = err.source();
+            while let Some(inner) = source {
+                cause.push_str(&format!(": {inner}"));
+                source = inner.source();
+            }
+            if cause.to_ascii_lowercase().contains("credentials") {
+                IamKeyError::NoCredentials {
+                    action: action.into(),
+                    cause,
+                }
+            } else {
+                IamKeyError::Failed {
+                    action: action.into(),
+                    subject: subject.into(),
+                    message: cause,
+                }
+            }
+        }
+    }
+}
+
+fn is_no_such_entity<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("NoSuchEntity")
+}
+
+/// What a write found: done now, or its goal was already reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Changed,
+    AlreadyThere,
+}
+
+pub struct IamKeys {
+    client: Client,
+}
+
+impl IamKeys {
+    /// A client from the standard chain; IAM is global, but the SDK needs a region to sign.
+    pub async fn connect() -> Self {
+        let region = aws_config::meta::region::RegionProviderChain::default_provider()
+            .or_else(aws_config::Region::new("us-east-1"));
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(region)
+            .load()
+            .await;
+        Self {
+            client: Client::new(&config),
+        }
+    }
+
+    /// Every access key of `user`, with last use.
+    pub async fn user_keys(&self, user: &str) -> Result<Vec<KeyFacts>, IamKeyError> {
+        let mut ids = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .list_access_keys()
+                .user_name(user)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListAccessKeys", &format!("user {user}"), &e))?;
+            for meta in page.access_key_metadata() {
+                if let Some(id) = meta.access_key_id() {
+                    ids.push((id.to_string(), status_text(meta.status())));
+                }
+            }
+            if !page.is_truncated() {
+                break;
+            }
+            marker = page.marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        for (id, status) in ids {
+            let mut facts = self
+                .last_used(&id)
+                .await?
+                .unwrap_or_else(|| missing(&id, user));
+            facts.user = user.to_string();
+            facts.status = status;
+            out.push(facts);
+        }
+        Ok(out)
+    }
+
+    /// One key by id: its user, status and last use; `Missing` when IAM does not know it.
+    pub async fn key(&self, id: &str) -> Result<KeyFacts, IamKeyError> {
+        let Some(mut facts) = self.last_used(id).await? else {
+            return Ok(missing(id, ""));
+        };
+        let listed = self
+            .client
+            .list_access_keys()
+            .user_name(&facts.user)
+            .send()
+            .await;
+        match listed {
+            Ok(page) => {
+                facts.status = page
+                    .access_key_metadata()
+                    .iter()
+                    .find(|m| m.access_key_id() == Some(id))
+                    .map_or_else(|| "Missing".to_string(), |m| status_text(m.status()));
+            }
+            Err(e) if is_no_such_entity(&e) => facts.status = "Missing".into(),
+            Err(e) => {
+                return Err(classify(
+                    "ListAccessKeys",
+                    &format!("user {}", facts.user),
+                    &e,
+                ));
+            }
+        }
+        Ok(facts)
+    }
+
+    /// Last use of a key, and its user; `None` when IAM does not know the key.
+    async fn last_used(&self, id: &str) -> Result<Option<KeyFacts>, IamKeyError> {
+        let reply = match self
+            .client
+            .get_access_key_last_used()
+            .access_key_id(id)
+            .send()
+            .await
+        {
+            Ok(reply) => reply,
+            Err(e) if is_no_such_entity(&e) => return Ok(None),
+            Err(e) => {
+                return Err(classify(
+                    "GetAccessKeyLastUsed",
+                    &format!("key {}", mask_key_id(id)),
+                    &e,
+                ));
+            }
+        };
+        let used = reply.access_key_last_used();
+        // "N/A" means never used since IAM began tracking (2015-04-22).
+        let known = |s: &str| (!s.is_empty() && s != "N/A").then(|| s.to_string());
+        Ok(Some(KeyFacts {
+            id: id.to_string(),
+            user: reply.user_name().unwrap_or_default().to_string(),
+            status: "Active".into(),
+            last_used: used.and_then(|u| u.last_used_date()).map(|d| d.secs()),
+            service: used.and_then(|u| known(u.service_name())),
+            region: used.and_then(|u| known(u.region())),
+            deactivated_at: None,
+        }))
+    }
+
+    /// Sets a key `Active` or `Inactive`. Setting the status it already has is harmless.
+    pub async fn set_active(
+        &self,
+        user: &str,
+        id: &str,
+        active: bool,
+    ) -> Result<Outcome, IamKeyError> {
+        let status = if active {
+            StatusType::Active
+        } else {
+            StatusType::Inactive
+        };
+        let action = "UpdateAccessKey";
+        self.client
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .status(status)
+            .send()
+            .await
+            .map(|_| Outcome::Changed)
+            .map_err(|e| classify(action, &format!("key {}", mask_key_id(id)), &e))
+    }
+
+    /// Deletes a key; one already gone is not an error.
+    pub async fn delete(&self, user: &str, id: &str) -> Result<Outcome, IamKeyError> {
+        match self
+            .client
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Outcome::Changed),
+            Err(e) if is_no_such_entity(&e) => Ok(Outcome::AlreadyThere),
+            Err(e) => Err(classify(
+                "DeleteAccessKey",
+                &format!("key {}", mask_key_id(id)),
+                &e,
+            )),
+        }
+    }
+
+    /// Every IAM user with its tags, for suggestions.
+    pub async fn users_with_tags(
+        &self,
+    ) -> Result<Vec<(String, Vec<(String, String)>)>, IamKeyError> {
+        let mut out = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .list_users()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListUsers", "the account", &e))?;
+            for user in page.users() {
+                let name = user.user_name().to_string();
+                let tags = match self.client.list_user_tags().user_name(&name).send().await {
+                    Ok(t) => t
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                    // A user deleted meanwhile, or no permission for tags: name matching
+                    // still works.
+                    Err(_) => Vec::new(),
+                };
+                out.push((name, tags));
+            }
+            if !page.is_truncated() {
+                break;
+            }
+            marker = page.marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn status_text(status: Option<&StatusType>) -> String {
+    match status {
+        Some(StatusType::Inactive) => "Inactive".into(),
+        Some(StatusType::Active) | None => "Active".into(),
+        Some(other) => other.as_str().to_string(),
+    }
+}
+
+fn missing(id: &str, user: &str) -> KeyFacts {
+    KeyFacts {
+        id: id.to_string(),
+        user: user.to_string(),
+        status: "Missing".into(),
+        last_used: None,
+        service: None,
+        region: None,
+        deactivated_at: None,
+    }
+}

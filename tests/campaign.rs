@@ -1,0 +1,711 @@
+//! Campaigns end to end: the real binary against the fake GitHub and moto's IAM server
+//! (`AWS_ENDPOINT_URL_IAM`, set by CI with static test credentials). `status` → `cleanup` →
+//! `undo` with remote state checked after each step; every cleanup refusal; and SIGKILL at
+//! random points of `cleanup` followed by resumed runs.
+//!
+//! moto records a key's last use whenever a request signed with it reaches the server, so
+//! "a key used after the merge" is produced by calling IAM `GetUser` with that key.
+
+// A test that cannot unwrap has failed: panicking is the report.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_iam::Client;
+use common::fake_github::{FakeGitHub, TOKEN, World};
+use migrate::campaign::{JournalEntry, Ledger};
+
+const OLD: &str = "on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}
+          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}
+          aws-region: us-east-1
+      - run: aws s3 ls
+";
+
+const OLD_ENV: &str = "on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment: production
+    steps:
+      - run: aws s3 ls
+        env:
+          AWS_ACCESS_KEY_ID: ${{ secrets.PROD_AWS_ACCESS_KEY_ID }}
+          AWS_SECRET_ACCESS_KEY: ${{ secrets.PROD_AWS_SECRET_ACCESS_KEY }}
+";
+
+const OLD_ORG: &str = "on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-access-key-id: ${{ secrets.ORG_AWS_ACCESS_KEY_ID }}
+          aws-secret-access-key: ${{ secrets.ORG_AWS_SECRET_ACCESS_KEY }}
+          aws-region: us-east-1
+";
+
+const NEW: &str = "on: push
+permissions:
+  contents: read
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+      contents: read
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          role-to-assume: arn:aws:iam::123456789012:role/gha-app
+          aws-region: us-east-1
+      - run: aws s3 ls
+";
+
+const WORKFLOW: &str = ".github/workflows/deploy.yml";
+const BRANCH: &str = "migrate/aws-oidc";
+
+fn moto_configured() -> bool {
+    if std::env::var_os("AWS_ENDPOINT_URL_IAM").is_some() {
+        return true;
+    }
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so campaigns were not tested against moto.\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    false
+}
+
+fn unique(tag: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{tag}-{nanos}")
+}
+
+fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        f(Client::new(&config)).await
+    })
+}
+
+/// An IAM user with one access key: (key id, secret).
+fn user_with_key(user: &str) -> (String, String) {
+    iam(async |c: Client| {
+        c.create_user().user_name(user).send().await.unwrap();
+        let key = c.create_access_key().user_name(user).send().await.unwrap();
+        let key = key.access_key().unwrap();
+        (
+            key.access_key_id().to_string(),
+            key.secret_access_key().to_string(),
+        )
+    })
+}
+
+fn key_status(user: &str, id: &str) -> String {
+    iam(async |c: Client| {
+        let keys = c.list_access_keys().user_name(user).send().await.unwrap();
+        keys.access_key_metadata()
+            .iter()
+            .find(|k| k.access_key_id() == Some(id))
+            .and_then(|k| k.status())
+            .map_or("Missing".to_string(), |s| s.as_str().to_string())
+    })
+}
+
+/// A request signed with the key itself: moto records it as the key's last use.
+fn use_key(id: &str, secret: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let creds = aws_sdk_iam::config::Credentials::new(id, secret, None, None, "test");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .load()
+            .await;
+        Client::new(&config).get_user().send().await.unwrap();
+    });
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// The binary with the fake's URL, a token, and the moto variables; nothing else from the
+/// environment that could reach GitHub or AWS.
+fn command(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"));
+    cmd.current_dir(common::root());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GH_") || key.starts_with("GITHUB_") || key.starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(args)
+        .args(["--campaign", ledger.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env("GH_TOKEN", TOKEN)
+        .env("MIGRATE_GITHUB_URL", &fake.url);
+    for var in [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ] {
+        if let Ok(value) = std::env::var(var) {
+            cmd.env(var, value);
+        }
+    }
+    cmd
+}
+
+fn run(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> Run {
+    let mut all = args.to_vec();
+    if args[0] != "undo" {
+        all.extend(["--retry-base-ms", "10", "--write-interval-ms", "5"]);
+    }
+    let output = command(fake, ledger, &all).output().unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    };
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "token printed"
+    );
+    run
+}
+
+fn write_key_map(dir: &Path, text: &str) -> String {
+    let path = dir.join("keys.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn status_json(fake: &FakeGitHub, ledger: &Path) -> serde_json::Value {
+    let r = run(fake, ledger, &["status", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn repo_row<'a>(doc: &'a serde_json::Value, repo: &str) -> &'a serde_json::Value {
+    doc["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["repository"] == repo)
+        .unwrap_or_else(|| panic!("{repo} missing from {doc:#}"))
+}
+
+fn journal(ledger: &Path) -> Vec<JournalEntry> {
+    Ledger::open(ledger).unwrap().journal().unwrap()
+}
+
+#[test]
+fn status_cleanup_undo_happy_path() {
+    if !moto_configured() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let (api_user, web_user) = (unique("ci-happy-api"), unique("ci-happy-web"));
+    let (api_key, _) = user_with_key(&api_user);
+    let (web_key, _) = user_with_key(&web_user);
+
+    let mut world = World::default();
+    world.repo("acme", "api", &[(WORKFLOW, OLD)]).secrets = vec![
+        "AWS_ACCESS_KEY_ID".into(),
+        "AWS_SECRET_ACCESS_KEY".into(),
+        "NPM_TOKEN".into(),
+    ];
+    world
+        .repo("acme", "web", &[(WORKFLOW, OLD_ENV)])
+        .environments
+        .insert(
+            "production".into(),
+            vec![
+                "PROD_AWS_ACCESS_KEY_ID".into(),
+                "PROD_AWS_SECRET_ACCESS_KEY".into(),
+            ],
+        );
+    world.repo("acme", "docs", &[("README.md", "docs\n")]);
+    let fake = FakeGitHub::start(world);
+    let map = write_key_map(
+        dir.path(),
+        &format!("[repos]\n\"acme/api\" = \"{api_user}\"\n\"acme/web\" = [\"{web_key}\"]\n"),
+    );
+
+    // Before any PR.
+    let r = run(
+        &fake,
+        &ledger,
+        &["status", "--org", "acme", "--key-map", &map],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("acme/api") && r.stdout.contains("findings"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("acme/docs") && r.stdout.contains("clean"));
+    assert!(!r.stdout.contains(&api_key), "unmasked key id printed");
+
+    let api_pr = fake.with(|s| s.world.open_pull("acme/api", BRANCH, &[(WORKFLOW, NEW)]));
+    let web_pr = fake.with(|s| s.world.open_pull("acme/web", BRANCH, &[(WORKFLOW, NEW)]));
+    let doc = status_json(&fake, &ledger);
+    assert_eq!(repo_row(&doc, "acme/api")["state"], "pr_open");
+    assert_eq!(
+        repo_row(&doc, "acme/api")["next_step"],
+        format!("review and merge PR #{api_pr}")
+    );
+    // Nothing to clean yet: every repository is refused, nothing changes.
+    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    assert_eq!(r.code, 20, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("is not merged"), "{}", r.stdout);
+    assert_eq!(key_status(&api_user, &api_key), "Active");
+
+    fake.with(|s| {
+        s.world.merge("acme/api", api_pr);
+        s.world.merge("acme/web", web_pr);
+    });
+    // The ledger is a cache: deleting it loses nothing status needs.
+    std::fs::remove_file(&ledger).unwrap();
+    let r = run(
+        &fake,
+        &ledger,
+        &[
+            "status",
+            "--org",
+            "acme",
+            "--key-map",
+            &map,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let api = repo_row(&doc, "acme/api");
+    assert_eq!(api["state"], "pr_merged");
+    assert_eq!(api["pull_request"]["merged"], true);
+    assert_eq!(api["remaining_references"], serde_json::json!([]));
+    assert_eq!(api["next_step"], "migrate cleanup");
+    assert_eq!(api["keys"][0]["status"], "Active");
+    assert!(
+        api["keys"][0]["access_key_id"]
+            .as_str()
+            .unwrap()
+            .contains('…')
+    );
+
+    let table = run(&fake, &ledger, &["status"]);
+    eprintln!("$ migrate status\n{}", table.stdout);
+    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    eprintln!("$ migrate cleanup --yes\n{}", r.stdout);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(&api_key) && !r.stdout.contains(&web_key));
+    assert!(
+        r.stdout.contains(&format!("user {api_user}")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(key_status(&api_user, &api_key), "Inactive");
+    assert_eq!(key_status(&web_user, &web_key), "Inactive");
+    fake.with(|s| {
+        assert_eq!(
+            s.world.repos["acme/api"].secrets,
+            vec!["NPM_TOKEN".to_string()]
+        );
+        assert!(s.world.repos["acme/web"].environments["production"].is_empty());
+    });
+    let entries = journal(&ledger);
+    assert_eq!(entries.len(), 6, "{entries:#?}");
+    assert!(entries.iter().all(|e| e.result == "done"), "{entries:#?}");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    let doc = status_json(&fake, &ledger);
+    assert_eq!(repo_row(&doc, "acme/api")["state"], "secrets_deleted");
+    // A second cleanup has nothing left to do.
+    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("nothing to do"), "{}", r.stdout);
+
+    let md = run(&fake, &ledger, &["status", "--format", "markdown"]);
+    eprintln!("$ migrate status --format markdown\n{}", md.stdout);
+    let r = run(&fake, &ledger, &["undo", "--yes"]);
+    eprintln!("$ migrate undo --yes\n{}", r.stdout);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(key_status(&api_user, &api_key), "Active");
+    assert_eq!(key_status(&web_user, &web_key), "Active");
+    assert!(
+        r.stdout
+            .contains("gh secret set AWS_ACCESS_KEY_ID --repo acme/api")
+    );
+    assert!(
+        r.stdout
+            .contains("gh secret set PROD_AWS_SECRET_ACCESS_KEY --repo acme/web --env production"),
+        "{}",
+        r.stdout
+    );
+    // Undo twice reactivates nothing more.
+    let r = run(&fake, &ledger, &["undo", "--yes"]);
+    assert_eq!(r.code, 0);
+    assert!(!r.stdout.contains("reactivate:"), "{}", r.stdout);
+}
+
+#[test]
+fn cleanup_refuses_what_is_not_ready() {
+    if !moto_configured() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let names = ["unmerged", "referenced", "shared", "other", "used", "ready"];
+    let users: Vec<String> = names
+        .iter()
+        .map(|n| unique(&format!("ci-refuse-{n}")))
+        .collect();
+    let keys: Vec<(String, String)> = users.iter().map(|u| user_with_key(u)).collect();
+
+    let mut world = World::default();
+    for name in names {
+        let workflow = if matches!(name, "shared" | "other") {
+            OLD_ORG
+        } else {
+            OLD
+        };
+        world.repo("acme", name, &[(WORKFLOW, workflow)]).secrets =
+            vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    }
+    for name in ["ORG_AWS_ACCESS_KEY_ID", "ORG_AWS_SECRET_ACCESS_KEY"] {
+        world
+            .org("acme")
+            .secrets
+            .push(common::fake_github::state::OrgSecret {
+                name: name.into(),
+                visibility: "all".into(),
+                selected: vec![],
+            });
+    }
+    let fake = FakeGitHub::start(world);
+    let mut map = String::from("[repos]\n");
+    for (name, user) in names.iter().zip(&users) {
+        map.push_str(&format!("\"acme/{name}\" = \"{user}\"\n"));
+    }
+    let map = write_key_map(dir.path(), &map);
+    // The first status records which repositories use the organization secrets.
+    let r = run(
+        &fake,
+        &ledger,
+        &["status", "--org", "acme", "--key-map", &map],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    fake.with(|s| {
+        s.world
+            .open_pull("acme/unmerged", BRANCH, &[(WORKFLOW, NEW)]);
+        // The PR leaves a second workflow that still uses the keys.
+        let n = s.world.open_pull(
+            "acme/referenced",
+            BRANCH,
+            &[(WORKFLOW, NEW), (".github/workflows/nightly.yml", OLD)],
+        );
+        s.world.merge("acme/referenced", n);
+        for name in ["shared", "used", "ready"] {
+            let slug = format!("acme/{name}");
+            let n = s.world.open_pull(&slug, BRANCH, &[(WORKFLOW, NEW)]);
+            s.world.merge(&slug, n);
+        }
+    });
+    // The fake merges at 2026-11-25T00:00:00Z; using the key now is after the merge.
+    use_key(&keys[4].0, &keys[4].1);
+
+    // No terminal and no --yes: nothing changes.
+    let r = run(&fake, &ledger, &["cleanup"]);
+    assert_eq!(r.code, 21, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    assert_eq!(key_status(&users[5], &keys[5].0), "Active");
+    assert!(fake.writes().is_empty());
+    // --dry-run shows the same plan and changes nothing either.
+    let dry = run(&fake, &ledger, &["cleanup", "--dry-run"]);
+    assert_eq!(dry.code, 20);
+    assert!(fake.writes().is_empty());
+
+    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    eprintln!("$ migrate cleanup --yes\n{}", r.stdout);
+    assert_eq!(r.code, 20, "{}\n{}", r.stdout, r.stderr);
+    let refusal = |repo: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("acme/{repo}:")))
+            .unwrap_or_else(|| panic!("no refusal for {repo}:\n{}", r.stdout))
+            .to_string()
+    };
+    assert!(refusal("unmerged").contains("is not merged"));
+    assert!(refusal("referenced").contains("still references AWS_ACCESS_KEY_ID"));
+    assert!(
+        refusal("shared").contains("ORG_AWS_ACCESS_KEY_ID (visibility all) is still used by other"),
+        "{}",
+        r.stdout
+    );
+    assert!(refusal("used").contains("was used after the PR merged"));
+    assert!(refusal("used").contains("iam us-east-1"), "{}", r.stdout);
+    assert!(refusal("other").contains("no pull request"));
+    // Only `ready` was cleaned.
+    for (i, user) in users.iter().enumerate() {
+        let want = if i == 5 { "Inactive" } else { "Active" };
+        assert_eq!(key_status(user, &keys[i].0), want, "{}", names[i]);
+    }
+    fake.with(|s| {
+        assert!(s.world.repos["acme/ready"].secrets.is_empty());
+        assert_eq!(s.world.repos["acme/used"].secrets.len(), 2);
+        assert_eq!(s.world.orgs["acme"].secrets.len(), 2);
+    });
+
+    // --force-used-keys lets the used key go.
+    let r = run(&fake, &ledger, &["cleanup", "--yes", "--force-used-keys"]);
+    assert_eq!(r.code, 20, "{}", r.stderr);
+    assert_eq!(key_status(&users[4], &keys[4].0), "Inactive");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+/// SIGKILL at random points of `cleanup` over a multi-repository org, then resumed runs:
+/// the same final remote state every time, no secret deleted before its repository's key was
+/// deactivated, and a journal entry for every write.
+#[test]
+fn cleanup_survives_sigkill_at_random_points() {
+    if !moto_configured() {
+        return;
+    }
+    let repos = 6;
+    let mut rng: u64 = 0x5eed_1234_abcd_0001;
+    let mut random = move |below: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % below
+    };
+    let mut interrupted_writes = 0;
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("campaign.db");
+        let mut world = World::default();
+        let mut map = String::from("[repos]\n");
+        let mut users = Vec::new();
+        for i in 0..repos {
+            let name = format!("svc{i}");
+            let user = unique(&format!("ci-kill{round}-{name}"));
+            let (key, _) = user_with_key(&user);
+            map.push_str(&format!("\"acme/{name}\" = \"{user}\"\n"));
+            users.push((user, key));
+            let repo = world.repo("acme", &name, &[(WORKFLOW, OLD)]);
+            repo.secrets = vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+            repo.environments
+                .insert("prod".into(), vec!["AWS_SECRET_ACCESS_KEY".into()]);
+            let n = world.open_pull(&format!("acme/{name}"), BRANCH, &[(WORKFLOW, NEW)]);
+            world.merge(&format!("acme/{name}"), n);
+        }
+        let fake = FakeGitHub::start(world);
+        let map = write_key_map(dir.path(), &map);
+        let r = run(
+            &fake,
+            &ledger,
+            &["status", "--org", "acme", "--key-map", &map],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+
+        let mut kills = 0;
+        for _ in 0..6 {
+            let mut child = command(
+                &fake,
+                &ledger,
+                &[
+                    "cleanup",
+                    "--yes",
+                    "--retry-base-ms",
+                    "10",
+                    "--write-interval-ms",
+                    "5",
+                ],
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+            std::thread::sleep(Duration::from_millis(100 + random(900)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                kills += 1;
+            }
+            child.wait().unwrap();
+        }
+        let written_by_killed_runs = journal(&ledger).len();
+        interrupted_writes += written_by_killed_runs;
+        let started = std::time::Instant::now();
+        let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+        assert_eq!(r.code, 0, "round {round}: {}\n{}", r.stdout, r.stderr);
+        eprintln!(
+            "round {round}: {kills} kills, {written_by_killed_runs} journal entries from killed runs, final run {:?}",
+            started.elapsed()
+        );
+
+        // The same final state every round.
+        for (user, key) in &users {
+            assert_eq!(key_status(user, key), "Inactive", "round {round}");
+        }
+        fake.with(|s| {
+            for repo in s.world.repos.values() {
+                assert!(repo.secrets.is_empty(), "round {round}: {}", repo.slug());
+                assert!(repo.environments["prod"].is_empty());
+            }
+        });
+        assert_eq!(fake.violations(), Vec::<String>::new());
+
+        let entries = journal(&ledger);
+        assert!(entries.iter().all(|e| !e.is_pending()), "{entries:#?}");
+        // Every remote write has a journal entry, begun before it.
+        let deletes: Vec<_> = fake
+            .writes()
+            .into_iter()
+            .filter(|w| w.method == "DELETE" && w.status == 204)
+            .collect();
+        assert_eq!(deletes.len(), repos * 3, "round {round}");
+        for w in &deletes {
+            let name = w.path.rsplit('/').next().unwrap();
+            let segments: Vec<&str> = w.path.split('/').collect();
+            let at = segments.iter().position(|s| *s == "repos").unwrap();
+            let repo = segments[at + 2];
+            assert!(
+                entries.iter().any(|e| e.action == "delete_secret"
+                    && e.repo == format!("acme/{repo}")
+                    && e.target.ends_with(name)
+                    && e.took_effect()),
+                "round {round}: no journal entry for {}",
+                w.path
+            );
+        }
+        // No secret deletion began before its repository's key was deactivated.
+        for e in entries.iter().filter(|e| e.action == "delete_secret") {
+            let (_, key) = &users[e
+                .repo
+                .trim_start_matches("acme/svc")
+                .parse::<usize>()
+                .unwrap()];
+            let deactivated = entries
+                .iter()
+                .find(|d| d.action == "deactivate_key" && &d.target == key && d.took_effect())
+                .unwrap_or_else(|| panic!("round {round}: {} never deactivated", e.repo));
+            assert!(
+                deactivated.id < e.id,
+                "round {round}: {e:?} before {deactivated:?}"
+            );
+        }
+        let deactivations: BTreeSet<&str> = entries
+            .iter()
+            .filter(|e| e.action == "deactivate_key" && e.took_effect())
+            .map(|e| e.target.as_str())
+            .collect();
+        assert_eq!(deactivations.len(), repos);
+    }
+    // The kills must land in the write phase, or this test proves nothing.
+    assert!(interrupted_writes > 0, "no kill interrupted a write");
+}
+
+#[test]
+fn keys_are_deleted_only_after_deactivation_and_soak() {
+    if !moto_configured() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let user = unique("ci-soak-api");
+    let (key, _) = user_with_key(&user);
+    let mut world = World::default();
+    world.repo("acme", "api", &[(WORKFLOW, OLD)]).secrets =
+        vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    let n = world.open_pull("acme/api", BRANCH, &[(WORKFLOW, NEW)]);
+    world.merge("acme/api", n);
+    let fake = FakeGitHub::start(world);
+    let map = write_key_map(
+        dir.path(),
+        &format!("[secrets]\nAWS_ACCESS_KEY_ID = \"{key}\"\n"),
+    );
+    let first = [
+        "cleanup",
+        "--repo",
+        "acme/api",
+        "--key-map",
+        &map,
+        "--yes",
+        "--delete-keys",
+        "--soak",
+        "1h",
+    ];
+    // Deactivated now; a key is never deleted in the run that deactivates it.
+    let r = run(&fake, &ledger, &first);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("delete it after the soak"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(key_status(&user, &key), "Inactive");
+    // An hour has not passed.
+    let r = run(&fake, &ledger, &first);
+    assert!(r.stdout.contains("soak not over"), "{}", r.stdout);
+    assert_eq!(key_status(&user, &key), "Inactive");
+    // A zero soak: deleted, and the journal says so.
+    let r = run(
+        &fake,
+        &ledger,
+        &["cleanup", "--yes", "--delete-keys", "--soak", "0s"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("(irreversible)"), "{}", r.stdout);
+    assert_eq!(key_status(&user, &key), "Missing");
+    let entries = journal(&ledger);
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "deactivate_key",
+            "delete_secret",
+            "delete_secret",
+            "delete_key"
+        ]
+    );
+    let doc = status_json(&fake, &ledger);
+    assert_eq!(repo_row(&doc, "acme/api")["state"], "keys_deleted");
+    // Undo cannot bring a deleted key back, and says so.
+    let r = run(&fake, &ledger, &["undo", "--yes"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("no longer exists"), "{}", r.stdout);
+}
