@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark for `migrate scan` (and `migrate rewrite` once it exists): the real-world corpus
+# Benchmark for `migrate scan` and `migrate rewrite`: the real-world corpus
 # in testdata/corpus replicated N times (default 100: about 5,700 files, 14 MB), scanned with
 # a release build. Prints wall time and peak memory. Not part of CI (it needs a release build).
 #
@@ -25,4 +25,8 @@ run() {
 for i in 1 2 3; do
   echo "migrate scan --format json $corpus (run $i)"
   run target/release/migrate scan --format json "$corpus"
+done
+for i in 1 2 3; do
+  echo "migrate rewrite --role-arn ... $corpus, diffs only, no --write (run $i)"
+  run target/release/migrate rewrite --role-arn arn:aws:iam::123456789012:role/bench "$corpus"
 done

@@ -23,6 +23,9 @@ struct Output<'a> {
     findings: Vec<&'a Finding>,
     errors: &'a [FileError],
     files: &'a [FileReport],
+    /// `repositories`, `organization` and `github` for scans that read GitHub.
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 pub fn render(report: &ScanReport) -> String {
@@ -42,13 +45,14 @@ pub fn render_with(report: &ScanReport, extra: Option<serde_json::Value>) -> Str
         findings: report.findings().collect(),
         errors: &report.errors,
         files: &report.files,
+        extra: match extra {
+            Some(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        },
     };
-    let mut value = serde_json::to_value(&output).unwrap_or_default();
-    if let (Some(serde_json::Value::Object(extra)), Some(object)) = (extra, value.as_object_mut()) {
-        object.extend(extra);
-    }
+    // Serialized straight from the report: no intermediate `Value` tree of the whole output.
     let mut text =
-        serde_json::to_string_pretty(&value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        serde_json::to_string_pretty(&output).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
 }
