@@ -281,6 +281,50 @@ pub struct PublishSettings {
     pub labels: Vec<String>,
 }
 
+/// Where every write is announced before it is made and completed after (the campaign
+/// ledger). `begin` returns a handle for `end`.
+pub trait Journal {
+    fn begin(
+        &self,
+        repo: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Option<i64>;
+    fn end(&self, id: Option<i64>, error: Option<&str>);
+    /// The campaign now has this pull request for `repo`.
+    fn pull_request(&self, repo: &str, number: u64, url: &str, head: &str);
+}
+
+/// No journal (dry runs).
+pub struct NoJournal;
+
+impl Journal for NoJournal {
+    fn begin(&self, _: &str, _: &str, _: &str, _: serde_json::Value) -> Option<i64> {
+        None
+    }
+    fn end(&self, _: Option<i64>, _: Option<&str>) {}
+    fn pull_request(&self, _: &str, _: u64, _: &str, _: &str) {}
+}
+
+/// Runs one journaled write: announced first, completed with its outcome.
+async fn journaled<T>(
+    journal: &dyn Journal,
+    repo: &str,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+    write: impl std::future::Future<Output = Result<T, (&'static str, GitHubError)>>,
+) -> Result<T, (&'static str, GitHubError)> {
+    let id = journal.begin(repo, action, target, detail);
+    let result = write.await;
+    journal.end(
+        id,
+        result.as_ref().err().map(|(_, e)| e.to_string()).as_deref(),
+    );
+    result
+}
+
 fn failed(stage: &str, error: &GitHubError) -> RepoOutcome {
     RepoOutcome::Failed {
         stage: stage.into(),
@@ -296,6 +340,7 @@ pub async fn publish_repo(
     mut plan: RepoPlan,
     opts: &RewriteOptions,
     settings: &PublishSettings,
+    journal: &dyn Journal,
 ) -> (RepoPlan, RepoOutcome) {
     let (owner, name) = plan
         .repository
@@ -358,7 +403,7 @@ pub async fn publish_repo(
     if plan.files.is_empty() {
         return (plan, RepoOutcome::NothingToChange);
     }
-    let outcome = match sync(writer, &owner, &name, &plan, settings).await {
+    let outcome = match sync(writer, &owner, &name, &plan, settings, journal).await {
         Ok(outcome) => outcome,
         Err((stage, e)) => failed(stage, &e),
     };
@@ -371,6 +416,7 @@ async fn sync(
     name: &str,
     plan: &RepoPlan,
     settings: &PublishSettings,
+    journal: &dyn Journal,
 ) -> Result<RepoOutcome, (&'static str, GitHubError)> {
     let pulls = writer
         .pulls_for_branch(owner, name, BRANCH)
@@ -384,12 +430,21 @@ async fn sync(
             url: closed.url.clone(),
         });
     }
-    let branch_changed = ensure_branch(writer, owner, name, plan).await?;
+    let branch_changed = ensure_branch(writer, owner, name, plan, journal).await?;
     let body = pull_body(plan);
-    match pulls.iter().find(|p| p.state == "open") {
-        Some(open) => update_pull(writer, owner, name, open, &body, branch_changed).await,
-        None => open_pull(writer, owner, name, plan, &body, settings).await,
+    let outcome = match pulls.iter().find(|p| p.state == "open") {
+        Some(open) => {
+            update_pull(writer, owner, name, open, &body, branch_changed, journal).await?
+        }
+        None => open_pull(writer, owner, name, plan, &body, settings, journal).await?,
+    };
+    if let RepoOutcome::Opened { number, url }
+    | RepoOutcome::Updated { number, url }
+    | RepoOutcome::UpToDate { number, url } = &outcome
+    {
+        journal.pull_request(&plan.repository, *number, url, BRANCH);
     }
+    Ok(outcome)
 }
 
 /// Points the campaign branch at a commit holding the planned files on top of the planned
@@ -399,6 +454,7 @@ async fn ensure_branch(
     owner: &str,
     name: &str,
     plan: &RepoPlan,
+    journal: &dyn Journal,
 ) -> Result<bool, (&'static str, GitHubError)> {
     let branch = writer
         .branch_tip(owner, name, BRANCH)
@@ -426,46 +482,61 @@ async fn ensure_branch(
             }
         }
     }
-    let base = writer
-        .commit(owner, name, &plan.base)
-        .await
-        .map_err(|e| ("commit", e))?;
     let files: Vec<(String, String)> = plan
         .files
         .iter()
         .map(|f| (f.path.clone(), f.text.clone()))
         .collect();
-    let tree = writer
-        .create_tree(owner, name, &base.tree, &files)
-        .await
-        .map_err(|e| ("commit", e))?;
-    let message = format!(
-        "{TITLE}\n\nRewritten by migrate: {} file(s).",
-        plan.files.len()
-    );
-    let commit = writer
-        .create_commit(owner, name, &message, &tree, &plan.base)
-        .await
-        .map_err(|e| ("commit", e))?;
-    match branch {
-        Some(_) => writer
-            .move_branch(owner, name, BRANCH, &commit)
+    let detail = serde_json::json!({
+        "base": plan.base,
+        "files": plan.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+    });
+    let push = async {
+        let base = writer
+            .commit(owner, name, &plan.base)
             .await
-            .map_err(|e| ("branch", e))?,
-        None => match writer.create_branch(owner, name, BRANCH, &commit).await {
-            Ok(()) => {}
-            // A retried create whose first attempt landed: the branch exists now.
-            Err(GitHubError::Rejected {
-                status: 422,
-                message,
-                ..
-            }) if message.contains("already exists") => writer
+            .map_err(|e| ("commit", e))?;
+        let tree = writer
+            .create_tree(owner, name, &base.tree, &files)
+            .await
+            .map_err(|e| ("commit", e))?;
+        let message = format!(
+            "{TITLE}\n\nRewritten by migrate: {} file(s).",
+            plan.files.len()
+        );
+        let commit = writer
+            .create_commit(owner, name, &message, &tree, &plan.base)
+            .await
+            .map_err(|e| ("commit", e))?;
+        match branch {
+            Some(_) => writer
                 .move_branch(owner, name, BRANCH, &commit)
                 .await
-                .map_err(|e| ("branch", e))?,
-            Err(e) => return Err(("branch", e)),
-        },
-    }
+                .map_err(|e| ("branch", e)),
+            None => match writer.create_branch(owner, name, BRANCH, &commit).await {
+                Ok(()) => Ok(()),
+                // A retried create whose first attempt landed: the branch exists now.
+                Err(GitHubError::Rejected {
+                    status: 422,
+                    message,
+                    ..
+                }) if message.contains("already exists") => writer
+                    .move_branch(owner, name, BRANCH, &commit)
+                    .await
+                    .map_err(|e| ("branch", e)),
+                Err(e) => Err(("branch", e)),
+            },
+        }
+    };
+    journaled(
+        journal,
+        &plan.repository,
+        "push_branch",
+        BRANCH,
+        detail,
+        push,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -476,6 +547,7 @@ async fn update_pull(
     open: &PullRef,
     body: &str,
     branch_changed: bool,
+    journal: &dyn Journal,
 ) -> Result<RepoOutcome, (&'static str, GitHubError)> {
     if open.body == body && open.title == TITLE {
         return Ok(if branch_changed {
@@ -490,10 +562,23 @@ async fn update_pull(
             }
         });
     }
-    writer
-        .update_pull(owner, name, open.number, TITLE, body)
-        .await
-        .map_err(|e| ("pull request", e))?;
+    let repo = format!("{owner}/{name}");
+    let target = format!("#{}", open.number);
+    let update = async {
+        writer
+            .update_pull(owner, name, open.number, TITLE, body)
+            .await
+            .map_err(|e| ("pull request", e))
+    };
+    journaled(
+        journal,
+        &repo,
+        "update_pr",
+        &target,
+        serde_json::json!({}),
+        update,
+    )
+    .await?;
     Ok(RepoOutcome::Updated {
         number: open.number,
         url: open.url.clone(),
@@ -507,6 +592,7 @@ async fn open_pull(
     plan: &RepoPlan,
     body: &str,
     settings: &PublishSettings,
+    journal: &dyn Journal,
 ) -> Result<RepoOutcome, (&'static str, GitHubError)> {
     let head = BRANCH;
     let new = NewPull {
@@ -516,7 +602,15 @@ async fn open_pull(
         body,
         draft: settings.draft,
     };
-    let pull = match writer.create_pull(owner, name, &new).await {
+    let id = journal.begin(
+        &plan.repository,
+        "open_pr",
+        BRANCH,
+        serde_json::json!({"base": plan.default_branch}),
+    );
+    let created = writer.create_pull(owner, name, &new).await;
+    journal.end(id, created.as_ref().err().map(|e| e.to_string()).as_deref());
+    let pull = match created {
         Ok(pull) => pull,
         // A retried create whose first attempt landed: find that pull request.
         Err(GitHubError::Rejected {
@@ -540,10 +634,23 @@ async fn open_pull(
         Err(e) => return Err(("pull request", e)),
     };
     if !settings.labels.is_empty() {
-        writer
-            .add_labels(owner, name, pull.number, &settings.labels)
-            .await
-            .map_err(|e| ("labels", e))?;
+        let target = format!("#{}", pull.number);
+        let detail = serde_json::json!({"labels": settings.labels});
+        let label = async {
+            writer
+                .add_labels(owner, name, pull.number, &settings.labels)
+                .await
+                .map_err(|e| ("labels", e))
+        };
+        journaled(
+            journal,
+            &plan.repository,
+            "add_labels",
+            &target,
+            detail,
+            label,
+        )
+        .await?;
     }
     Ok(RepoOutcome::Opened {
         number: pull.number,

@@ -45,7 +45,21 @@ fn acme() -> World {
     w
 }
 
+/// A campaign ledger in a fresh directory (never the repository root).
+fn ledger_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
 fn rewrite_pr(fake: &FakeGitHub, extra: &[&str]) -> (serde_json::Value, Option<i32>) {
+    let dir = ledger_dir();
+    rewrite_pr_with(fake, &dir.path().join("campaign.db"), extra)
+}
+
+fn rewrite_pr_with(
+    fake: &FakeGitHub,
+    ledger: &std::path::Path,
+    extra: &[&str],
+) -> (serde_json::Value, Option<i32>) {
     let output = migrate()
         .args([
             "rewrite",
@@ -66,6 +80,8 @@ fn rewrite_pr(fake: &FakeGitHub, extra: &[&str]) -> (serde_json::Value, Option<i
             "5",
         ])
         .args(extra)
+        .arg("--campaign")
+        .arg(ledger)
         .env("GH_TOKEN", TOKEN)
         .output()
         .expect("runs");
@@ -229,6 +245,7 @@ fn missing_workflow_scope_says_so() {
         missing_workflow_scope: true,
         ..Faults::default()
     });
+    let ledger = ledger_dir();
     let output = migrate()
         .args([
             "rewrite",
@@ -242,6 +259,8 @@ fn missing_workflow_scope_says_so() {
             "--min-write-interval-ms",
             "0",
         ])
+        .arg("--campaign")
+        .arg(ledger.path().join("c.db"))
         .env("GH_TOKEN", TOKEN)
         .output()
         .expect("runs");
@@ -321,5 +340,133 @@ fn faults_never_duplicate_pull_requests() {
             );
         }
     });
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
+/// SIGKILL at random points of `rewrite --pr`, again and again: every resumed run reaches the
+/// same remote state, no pull request is opened twice, and every write is in the journal.
+#[test]
+fn killed_runs_resume_without_duplicates_and_journal_every_write() {
+    let mut world = World::default();
+    for i in 0..10 {
+        world.repo(
+            "acme",
+            &format!("svc-{i}"),
+            &[(
+                ".github/workflows/deploy.yml",
+                &corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
+            )],
+        );
+    }
+    let fake = FakeGitHub::start(world);
+    fake.set_latency(std::time::Duration::from_millis(5));
+    let dir = ledger_dir();
+    let ledger = dir.path().join("campaign.db");
+    let binary = assert_cmd::cargo::cargo_bin("migrate");
+    // Deterministic "random" kill times spread over the write phase.
+    let mut seed: u64 = 0x5eed;
+    let mut killed_mid_run = 0;
+    for _ in 0..12 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let after = std::time::Duration::from_millis(50 + (seed >> 33) % 900);
+        let mut child = std::process::Command::new(&binary)
+            .args([
+                "rewrite",
+                "--org",
+                "acme",
+                "--role-arn",
+                ROLE,
+                "--pr",
+                "--github-url",
+                &fake.url,
+            ])
+            .args(["--min-write-interval-ms", "20", "--campaign"])
+            .arg(&ledger)
+            .env("GH_TOKEN", TOKEN)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawns");
+        std::thread::sleep(after);
+        if child.try_wait().expect("wait").is_none() {
+            killed_mid_run += 1;
+        }
+        child.kill().ok(); // SIGKILL on Unix
+        child.wait().expect("reaped");
+    }
+    assert!(
+        killed_mid_run >= 6,
+        "most runs must be killed while working ({killed_mid_run})"
+    );
+    let (last, _) = rewrite_pr_with(&fake, &ledger, &[]);
+    for repo in last["repositories"].as_array().expect("repos") {
+        let outcome = repo["result"]["outcome"].as_str().unwrap_or_default();
+        assert!(
+            ["opened", "updated", "up-to-date"].contains(&outcome),
+            "{repo}"
+        );
+    }
+    let expected = local_rewrite(
+        "deploy.yml",
+        &corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
+        "arn:aws:iam::123456789012:role/gha-svc-0",
+    );
+    fake.with(|s| {
+        for repo in s.world.repos.values() {
+            assert_eq!(
+                repo.pulls.len(),
+                1,
+                "{} has {} pull requests",
+                repo.slug(),
+                repo.pulls.len()
+            );
+            if repo.name == "svc-0" {
+                assert_eq!(
+                    repo.files_at("migrate/aws-oidc")[".github/workflows/deploy.yml"],
+                    expected
+                );
+            }
+        }
+    });
+    // Every successful write has a journal entry announcing it.
+    let journal = migrate::campaign::Ledger::open(&ledger)
+        .expect("ledger")
+        .journal()
+        .expect("journal");
+    assert!(
+        journal.iter().all(|e| !e.is_pending()),
+        "the last run settles what kills left open"
+    );
+    for i in 0..10 {
+        let repo = format!("acme/svc-{i}");
+        let entries = |action: &str| {
+            journal
+                .iter()
+                .filter(|e| e.repo == repo && e.action == action)
+                .count()
+        };
+        let writes = |op: &str| {
+            fake.log()
+                .iter()
+                .filter(|l| {
+                    l.operation == op
+                        && l.path.contains(&format!("/svc-{i}/"))
+                        && (200..300).contains(&l.status)
+                })
+                .count()
+        };
+        assert!(
+            entries("push_branch") >= writes("git/create-ref") + writes("git/update-ref"),
+            "{repo}: ref writes without journal"
+        );
+        assert!(
+            entries("open_pr") >= writes("pulls/create"),
+            "{repo}: pull requests without journal"
+        );
+        assert!(entries("push_branch") >= 1 && entries("open_pr") >= 1);
+    }
     assert_eq!(fake.violations(), Vec::<String>::new());
 }

@@ -17,8 +17,8 @@ pub mod undo;
 
 pub use ledger::{JournalEntry, JournalId, JournalResult, Ledger, LedgerError};
 
-/// The branch `rewrite --pr` pushes and `status` looks pull requests up by.
-pub const BRANCH: &str = "migrate/aws-oidc";
+/// The campaign's branch in every repository (the one `rewrite --pr` pushes).
+pub use crate::publish::BRANCH;
 
 /// Default ledger file, in the working directory.
 pub const DEFAULT_LEDGER: &str = "migrate-campaign.db";

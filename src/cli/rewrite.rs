@@ -81,6 +81,10 @@ pub struct RewriteArgs {
     #[arg(long)]
     label: Vec<String>,
 
+    /// With --pr: the campaign ledger that journals every write.
+    #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
+    campaign: PathBuf,
+
     /// Apply the changes in place (atomically); without it, only show diffs.
     #[arg(long)]
     write: bool,
@@ -327,6 +331,7 @@ fn remote_settings(args: &RewriteArgs) -> RemoteSettings {
         (None, None) => Err("give --role-arn or --role-map".into()),
     };
     RemoteSettings {
+        campaign: args.campaign.clone(),
         roles,
         action_ref: args.action_ref.clone(),
         pin: !args.no_pin,

@@ -3,12 +3,16 @@
 
 use super::rewrite::{Format, paint_diff};
 use super::scan::{Bar, RemoteArgs, progress_bar};
+use crate::campaign::state::RepoState;
+use crate::campaign::{JournalId, JournalResult, Ledger};
 use crate::github::{self, GitHubError, RepoSnapshot};
-use crate::publish::{self, PublishSettings, RepoOutcome, RepoPlan, Roles};
+use crate::publish::{self, Journal, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles};
 use crate::remote::{self, Progress, Target};
 use crate::report::exit;
 
 pub struct RemoteSettings {
+    /// The campaign ledger that journals every write (`--campaign`).
+    pub campaign: std::path::PathBuf,
     pub roles: Result<Roles, String>,
     pub action_ref: String,
     pub pin: bool,
@@ -50,8 +54,26 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
             return exit::TOOL_ERROR;
         }
     };
+    let ledger = if settings.publish {
+        match Ledger::open(&settings.campaign) {
+            Ok(ledger) => Some(LedgerJournal(std::sync::Mutex::new(ledger))),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
+        }
+    } else {
+        None
+    };
+    let journal: &dyn Journal = match &ledger {
+        Some(ledger) => ledger,
+        None => &NoJournal,
+    };
     let bar = Bar(progress_bar());
     let results: Result<Vec<RepoResult>, GitHubError> = runtime.block_on(async {
+        if let Some(ledger) = &ledger {
+            ledger.settle_pending(&writer).await;
+        }
         let (snapshots, mut results) = discover(&reader, target, args, &bar).await?;
         bar.finished();
         for snapshot in snapshots {
@@ -90,7 +112,7 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                     draft: settings.draft,
                     labels: settings.labels.clone(),
                 };
-                publish::publish_repo(&reader, &writer, plan, &opts, &publish).await
+                publish::publish_repo(&reader, &writer, plan, &opts, &publish, journal).await
             };
             results.push(RepoResult {
                 repository: slug,
@@ -228,4 +250,83 @@ fn render_json(results: &[RepoResult], requests: u64) -> String {
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The campaign ledger as `rewrite --pr`'s journal.
+struct LedgerJournal(std::sync::Mutex<Ledger>);
+
+/// The actions `rewrite --pr` journals.
+const PR_ACTIONS: &[&str] = &["push_branch", "open_pr", "update_pr", "add_labels"];
+
+impl LedgerJournal {
+    fn with<R>(&self, f: impl FnOnce(&Ledger) -> R) -> Option<R> {
+        // A poisoned lock means an earlier panic; the ledger file itself is still consistent.
+        self.0.lock().ok().map(|ledger| f(&ledger))
+    }
+
+    /// Entries a killed run left open are settled from remote truth (does the branch or pull
+    /// request exist?), never by repeating the write: the run that follows re-plans anyway.
+    async fn settle_pending(&self, writer: &github::GitHubWriter) {
+        let pending = self
+            .with(|l| l.pending().unwrap_or_default())
+            .unwrap_or_default();
+        for entry in pending
+            .into_iter()
+            .filter(|e| PR_ACTIONS.contains(&e.action.as_str()))
+        {
+            let Some((owner, name)) = entry.repo.split_once('/') else {
+                continue;
+            };
+            let took_effect = match entry.action.as_str() {
+                "push_branch" => writer
+                    .branch_tip(owner, name, publish::BRANCH)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some(),
+                _ => writer
+                    .pulls_for_branch(owner, name, publish::BRANCH)
+                    .await
+                    .is_ok_and(|pulls| !pulls.is_empty()),
+            };
+            let result = if took_effect {
+                JournalResult::Observed
+            } else {
+                JournalResult::NotDone
+            };
+            self.with(|l| l.journal_end(entry.id, &result));
+        }
+    }
+}
+
+impl Journal for LedgerJournal {
+    fn begin(
+        &self,
+        repo: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Option<i64> {
+        self.with(|l| {
+            l.journal_begin(repo, action, target, &detail)
+                .ok()
+                .map(|id| id.0)
+        })
+        .flatten()
+    }
+
+    fn end(&self, id: Option<i64>, error: Option<&str>) {
+        let Some(id) = id else { return };
+        let result = error.map_or(JournalResult::Done, |e| {
+            JournalResult::Failed(e.to_string())
+        });
+        self.with(|l| l.journal_end(JournalId(id), &result));
+    }
+
+    fn pull_request(&self, repo: &str, number: u64, url: &str, head: &str) {
+        self.with(|l| {
+            let _ = l.set_pr(repo, number, url, head);
+            let _ = l.set_state(repo, RepoState::PrOpen, None);
+        });
+    }
 }
