@@ -90,9 +90,16 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
         subjects: Vec::new(),
         roles: Vec::new(),
     };
+    let readable: Vec<(String, &str)> = snapshot
+        .files
+        .iter()
+        .filter_map(|f| f.text.as_ref().ok().map(|t| (f.path.clone(), t.as_str())))
+        .collect();
+    let linked = scan::cross_file_findings(&readable);
     for file in &snapshot.files {
         let Ok(text) = &file.text else { continue };
-        match rewrite::rewrite(&file.path, text, opts) {
+        let links = linked.get(&file.path).map_or(&[][..], Vec::as_slice);
+        match rewrite::rewrite_linked(&file.path, text, opts, links) {
             Err(e) => plan.errors.push(e.to_string()),
             Ok(outcome) => {
                 plan.manual.extend(

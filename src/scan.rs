@@ -205,6 +205,53 @@ fn read_candidate(c: &Candidate) -> Input {
     }
 }
 
+/// Findings only a look across files gives (a job passing `secrets: inherit` to a local
+/// workflow that uses keys), keyed by path. Only files that mention `inherit`, and the local
+/// workflows they call, are analyzed: everything else cannot contribute.
+pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Finding>> {
+    let analyzed = |i: usize| match analyze(&files[i].0, files[i].1, true) {
+        FileOutcome::Scanned(report, _) => Some(*report),
+        _ => None,
+    };
+    let mut reports: Vec<FileReport> = (0..files.len())
+        .filter(|&i| files[i].1.contains("inherit"))
+        .filter_map(analyzed)
+        .collect();
+    let wanted: Vec<PathBuf> = reports
+        .iter()
+        .flat_map(|r| {
+            let root = repo_root(Path::new(&r.path));
+            r.inherit_calls
+                .iter()
+                .filter_map(move |c| root.as_ref().map(|root| normalize(&root.join(&c.callee))))
+        })
+        .collect();
+    let have: Vec<PathBuf> = reports
+        .iter()
+        .map(|r| normalize(Path::new(&r.path)))
+        .collect();
+    for i in 0..files.len() {
+        let path = normalize(Path::new(&files[i].0));
+        if wanted.contains(&path) && !have.contains(&path) {
+            reports.extend(analyzed(i));
+        }
+    }
+    link_reusable_callers(&mut reports);
+    reports
+        .into_iter()
+        .map(|r| {
+            (
+                r.path,
+                r.findings
+                    .into_iter()
+                    .filter(|f| f.cross_file)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, f)| !f.is_empty())
+        .collect()
+}
+
 /// The repository root of a file under `.github/` (the directory holding `.github`).
 fn repo_root(path: &Path) -> Option<PathBuf> {
     let mut root = PathBuf::new();

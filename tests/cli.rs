@@ -223,3 +223,49 @@ fn help_has_examples() {
     let output = migrate().args(["scan", "--help"]).output().expect("runs");
     assert!(stdout(&output).contains("Examples:"));
 }
+
+/// A job that passes `secrets: inherit` to a local workflow the rewrite moves to OIDC gets
+/// `id-token: write` too, or the run would fail at start; afterwards scan finds nothing auto.
+#[test]
+fn rewrite_grants_the_token_to_callers_that_inherit_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir");
+    for name in ["ci.yml", "aws.yml", "lint.yml"] {
+        std::fs::copy(
+            common::root()
+                .join("testdata/repos/inherit/.github/workflows")
+                .join(name),
+            workflows.join(name),
+        )
+        .expect("copy");
+    }
+    let output = migrate()
+        .args([
+            "rewrite",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/deploy",
+            "--write",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let ci = std::fs::read_to_string(workflows.join("ci.yml")).expect("read");
+    assert!(
+        ci.contains(
+            "  call-deploy:\n    permissions:\n      contents: read\n      id-token: write"
+        ),
+        "{ci}"
+    );
+    assert!(
+        !ci.contains("  call-clean:\n    permissions:"),
+        "the caller of a keyless workflow is untouched: {ci}"
+    );
+    let scan = migrate()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(json(&scan)["summary"]["auto"], 0);
+}

@@ -151,25 +151,44 @@ pub fn run(args: RewriteArgs) -> u8 {
     };
 
     let (candidates, walk_errors) = discover::discover(&paths);
-    let mut results: Vec<FileResult> = candidates
+    let texts: Vec<(&discover::Candidate, Result<String, String>)> = candidates
         .par_iter()
-        .filter_map(|c| {
+        .map(|c| {
+            (
+                c,
+                discover::read_text(&c.path).map_err(|e| format!("{}: {e}", c.path.display())),
+            )
+        })
+        .collect();
+    let readable: Vec<(String, &str)> = texts
+        .iter()
+        .filter_map(|(c, t)| {
+            t.as_ref()
+                .ok()
+                .map(|t| (c.path.display().to_string(), t.as_str()))
+        })
+        .collect();
+    let linked = crate::scan::cross_file_findings(&readable);
+    let mut results: Vec<FileResult> = texts
+        .par_iter()
+        .filter_map(|(c, text)| {
             let shown = c.path.display().to_string();
-            let text = match discover::read_text(&c.path) {
+            let text = match text {
                 Ok(text) => text,
                 Err(e) => {
                     return c.explicit.then(|| FileResult {
                         path: c.path.clone(),
-                        outcome: Err(format!("{shown}: {e}")),
+                        outcome: Err(e.clone()),
                         written: None,
                     });
                 }
             };
-            let outcome = match rewrite::rewrite(&shown, &text, &opts) {
+            let links = linked.get(&shown).map_or(&[][..], Vec::as_slice);
+            let outcome = match rewrite::rewrite_linked(&shown, text, &opts, links) {
                 Ok(outcome) => Ok(outcome),
                 // Other YAML under a walked directory is not ours to complain about.
                 Err(RewriteError::InvalidYaml { .. })
-                    if !c.explicit && !looks_like_workflow(&c.path, &text) =>
+                    if !c.explicit && !looks_like_workflow(&c.path, text) =>
                 {
                     return None;
                 }

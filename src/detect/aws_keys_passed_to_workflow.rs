@@ -186,6 +186,7 @@ pub fn link_inherited_secrets<'a>(
             span: crate::yaml::Span::default(),
             entry: None,
             snippet: call.snippet.clone(),
+            cross_file: true,
         });
     }
     out

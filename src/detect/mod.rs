@@ -96,6 +96,9 @@ pub struct Finding {
     /// The source line the finding points at, for snippets.
     #[serde(skip)]
     pub snippet: String,
+    /// Found by linking files (a `secrets: inherit` caller), not by looking at this file alone.
+    #[serde(skip)]
+    pub cross_file: bool,
 }
 
 /// One rule: a stable kebab-case id and a check over a file.
@@ -170,6 +173,7 @@ impl<'a> FileContext<'a> {
             span: spec.span,
             entry: spec.entry,
             snippet: self.lines.line_text(self.text, line).to_string(),
+            cross_file: false,
         }
     }
 }

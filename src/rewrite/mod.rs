@@ -186,6 +186,18 @@ pub fn rewrite(
     text: &str,
     opts: &RewriteOptions,
 ) -> Result<RewriteOutcome, RewriteError> {
+    rewrite_linked(path, text, opts, &[])
+}
+
+/// Rewrites one file, also acting on the findings only a look across files gives it
+/// (`cross_file` findings of [`crate::scan::scan_texts`] for this path: a job that passes
+/// `secrets: inherit` to a local workflow this run moves to OIDC needs `id-token: write`).
+pub fn rewrite_linked(
+    path: &str,
+    text: &str,
+    opts: &RewriteOptions,
+    linked: &[Finding],
+) -> Result<RewriteOutcome, RewriteError> {
     let doc = Document::parse(text).map_err(|e| RewriteError::InvalidYaml {
         path: path.to_string(),
         line: e.line,
@@ -202,7 +214,8 @@ pub fn rewrite(
         lines: &lines,
         workflow,
     };
-    let findings = detect::detect(&cx);
+    let mut findings = detect::detect(&cx);
+    findings.extend(linked.iter().filter(|f| f.cross_file).cloned());
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
     }
@@ -667,6 +680,17 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
     /// Rule `aws-keys-passed-to-workflow` (local callee): stop passing the key secrets.
     fn caller(&self, finding: &Finding) -> Result<FindingPlan, PlanError> {
         let job = self.job(finding)?;
+        if finding.cross_file {
+            // `secrets: inherit` stays (the callee may read other secrets); the caller must
+            // grant the token the callee's OIDC step now asks for.
+            let mut out = FindingPlan::default();
+            out.descriptions.push(format!(
+                "{}: calls a workflow that now assumes a role with OIDC; it needs `id-token: write`",
+                Self::where_(&job, None)
+            ));
+            self.needs_token(&mut out, &job);
+            return Ok(out);
+        }
         let group = self.group(finding, |k| k == PositionKind::CallSecret)?;
         let secrets = group[0].block;
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
