@@ -230,8 +230,8 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         .iter()
         .map(|r| normalize(Path::new(&r.path)))
         .collect();
-    for i in 0..files.len() {
-        let path = normalize(Path::new(&files[i].0));
+    for (i, (path, _)) in files.iter().enumerate() {
+        let path = normalize(Path::new(path));
         if wanted.contains(&path) && !have.contains(&path) {
             reports.extend(analyzed(i));
         }
