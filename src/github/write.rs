@@ -80,6 +80,26 @@ impl GitHubWriter {
         }
     }
 
+    /// Creates a git object (tree, commit) and returns its sha.
+    async fn create_object(
+        &self,
+        path: &str,
+        body: &Value,
+        what: String,
+    ) -> Result<String, GitHubError> {
+        let created = self
+            .call(Method::POST, path, Some(body), Access::Write, &what)
+            .await?
+            .json(&what)?;
+        created["sha"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or(GitHubError::BadResponse {
+                what,
+                message: "no sha in the response".into(),
+            })
+    }
+
     /// The commit a branch points at, or `None` when the branch does not exist.
     pub async fn branch_tip(
         &self,
@@ -201,23 +221,8 @@ impl GitHubWriter {
             .map(|(path, content)| json!({"path": path, "mode": "100644", "type": "blob", "content": content}))
             .collect();
         let body = json!({"base_tree": base_tree, "tree": entries});
-        let v = self
-            .call(
-                Method::POST,
-                &format!("/repos/{owner}/{repo}/git/trees"),
-                Some(&body),
-                Access::Write,
-                &what,
-            )
-            .await?
-            .json(&what)?;
-        v["sha"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or(GitHubError::BadResponse {
-                what,
-                message: "no tree sha".into(),
-            })
+        self.create_object(&format!("/repos/{owner}/{repo}/git/trees"), &body, what)
+            .await
     }
 
     pub async fn create_commit(
@@ -230,23 +235,8 @@ impl GitHubWriter {
     ) -> Result<String, GitHubError> {
         let what = format!("commit in {owner}/{repo}");
         let body = json!({"message": message, "tree": tree, "parents": [parent]});
-        let v = self
-            .call(
-                Method::POST,
-                &format!("/repos/{owner}/{repo}/git/commits"),
-                Some(&body),
-                Access::Write,
-                &what,
-            )
-            .await?
-            .json(&what)?;
-        v["sha"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or(GitHubError::BadResponse {
-                what,
-                message: "no commit sha".into(),
-            })
+        self.create_object(&format!("/repos/{owner}/{repo}/git/commits"), &body, what)
+            .await
     }
 
     pub async fn create_branch(
