@@ -25,6 +25,8 @@ pub struct Filters {
     pub name: Option<String>,
     /// Inventory secrets of every repository, not only those with findings.
     pub all_secrets: bool,
+    /// Skip reading OIDC `sub` templates (campaign status has no use for them).
+    pub skip_sub_templates: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -196,7 +198,10 @@ pub async fn scan(
         let (owner, name) = (owner.to_string(), name.to_string());
         async move {
             let secrets = reader.repo_secrets(&owner, &name).await;
-            let oidc = reader.repo_sub_customization(&owner, &name).await;
+            let oidc = match filters.skip_sub_templates {
+                true => None,
+                false => Some(reader.repo_sub_customization(&owner, &name).await),
+            };
             (secrets, oidc)
         }
     }))
@@ -212,8 +217,9 @@ pub async fn scan(
                 .push(repo_error(&record.repository, "secrets", &e)),
         }
         match oidc {
-            Ok(oidc) => record.oidc_sub = Some(oidc),
-            Err(e) => {
+            None => {}
+            Some(Ok(oidc)) => record.oidc_sub = Some(oidc),
+            Some(Err(e)) => {
                 report
                     .errors
                     .push(repo_error(&record.repository, "OIDC subject template", &e))

@@ -134,6 +134,7 @@ pub async fn gather(
 ) -> Result<Truth, CampaignError> {
     let filters = Filters {
         all_secrets: true,
+        skip_sub_templates: true,
         ..Filters::default()
     };
     let scan = remote::scan(reader, target, &filters, &Quiet).await?;

@@ -165,6 +165,7 @@ impl RemoteArgs {
             topics: self.topic.clone(),
             name: self.name.clone(),
             all_secrets: self.all_secrets,
+            skip_sub_templates: false,
         }
     }
 

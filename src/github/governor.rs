@@ -26,7 +26,8 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            read_concurrency: 8,
+            // GitHub allows up to 100 concurrent requests; 16 keeps well clear of that.
+            read_concurrency: 16,
             min_write_interval: Duration::from_secs(1),
             max_attempts: 6,
             base_backoff: Duration::from_secs(1),
