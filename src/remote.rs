@@ -50,6 +50,9 @@ pub struct RepoRecord {
     pub oidc_sub: Option<SubCustomization>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretRecord>,
+    /// Pull requests on the campaign branch (for `status`).
+    #[serde(skip)]
+    pub campaign_pulls: Vec<crate::github::CampaignPull>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -142,6 +145,7 @@ pub async fn scan(
             findings: 0,
             oidc_sub: None,
             secrets: Vec::new(),
+            campaign_pulls: repo.campaign_pulls.clone(),
         });
         if skip.is_some() {
             continue;

@@ -6,12 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::future::join_all;
-
 use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
 use super::keymap::{KeyMap, KeyRef, Suggestion, suggest};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
-use super::state::{self, Observed, RepoState};
+use super::state::{self, Observed, PullFacts, RepoState};
 use crate::github::{GitHubError, GitHubReader};
 use crate::iam_keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
@@ -160,14 +158,12 @@ pub async fn gather(
         }
     }
 
-    let pulls = join_all(scan.repositories.iter().map(|r| async move {
-        if r.outcome != "scanned" {
-            return Ok(None);
-        }
-        let (owner, name) = r.repository.split_once('/').unwrap_or_default();
-        reader.pull_for_branch(owner, name, super::BRANCH).await
-    }))
-    .await;
+    // Discovery already read the campaign branch's pull requests (GraphQL): no REST call.
+    let pulls: Vec<Result<Option<PullFacts>, GitHubError>> = scan
+        .repositories
+        .iter()
+        .map(|r| Ok(best_pull(&r.campaign_pulls)))
+        .collect();
 
     let org_records = scan.organization.as_ref().map(|o| o.secrets.clone());
     truth.org_secrets = org_records.as_ref().map(|secrets| {
@@ -556,4 +552,22 @@ fn resolve(e: &JournalEntry, truth: &Truth, scan: &remote::RemoteScan) -> Option
         // Other commands' entries are theirs to resolve.
         _ => None,
     }
+}
+
+/// The pull request that tells the repository's state: a merged one, else an open one, else
+/// the newest.
+fn best_pull(pulls: &[crate::github::CampaignPull]) -> Option<PullFacts> {
+    let mut facts: Vec<PullFacts> = pulls
+        .iter()
+        .map(|p| PullFacts {
+            number: p.number,
+            url: p.url.clone(),
+            state: p.state.clone(),
+            merged: p.merged,
+            merged_at: p.merged_at.as_deref().and_then(super::time::parse),
+            head: p.head.clone(),
+        })
+        .collect();
+    facts.sort_by_key(|p| (p.merged, p.state == "open", p.number));
+    facts.pop()
 }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 pub use endpoint::Endpoint;
 pub use error::GitHubError;
 pub use governor::Policy;
-pub use read::{GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization};
+pub use read::{
+    CampaignPull, GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization,
+};
 pub use write::{CommitRef, GitHubWriter, NewPull, PullRef};
 
 /// Opens a read-only connection.

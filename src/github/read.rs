@@ -33,6 +33,8 @@ pub struct RepoSnapshot {
     /// Commit the default branch pointed at when the files were read.
     pub head: Option<String>,
     pub files: Vec<RemoteFile>,
+    /// Pull requests whose head is the campaign branch, newest first.
+    pub campaign_pulls: Vec<CampaignPull>,
 }
 
 impl RepoSnapshot {
@@ -80,8 +82,22 @@ fragment Repo on Repository {
   workflows: object(expression: "HEAD:.github/workflows") { ... on Tree { entries { name type object { ...Blob } } } }
   actions: object(expression: "HEAD:.github/actions") { ... on Tree { entries { name type object { ... on Tree { entries { name type object { ...Blob } } } } } } }
   rootAction: object(expression: "HEAD:action.yml") { ...Blob }
+  campaignPulls: pullRequests(headRefName: "migrate/aws-oidc", first: 10, states: [OPEN, CLOSED, MERGED]) { nodes { number url state mergedAt headRefName } }
 }
 "#;
+
+/// A pull request on the campaign branch, as discovery saw it (saves one REST call per
+/// repository for `status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignPull {
+    pub number: u64,
+    pub url: String,
+    /// `open` or `closed` (merged ones are closed).
+    pub state: String,
+    pub merged: bool,
+    pub merged_at: Option<String>,
+    pub head: String,
+}
 
 /// Repositories per GraphQL page: small enough to stay under GitHub's 10 s query timeout
 /// when every page carries blob text.
@@ -271,6 +287,12 @@ impl GitHubReader {
             default_branch: node["defaultBranchRef"]["name"]
                 .as_str()
                 .map(str::to_string),
+            campaign_pulls: node["campaignPulls"]["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(campaign_pull)
+                .collect(),
             head,
             files: remote,
             owner,
@@ -450,6 +472,27 @@ impl GitHubReader {
             .await?;
         Ok(parse_customization(&v))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn discovery_asks_for_pull_requests_on_the_campaign_branch() {
+        let wanted = format!("headRefName: \"{}\"", crate::publish::BRANCH);
+        assert!(super::REPO_FIELDS.contains(&wanted));
+    }
+}
+
+fn campaign_pull(p: &Value) -> Option<CampaignPull> {
+    let state = p["state"].as_str()?;
+    Some(CampaignPull {
+        number: p["number"].as_u64()?,
+        url: p["url"].as_str().unwrap_or_default().to_string(),
+        state: if state == "OPEN" { "open" } else { "closed" }.to_string(),
+        merged: state == "MERGED",
+        merged_at: p["mergedAt"].as_str().map(str::to_string),
+        head: p["headRefName"].as_str().unwrap_or_default().to_string(),
+    })
 }
 
 fn parse_customization(v: &Value) -> SubCustomization {

@@ -151,5 +151,18 @@ fn repo_node(s: &Shared, repo: &Repo) -> Value {
         "workflows": tree(".github/workflows/", 0),
         "actions": tree(".github/actions/", 1),
         "rootAction": files.get("action.yml").map_or(Value::Null, |t| blob(t, truncate_at)),
+        "campaignPulls": {"nodes": repo
+            .pulls
+            .iter()
+            .rev()
+            .filter(|p| p.head == "migrate/aws-oidc")
+            .map(|p| json!({
+                "number": p.number,
+                "url": format!("https://github.example/{}/pull/{}", repo.slug(), p.number),
+                "state": if p.merged { "MERGED" } else if p.state == "open" { "OPEN" } else { "CLOSED" },
+                "mergedAt": if p.merged { json!("2026-11-25T00:00:00Z") } else { Value::Null },
+                "headRefName": p.head,
+            }))
+            .collect::<Vec<_>>()},
     })
 }
