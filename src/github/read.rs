@@ -474,15 +474,6 @@ impl GitHubReader {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn discovery_asks_for_pull_requests_on_the_campaign_branch() {
-        let wanted = format!("headRefName: \"{}\"", crate::publish::BRANCH);
-        assert!(super::REPO_FIELDS.contains(&wanted));
-    }
-}
-
 fn campaign_pull(p: &Value) -> Option<CampaignPull> {
     let state = p["state"].as_str()?;
     Some(CampaignPull {
@@ -523,4 +514,13 @@ pub fn percent_encode(segment: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn discovery_asks_for_pull_requests_on_the_campaign_branch() {
+        let wanted = format!("headRefName: \"{}\"", crate::publish::BRANCH);
+        assert!(super::REPO_FIELDS.contains(&wanted));
+    }
 }
