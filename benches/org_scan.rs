@@ -8,21 +8,16 @@
 #[path = "../tests/common/fake_github/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod fake_github;
+mod support;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::ffi::OsStr;
+use std::time::Duration;
 
-use fake_github::{FakeGitHub, TOKEN, World};
+use fake_github::{FakeGitHub, World};
 
 fn main() {
-    let repos: usize = std::env::var("REPOS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let latency: u64 = std::env::var("LATENCY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let repos = support::knob("REPOS", 2000) as usize;
+    let latency = support::knob("LATENCY_MS", 50);
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
     let mut files: Vec<(String, String)> = std::fs::read_dir(corpus)
         .expect("corpus")
@@ -58,30 +53,16 @@ fn main() {
     }
     let fake = FakeGitHub::start(world);
     fake.set_latency(Duration::from_millis(latency));
-    let started = Instant::now();
-    let output = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .arg(env!("CARGO_BIN_EXE_migrate"))
-        .args([
-            "scan",
-            "--org",
-            "bench",
-            "--format",
-            "json",
-            "--github-url",
-            &fake.url,
-        ])
-        .env("GH_TOKEN", TOKEN)
-        .output()
-        .expect("runs /usr/bin/time migrate");
-    let wall = started.elapsed();
-    let peak_kb = String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .last()
-        .unwrap_or("0")
-        .trim()
-        .parse::<u64>()
-        .unwrap_or(0);
+    let args = [
+        "scan",
+        "--org",
+        "bench",
+        "--format",
+        "json",
+        "--github-url",
+        &fake.url,
+    ];
+    let (output, wall, peak_mb) = support::measure(&args.map(OsStr::new));
     let log = fake.log();
     let graphql = log.iter().filter(|l| l.operation == "graphql").count();
     let contents = log
@@ -101,9 +82,5 @@ fn main() {
         "all requests (incl. secrets and OIDC templates of repositories with findings): {}",
         log.len()
     );
-    println!(
-        "wall {:.1} s, peak RSS {} MB",
-        wall.as_secs_f64(),
-        peak_kb / 1024
-    );
+    println!("wall {:.1} s, peak RSS {peak_mb} MB", wall.as_secs_f64());
 }

@@ -7,21 +7,16 @@
 #[path = "../tests/common/fake_github/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod fake_github;
+mod support;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::ffi::OsStr;
+use std::time::Duration;
 
-use fake_github::{FakeGitHub, TOKEN, World};
+use fake_github::{FakeGitHub, World};
 
 fn main() {
-    let repos: usize = std::env::var("REPOS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let latency: u64 = std::env::var("LATENCY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let repos = support::knob("REPOS", 2000) as usize;
+    let latency = support::knob("LATENCY_MS", 50);
     let deploy = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/testdata/corpus/058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"
@@ -44,37 +39,23 @@ fn main() {
     println!("repositories: {repos}, latency {latency} ms per request");
     for run in ["fresh ledger", "second run"] {
         let before = fake.log().len();
-        let started = Instant::now();
-        let output = Command::new("/usr/bin/time")
-            .args(["-f", "%M"])
-            .arg(env!("CARGO_BIN_EXE_migrate"))
-            .args([
-                "status",
-                "--org",
-                "bench",
-                "--format",
-                "json",
-                "--github-url",
-                &fake.url,
-                "--campaign",
-            ])
-            .arg(&ledger)
-            .env("GH_TOKEN", TOKEN)
-            .output()
-            .expect("runs /usr/bin/time migrate");
-        let wall = started.elapsed();
-        let peak_kb = String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .last()
-            .unwrap_or("0")
-            .trim()
-            .parse::<u64>()
-            .unwrap_or(0);
+        let args = [
+            OsStr::new("status"),
+            OsStr::new("--org"),
+            OsStr::new("bench"),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+            OsStr::new("--github-url"),
+            OsStr::new(&fake.url),
+            OsStr::new("--campaign"),
+            ledger.as_os_str(),
+        ];
+        let (output, wall, peak_mb) = support::measure(&args);
         println!(
             "{run}: wall {:.1} s, {} requests, peak RSS {} MB, exit {:?}",
             wall.as_secs_f64(),
             fake.log().len() - before,
-            peak_kb / 1024,
+            peak_mb,
             output.status.code()
         );
     }

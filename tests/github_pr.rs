@@ -45,6 +45,20 @@ fn acme() -> World {
     w
 }
 
+/// `acme/svc-0` ... `acme/svc-{n-1}`, each with one workflow that uses static keys.
+fn services(n: usize) -> World {
+    let deploy = corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml");
+    let mut world = World::default();
+    for i in 0..n {
+        world.repo(
+            "acme",
+            &format!("svc-{i}"),
+            &[(".github/workflows/deploy.yml", &deploy)],
+        );
+    }
+    world
+}
+
 /// A campaign ledger in a fresh directory (never the repository root).
 fn ledger_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -288,18 +302,7 @@ fn closed_unmerged_pull_requests_are_not_reopened() {
 /// exactly once, and a re-run converges without duplicates.
 #[test]
 fn faults_never_duplicate_pull_requests() {
-    let mut world = World::default();
-    for i in 0..8 {
-        world.repo(
-            "acme",
-            &format!("svc-{i}"),
-            &[(
-                ".github/workflows/deploy.yml",
-                &corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
-            )],
-        );
-    }
-    let fake = FakeGitHub::start(world);
+    let fake = FakeGitHub::start(services(8));
     fake.set_faults(Faults {
         rate: 0.2,
         seed: 42,
@@ -347,18 +350,7 @@ fn faults_never_duplicate_pull_requests() {
 /// same remote state, no pull request is opened twice, and every write is in the journal.
 #[test]
 fn killed_runs_resume_without_duplicates_and_journal_every_write() {
-    let mut world = World::default();
-    for i in 0..50 {
-        world.repo(
-            "acme",
-            &format!("svc-{i}"),
-            &[(
-                ".github/workflows/deploy.yml",
-                &corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
-            )],
-        );
-    }
-    let fake = FakeGitHub::start(world);
+    let fake = FakeGitHub::start(services(50));
     fake.set_latency(std::time::Duration::from_millis(5));
     let dir = ledger_dir();
     let ledger = dir.path().join("campaign.db");
