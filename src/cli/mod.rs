@@ -24,8 +24,20 @@ use crate::report::exit;
     long_about = "Move GitHub Actions from static AWS access keys to OIDC.\n\n\
         `scan` finds every workflow, reusable workflow and composite action that feeds static AWS key \
         material to a job; `trust` prints (or applies) the OIDC provider and IAM roles those jobs \
-        need; `rewrite` moves the workflows to `role-to-assume` with `id-token: write`.",
-    after_help = "Examples:\n  migrate scan .                      scan a checkout\n  migrate scan --format json repos/   machine-readable findings for many checkouts"
+        need; `rewrite` moves the workflows to `role-to-assume` with `id-token: write`; `status`, \
+        `cleanup` and `undo` run the campaign to its end: old keys deactivated, old secrets deleted.",
+    after_help = "A campaign over an organization, step by step:
+  1. migrate scan --org acme
+  2. migrate trust --org acme --account-id 123456789012 --apply
+  3. migrate trust --org acme --account-id 123456789012 --format role-map > roles.toml
+  4. migrate rewrite --org acme --role-map roles.toml --pr
+  5. migrate status --org acme            (once the pull requests are merged)
+  6. migrate cleanup --org acme --key-map keys.toml
+     migrate undo                          (if something breaks)
+
+On local files:
+  migrate scan .
+  migrate rewrite . --role-arn arn:aws:iam::123456789012:role/gha-deploy --write"
 )]
 pub struct Cli {
     #[command(subcommand)]
