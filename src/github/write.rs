@@ -8,6 +8,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::error::GitHubError;
+use super::read::GitHubReader;
 use super::transport::{Access, Reply, Transport};
 
 /// A pull request as GitHub reports it.
@@ -78,6 +79,19 @@ impl GitHubWriter {
         } else {
             Err(self.transport.fail(&reply, what))
         }
+    }
+
+    /// A write whose response body we do not need.
+    async fn send_write(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<(), GitHubError> {
+        self.call(method, path, Some(body), Access::Write, what)
+            .await
+            .map(drop)
     }
 
     /// Creates a git object (tree, commit) and returns its sha.
@@ -155,7 +169,7 @@ impl GitHubWriter {
         })
     }
 
-    /// A file's raw text at a ref.
+    /// A file's raw text at a ref, or `None` where the ref has no such file.
     pub async fn file_at(
         &self,
         owner: &str,
@@ -163,22 +177,13 @@ impl GitHubWriter {
         path: &str,
         git_ref: &str,
     ) -> Result<Option<String>, GitHubError> {
-        let what = format!("{owner}/{repo}:{path}@{git_ref}");
-        let reply = self
-            .transport
-            .send(
-                Method::GET,
-                &format!("/repos/{owner}/{repo}/contents/{path}?ref={git_ref}"),
-                None,
-                "application/vnd.github.raw+json",
-                Access::Read,
-                &what,
-            )
-            .await?;
-        match reply.status {
-            200..=299 => Ok(Some(reply.body)),
-            404 => Ok(None),
-            _ => Err(self.transport.fail(&reply, &what)),
+        let reader = GitHubReader {
+            transport: self.transport.clone(),
+        };
+        match reader.raw_file(owner, repo, path, git_ref).await {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -248,15 +253,13 @@ impl GitHubWriter {
     ) -> Result<(), GitHubError> {
         let what = format!("branch {branch} of {owner}/{repo}");
         let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
-        self.call(
+        self.send_write(
             Method::POST,
             &format!("/repos/{owner}/{repo}/git/refs"),
-            Some(&body),
-            Access::Write,
+            &body,
             &what,
         )
         .await
-        .map(drop)
     }
 
     /// Moves our own branch to `sha` (force: the branch belongs to the campaign).
@@ -269,15 +272,13 @@ impl GitHubWriter {
     ) -> Result<(), GitHubError> {
         let what = format!("branch {branch} of {owner}/{repo}");
         let body = json!({"sha": sha, "force": true});
-        self.call(
+        self.send_write(
             Method::PATCH,
             &format!("/repos/{owner}/{repo}/git/refs/heads/{branch}"),
-            Some(&body),
-            Access::Write,
+            &body,
             &what,
         )
         .await
-        .map(drop)
     }
 
     pub async fn create_pull(
@@ -311,15 +312,13 @@ impl GitHubWriter {
     ) -> Result<(), GitHubError> {
         let what = format!("pull request #{number} of {owner}/{repo}");
         let payload = json!({"title": title, "body": body});
-        self.call(
+        self.send_write(
             Method::PATCH,
             &format!("/repos/{owner}/{repo}/pulls/{number}"),
-            Some(&payload),
-            Access::Write,
+            &payload,
             &what,
         )
         .await
-        .map(drop)
     }
 
     pub async fn add_labels(
@@ -331,15 +330,13 @@ impl GitHubWriter {
     ) -> Result<(), GitHubError> {
         let what = format!("labels of #{number} in {owner}/{repo}");
         let body = json!({"labels": labels});
-        self.call(
+        self.send_write(
             Method::POST,
             &format!("/repos/{owner}/{repo}/issues/{number}/labels"),
-            Some(&body),
-            Access::Write,
+            &body,
             &what,
         )
         .await
-        .map(drop)
     }
 }
 
