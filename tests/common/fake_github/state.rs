@@ -156,8 +156,9 @@ impl World {
         self.repos.get_mut(&slug).expect("just inserted")
     }
 
-    /// Commits `files` on top of the default branch (a push by someone else).
-    pub fn push(&mut self, slug: &str, files: &[(&str, &str)]) -> String {
+    /// A commit holding the default branch's files with `files` replaced, whose parent is
+    /// the default branch's tip. No ref moves; returns its sha.
+    fn commit_on_default(&mut self, slug: &str, files: &[(&str, &str)], message: &str) -> String {
         let tree_sha = self.sha();
         let commit_sha = self.sha();
         let repo = self.repos.get_mut(slug).expect("repo exists");
@@ -165,16 +166,23 @@ impl World {
         for (p, t) in files {
             tree.insert(p.to_string(), t.to_string());
         }
-        let parent = repo.head().cloned().into_iter().collect();
+        let parents = repo.head().cloned().into_iter().collect();
         repo.trees.insert(tree_sha.clone(), tree);
         repo.commits.insert(
             commit_sha.clone(),
             Commit {
                 tree: tree_sha,
-                parents: parent,
-                message: "push".into(),
+                parents,
+                message: message.into(),
             },
         );
+        commit_sha
+    }
+
+    /// Commits `files` on top of the default branch (a push by someone else).
+    pub fn push(&mut self, slug: &str, files: &[(&str, &str)]) -> String {
+        let commit_sha = self.commit_on_default(slug, files, "push");
+        let repo = self.repos.get_mut(slug).expect("repo exists");
         let branch = format!("heads/{}", repo.default_branch);
         repo.refs.insert(branch, commit_sha.clone());
         commit_sha
@@ -233,23 +241,8 @@ impl World {
     /// Pushes `files` on a new branch off the default branch and opens a pull request from it
     /// (what `rewrite --pr` does); returns its number.
     pub fn open_pull(&mut self, slug: &str, branch: &str, files: &[(&str, &str)]) -> u64 {
-        let tree_sha = self.sha();
-        let commit_sha = self.sha();
+        let commit_sha = self.commit_on_default(slug, files, "migrate to OIDC");
         let repo = self.repos.get_mut(slug).expect("repo exists");
-        let mut tree = repo.default_files();
-        for (p, t) in files {
-            tree.insert(p.to_string(), t.to_string());
-        }
-        let parent = repo.head().cloned().into_iter().collect();
-        repo.trees.insert(tree_sha.clone(), tree);
-        repo.commits.insert(
-            commit_sha.clone(),
-            Commit {
-                tree: tree_sha,
-                parents: parent,
-                message: "migrate to OIDC".into(),
-            },
-        );
         repo.refs.insert(format!("heads/{branch}"), commit_sha);
         let number = repo.pulls.len() as u64 + 1;
         let base = repo.default_branch.clone();
