@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_iam::Client;
 use common::fake_github::{FakeGitHub, TOKEN, World};
@@ -76,43 +76,9 @@ jobs:
 const WORKFLOW: &str = ".github/workflows/deploy.yml";
 const BRANCH: &str = "migrate/aws-oidc";
 
-fn moto_configured() -> bool {
-    if std::env::var_os("AWS_ENDPOINT_URL_IAM").is_some() {
-        return true;
-    }
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so campaigns were not tested against moto.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    false
-}
-
-fn unique(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{tag}-{nanos}")
-}
-
-fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .load()
-            .await;
-        f(Client::new(&config)).await
-    })
-}
-
 /// An IAM user with one access key: (key id, secret).
 fn user_with_key(user: &str) -> (String, String) {
-    iam(async |c: Client| {
+    common::moto::iam(async |c: Client| {
         c.create_user().user_name(user).send().await.unwrap();
         let key = c.create_access_key().user_name(user).send().await.unwrap();
         let key = key.access_key().unwrap();
@@ -124,7 +90,7 @@ fn user_with_key(user: &str) -> (String, String) {
 }
 
 fn key_status(user: &str, id: &str) -> String {
-    iam(async |c: Client| {
+    common::moto::iam(async |c: Client| {
         let keys = c.list_access_keys().user_name(user).send().await.unwrap();
         keys.access_key_metadata()
             .iter()
@@ -230,12 +196,15 @@ fn journal(ledger: &Path) -> Vec<JournalEntry> {
 
 #[test]
 fn status_cleanup_undo_happy_path() {
-    if !moto_configured() {
+    if !common::moto::configured("the campaign") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
-    let (api_user, web_user) = (unique("ci-happy-api"), unique("ci-happy-web"));
+    let (api_user, web_user) = (
+        common::moto::unique("ci-happy-api"),
+        common::moto::unique("ci-happy-web"),
+    );
     let (api_key, _) = user_with_key(&api_user);
     let (web_key, _) = user_with_key(&web_user);
 
@@ -381,7 +350,7 @@ fn status_cleanup_undo_happy_path() {
 
 #[test]
 fn cleanup_refuses_what_is_not_ready() {
-    if !moto_configured() {
+    if !common::moto::configured("the campaign") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -389,7 +358,7 @@ fn cleanup_refuses_what_is_not_ready() {
     let names = ["unmerged", "referenced", "shared", "other", "used", "ready"];
     let users: Vec<String> = names
         .iter()
-        .map(|n| unique(&format!("ci-refuse-{n}")))
+        .map(|n| common::moto::unique(&format!("ci-refuse-{n}")))
         .collect();
     let keys: Vec<(String, String)> = users.iter().map(|u| user_with_key(u)).collect();
 
@@ -500,7 +469,7 @@ fn cleanup_refuses_what_is_not_ready() {
 /// deactivated, and a journal entry for every write.
 #[test]
 fn cleanup_survives_sigkill_at_random_points() {
-    if !moto_configured() {
+    if !common::moto::configured("the campaign") {
         return;
     }
     let repos = 6;
@@ -520,7 +489,7 @@ fn cleanup_survives_sigkill_at_random_points() {
         let mut users = Vec::new();
         for i in 0..repos {
             let name = format!("svc{i}");
-            let user = unique(&format!("ci-kill{round}-{name}"));
+            let user = common::moto::unique(&format!("ci-kill{round}-{name}"));
             let (key, _) = user_with_key(&user);
             map.push_str(&format!("\"acme/{name}\" = \"{user}\"\n"));
             users.push((user, key));
@@ -639,12 +608,12 @@ fn cleanup_survives_sigkill_at_random_points() {
 
 #[test]
 fn keys_are_deleted_only_after_deactivation_and_soak() {
-    if !moto_configured() {
+    if !common::moto::configured("the campaign") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
-    let user = unique("ci-soak-api");
+    let user = common::moto::unique("ci-soak-api");
     let (key, _) = user_with_key(&user);
     let mut world = World::default();
     world.repo("acme", "api", &[(WORKFLOW, OLD)]).secrets =

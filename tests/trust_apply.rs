@@ -6,7 +6,7 @@
 // A test that cannot unwrap has failed: panicking is the report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod common;
 
 use assert_cmd::Command;
 use aws_sdk_iam::Client;
@@ -18,27 +18,6 @@ const FILE: &str = concat!(
 );
 /// moto's default account.
 const ACCOUNT: &str = "123456789012";
-
-fn moto_configured() -> bool {
-    if std::env::var_os("AWS_ENDPOINT_URL_IAM").is_some() {
-        return true;
-    }
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so `trust --apply` was not tested against moto.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    false
-}
-
-/// A repository name no earlier run used.
-fn unique_repo(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{tag}-{nanos}")
-}
 
 struct Run {
     code: i32,
@@ -62,20 +41,6 @@ fn trust(repo: &str, extra: &[&str]) -> Run {
     }
 }
 
-fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .load()
-            .await;
-        f(Client::new(&config)).await
-    })
-}
-
 fn decode(text: &str) -> Value {
     let decoded = migrate::trust::reconcile::decode_policy_document(text);
     serde_json::from_str(&decoded).unwrap()
@@ -83,10 +48,10 @@ fn decode(text: &str) -> Value {
 
 #[test]
 fn apply_creates_provider_and_roles_then_changes_nothing() {
-    if !moto_configured() {
+    if !common::moto::configured("`trust --apply`") {
         return;
     }
-    let repo = unique_repo("create");
+    let repo = common::moto::unique("create");
     let wanted: Value = serde_json::from_str(&trust(&repo, &["--format", "json"]).stdout).unwrap();
 
     let first = trust(&repo, &["--apply", "--yes"]);
@@ -102,7 +67,7 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
             .contains(&format!("created role gha-{repo}-dev "))
     );
 
-    let (trust_doc, policy_names, tags, client_ids) = iam(async |client: Client| {
+    let (trust_doc, policy_names, tags, client_ids) = common::moto::iam(async |client: Client| {
         let role = client
             .get_role()
             .role_name(format!("gha-{repo}-dev"))
@@ -160,13 +125,13 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
 
 #[test]
 fn apply_refuses_to_overwrite_a_different_trust_policy() {
-    if !moto_configured() {
+    if !common::moto::configured("`trust --apply`") {
         return;
     }
-    let repo = unique_repo("conflict");
+    let repo = common::moto::unique("conflict");
     assert_eq!(trust(&repo, &["--apply", "--yes"]).code, 0);
     let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:someone/else:ref:refs/heads/main"}}}]}"#;
-    iam(async |client: Client| {
+    common::moto::iam(async |client: Client| {
         client
             .update_assume_role_policy()
             .role_name(format!("gha-{repo}-dev"))
@@ -191,7 +156,7 @@ fn apply_refuses_to_overwrite_a_different_trust_policy() {
     );
     assert!(run.stdout.contains(&format!("unchanged role gha-{repo}")));
     // Still the other policy: nothing was overwritten.
-    let doc = iam(async |client: Client| {
+    let doc = common::moto::iam(async |client: Client| {
         let role = client
             .get_role()
             .role_name(format!("gha-{repo}-dev"))
@@ -209,10 +174,10 @@ fn apply_refuses_to_overwrite_a_different_trust_policy() {
 
 #[test]
 fn apply_without_confirmation_changes_nothing() {
-    if !moto_configured() {
+    if !common::moto::configured("`trust --apply`") {
         return;
     }
-    let repo = unique_repo("unconfirmed");
+    let repo = common::moto::unique("unconfirmed");
     let run = trust(&repo, &["--apply"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
@@ -220,7 +185,7 @@ fn apply_without_confirmation_changes_nothing() {
         run.stderr.contains(&format!("create role gha-{repo}")),
         "the plan is shown"
     );
-    let missing = iam(async |client: Client| {
+    let missing = common::moto::iam(async |client: Client| {
         client
             .get_role()
             .role_name(format!("gha-{repo}"))
@@ -237,14 +202,14 @@ fn apply_without_confirmation_changes_nothing() {
 
 #[test]
 fn apply_copies_the_permissions_of_an_iam_user() {
-    if !moto_configured() {
+    if !common::moto::configured("`trust --apply`") {
         return;
     }
-    let repo = unique_repo("copy");
+    let repo = common::moto::unique("copy");
     let user = format!("deploy-bot-{repo}");
     let inline_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::site/*"}]}"#;
     let group_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudfront:CreateInvalidation","Resource":"*"}]}"#;
-    let managed_arn = iam(async |client: Client| {
+    let managed_arn = common::moto::iam(async |client: Client| {
         client.create_user().user_name(&user).send().await.unwrap();
         let policy = client
             .create_policy()
@@ -301,7 +266,7 @@ fn apply_copies_the_permissions_of_an_iam_user() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     let role = format!("gha-{repo}-dev");
-    let (attached, inline) = iam(async |client: Client| {
+    let (attached, inline) = common::moto::iam(async |client: Client| {
         let attached = client
             .list_attached_role_policies()
             .role_name(&role)
@@ -354,10 +319,10 @@ fn apply_copies_the_permissions_of_an_iam_user() {
 
 #[test]
 fn apply_with_an_unknown_user_changes_nothing() {
-    if !moto_configured() {
+    if !common::moto::configured("`trust --apply`") {
         return;
     }
-    let repo = unique_repo("nouser");
+    let repo = common::moto::unique("nouser");
     let run = trust(
         &repo,
         &["--apply", "--yes", "--copy-permissions-from", "nobody-here"],
@@ -368,7 +333,7 @@ fn apply_with_an_unknown_user_changes_nothing() {
         "{}",
         run.stderr
     );
-    let missing = iam(async |client: Client| {
+    let missing = common::moto::iam(async |client: Client| {
         client
             .get_role()
             .role_name(format!("gha-{repo}"))

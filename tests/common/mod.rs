@@ -54,3 +54,4 @@ pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub mod fake_github;
+pub mod moto;
