@@ -365,18 +365,12 @@ fn checkov_passes_the_terraform_for_an_org() {
 /// IAM holds trusts exactly the `sub` GitHub's template gives, and a second run changes nothing.
 #[test]
 fn apply_creates_the_roles_an_org_needs() {
-    let Some(endpoint) = std::env::var_os("AWS_ENDPOINT_URL_IAM") else {
-        eprintln!(
-            "SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so `trust --org --apply` was not tested against moto."
-        );
+    if !common::moto::configured("`trust --org --apply`") {
         return;
-    };
+    }
+    let endpoint = std::env::var_os("AWS_ENDPOINT_URL_IAM").unwrap_or_default();
     // Tests share one moto server: a repository (so role) name no other run used.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("apply-{nanos}");
+    let name = common::moto::unique("apply");
     let mut world = World::default();
     let repo = world.repo(
         "acme",
@@ -429,29 +423,15 @@ fn apply_creates_the_roles_an_org_needs() {
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let role = format!("gha-{name}");
     assert!(stdout.contains(&format!("created role {role}")), "{stdout}");
-    let document = {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(endpoint.to_string_lossy())
-                .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load()
-                .await;
-            let client = aws_sdk_iam::Client::new(&config);
-            let got = client.get_role().role_name(&role).send().await.unwrap();
-            got.role()
-                .unwrap()
-                .assume_role_policy_document()
-                .unwrap()
-                .to_string()
-        })
-    };
+    // The test process has the same AWS_* settings the binary was given (CI exports them).
+    let document = common::moto::iam(async |client: aws_sdk_iam::Client| {
+        let got = client.get_role().role_name(&role).send().await.unwrap();
+        got.role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap()
+            .to_string()
+    });
     let trust: Value = serde_json::from_str(&migrate::trust::reconcile::decode_policy_document(
         &document,
     ))
