@@ -27,7 +27,7 @@ pub enum IamKeyError {
     },
 }
 
-fn classify<E>(action: &str, subject: &str, err: &E) -> IamKeyError
+pub(crate) fn classify<E>(action: &str, subject: &str, err: &E) -> IamKeyError
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
@@ -80,6 +80,10 @@ pub struct IamKeys {
 }
 
 impl IamKeys {
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// A client from the standard chain; IAM is global, but the SDK needs a region to sign.
     pub async fn connect() -> Self {
         let region = aws_config::meta::region::RegionProviderChain::default_provider()

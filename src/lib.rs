@@ -15,6 +15,7 @@ pub mod expr;
 pub mod facts;
 pub mod github;
 pub mod iam_keys;
+pub mod iam_roles;
 pub mod inventory;
 pub mod publish;
 pub mod remote;

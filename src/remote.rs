@@ -53,6 +53,9 @@ pub struct RepoRecord {
     /// Pull requests on the campaign branch (for `status`).
     #[serde(skip)]
     pub campaign_pulls: Vec<crate::github::CampaignPull>,
+    /// Environment names when discovery saw them all.
+    #[serde(skip)]
+    pub environments: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -146,6 +149,7 @@ pub async fn scan(
             oidc_sub: None,
             secrets: Vec::new(),
             campaign_pulls: repo.campaign_pulls.clone(),
+            environments: repo.environments.clone(),
         });
         if skip.is_some() {
             continue;
@@ -200,8 +204,11 @@ pub async fn scan(
     let lookups = join_all(wanted.iter().map(|&i| {
         let (owner, name) = records[i].repository.split_once('/').unwrap_or_default();
         let (owner, name) = (owner.to_string(), name.to_string());
+        let environments = records[i].environments.clone();
         async move {
-            let secrets = reader.repo_secrets(&owner, &name).await;
+            let secrets = reader
+                .repo_secrets(&owner, &name, environments.as_deref())
+                .await;
             let oidc = match filters.skip_sub_templates {
                 true => None,
                 false => Some(reader.repo_sub_customization(&owner, &name).await),

@@ -123,9 +123,16 @@ struct Run {
     stderr: String,
 }
 
+/// A campaign command on `ledger`.
+fn command(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = bare(fake, args);
+    cmd.args(["--campaign", ledger.to_str().unwrap()]);
+    cmd
+}
+
 /// The binary with the fake's URL, a token, and the moto variables; nothing else from the
 /// environment that could reach GitHub or AWS.
-fn command(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> std::process::Command {
+fn bare(fake: &FakeGitHub, args: &[&str]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"));
     cmd.current_dir(common::root());
     for (key, _) in std::env::vars() {
@@ -134,7 +141,6 @@ fn command(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> std::process::Com
         }
     }
     cmd.args(args)
-        .args(["--campaign", ledger.to_str().unwrap()])
         .env("NO_COLOR", "1")
         .env("GH_TOKEN", TOKEN)
         .env("MIGRATE_GITHUB_URL", &fake.url);
@@ -156,7 +162,11 @@ fn run(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> Run {
     if args[0] != "undo" {
         all.extend(["--retry-base-ms", "10", "--write-interval-ms", "5"]);
     }
-    let output = command(fake, ledger, &all).output().unwrap();
+    finish(command(fake, ledger, &all))
+}
+
+fn finish(mut cmd: std::process::Command) -> Run {
+    let output = cmd.output().unwrap();
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8(output.stdout).unwrap(),
@@ -285,7 +295,13 @@ fn status_cleanup_undo_happy_path() {
     assert_eq!(api["state"], "pr_merged");
     assert_eq!(api["pull_request"]["merged"], true);
     assert_eq!(api["remaining_references"], serde_json::json!([]));
-    assert_eq!(api["next_step"], "migrate cleanup");
+    assert!(
+        api["next_step"]
+            .as_str()
+            .unwrap()
+            .ends_with("then migrate cleanup"),
+        "{api:#}"
+    );
     assert_eq!(api["keys"][0]["status"], "Active");
     assert!(
         api["keys"][0]["access_key_id"]
@@ -346,6 +362,192 @@ fn status_cleanup_undo_happy_path() {
     let r = run(&fake, &ledger, &["undo", "--yes"]);
     assert_eq!(r.code, 0);
     assert!(!r.stdout.contains("reactivate:"), "{}", r.stdout);
+}
+
+/// Any other command (no `--campaign` appended: for `trust` that flag is a tag value).
+fn other(fake: &FakeGitHub, args: &[&str]) -> Run {
+    finish(bare(fake, args))
+}
+
+/// The whole campaign through the real binary: scan → trust --apply → rewrite --pr → merge
+/// → status (roles found by tag, verification by a post-merge run, conditional requests) →
+/// cleanup → undo, with GitHub and IAM state checked after each step. The organization's
+/// name is unique so that roles left in a long-lived moto by earlier runs cannot match.
+#[test]
+fn full_campaign_from_scan_to_undo() {
+    if !common::moto::configured("the campaign") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let org = common::moto::unique("camp");
+    let slug = format!("{org}/api");
+    let user = common::moto::unique("ci-full-api");
+    let (key, _) = user_with_key(&user);
+    let mut world = World::default();
+    world.repo(&org, "api", &[(WORKFLOW, OLD)]).secrets =
+        vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    world.repo(&org, "docs", &[("README.md", "docs\n")]);
+    let fake = FakeGitHub::start(world);
+    let map = write_key_map(dir.path(), &format!("[repos]\n\"{slug}\" = \"{user}\"\n"));
+    let url = fake.url.clone();
+    let status = |expect: &str| -> serde_json::Value {
+        let doc = status_json(&fake, &ledger);
+        assert_eq!(repo_row(&doc, &slug)["state"], expect, "{doc:#}");
+        doc
+    };
+
+    // scan: the finding, and the secrets inventory.
+    let r = other(&fake, &["scan", "--org", &org, "--format", "json"]);
+    assert_eq!(r.code, 10, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["repository"] == slug.as_str()),
+        "{doc:#}"
+    );
+    let r = run(
+        &fake,
+        &ledger,
+        &["status", "--org", &org, "--key-map", &map],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc = status("findings");
+    assert_eq!(repo_row(&doc, &slug)["roles"], serde_json::json!([]));
+
+    // trust --apply: the role exists in IAM, tagged, and status finds it by that tag.
+    let trust = [
+        "trust",
+        "--org",
+        &org,
+        "--account-id",
+        "123456789012",
+        "--role-name-template",
+        "{owner}-{repo}-{stage}",
+        "--github-url",
+        &url,
+    ];
+    let r = other(&fake, &[&trust[..], &["--apply", "--yes"]].concat());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = other(&fake, &[&trust[..], &["--format", "role-map"]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let role_map = dir.path().join("roles.toml");
+    std::fs::write(&role_map, &r.stdout).unwrap();
+    let doc = status("role_ready");
+    let roles = repo_row(&doc, &slug)["roles"].as_array().unwrap().clone();
+    assert_eq!(roles.len(), 1, "{doc:#}");
+    let role_name = roles[0]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let tags = common::moto::iam(async |c: Client| {
+        let tags = c
+            .list_role_tags()
+            .role_name(&role_name)
+            .send()
+            .await
+            .unwrap();
+        tags.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        tags.contains(&("github-repo".to_string(), slug.clone())),
+        "{tags:?}"
+    );
+    assert_eq!(repo_row(&doc, &format!("{org}/docs"))["state"], "clean");
+
+    // rewrite --pr: one pull request, journaled in the same ledger.
+    let r = other(
+        &fake,
+        &[
+            "rewrite",
+            "--org",
+            &org,
+            "--role-map",
+            role_map.to_str().unwrap(),
+            "--pr",
+            "--github-url",
+            &url,
+            "--min-write-interval-ms",
+            "0",
+            "--retry-base-ms",
+            "5",
+            "--campaign",
+            ledger.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let number = fake.with(|s| {
+        let pulls = &s.world.repos[&slug].pulls;
+        assert_eq!(pulls.len(), 1);
+        assert_eq!(pulls[0].files, vec![WORKFLOW.to_string()]);
+        assert!(s.world.repos[&format!("{org}/docs")].pulls.is_empty());
+        pulls[0].number
+    });
+    status("pr_open");
+
+    // Merged: not verified until a migrated workflow succeeds on the default branch after
+    // the merge. A failed run and a run from before the merge do not count.
+    fake.with(|s| s.world.merge(&slug, number));
+    let doc = status("pr_merged");
+    assert!(
+        repo_row(&doc, &slug)["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("run a migrated workflow"),
+        "{doc:#}"
+    );
+    fake.with(|s| {
+        s.world.run(&slug, WORKFLOW, "failure", 0);
+        s.world.run(&slug, WORKFLOW, "success", 600);
+    });
+    status("pr_merged");
+    fake.with(|s| s.world.run(&slug, WORKFLOW, "success", 0));
+    let doc = status("verified");
+    let row = repo_row(&doc, &slug);
+    assert_eq!(row["verified"]["workflow"], WORKFLOW);
+    assert_eq!(row["next_step"], "migrate cleanup");
+    // Unchanged listings came back as 304s; a verified merge is not asked about again.
+    assert!(
+        doc["github_requests"]["not_modified"].as_u64().unwrap() > 0,
+        "{doc:#}"
+    );
+    let runs_asked = || {
+        fake.log()
+            .iter()
+            .filter(|l| l.operation == "actions/list-workflow-runs-for-repo")
+            .count()
+    };
+    let before = runs_asked();
+    status("verified");
+    assert_eq!(runs_asked(), before);
+
+    // cleanup: key deactivated, then secrets deleted.
+    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(key_status(&user, &key), "Inactive");
+    fake.with(|s| assert!(s.world.repos[&slug].secrets.is_empty()));
+    status("secrets_deleted");
+
+    // undo: the key is back; the secrets can only be recreated by hand.
+    let r = run(&fake, &ledger, &["undo", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(key_status(&user, &key), "Active");
+    assert!(
+        r.stdout
+            .contains(&format!("gh secret set AWS_ACCESS_KEY_ID --repo {slug}")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
 #[test]

@@ -502,6 +502,7 @@ mod tests {
             merged: true,
             merged_at: Some(MERGED),
             head: super::super::BRANCH.into(),
+            files: Vec::new(),
         })
     }
 

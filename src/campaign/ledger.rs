@@ -9,6 +9,7 @@
 //! by observing remote state ([`JournalResult::Observed`] / [`JournalResult::NotDone`]), never
 //! by repeating the write blindly.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use super::state::RepoState;
 use super::time::{self, Seconds};
+use crate::github::cache::Cached;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -105,7 +107,6 @@ pub struct RepoRow {
     pub pr_head: Option<String>,
     pub pr_merged: bool,
     pub merged_at: Option<Seconds>,
-    pub role_arn: Option<String>,
     pub updated_at: Seconds,
 }
 
@@ -123,6 +124,31 @@ pub struct SecretRow {
     /// Ever referenced by the repository's workflows: sticky, so that after the PR removed
     /// the references the ledger still knows which secrets belonged to the old setup.
     pub ever_referenced: bool,
+}
+
+/// An IAM role that serves a repository, as last observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleRow {
+    pub arn: String,
+    /// IAM's unique id: a role deleted and re-created under the same name gets a new one.
+    pub role_id: String,
+    pub repo: String,
+    /// `tag` (`github-repo`, set by `trust --apply`) or `trust policy` (its `sub` names the
+    /// repository).
+    pub source: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A successful run of the migrated workflows after the campaign PR merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub repo: String,
+    /// The merge this run verifies (a later merge needs a later run).
+    pub merged_at: Seconds,
+    /// Workflow file.
+    pub workflow: String,
+    pub run_url: String,
+    pub run_at: Seconds,
 }
 
 /// An IAM access key as last observed.
@@ -143,7 +169,7 @@ CREATE TABLE IF NOT EXISTS repos (
     repo TEXT PRIMARY KEY, repo_id INTEGER, state TEXT NOT NULL, error TEXT,
     default_branch TEXT, findings INTEGER NOT NULL DEFAULT 0, refs TEXT NOT NULL DEFAULT '[]',
     pr_number INTEGER, pr_url TEXT, pr_head TEXT, pr_merged INTEGER NOT NULL DEFAULT 0,
-    merged_at INTEGER, role_arn TEXT, updated_at INTEGER NOT NULL);
+    merged_at INTEGER, updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS secrets (
     repo TEXT NOT NULL, scope TEXT NOT NULL, environment TEXT NOT NULL DEFAULT '', name TEXT NOT NULL,
     present INTEGER NOT NULL, ever_referenced INTEGER NOT NULL DEFAULT 0,
@@ -154,6 +180,15 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS repo_keys (
     repo TEXT NOT NULL, access_key_id TEXT NOT NULL, source TEXT NOT NULL,
     PRIMARY KEY (repo, access_key_id));
+CREATE TABLE IF NOT EXISTS roles (
+    arn TEXT PRIMARY KEY, role_id TEXT NOT NULL, repo TEXT NOT NULL, source TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]', observed_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS role_tags (role_id TEXT PRIMARY KEY, tags TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verifications (
+    repo TEXT PRIMARY KEY, merged_at INTEGER NOT NULL, workflow TEXT NOT NULL, run_url TEXT NOT NULL,
+    run_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS http_cache (
+    key TEXT PRIMARY KEY, etag TEXT NOT NULL, link TEXT, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, detail TEXT NOT NULL, started_at INTEGER NOT NULL,
@@ -262,13 +297,126 @@ impl Ledger {
         Ok(())
     }
 
-    /// Records the IAM role `trust --apply` made for a repository.
-    pub fn set_role(&self, repo: &str, role_arn: &str) -> Result<(), LedgerError> {
-        self.ensure_repo(repo)?;
+    /// Replaces the roles known to serve the campaign's repositories with this observation.
+    pub fn record_roles(&self, roles: &[RoleRow]) -> Result<(), LedgerError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM roles", [])?;
+        for r in roles {
+            tx.execute(
+                "INSERT OR REPLACE INTO roles (arn, role_id, repo, source, tags, observed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    r.arn,
+                    r.role_id,
+                    r.repo,
+                    r.source,
+                    serde_json::to_string(&r.tags).unwrap_or_default(),
+                    time::now()
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn roles(&self) -> Result<Vec<RoleRow>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT arn, role_id, repo, source, tags FROM roles ORDER BY repo, arn")?;
+        let rows = stmt.query_map([], |r| {
+            let tags: String = r.get(4)?;
+            Ok(RoleRow {
+                arn: r.get(0)?,
+                role_id: r.get(1)?,
+                repo: r.get(2)?,
+                source: r.get(3)?,
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Tags of every web-identity role seen, by role id (read once per role).
+    pub fn role_tags(&self) -> Result<BTreeMap<String, Vec<(String, String)>>, LedgerError> {
+        let mut stmt = self.conn.prepare("SELECT role_id, tags FROM role_tags")?;
+        let rows = stmt.query_map([], |r| {
+            let tags: String = r.get(1)?;
+            Ok((r.get(0)?, serde_json::from_str(&tags).unwrap_or_default()))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn set_role_tags(
+        &self,
+        tags: &BTreeMap<String, Vec<(String, String)>>,
+    ) -> Result<(), LedgerError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM role_tags", [])?;
+        for (role_id, tags) in tags {
+            tx.execute(
+                "INSERT INTO role_tags (role_id, tags) VALUES (?1, ?2)",
+                params![role_id, serde_json::to_string(tags).unwrap_or_default()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records the first successful run of the migrated workflows after the PR merged.
+    pub fn record_verification(&self, v: &Verification) -> Result<(), LedgerError> {
         self.conn.execute(
-            "UPDATE repos SET role_arn = ?2, updated_at = ?3 WHERE repo = ?1",
-            params![repo, role_arn, time::now()],
+            "INSERT OR REPLACE INTO verifications (repo, merged_at, workflow, run_url, run_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![v.repo, v.merged_at, v.workflow, v.run_url, v.run_at],
         )?;
+        Ok(())
+    }
+
+    pub fn verifications(&self) -> Result<Vec<Verification>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT repo, merged_at, workflow, run_url, run_at FROM verifications ORDER BY repo",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Verification {
+                repo: r.get(0)?,
+                merged_at: r.get(1)?,
+                workflow: r.get(2)?,
+                run_url: r.get(3)?,
+                run_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// GitHub replies kept for conditional requests (see [`crate::github::ConditionalCache`]).
+    pub fn http_cache(&self) -> Result<Vec<(String, Cached)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, etag, link, body FROM http_cache")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                Cached {
+                    etag: r.get(1)?,
+                    link: r.get(2)?,
+                    body: r.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces the kept replies with `entries`.
+    pub fn set_http_cache(&self, entries: &[(String, Cached)]) -> Result<(), LedgerError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM http_cache", [])?;
+        for (key, c) in entries {
+            tx.execute(
+                "INSERT INTO http_cache (key, etag, link, body) VALUES (?1, ?2, ?3, ?4)",
+                params![key, c.etag, c.link, c.body],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -381,7 +529,7 @@ impl Ledger {
     pub fn repos(&self) -> Result<Vec<RepoRow>, LedgerError> {
         let mut stmt = self.conn.prepare(
             "SELECT repo, repo_id, state, error, default_branch, findings, refs, pr_number, pr_url,
-                    pr_head, pr_merged, merged_at, role_arn, updated_at FROM repos ORDER BY repo",
+                    pr_head, pr_merged, merged_at, updated_at FROM repos ORDER BY repo",
         )?;
         let rows = stmt.query_map([], |r| {
             let refs: String = r.get(6)?;
@@ -398,8 +546,7 @@ impl Ledger {
                 pr_head: r.get(9)?,
                 pr_merged: r.get(10)?,
                 merged_at: r.get(11)?,
-                role_arn: r.get(12)?,
-                updated_at: r.get(13)?,
+                updated_at: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod keymap;
 pub mod ledger;
 pub mod reconcile;
+pub mod roles;
 pub mod state;
 pub mod time;
 pub mod undo;

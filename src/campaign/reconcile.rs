@@ -5,12 +5,16 @@
 //! state. `status`, `cleanup` and `undo` all start here.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
 use super::keymap::{KeyMap, KeyRef, Suggestion, suggest};
-use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
+use super::ledger::{
+    JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, RoleRow, SecretRow, Verification,
+};
+use super::roles;
 use super::state::{self, Observed, PullFacts, RepoState};
-use crate::github::{GitHubError, GitHubReader};
+use crate::github::{ConditionalCache, GitHubError, GitHubReader};
 use crate::iam_keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
 
@@ -28,6 +32,10 @@ pub enum CampaignError {
         "no repositories to look at: pass --org ORG or --repo OWNER/REPO (the ledger has no target recorded yet)"
     )]
     NoTarget,
+    #[error(
+        "--no-aws leaves IAM alone, but the key map names IAM keys (or a key write is pending in the journal)\nhelp: drop --no-aws and provide AWS credentials"
+    )]
+    NeedsAws,
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -54,6 +62,9 @@ pub struct Truth {
     pub errors: Vec<String>,
     /// Journal entries found pending and how they were resolved.
     pub resolved: Vec<(JournalEntry, JournalResult)>,
+    /// GitHub requests this run made, and how many of them GitHub answered `304` (free).
+    pub requests: u64,
+    pub not_modified: u64,
 }
 
 /// The target recorded in the ledger, or the one given now (which is then recorded).
@@ -135,6 +146,9 @@ pub async fn gather(
         skip_sub_templates: true,
         ..Filters::default()
     };
+    // Replies kept from the last run: unchanged listings come back as free `304`s.
+    let cache = Arc::new(ConditionalCache::new(ledger.http_cache()?));
+    let reader = &reader.with_cache(cache.clone());
     let scan = remote::scan(reader, target, &filters, &Quiet).await?;
     let mut truth = Truth {
         org: match target {
@@ -373,12 +387,14 @@ pub async fn gather(
         key.deactivated_at = deactivated_at(&journal, &key.id);
     }
 
+    let slugs: Vec<String> = repos.iter().map(|(f, ..)| f.repo.clone()).collect();
+    let roles = roles(ledger, iam, &slugs, &mut truth.errors).await?;
+    let verified = verifications(reader, ledger, &repos, &mut truth.errors).await?;
+    ledger.set_http_cache(&cache.used_entries())?;
+    truth.requests = reader.requests();
+    truth.not_modified = cache.not_modified();
+
     // States.
-    let role_arns: BTreeMap<String, Option<String>> = ledger
-        .repos()?
-        .into_iter()
-        .map(|r| (r.repo, r.role_arn))
-        .collect();
     for (facts, record, _, old_known) in repos {
         let observed = Observed {
             outcome: if facts.scanned {
@@ -394,7 +410,12 @@ pub async fn gather(
             findings: record.findings,
             references: facts.references.clone(),
             pull: facts.pull.clone(),
-            role_arn: role_arns.get(&facts.repo).cloned().flatten(),
+            roles: roles
+                .iter()
+                .filter(|r| r.repo == facts.repo)
+                .map(|r| r.arn.clone())
+                .collect(),
+            verified: verified.get(&facts.repo).cloned(),
             old_secrets_present: facts.old_secrets.len()
                 + facts
                     .org_secrets_used
@@ -448,6 +469,98 @@ pub async fn gather(
         }
     }
     Ok(truth)
+}
+
+/// The roles that serve `repos`: observed in IAM when it is reachable (and recorded), else
+/// what the ledger last observed.
+async fn roles(
+    ledger: &Ledger,
+    iam: Option<&IamKeys>,
+    repos: &[String],
+    errors: &mut Vec<String>,
+) -> Result<Vec<RoleRow>, CampaignError> {
+    let Some(iam) = iam else {
+        return Ok(ledger.roles()?);
+    };
+    match crate::iam_roles::web_identity_roles(iam, &ledger.role_tags()?).await {
+        Ok(observed) => {
+            ledger.set_role_tags(
+                &observed
+                    .iter()
+                    .map(|r| (r.role_id.clone(), r.tags.clone()))
+                    .collect(),
+            )?;
+            let rows = roles::match_roles(&observed, repos);
+            ledger.record_roles(&rows)?;
+            Ok(rows)
+        }
+        Err(e) => {
+            errors.push(format!("IAM roles (showing the last observation): {e}"));
+            Ok(ledger.roles()?)
+        }
+    }
+}
+
+/// Merged repositories whose migrated workflows have since run successfully on the default
+/// branch: the ledger's earlier verification of the same merge, else the Actions runs API
+/// (one request per merged, not yet verified repository).
+async fn verifications(
+    reader: &GitHubReader,
+    ledger: &Ledger,
+    repos: &[(RepoFacts, &remote::RepoRecord, Vec<String>, usize)],
+    errors: &mut Vec<String>,
+) -> Result<BTreeMap<String, Verification>, CampaignError> {
+    let mut out: BTreeMap<String, Verification> = BTreeMap::new();
+    let earlier: BTreeMap<String, Verification> = ledger
+        .verifications()?
+        .into_iter()
+        .map(|v| (v.repo.clone(), v))
+        .collect();
+    let mut wanted = Vec::new();
+    for (facts, record, _, _) in repos {
+        let Some((pull, merged_at)) = facts
+            .pull
+            .as_ref()
+            .and_then(|p| p.merged_at.filter(|_| p.merged).map(|at| (p, at)))
+        else {
+            continue;
+        };
+        match earlier.get(&facts.repo) {
+            Some(v) if v.merged_at == merged_at => {
+                out.insert(facts.repo.clone(), v.clone());
+            }
+            _ => {
+                if let Some(branch) = &record.default_branch {
+                    wanted.push((facts.repo.clone(), branch.clone(), pull, merged_at));
+                }
+            }
+        }
+    }
+    let since: Vec<String> = wanted
+        .iter()
+        .map(|(.., merged_at)| super::time::format(*merged_at))
+        .collect();
+    let lookups = futures::future::join_all(wanted.iter().zip(&since).map(
+        |((repo, branch, ..), since)| {
+            let (owner, name) = repo.split_once('/').unwrap_or_default();
+            reader.successful_runs_since(owner, name, branch, since)
+        },
+    ))
+    .await;
+    for ((repo, _, pull, merged_at), runs) in wanted.iter().zip(lookups) {
+        let runs = match runs {
+            Ok(runs) => runs,
+            Err(e) => {
+                errors.push(format!("{repo}: workflow runs: {e}"));
+                continue;
+            }
+        };
+        if let Some(v) = state::verifying_run(repo, pull, *merged_at, &runs) {
+            ledger.record_verification(&v)?;
+            out.insert(repo.clone(), v);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether an organization secret still exists and the repository can still see it.
@@ -566,6 +679,7 @@ fn best_pull(pulls: &[crate::github::CampaignPull]) -> Option<PullFacts> {
             merged: p.merged,
             merged_at: p.merged_at.as_deref().and_then(super::time::parse),
             head: p.head.clone(),
+            files: p.files.clone(),
         })
         .collect();
     facts.sort_by_key(|p| (p.merged, p.state == "open", p.number));

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::ledger::Verification;
+
 /// Where a repository stands. Derived again on every `status`, never trusted from the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -13,7 +15,7 @@ pub enum RepoState {
     RoleReady,
     PrOpen,
     PrMerged,
-    /// Not derived yet: needs a successful post-merge OIDC run (see the README).
+    /// Merged, and a migrated workflow has since run successfully on the default branch.
     Verified,
     KeysDeactivated,
     SecretsDeleted,
@@ -66,6 +68,8 @@ pub struct PullFacts {
     pub merged: bool,
     pub merged_at: Option<i64>,
     pub head: String,
+    /// Paths the pull request changes.
+    pub files: Vec<String>,
 }
 
 /// Everything observed about one repository that its state depends on.
@@ -78,7 +82,10 @@ pub struct Observed {
     /// Secret names the default branch still references.
     pub references: Vec<String>,
     pub pull: Option<PullFacts>,
-    pub role_arn: Option<String>,
+    /// ARNs of the IAM roles that serve the repository.
+    pub roles: Vec<String>,
+    /// The successful post-merge run that verified the migration.
+    pub verified: Option<Verification>,
     /// Old secrets (ever referenced or mapped) still present.
     pub old_secrets_present: usize,
     /// Old secrets known to the campaign (present or not).
@@ -110,13 +117,16 @@ pub fn derive(o: &Observed) -> RepoState {
         if keys_off {
             return RepoState::KeysDeactivated;
         }
+        if o.verified.is_some() {
+            return RepoState::Verified;
+        }
         return RepoState::PrMerged;
     }
     if o.pull.as_ref().is_some_and(|p| p.state == "open") {
         return RepoState::PrOpen;
     }
     if o.findings > 0 {
-        return if o.role_arn.is_some() {
+        return if !o.roles.is_empty() {
             RepoState::RoleReady
         } else {
             RepoState::Findings
@@ -150,7 +160,10 @@ pub fn next_step(state: RepoState, o: &Observed) -> String {
         RepoState::PrMerged | RepoState::Verified if o.key_statuses.is_empty() => {
             "map the repo's IAM keys in --key-map, then migrate cleanup".into()
         }
-        RepoState::PrMerged | RepoState::Verified => "migrate cleanup".into(),
+        RepoState::PrMerged => {
+            "run a migrated workflow (verifies OIDC), then migrate cleanup".into()
+        }
+        RepoState::Verified => "migrate cleanup".into(),
         RepoState::KeysDeactivated => "migrate cleanup (deletes the secrets)".into(),
         RepoState::SecretsDeleted => {
             "after the soak: migrate cleanup --delete-keys --soak 7d".into()
@@ -162,6 +175,34 @@ pub fn next_step(state: RepoState, o: &Observed) -> String {
             o.reason.clone().unwrap_or_else(|| "see errors".into())
         ),
     }
+}
+
+/// The run that verifies a merged migration: the newest successful run on the default branch
+/// created at or after the merge, of a workflow the pull request changed (of any workflow
+/// when it changed none, e.g. only composite actions).
+pub fn verifying_run(
+    repo: &str,
+    pull: &PullFacts,
+    merged_at: i64,
+    runs: &[crate::github::WorkflowRun],
+) -> Option<Verification> {
+    let workflows: Vec<&String> = pull
+        .files
+        .iter()
+        .filter(|f| f.starts_with(".github/workflows/"))
+        .collect();
+    runs.iter()
+        .filter_map(|r| super::time::parse(&r.created_at).map(|at| (at, r)))
+        .filter(|(at, _)| *at >= merged_at)
+        .filter(|(_, r)| workflows.is_empty() || workflows.contains(&&r.path))
+        .max_by_key(|(at, _)| *at)
+        .map(|(at, r)| Verification {
+            repo: repo.to_string(),
+            merged_at,
+            workflow: r.path.clone(),
+            run_url: r.url.clone(),
+            run_at: at,
+        })
 }
 
 #[cfg(test)]
@@ -176,7 +217,17 @@ mod tests {
             merged,
             merged_at: merged.then_some(1),
             head: "migrate/aws-oidc".into(),
+            files: vec![".github/workflows/deploy.yml".into()],
         })
+    }
+
+    fn run(path: &str, created_at: &str) -> crate::github::WorkflowRun {
+        crate::github::WorkflowRun {
+            path: path.into(),
+            url: "https://github.example/run".into(),
+            created_at: created_at.into(),
+            head_sha: "abc".into(),
+        }
     }
 
     #[test]
@@ -189,7 +240,7 @@ mod tests {
             ..Observed::default()
         };
         assert_eq!(derive(&o), RepoState::Findings);
-        o.role_arn = Some("arn".into());
+        o.roles = vec!["arn".into()];
         assert_eq!(derive(&o), RepoState::RoleReady);
         o.pull = pull(false);
         assert_eq!(derive(&o), RepoState::PrOpen);
@@ -197,6 +248,22 @@ mod tests {
         o.pull = pull(true);
         o.findings = 0;
         assert_eq!(derive(&o), RepoState::PrMerged);
+        let runs = [
+            run(".github/workflows/other.yml", "1970-01-01T00:00:09Z"),
+            run(".github/workflows/deploy.yml", "1970-01-01T00:00:00Z"),
+        ];
+        // Neither a workflow the PR left alone nor a run before the merge verifies it.
+        assert_eq!(
+            verifying_run("acme/api", o.pull.as_ref().unwrap(), 1, &runs),
+            None
+        );
+        let runs = [run(".github/workflows/deploy.yml", "1970-01-01T00:00:05Z")];
+        o.verified = verifying_run("acme/api", o.pull.as_ref().unwrap(), 1, &runs);
+        assert_eq!(o.verified.as_ref().unwrap().run_at, 5);
+        assert_eq!(derive(&o), RepoState::Verified);
+        o.key_statuses = vec!["Active".into()];
+        assert_eq!(derive(&o), RepoState::Verified);
+        assert_eq!(next_step(RepoState::Verified, &o), "migrate cleanup");
         o.key_statuses = vec!["Inactive".into()];
         assert_eq!(derive(&o), RepoState::KeysDeactivated);
         o.old_secrets_present = 0;

@@ -54,6 +54,11 @@ pub struct CampaignArgs {
     /// Pause between GitHub writes in milliseconds (GitHub asks for at least a second).
     #[arg(long, default_value_t = 1000, hide = true)]
     pub write_interval_ms: u64,
+
+    /// GitHub only: do not ask IAM for roles and keys (the ledger's last observation of
+    /// roles is shown). Refused when the key map names keys.
+    #[arg(long)]
+    pub no_aws: bool,
 }
 
 impl CampaignArgs {
@@ -102,12 +107,17 @@ impl Session {
     ) -> Result<(Truth, Option<IamKeys>), CampaignError> {
         let target = reconcile::target(&self.ledger, args.org.as_deref(), &args.repo)?;
         let keymap = reconcile::key_map(&self.ledger, key_map)?;
-        let needs_iam = !keymap.is_empty()
-            || self
+        if args.no_aws {
+            let key_work_pending = self
                 .ledger
                 .journal()?
                 .iter()
                 .any(|e| e.is_pending() && e.action.ends_with("_key"));
+            if !keymap.is_empty() || key_work_pending {
+                return Err(CampaignError::NeedsAws);
+            }
+        }
+        let needs_iam = !args.no_aws;
         let _entered = self.runtime.enter();
         self.runtime.block_on(async {
             let iam = if needs_iam {
@@ -169,6 +179,12 @@ pub fn run(args: StatusArgs) -> u8 {
         }
     };
     report_resolved(&truth);
+    if matches!(args.format, Format::Table) {
+        eprintln!(
+            "GitHub: {} requests, {} answered 304 Not Modified (free against the rate limit)",
+            truth.requests, truth.not_modified
+        );
+    }
     let text = match args.format {
         Format::Table => table(&truth),
         Format::Markdown => markdown(&truth),
@@ -384,6 +400,10 @@ fn to_json(truth: &Truth) -> serde_json::Value {
                 "findings": v.observed.findings,
                 "remaining_references": v.observed.references,
                 "old_secrets_present": v.observed.old_secrets_present,
+                "roles": v.observed.roles,
+                "verified": v.observed.verified.as_ref().map(|r| json!({
+                    "workflow": r.workflow, "run_url": r.run_url, "run_at": time::format(r.run_at),
+                })),
                 "keys": keys,
                 "next_step": v.next,
             })
@@ -396,5 +416,6 @@ fn to_json(truth: &Truth) -> serde_json::Value {
         "totals": totals(truth),
         "suggestions": truth.suggestions.iter().map(|s| json!({"repository": s.repo, "user": s.user, "why": s.why})).collect::<Vec<_>>(),
         "errors": truth.errors,
+        "github_requests": {"total": truth.requests, "not_modified": truth.not_modified},
     })
 }

@@ -2,6 +2,7 @@
 //! transport, and split capabilities: [`GitHubReader`] for scanning, a writer for PRs.
 
 pub mod auth;
+pub mod cache;
 pub mod campaign;
 pub mod endpoint;
 pub mod error;
@@ -12,11 +13,13 @@ pub mod write;
 
 use std::sync::Arc;
 
+pub use cache::ConditionalCache;
 pub use endpoint::Endpoint;
 pub use error::GitHubError;
 pub use governor::Policy;
 pub use read::{
     CampaignPull, GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization,
+    WorkflowRun,
 };
 pub use write::{CommitRef, GitHubWriter, NewPull, PullRef};
 
@@ -27,6 +30,7 @@ pub fn connect_reader(url: &str, policy: Policy) -> Result<GitHubReader, GitHubE
     let transport = transport::Transport::new(endpoint, token, policy)?;
     Ok(GitHubReader {
         transport: Arc::new(transport),
+        cache: None,
     })
 }
 
@@ -42,6 +46,7 @@ pub fn connect_writer(
     Ok((
         GitHubReader {
             transport: transport.clone(),
+            cache: None,
         },
         GitHubWriter { transport },
     ))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::Method;
 use serde_json::{Value, json};
 
+use super::cache::{Cached, ConditionalCache};
 use super::error::GitHubError;
 use super::transport::{Access, Reply, Transport};
 
@@ -35,6 +36,8 @@ pub struct RepoSnapshot {
     pub files: Vec<RemoteFile>,
     /// Pull requests whose head is the campaign branch, newest first.
     pub campaign_pulls: Vec<CampaignPull>,
+    /// Environment names, when discovery saw them all (saves one REST call per repository).
+    pub environments: Option<Vec<String>>,
 }
 
 impl RepoSnapshot {
@@ -82,7 +85,8 @@ fragment Repo on Repository {
   workflows: object(expression: "HEAD:.github/workflows") { ... on Tree { entries { name type object { ...Blob } } } }
   actions: object(expression: "HEAD:.github/actions") { ... on Tree { entries { name type object { ... on Tree { entries { name type object { ...Blob } } } } } } }
   rootAction: object(expression: "HEAD:action.yml") { ...Blob }
-  campaignPulls: pullRequests(headRefName: "migrate/aws-oidc", first: 10, states: [OPEN, CLOSED, MERGED]) { nodes { number url state mergedAt headRefName } }
+  environments(first: 50) { totalCount nodes { name } }
+  campaignPulls: pullRequests(headRefName: "migrate/aws-oidc", first: 10, states: [OPEN, CLOSED, MERGED]) { nodes { number url state mergedAt headRefName files(first: 100) { nodes { path } } } }
 }
 "#;
 
@@ -97,6 +101,18 @@ pub struct CampaignPull {
     pub merged: bool,
     pub merged_at: Option<String>,
     pub head: String,
+    /// Paths it changes (the first 100).
+    pub files: Vec<String>,
+}
+
+/// A completed workflow run, as the Actions API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowRun {
+    /// The workflow file (`.github/workflows/deploy.yml`).
+    pub path: String,
+    pub url: String,
+    pub created_at: String,
+    pub head_sha: String,
 }
 
 /// Repositories per GraphQL page: small enough to stay under GitHub's 10 s query timeout
@@ -106,9 +122,19 @@ pub const PAGE_SIZE: usize = 25;
 #[derive(Clone)]
 pub struct GitHubReader {
     pub(super) transport: Arc<Transport>,
+    /// Earlier replies to revalidate with `If-None-Match` (campaign commands keep them).
+    pub(super) cache: Option<Arc<ConditionalCache>>,
 }
 
 impl GitHubReader {
+    /// The same connection, revalidating REST GETs against `cache`.
+    pub fn with_cache(&self, cache: Arc<ConditionalCache>) -> Self {
+        Self {
+            transport: self.transport.clone(),
+            cache: Some(cache),
+        }
+    }
+
     pub fn requests(&self) -> u64 {
         self.transport.governor.requests()
     }
@@ -293,6 +319,7 @@ impl GitHubReader {
                 .flatten()
                 .filter_map(campaign_pull)
                 .collect(),
+            environments: environments(&node["environments"]),
             head,
             files: remote,
             owner,
@@ -320,10 +347,63 @@ impl GitHubReader {
     }
 
     async fn get(&self, path: &str, accept: &str, what: &str) -> Result<Reply, GitHubError> {
-        let reply = self
-            .transport
-            .send(Method::GET, path, None, accept, Access::Read, what)
-            .await?;
+        // Only JSON listings are worth keeping; raw files can be large.
+        let cacheable = accept == "application/vnd.github+json";
+        let Some(cache) = self.cache.as_ref().filter(|_| cacheable) else {
+            let reply = self
+                .transport
+                .send(Method::GET, path, None, accept, Access::Read, what)
+                .await?;
+            return self.success(reply, what);
+        };
+        let key = format!("{accept} {path}");
+        let earlier = cache.lookup(&key);
+        let reply = match &earlier {
+            Some(earlier) => {
+                self.transport
+                    .get_if_none_match(path, accept, &earlier.etag, what)
+                    .await?
+            }
+            None => {
+                self.transport
+                    .send(Method::GET, path, None, accept, Access::Read, what)
+                    .await?
+            }
+        };
+        if let (304, Some(earlier)) = (reply.status, earlier) {
+            cache.count_not_modified();
+            let mut headers = reply.headers;
+            if let Some(link) = earlier.link.as_deref().and_then(|l| l.parse().ok()) {
+                headers.insert(http::header::LINK, link);
+            }
+            return Ok(Reply {
+                status: 200,
+                headers,
+                body: earlier.body,
+            });
+        }
+        let reply = self.success(reply, what)?;
+        let header = |name: http::header::HeaderName| {
+            reply
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        if let Some(etag) = header(http::header::ETAG) {
+            cache.store(
+                &key,
+                Cached {
+                    etag,
+                    link: header(http::header::LINK),
+                    body: reply.body.clone(),
+                },
+            );
+        }
+        Ok(reply)
+    }
+
+    fn success(&self, reply: Reply, what: &str) -> Result<Reply, GitHubError> {
         if (200..300).contains(&reply.status) {
             Ok(reply)
         } else {
@@ -370,7 +450,14 @@ impl GitHubReader {
         Ok(items)
     }
 
-    pub async fn repo_secrets(&self, owner: &str, repo: &str) -> Result<RepoSecrets, GitHubError> {
+    /// Secret names at the repository and environment level. `known_environments` (from
+    /// discovery) saves listing the environments again.
+    pub async fn repo_secrets(
+        &self,
+        owner: &str,
+        repo: &str,
+        known_environments: Option<&[String]>,
+    ) -> Result<RepoSecrets, GitHubError> {
         let what = format!("secrets of {owner}/{repo}");
         let names = |items: Vec<Value>| -> Vec<String> {
             items
@@ -387,17 +474,21 @@ impl GitHubReader {
             .await?,
         );
         let mut environments = Vec::new();
-        let envs = self
-            .paginate(
-                &format!("/repos/{owner}/{repo}/environments"),
-                "environments",
-                &what,
-            )
-            .await?;
-        for env in envs {
-            let Some(env_name) = env["name"].as_str() else {
-                continue;
-            };
+        let envs: Vec<String> = match known_environments {
+            Some(known) => known.to_vec(),
+            None => self
+                .paginate(
+                    &format!("/repos/{owner}/{repo}/environments"),
+                    "environments",
+                    &what,
+                )
+                .await?
+                .iter()
+                .filter_map(|e| e["name"].as_str().map(str::to_string))
+                .collect(),
+        };
+        for env_name in &envs {
+            let env_name = env_name.as_str();
             let encoded = percent_encode(env_name);
             let path = format!("/repos/{owner}/{repo}/environments/{encoded}/secrets");
             for secret in names(self.paginate(&path, "secrets", &what).await?) {
@@ -408,6 +499,39 @@ impl GitHubReader {
             repository,
             environments,
         })
+    }
+
+    /// Successful workflow runs on `branch` created at or after `since` (RFC 3339), newest
+    /// first: the first page is enough to tell whether the migrated workflows have run.
+    pub async fn successful_runs_since(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        since: &str,
+    ) -> Result<Vec<WorkflowRun>, GitHubError> {
+        let what = format!("workflow runs of {owner}/{repo}");
+        let v = self
+            .get_json(
+                &format!(
+                    "/repos/{owner}/{repo}/actions/runs?branch={}&status=success&created=%3E%3D{}&exclude_pull_requests=true&per_page=100",
+                    percent_encode(branch),
+                    percent_encode(since)
+                ),
+                &what,
+            )
+            .await?;
+        Ok(v["workflow_runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| WorkflowRun {
+                path: r["path"].as_str().unwrap_or_default().to_string(),
+                url: r["html_url"].as_str().unwrap_or_default().to_string(),
+                created_at: r["created_at"].as_str().unwrap_or_default().to_string(),
+                head_sha: r["head_sha"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect())
     }
 
     pub async fn org_secrets(&self, org: &str) -> Result<Vec<OrgSecret>, GitHubError> {
@@ -483,7 +607,29 @@ fn campaign_pull(p: &Value) -> Option<CampaignPull> {
         merged: state == "MERGED",
         merged_at: p["mergedAt"].as_str().map(str::to_string),
         head: p["headRefName"].as_str().unwrap_or_default().to_string(),
+        files: p["files"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["path"].as_str().map(str::to_string))
+            .collect(),
     })
+}
+
+/// Environment names from discovery, or `None` when there are more than it fetched (or the
+/// server did not answer the field): then the REST listing is the truth.
+fn environments(connection: &Value) -> Option<Vec<String>> {
+    let nodes = connection["nodes"].as_array()?;
+    let total = connection["totalCount"].as_u64()?;
+    if total as usize != nodes.len() {
+        return None;
+    }
+    Some(
+        nodes
+            .iter()
+            .filter_map(|n| n["name"].as_str().map(str::to_string))
+            .collect(),
+    )
 }
 
 fn parse_customization(v: &Value) -> SubCustomization {

@@ -94,8 +94,29 @@ impl Transport {
         access: Access,
         what: &str,
     ) -> Result<Reply, GitHubError> {
-        self.send_with(&self.rest, method, path, body, accept, access, what)
+        self.send_with(&self.rest, method, path, body, accept, None, access, what)
             .await
+    }
+
+    /// A GET that revalidates an earlier reply: `304` means the `etag` is still current.
+    pub async fn get_if_none_match(
+        &self,
+        path: &str,
+        accept: &str,
+        etag: &str,
+        what: &str,
+    ) -> Result<Reply, GitHubError> {
+        self.send_with(
+            &self.rest,
+            Method::GET,
+            path,
+            None,
+            accept,
+            Some(etag),
+            Access::Read,
+            what,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -106,6 +127,7 @@ impl Transport {
         path: &str,
         body: Option<&Value>,
         accept: &str,
+        if_none_match: Option<&str>,
         access: Access,
         what: &str,
     ) -> Result<Reply, GitHubError> {
@@ -113,11 +135,14 @@ impl Transport {
         let mut last_problem = String::new();
         for attempt in 0..attempts {
             let slot = self.governor.acquire(access == Access::Write).await;
-            let builder = http::Request::builder()
+            let mut builder = http::Request::builder()
                 .method(method.clone())
                 .uri(path)
                 .header(http::header::ACCEPT, accept)
                 .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(etag) = if_none_match {
+                builder = builder.header(http::header::IF_NONE_MATCH, etag);
+            }
             let request =
                 client
                     .build_request(builder, body)
@@ -199,6 +224,7 @@ impl Transport {
                 "/graphql",
                 Some(&body),
                 "application/json",
+                None,
                 Access::Read,
                 what,
             )

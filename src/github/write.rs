@@ -179,6 +179,7 @@ impl GitHubWriter {
     ) -> Result<Option<String>, GitHubError> {
         let reader = GitHubReader {
             transport: self.transport.clone(),
+            cache: None,
         };
         match reader.raw_file(owner, repo, path, git_ref).await {
             Ok(text) => Ok(Some(text)),

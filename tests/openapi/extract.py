@@ -24,6 +24,7 @@ OPERATIONS = [
     ("get", "/orgs/{org}/repos"),
     ("get", "/repos/{owner}/{repo}"),
     ("get", "/repos/{owner}/{repo}/actions/oidc/customization/sub"),
+    ("get", "/repos/{owner}/{repo}/actions/runs"),
     ("get", "/repos/{owner}/{repo}/actions/organization-secrets"),
     ("get", "/repos/{owner}/{repo}/actions/secrets"),
     ("delete", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"),

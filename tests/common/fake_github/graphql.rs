@@ -17,8 +17,15 @@ pub fn handle(s: &mut Shared, body: &[u8]) -> Response {
     };
     let query = request["query"].as_str().unwrap_or_default();
     let vars = &request["variables"];
+    // `environments(first: N)`: how many environment names each repository node carries.
+    let environments = query
+        .split("environments(first: ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
     if query.contains("organization(login: $org)") {
-        return organization(s, vars);
+        return organization(s, vars, environments);
     }
     if query.contains(": repository(owner: $o0, name: $n0)") {
         let mut data = serde_json::Map::new();
@@ -32,7 +39,7 @@ pub fn handle(s: &mut Shared, body: &[u8]) -> Response {
             };
             match s.world.repos.get(&format!("{owner}/{name}")) {
                 Some(repo) => {
-                    data.insert(format!("r{i}"), repo_node(s, repo));
+                    data.insert(format!("r{i}"), repo_node(s, repo, environments));
                 }
                 None => {
                     data.insert(format!("r{i}"), Value::Null);
@@ -52,7 +59,7 @@ pub fn handle(s: &mut Shared, body: &[u8]) -> Response {
     )
 }
 
-fn organization(s: &Shared, vars: &Value) -> Response {
+fn organization(s: &Shared, vars: &Value, environments: usize) -> Response {
     let org = vars["org"].as_str().unwrap_or_default();
     let Some(org_state) = s.world.orgs.get(org) else {
         return json_response(
@@ -76,7 +83,7 @@ fn organization(s: &Shared, vars: &Value) -> Response {
     let end = (start + first).min(repos.len());
     let nodes: Vec<Value> = repos[start.min(end)..end]
         .iter()
-        .map(|r| repo_node(s, r))
+        .map(|r| repo_node(s, r, environments))
         .collect();
     json_response(
         StatusCode::OK,
@@ -102,7 +109,7 @@ fn blob(text: &str, truncate_at: usize) -> Value {
     json!({"text": if binary { Value::Null } else { json!(shown) }, "byteSize": text.len(), "isBinary": binary, "isTruncated": truncated})
 }
 
-fn repo_node(s: &Shared, repo: &Repo) -> Value {
+fn repo_node(s: &Shared, repo: &Repo, environments: usize) -> Value {
     let truncate_at = s.truncate_at;
     let owner_id = s.world.orgs.get(&repo.owner).map(|o| o.id);
     let files = repo.default_files();
@@ -150,6 +157,10 @@ fn repo_node(s: &Shared, repo: &Repo) -> Value {
         "defaultBranchRef": {"name": repo.default_branch, "target": {"oid": repo.head()}},
         "workflows": tree(".github/workflows/", 0),
         "actions": tree(".github/actions/", 1),
+        "environments": {
+            "totalCount": repo.environments.len(),
+            "nodes": repo.environments.keys().take(environments).map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        },
         "rootAction": files.get("action.yml").map_or(Value::Null, |t| blob(t, truncate_at)),
         "campaignPulls": {"nodes": repo
             .pulls
@@ -160,8 +171,9 @@ fn repo_node(s: &Shared, repo: &Repo) -> Value {
                 "number": p.number,
                 "url": format!("https://github.example/{}/pull/{}", repo.slug(), p.number),
                 "state": if p.merged { "MERGED" } else if p.state == "open" { "OPEN" } else { "CLOSED" },
-                "mergedAt": if p.merged { json!("2026-11-25T00:00:00Z") } else { Value::Null },
+                "mergedAt": p.merged_at,
                 "headRefName": p.head,
+                "files": {"nodes": p.files.iter().map(|f| json!({"path": f})).collect::<Vec<_>>()},
             }))
             .collect::<Vec<_>>()},
     })

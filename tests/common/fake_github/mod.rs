@@ -172,53 +172,61 @@ async fn handle(
     }
     let full_path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
-    let mut s = shared.lock().expect("lock");
+    // The lock must not live across the await below: the handler's future must be Send.
+    let (operation, status, response) = {
+        let mut s = shared.lock().expect("lock");
 
-    // Injected faults come before any state change, like a proxy failing.
-    if let Some(response) = inject_fault(&mut s, &method, &full_path) {
-        return response;
-    }
+        // Injected faults come before any state change, like a proxy failing.
+        if let Some(response) = inject_fault(&mut s, &method, &full_path) {
+            return response;
+        }
 
-    let (operation, status, response) = if full_path == "/api/graphql" || full_path == "/graphql" {
-        let response = graphql::handle(&mut s, &body);
-        ("graphql".to_string(), response.status().as_u16(), response)
-    } else {
-        let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
-        match spec.check(method.as_str(), path, &query, &body) {
-            Err(violation) => {
-                s.violations.push(violation.clone());
-                let status = if violation.contains("not in GitHub's OpenAPI") {
-                    StatusCode::NOT_FOUND
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                (
-                    "violation".to_string(),
-                    status.as_u16(),
-                    json_response(status, serde_json::json!({"message": violation})),
-                )
-            }
-            Ok((op, _)) if s.forbidden.contains(&op.id) => {
-                let body = serde_json::json!({"message": "Resource not accessible by personal access token"});
-                (
-                    op.id.clone(),
-                    403,
-                    json_response(StatusCode::FORBIDDEN, body),
-                )
-            }
-            Ok((op, params)) => {
-                let request = rest::Request {
-                    params,
-                    query: &query,
-                    body: &body,
-                    headers: &headers,
-                };
-                let response = rest::handle(&mut s, &op.id, request);
-                (op.id.clone(), response.status().as_u16(), response)
+        if full_path == "/api/graphql" || full_path == "/graphql" {
+            let response = graphql::handle(&mut s, &body);
+            ("graphql".to_string(), response.status().as_u16(), response)
+        } else {
+            let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
+            match spec.check(method.as_str(), path, &query, &body) {
+                Err(violation) => {
+                    s.violations.push(violation.clone());
+                    let status = if violation.contains("not in GitHub's OpenAPI") {
+                        StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    };
+                    (
+                        "violation".to_string(),
+                        status.as_u16(),
+                        json_response(status, serde_json::json!({"message": violation})),
+                    )
+                }
+                Ok((op, _)) if s.forbidden.contains(&op.id) => {
+                    let body = serde_json::json!({"message": "Resource not accessible by personal access token"});
+                    (
+                        op.id.clone(),
+                        403,
+                        json_response(StatusCode::FORBIDDEN, body),
+                    )
+                }
+                Ok((op, params)) => {
+                    let request = rest::Request {
+                        params,
+                        query: &query,
+                        body: &body,
+                        headers: &headers,
+                    };
+                    let response = rest::handle(&mut s, &op.id, request);
+                    (op.id.clone(), response.status().as_u16(), response)
+                }
             }
         }
     };
-    s.log.push(Logged {
+    let (status, response) = if method == Method::GET && status == 200 {
+        conditional(&headers, response).await
+    } else {
+        (status, response)
+    };
+    shared.lock().expect("lock").log.push(Logged {
         method: method.to_string(),
         path: full_path,
         operation,
@@ -226,6 +234,38 @@ async fn handle(
         injected: false,
     });
     response
+}
+
+/// GitHub's conditional requests: every successful GET carries an `ETag`; a request whose
+/// `If-None-Match` names the current one gets `304 Not Modified` and no body.
+async fn conditional(headers: &HeaderMap, response: Response) -> (u16, Response) {
+    use std::hash::{Hash, Hasher};
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("fake bodies are in memory");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    parts
+        .headers
+        .get("link")
+        .map(|l| l.as_bytes().to_vec())
+        .hash(&mut hasher);
+    let etag = format!("W/\"{:016x}\"", hasher.finish());
+    let matches = headers
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        let response = Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header("etag", &etag)
+            .body(Body::empty())
+            .expect("response");
+        return (304, response);
+    }
+    parts.headers.insert("etag", etag.parse().expect("header"));
+    (200, Response::from_parts(parts, Body::from(bytes)))
 }
 
 fn inject_fault(s: &mut Shared, method: &Method, path: &str) -> Option<Response> {

@@ -127,7 +127,7 @@ fn pull_json(repo: &Repo, p: &Pull) -> Value {
         .unwrap_or_default();
     json!({
         "number": p.number, "state": p.state, "title": p.title, "body": p.body, "draft": p.draft,
-        "merged": p.merged, "merged_at": if p.merged { json!("2026-11-25T00:00:00Z") } else { Value::Null },
+        "merged": p.merged, "merged_at": p.merged_at,
         "html_url": format!("https://github.example/{}/pull/{}", repo.slug(), p.number),
         "head": {"ref": p.head, "sha": head_sha, "label": format!("{}:{}", repo.owner, p.head)},
         "base": {"ref": p.base},
@@ -282,6 +282,35 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
             "secrets",
             repo.secrets.iter().map(|n| secret_json(n)).collect(),
         ),
+        "actions/list-workflow-runs-for-repo" => {
+            let branch = req.query("branch");
+            let conclusion = req.query("status");
+            // `created` as GitHub's search syntax; the fake knows `>=DATE`.
+            let since = req.query("created").and_then(|c| {
+                c.strip_prefix(">=")
+                    .and_then(migrate::campaign::time::parse)
+            });
+            let mut runs: Vec<&super::state::Run> = repo
+                .runs
+                .iter()
+                .filter(|r| branch.as_ref().is_none_or(|b| *b == r.head_branch))
+                .filter(|r| conclusion.as_ref().is_none_or(|c| *c == r.conclusion))
+                .filter(|r| since.is_none_or(|t| r.created_at >= t))
+                .collect();
+            runs.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+            let items = runs
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.id, "path": r.path, "head_branch": r.head_branch, "head_sha": r.head_sha,
+                        "status": "completed", "conclusion": r.conclusion,
+                        "created_at": super::state::rfc3339(r.created_at),
+                        "html_url": format!("https://github.example/{}/actions/runs/{}", repo.slug(), r.id),
+                    })
+                })
+                .collect();
+            page(req, "workflow_runs", items)
+        }
         "actions/list-repo-organization-secrets" => page(req, "secrets", Vec::new()),
         "actions/delete-repo-secret" => {
             let before = repo.secrets.len();
@@ -487,6 +516,13 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
                 ));
             }
             let number = repo.pulls.len() as u64 + 1;
+            let base_files = repo.default_files();
+            let files = repo
+                .files_at(&head)
+                .into_iter()
+                .filter(|(path, text)| base_files.get(path) != Some(text))
+                .map(|(path, _)| path)
+                .collect();
             let pull = Pull {
                 number,
                 head,
@@ -496,7 +532,9 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
                 draft: body["draft"].as_bool().unwrap_or(false),
                 state: "open".into(),
                 merged: false,
+                merged_at: None,
                 labels: Vec::new(),
+                files,
             };
             let value = pull_json(repo, &pull);
             repo.pulls.push(pull);

@@ -42,7 +42,38 @@ pub struct Pull {
     pub draft: bool,
     pub state: String,
     pub merged: bool,
+    /// RFC 3339, when merged.
+    pub merged_at: Option<String>,
     pub labels: Vec<String>,
+    /// Paths the pull request changes (against its base when it was opened).
+    pub files: Vec<String>,
+}
+
+/// A workflow run, as `GET /repos/{owner}/{repo}/actions/runs` lists it.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub id: u64,
+    /// Workflow file (`.github/workflows/deploy.yml`).
+    pub path: String,
+    pub head_branch: String,
+    pub head_sha: String,
+    /// `success`, `failure`...
+    pub conclusion: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `2026-11-25T10:00:00Z`.
+pub fn rfc3339(at: i64) -> String {
+    migrate::campaign::time::format(at)
 }
 
 pub struct Repo {
@@ -62,6 +93,7 @@ pub struct Repo {
     pub secrets: Vec<String>,
     pub environments: BTreeMap<String, Vec<String>>,
     pub oidc: Value,
+    pub runs: Vec<Run>,
 }
 
 impl Repo {
@@ -140,6 +172,7 @@ impl World {
             secrets: Vec::new(),
             environments: BTreeMap::new(),
             oidc: json!({"use_default": true}),
+            runs: Vec::new(),
         };
         repo.trees.insert(tree_sha.clone(), tree);
         repo.commits.insert(
@@ -234,6 +267,24 @@ impl World {
             .expect("pull exists");
         p.merged = true;
         p.state = "closed".into();
+        // A minute ago: the world is set up before anything the test then does.
+        p.merged_at = Some(rfc3339(now() - 60));
+    }
+
+    /// Records a workflow run of `path` on the default branch's tip, `age` seconds ago.
+    pub fn run(&mut self, slug: &str, path: &str, conclusion: &str, age: i64) -> u64 {
+        let id = self.id();
+        let repo = self.repos.get_mut(slug).expect("repo exists");
+        let run = Run {
+            id,
+            path: path.to_string(),
+            head_branch: repo.default_branch.clone(),
+            head_sha: repo.head().cloned().unwrap_or_default(),
+            conclusion: conclusion.to_string(),
+            created_at: now() - age,
+        };
+        repo.runs.push(run);
+        id
     }
 }
 
@@ -255,7 +306,9 @@ impl World {
             draft: false,
             state: "open".into(),
             merged: false,
+            merged_at: None,
             labels: Vec::new(),
+            files: files.iter().map(|(path, _)| path.to_string()).collect(),
         });
         number
     }
