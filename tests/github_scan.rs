@@ -394,3 +394,29 @@ fn ghes_layout_serves_rest_and_graphql_under_api() {
             .all(|l| l.path.starts_with("/api/v3/"))
     );
 }
+
+/// The fake's GraphQL check itself: it must catch what the real API would reject.
+#[test]
+fn fields_arguments_and_type_conditions_are_checked() {
+    let schema = common::fake_github::graphql_schema::Schema::load();
+    let good = r#"query($o: String!) { r0: repository(owner: $o, name: "x") { name
+        owner { login ... on Organization { databaseId } }
+        pullRequests(first: 10, states: [OPEN, MERGED], orderBy: {field: CREATED_AT, direction: ASC}) { nodes { ...P } } } }
+        fragment P on PullRequest { number files(first: 100) { nodes { path } } }"#;
+    assert_eq!(schema.check(good), Ok(()));
+    let bad = r#"query { repository(owner: "a", name: "b", color: 1) { nmae
+        owner { ... on Blob { text } } } }"#;
+    let problems = schema.check(bad).expect_err("invalid query");
+    assert!(
+        problems.contains("Query.repository has no argument `color`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("Repository has no field `nmae`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("RepositoryOwner can never be a Blob"),
+        "{problems}"
+    );
+}

@@ -5,10 +5,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::graphql_schema::Schema;
 use super::state::Repo;
 use super::{Shared, json_response};
 
-pub fn handle(s: &mut Shared, body: &[u8]) -> Response {
+pub fn handle(s: &mut Shared, schema: &Schema, body: &[u8]) -> Response {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return json_response(
             StatusCode::BAD_REQUEST,
@@ -16,6 +17,11 @@ pub fn handle(s: &mut Shared, body: &[u8]) -> Response {
         );
     };
     let query = request["query"].as_str().unwrap_or_default();
+    if let Err(problems) = schema.check(query) {
+        let violation = format!("GraphQL query not valid against GitHub's schema: {problems}");
+        s.violations.push(violation.clone());
+        return json_response(StatusCode::OK, json!({"errors": [{"message": violation}]}));
+    }
     let vars = &request["variables"];
     // `environments(first: N)`: how many environment names each repository node carries.
     let environments = query

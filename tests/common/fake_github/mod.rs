@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod graphql;
+pub mod graphql_schema;
 mod openapi;
 mod rest;
 pub mod state;
@@ -72,7 +73,7 @@ pub struct FakeGitHub {
     /// Base URL to pass as `--github-url` (GHES layout: REST at /api/v3, GraphQL at /api/graphql).
     pub url: String,
     pub shared: Arc<Mutex<Shared>>,
-    spec: Arc<openapi::Spec>,
+    spec: Arc<(openapi::Spec, graphql_schema::Schema)>,
     _runtime: Arc<tokio::runtime::Runtime>,
 }
 
@@ -88,7 +89,7 @@ impl FakeGitHub {
             forbidden: Vec::new(),
             rng: 0x9e37_79b9_7f4a_7c15,
         }));
-        let spec = Arc::new(openapi::Spec::load());
+        let spec = Arc::new((openapi::Spec::load(), graphql_schema::Schema::load()));
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -147,7 +148,11 @@ impl FakeGitHub {
     }
 }
 
-type AppState = (Arc<Mutex<Shared>>, Arc<openapi::Spec>);
+/// The world, and the descriptions every request is checked against (REST, GraphQL).
+type AppState = (
+    Arc<Mutex<Shared>>,
+    Arc<(openapi::Spec, graphql_schema::Schema)>,
+);
 
 async fn handle(
     State((shared, spec)): State<AppState>,
@@ -182,11 +187,11 @@ async fn handle(
         }
 
         if full_path == "/api/graphql" || full_path == "/graphql" {
-            let response = graphql::handle(&mut s, &body);
+            let response = graphql::handle(&mut s, &spec.1, &body);
             ("graphql".to_string(), response.status().as_u16(), response)
         } else {
             let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
-            match spec.check(method.as_str(), path, &query, &body) {
+            match spec.0.check(method.as_str(), path, &query, &body) {
                 Err(violation) => {
                     s.violations.push(violation.clone());
                     let status = if violation.contains("not in GitHub's OpenAPI") {
