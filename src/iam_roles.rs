@@ -14,15 +14,9 @@ pub async fn web_identity_roles(
 ) -> Result<Vec<ObservedRole>, IamKeyError> {
     let client = iam.client();
     let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = client
-            .list_roles()
-            .set_marker(marker.take())
-            .max_items(1000)
-            .send()
-            .await
-            .map_err(|e| classify("ListRoles", "the account", &e))?;
+    let mut pages = client.list_roles().into_paginator().page_size(1000).send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| classify("ListRoles", "the account", &e))?;
         for role in page.roles() {
             let trust = role.assume_role_policy_document().unwrap_or_default();
             if !is_web_identity(trust) {
@@ -50,13 +44,6 @@ pub async fn web_identity_roles(
                 trust_policy: trust.to_string(),
                 tags,
             });
-        }
-        if !page.is_truncated() {
-            break;
-        }
-        marker = page.marker().map(str::to_string);
-        if marker.is_none() {
-            break;
         }
     }
     Ok(out)

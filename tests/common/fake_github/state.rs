@@ -65,10 +65,7 @@ pub struct Run {
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    migrate::campaign::time::now()
 }
 
 /// `2026-11-25T10:00:00Z`.
