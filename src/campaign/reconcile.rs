@@ -307,34 +307,54 @@ pub async fn gather(
     let journal = ledger.journal()?;
     let links = ledger.key_links()?;
     if let Some(iam) = iam {
-        let mut by_user: BTreeMap<String, Vec<KeyFacts>> = BTreeMap::new();
+        // Every user and key the map names, looked up once each, several at a time.
+        let wanted: BTreeSet<KeyRef> = repos
+            .iter()
+            .flat_map(|(facts, _, names, _)| keymap.refs_for(&facts.repo, names))
+            .map(|(key_ref, _)| key_ref)
+            .collect();
+        let found = look_up(iam, wanted).await?;
         for (facts, _, names, _) in &mut repos {
             for (key_ref, source) in keymap.refs_for(&facts.repo, names) {
-                let found = match key_ref {
-                    KeyRef::User(user) => {
-                        if !by_user.contains_key(&user) {
-                            by_user.insert(user.clone(), iam.user_keys(&user).await?);
-                        }
-                        by_user[&user].clone()
-                    }
-                    KeyRef::AccessKey(id) => match truth.keys.get(&id) {
-                        Some(k) => vec![k.clone()],
-                        None => vec![iam.key(&id).await?],
-                    },
-                };
-                for key in found {
+                for key in found.get(&key_ref).into_iter().flatten() {
                     facts.keys.push((key.id.clone(), source.clone()));
-                    truth.keys.insert(key.id.clone(), key);
+                    truth.keys.insert(key.id.clone(), key.clone());
                 }
             }
-            // Keys this campaign deleted no longer show up under their user.
+        }
+        // Keys this campaign deleted no longer show up under their user; keys a pending
+        // journal entry names must be observed to settle it.
+        let unlinked = |repo: &str, id: &str| {
+            repos.iter().any(|(facts, _, _, _)| {
+                facts.repo == repo && !facts.keys.iter().any(|(k, _)| k == id)
+            })
+        };
+        let linked: BTreeSet<KeyRef> = links
+            .iter()
+            .filter(|(repo, id)| unlinked(repo, id))
+            .map(|(_, id)| KeyRef::AccessKey(id.clone()))
+            .chain(
+                journal
+                    .iter()
+                    .filter(|e| e.is_pending() && is_key_action(e))
+                    .filter(|e| !truth.keys.contains_key(&e.target))
+                    .map(|e| KeyRef::AccessKey(e.target.clone())),
+            )
+            .collect();
+        let by_id: BTreeMap<String, KeyFacts> = look_up(iam, linked)
+            .await?
+            .into_values()
+            .flatten()
+            .map(|k| (k.id.clone(), k))
+            .collect();
+        for (facts, _, _, _) in &mut repos {
             for (repo, id) in &links {
-                if repo == &facts.repo && !facts.keys.iter().any(|(k, _)| k == id) {
-                    let key = iam.key(id).await?;
-                    if key.status == "Missing" {
-                        facts.keys.push((id.clone(), "ledger".into()));
-                        truth.keys.insert(id.clone(), key);
-                    }
+                if repo != &facts.repo || facts.keys.iter().any(|(k, _)| k == id) {
+                    continue;
+                }
+                if let Some(key) = by_id.get(id).filter(|k| k.status == "Missing") {
+                    facts.keys.push((id.clone(), "ledger".into()));
+                    truth.keys.insert(id.clone(), key.clone());
                 }
             }
             facts.keys.sort();
@@ -344,9 +364,8 @@ pub async fn gather(
             .iter()
             .filter(|e| e.is_pending() && is_key_action(e))
         {
-            if !truth.keys.contains_key(&e.target) {
-                let key = iam.key(&e.target).await?;
-                truth.keys.insert(e.target.clone(), key);
+            if let (false, Some(key)) = (truth.keys.contains_key(&e.target), by_id.get(&e.target)) {
+                truth.keys.insert(e.target.clone(), key.clone());
             }
         }
         let known_users: BTreeMap<String, String> = ledger
@@ -561,6 +580,28 @@ async fn verifications(
         }
     }
     Ok(out)
+}
+
+/// IAM lookups in flight at once: each is a round trip, and a campaign makes two per key.
+const IAM_CONCURRENCY: usize = 8;
+
+/// Every key of each user, and each key by id, `IAM_CONCURRENCY` lookups at a time.
+async fn look_up(
+    iam: &IamKeys,
+    refs: BTreeSet<KeyRef>,
+) -> Result<BTreeMap<KeyRef, Vec<KeyFacts>>, IamKeyError> {
+    use futures::{StreamExt, TryStreamExt};
+    futures::stream::iter(refs)
+        .map(|key_ref| async move {
+            let keys = match &key_ref {
+                KeyRef::User(user) => iam.user_keys(user).await?,
+                KeyRef::AccessKey(id) => vec![iam.key(id).await?],
+            };
+            Ok::<_, IamKeyError>((key_ref, keys))
+        })
+        .buffer_unordered(IAM_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// Whether an organization secret still exists and the repository can still see it.
