@@ -666,146 +666,250 @@ fn cleanup_refuses_what_is_not_ready() {
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
-/// SIGKILL at random points of `cleanup` over a multi-repository org, then resumed runs:
-/// the same final remote state every time, no secret deleted before its repository's key was
-/// deactivated, and a journal entry for every write.
+/// An organization of `repos` repositories whose migration PR is merged, each with its own IAM
+/// user and key, two repository secrets and an environment secret; `status` has run. Returns
+/// the fake, the scratch directory holding the ledger, and (user, key id) per repository.
+fn merged_org(tag: &str, repos: usize) -> (FakeGitHub, tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::default();
+    let mut map = String::from("[repos]\n");
+    let mut users = Vec::new();
+    for i in 0..repos {
+        let name = format!("svc{i}");
+        let user = common::moto::unique(&format!("ci-{tag}-{name}"));
+        let (key, _) = user_with_key(&user);
+        map.push_str(&format!("\"acme/{name}\" = \"{user}\"\n"));
+        users.push((user, key));
+        let repo = world.repo("acme", &name, &[(WORKFLOW, OLD)]);
+        repo.secrets = vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+        repo.environments
+            .insert("prod".into(), vec!["AWS_SECRET_ACCESS_KEY".into()]);
+        let n = world.open_pull(&format!("acme/{name}"), BRANCH, &[(WORKFLOW, NEW)]);
+        world.merge(&format!("acme/{name}"), n);
+    }
+    let fake = FakeGitHub::start(world);
+    let map = write_key_map(dir.path(), &map);
+    let ledger = dir.path().join("campaign.db");
+    let r = run(
+        &fake,
+        &ledger,
+        &["status", "--org", "acme", "--key-map", &map],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (fake, dir, users)
+}
+
+const KILL_CLEANUP: [&str; 6] = [
+    "cleanup",
+    "--yes",
+    "--retry-base-ms",
+    "10",
+    "--write-interval-ms",
+    "5",
+];
+
+/// What a `cleanup` child printed, line by line, as it printed it.
+enum Printed {
+    /// The plan: the read phase is over, writes come next.
+    Plan,
+    /// `done: ...`: one more write completed.
+    Done,
+}
+
+/// Spawns `cleanup` with its stdout read on a thread and reported as it comes.
+fn spawn_cleanup(
+    fake: &FakeGitHub,
+    ledger: &Path,
+) -> (std::process::Child, std::sync::mpsc::Receiver<Printed>) {
+    use std::io::BufRead;
+    let mut child = command(fake, ledger, &KILL_CLEANUP)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let printed = if line.starts_with("plan for") {
+                Printed::Plan
+            } else if line.starts_with("done: ") {
+                Printed::Done
+            } else {
+                continue;
+            };
+            if tx.send(printed).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// SIGKILL at random points of `cleanup` over a 50-repository org, at least 20 times, then a
+/// resumed run: the final remote state is the expected one, each secret was deleted once and
+/// never before its repository's key was deactivated, each key was deactivated once, and every
+/// write has a journal entry begun before it.
+///
+/// Kill points cover the whole run. One kill in four lands at a random time of the read phase
+/// (scan, IAM reads, settling what the previous kill left pending), timed by a `--dry-run` of
+/// the same org. The others land in the write phase at random positions spread over the whole
+/// write sequence (deactivations, then secret deletions): the child's `done:` lines are
+/// counted up to the target position, then a random few milliseconds more put the kill inside
+/// the next write.
 #[test]
 fn cleanup_survives_sigkill_at_random_points() {
     if !common::moto::configured("the campaign") {
         return;
     }
-    let repos = 6;
+    let repos = 50;
+    let kills_wanted = 20;
+    // One deactivation and three secret deletions per repository.
+    let writes = repos * 4;
+    let (fake, dir, users) = merged_org("kill", repos);
+    let ledger = dir.path().join("campaign.db");
+    let started = std::time::Instant::now();
+    let dry = run(&fake, &ledger, &["cleanup", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    let read_phase = started.elapsed();
+
     let mut rng: u64 = 0x5eed_1234_abcd_0001;
-    let mut random = move |below: u64| {
+    let mut random = move |below: usize| {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        rng % below
+        (rng % below.max(1) as u64) as usize
     };
-    let mut interrupted_writes = 0;
-    for round in 0..3 {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = dir.path().join("campaign.db");
-        let mut world = World::default();
-        let mut map = String::from("[repos]\n");
-        let mut users = Vec::new();
-        for i in 0..repos {
-            let name = format!("svc{i}");
-            let user = common::moto::unique(&format!("ci-kill{round}-{name}"));
-            let (key, _) = user_with_key(&user);
-            map.push_str(&format!("\"acme/{name}\" = \"{user}\"\n"));
-            users.push((user, key));
-            let repo = world.repo("acme", &name, &[(WORKFLOW, OLD)]);
-            repo.secrets = vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
-            repo.environments
-                .insert("prod".into(), vec!["AWS_SECRET_ACCESS_KEY".into()]);
-            let n = world.open_pull(&format!("acme/{name}"), BRANCH, &[(WORKFLOW, NEW)]);
-            world.merge(&format!("acme/{name}"), n);
-        }
-        let fake = FakeGitHub::start(world);
-        let map = write_key_map(dir.path(), &map);
-        let r = run(
-            &fake,
-            &ledger,
-            &["status", "--org", "acme", "--key-map", &map],
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-
-        let mut kills = 0;
-        for _ in 0..6 {
-            let mut child = command(
-                &fake,
-                &ledger,
-                &[
-                    "cleanup",
-                    "--yes",
-                    "--retry-base-ms",
-                    "10",
-                    "--write-interval-ms",
-                    "5",
-                ],
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-            std::thread::sleep(Duration::from_millis(100 + random(900)));
-            if child.try_wait().unwrap().is_none() {
-                child.kill().unwrap(); // SIGKILL
-                kills += 1;
-            }
-            child.wait().unwrap();
-        }
-        let written_by_killed_runs = journal(&ledger).len();
-        interrupted_writes += written_by_killed_runs;
-        let started = std::time::Instant::now();
-        let r = run(&fake, &ledger, &["cleanup", "--yes"]);
-        assert_eq!(r.code, 0, "round {round}: {}\n{}", r.stdout, r.stderr);
-        eprintln!(
-            "round {round}: {kills} kills, {written_by_killed_runs} journal entries from killed runs, final run {:?}",
-            started.elapsed()
-        );
-
-        // The same final state every round.
-        for (user, key) in &users {
-            assert_eq!(key_status(user, key), "Inactive", "round {round}");
-        }
-        fake.with(|s| {
-            for repo in s.world.repos.values() {
-                assert!(repo.secrets.is_empty(), "round {round}: {}", repo.slug());
-                assert!(repo.environments["prod"].is_empty());
-            }
-        });
-        assert_eq!(fake.violations(), Vec::<String>::new());
-
+    let write_kills = kills_wanted - kills_wanted / 4;
+    let (mut kills, mut write_index, mut attempts, mut interrupted_writes) = (0, 0, 0, 0);
+    let mut phases = BTreeSet::new();
+    let started = std::time::Instant::now();
+    while kills < kills_wanted && attempts < 2 * kills_wanted {
+        attempts += 1;
         let entries = journal(&ledger);
-        assert!(entries.iter().all(|e| !e.is_pending()), "{entries:#?}");
-        // Every remote write has a journal entry, begun before it.
-        let deletes: Vec<_> = fake
-            .writes()
-            .into_iter()
-            .filter(|w| w.method == "DELETE" && w.status == 204)
-            .collect();
-        assert_eq!(deletes.len(), repos * 3, "round {round}");
-        for w in &deletes {
-            let name = w.path.rsplit('/').next().unwrap();
-            let segments: Vec<&str> = w.path.split('/').collect();
-            let at = segments.iter().position(|s| *s == "repos").unwrap();
-            let repo = segments[at + 2];
-            assert!(
-                entries.iter().any(|e| e.action == "delete_secret"
-                    && e.repo == format!("acme/{repo}")
-                    && e.target.ends_with(name)
-                    && e.took_effect()),
-                "round {round}: no journal entry for {}",
-                w.path
-            );
+        let done = entries.iter().filter(|e| e.took_effect()).count();
+        let (mut child, printed) = spawn_cleanup(&fake, &ledger);
+        let finished = if attempts % 4 == 0 {
+            // Some time into the read phase, or at the plan if it comes first.
+            let delay = Duration::from_millis(random(read_phase.as_millis() as usize) as u64);
+            matches!(
+                printed.recv_timeout(delay),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+            )
+        } else {
+            // Write position `write_index` of `write_kills`, spread over the whole write
+            // sequence, then a few milliseconds into the next write.
+            let target = (write_index * writes + random(writes)) / write_kills;
+            write_index = (write_index + 1).min(write_kills - 1);
+            let mut wait_for = target.saturating_sub(done);
+            let mut planned = false;
+            let mut finished = true;
+            while let Ok(line) = printed.recv() {
+                match line {
+                    Printed::Plan => planned = true,
+                    Printed::Done => wait_for = wait_for.saturating_sub(1),
+                }
+                if planned && wait_for == 0 {
+                    finished = false;
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(random(8) as u64));
+            finished
+        };
+        if finished || child.try_wait().unwrap().is_some() {
+            child.wait().unwrap();
+            continue; // the run ended first: not a kill
         }
-        // No secret deletion began before its repository's key was deactivated.
-        for e in entries.iter().filter(|e| e.action == "delete_secret") {
-            let (_, key) = &users[e
-                .repo
-                .trim_start_matches("acme/svc")
-                .parse::<usize>()
-                .unwrap()];
-            let deactivated = entries
-                .iter()
-                .find(|d| d.action == "deactivate_key" && &d.target == key && d.took_effect())
-                .unwrap_or_else(|| panic!("round {round}: {} never deactivated", e.repo));
-            assert!(
-                deactivated.id < e.id,
-                "round {round}: {e:?} before {deactivated:?}"
-            );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        let after = journal(&ledger);
+        if after.len() > entries.len() {
+            interrupted_writes += 1;
+            phases.insert(after.last().unwrap().action.clone());
         }
-        let deactivations: BTreeSet<&str> = entries
-            .iter()
-            .filter(|e| e.action == "deactivate_key" && e.took_effect())
-            .map(|e| e.target.as_str())
-            .collect();
-        assert_eq!(deactivations.len(), repos);
     }
+    let written_by_killed_runs = journal(&ledger).len();
+    let resumed = std::time::Instant::now();
+    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    eprintln!(
+        "read phase {read_phase:?}; {kills} kills in {attempts} runs ({:?}), {interrupted_writes} during writes ({phases:?}), {written_by_killed_runs} journal entries from killed runs; resumed run {:?}",
+        resumed - started,
+        resumed.elapsed()
+    );
+    assert!(
+        kills >= kills_wanted,
+        "only {kills} runs were still working when killed"
+    );
     // The kills must land in the write phase, or this test proves nothing.
-    assert!(interrupted_writes > 0, "no kill interrupted a write");
+    assert!(
+        interrupted_writes * 2 >= kills,
+        "only {interrupted_writes} of {kills} kills interrupted writes"
+    );
+    assert!(
+        phases.contains("deactivate_key") && phases.contains("delete_secret"),
+        "kills interrupted only {phases:?}"
+    );
+
+    // The final state.
+    for (user, key) in &users {
+        assert_eq!(key_status(user, key), "Inactive");
+    }
+    fake.with(|s| {
+        for repo in s.world.repos.values() {
+            assert!(repo.secrets.is_empty(), "{}", repo.slug());
+            assert!(repo.environments["prod"].is_empty());
+        }
+    });
+    assert_eq!(fake.violations(), Vec::<String>::new());
+
+    let entries = journal(&ledger);
+    assert!(entries.iter().all(|e| !e.is_pending()), "{entries:#?}");
+    // Every remote write has a journal entry, begun before it.
+    let deletes: Vec<_> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "DELETE" && w.status == 204)
+        .collect();
+    assert_eq!(deletes.len(), repos * 3, "each secret deleted once");
+    for w in &deletes {
+        let name = w.path.rsplit('/').next().unwrap();
+        let segments: Vec<&str> = w.path.split('/').collect();
+        let at = segments.iter().position(|s| *s == "repos").unwrap();
+        let repo = segments[at + 2];
+        assert!(
+            entries.iter().any(|e| e.action == "delete_secret"
+                && e.repo == format!("acme/{repo}")
+                && e.target.ends_with(name)
+                && e.took_effect()),
+            "no journal entry for {}",
+            w.path
+        );
+    }
+    // No secret deletion began before its repository's key was deactivated.
+    for e in entries.iter().filter(|e| e.action == "delete_secret") {
+        let (_, key) = &users[e
+            .repo
+            .trim_start_matches("acme/svc")
+            .parse::<usize>()
+            .unwrap()];
+        let deactivated = entries
+            .iter()
+            .find(|d| d.action == "deactivate_key" && &d.target == key && d.took_effect())
+            .unwrap_or_else(|| panic!("{} never deactivated", e.repo));
+        assert!(deactivated.id < e.id, "{e:?} before {deactivated:?}");
+    }
+    // Each key deactivated exactly once.
+    for (_, key) in &users {
+        let deactivations = entries
+            .iter()
+            .filter(|e| e.action == "deactivate_key" && &e.target == key && e.took_effect())
+            .count();
+        assert_eq!(deactivations, 1, "{key}");
+    }
 }
 
 #[test]
