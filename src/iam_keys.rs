@@ -1,6 +1,6 @@
 //! IAM access keys (effects, aws-sdk-iam through the standard credential chain): read status
 //! and last use, deactivate, reactivate, delete; list users and tags for key-map suggestions.
-//! Key ids appear in messages only masked.
+//! Key ids appear in messages only masked. Deleting IAM users is [`crate::iam_users`].
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
@@ -19,6 +19,14 @@ pub enum IamKeyError {
         "iam:{action}: no usable AWS credentials: {cause}\nhelp: set AWS credentials (environment, ~/.aws config, SSO) for the account that owns the keys"
     )]
     NoCredentials { action: String, cause: String },
+    #[error(
+        "iam:{action} on {subject}: {message}\nhelp: IAM still finds something attached; re-run `migrate cleanup --delete-users` to see what keeps the user"
+    )]
+    Conflict {
+        action: String,
+        subject: String,
+        message: String,
+    },
     #[error("iam:{action} on {subject} failed: {message}")]
     Failed {
         action: String,
@@ -35,6 +43,11 @@ where
         Some("AccessDenied" | "AccessDeniedException") => IamKeyError::Denied {
             action: action.into(),
             subject: subject.into(),
+        },
+        Some("DeleteConflict") => IamKeyError::Conflict {
+            action: action.into(),
+            subject: subject.into(),
+            message: err.message().unwrap_or("DeleteConflict").to_string(),
         },
         Some(code) => IamKeyError::Failed {
             action: action.into(),
@@ -64,7 +77,7 @@ where
     }
 }
 
-fn is_no_such_entity<E: ProvideErrorMetadata>(err: &E) -> bool {
+pub(crate) fn is_no_such_entity<E: ProvideErrorMetadata>(err: &E) -> bool {
     err.code() == Some("NoSuchEntity")
 }
 
@@ -84,6 +97,11 @@ impl IamKeys {
         &self.client
     }
 
+    /// The same client, for IAM users.
+    pub fn users(&self) -> crate::iam_users::IamUsers<'_> {
+        crate::iam_users::IamUsers::new(&self.client)
+    }
+
     /// A client from the standard chain; IAM is global, but the SDK needs a region to sign.
     pub async fn connect() -> Self {
         let region = aws_config::meta::region::RegionProviderChain::default_provider()
@@ -97,7 +115,7 @@ impl IamKeys {
         }
     }
 
-    /// Every access key of `user`, with last use.
+    /// Every access key of `user`, with last use; none when the user does not exist.
     pub async fn user_keys(&self, user: &str) -> Result<Vec<KeyFacts>, IamKeyError> {
         let mut ids = Vec::new();
         let mut marker = None;
@@ -108,8 +126,13 @@ impl IamKeys {
                 .user_name(user)
                 .set_marker(marker.take())
                 .send()
-                .await
-                .map_err(|e| classify("ListAccessKeys", &format!("user {user}"), &e))?;
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                // A user this campaign deleted (or anyone did): no keys.
+                Err(e) if is_no_such_entity(&e) => return Ok(Vec::new()),
+                Err(e) => return Err(classify("ListAccessKeys", &format!("user {user}"), &e)),
+            };
             for meta in page.access_key_metadata() {
                 if let Some(id) = meta.access_key_id() {
                     ids.push((id.to_string(), status_text(meta.status())));
@@ -197,6 +220,7 @@ impl IamKeys {
             service: used.and_then(|u| known(u.service_name())),
             region: used.and_then(|u| known(u.region())),
             deactivated_at: None,
+            deleted_by_campaign: false,
         }))
     }
 
@@ -301,5 +325,6 @@ fn missing(id: &str, user: &str) -> KeyFacts {
         service: None,
         region: None,
         deactivated_at: None,
+        deleted_by_campaign: false,
     }
 }

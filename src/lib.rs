@@ -16,6 +16,7 @@ pub mod facts;
 pub mod github;
 pub mod iam_keys;
 pub mod iam_roles;
+pub mod iam_users;
 pub mod inventory;
 pub mod publish;
 pub mod remote;

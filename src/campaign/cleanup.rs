@@ -1,6 +1,7 @@
 //! The cleanup plan: which IAM access keys to deactivate, which secrets to delete (or which
-//! organization secret selections to leave), and which keys to delete after the soak, from
-//! remote truth; and why each repository that is not ready is refused. Pure.
+//! organization secret selections to leave), which keys to delete after the soak and which IAM
+//! users to delete with them, from remote truth; and why each repository that is not ready is
+//! refused and each user is kept. Pure.
 //!
 //! Rules, in order:
 //! 1. A repository is a candidate only when its pull request on the campaign branch is merged,
@@ -14,10 +15,15 @@
 //!    `--delete-keys`, once the soak since deactivation and since last use has passed).
 //! 5. An organization secret still referenced by another repository is never deleted: with
 //!    `selected` visibility this repository is removed from its selection, otherwise it stays.
+//! 6. With `--delete-users`, an IAM user goes only when every access key it has is one this
+//!    campaign deletes in this run or deleted before, and it holds no other credential (login
+//!    profile, MFA device, SSH public key, signing certificate, service-specific credential).
+//!    Its policies and groups are detached first (IAM refuses `DeleteUser` otherwise) and
+//!    recorded, with its tags, so that `undo` can print the commands to recreate it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::state::PullFacts;
 use super::time::{self, Seconds};
@@ -72,6 +78,8 @@ pub struct KeyFacts {
     pub region: Option<String>,
     /// When this campaign deactivated it (from the journal).
     pub deactivated_at: Option<Seconds>,
+    /// This campaign deleted it (from the journal).
+    pub deleted_by_campaign: bool,
 }
 
 impl KeyFacts {
@@ -95,6 +103,8 @@ pub struct Options {
     pub force_used_keys: bool,
     /// `--delete-keys --soak`: the soak in seconds.
     pub delete_keys_after: Option<Seconds>,
+    /// `--delete-users`: users whose keys are all gone become candidates.
+    pub delete_users: bool,
     pub now: Seconds,
 }
 
@@ -195,14 +205,250 @@ pub struct Plan {
     pub deactivate: Vec<KeyStep>,
     pub secrets: Vec<SecretStep>,
     pub delete_keys: Vec<KeyStep>,
+    /// With `--delete-users`: users whose every campaign key is deleted in this run or was
+    /// before, to be decided by [`plan_users`] from what IAM holds for them.
+    pub user_candidates: Vec<UserCandidate>,
+    pub delete_users: Vec<UserStep>,
     /// What is left in place and why (soak not over, shared org secret...).
     pub notes: Vec<String>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.deactivate.is_empty() && self.secrets.is_empty() && self.delete_keys.is_empty()
+        self.deactivate.is_empty()
+            && self.secrets.is_empty()
+            && self.delete_keys.is_empty()
+            && self.delete_users.is_empty()
     }
+}
+
+/// An IAM user that may go with its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserCandidate {
+    pub user: String,
+    /// Its access keys this campaign deletes in this run or deleted before.
+    pub keys: Vec<String>,
+    pub repos: Vec<String>,
+}
+
+/// An IAM user to delete, with everything that goes with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserStep {
+    pub record: UserRecord,
+    pub keys: Vec<String>,
+    pub repos: Vec<String>,
+}
+
+impl UserStep {
+    /// `delete IAM user ci-api [acme/api] (irreversible), after:` and one indented line per
+    /// policy, group and the tags.
+    pub fn describe(&self) -> String {
+        let r = &self.record;
+        let mut out = format!(
+            "delete IAM user {} [{}] (irreversible)",
+            r.user,
+            self.repos.join(", ")
+        );
+        let mut detached: Vec<String> = Vec::new();
+        detached.extend(
+            r.managed_policies
+                .iter()
+                .map(|arn| format!("detach managed policy {arn}")),
+        );
+        detached.extend(
+            r.inline_policies
+                .iter()
+                .map(|p| format!("delete inline policy {}", p.name)),
+        );
+        detached.extend(r.groups.iter().map(|g| format!("remove from group {g}")));
+        if !detached.is_empty() {
+            out.push_str(", after:");
+            for d in detached {
+                out.push_str(&format!("\n       {d}"));
+            }
+        }
+        if !r.tags.is_empty() {
+            let tags: Vec<String> = r
+                .tags
+                .iter()
+                .map(|t| format!("{}={}", t.key, t.value))
+                .collect();
+            out.push_str(&format!("\n       tags {}", tags.join(", ")));
+        }
+        out.push_str("\n       (all of it recorded in the journal: `migrate undo` prints the commands to recreate the user)");
+        out
+    }
+}
+
+/// Everything needed to recreate a deleted IAM user but its credentials: journaled in its
+/// `delete_user` entry before anything is detached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub user: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    #[serde(default)]
+    pub inline_policies: Vec<InlinePolicy>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlinePolicy {
+    pub name: String,
+    /// The policy JSON as IAM returned it (URL-decoded).
+    pub document: String,
+}
+
+/// What IAM holds for a user: what would be lost with it, and every credential that keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UserFacts {
+    pub record: UserRecord,
+    /// Every access key id it has now.
+    pub access_keys: Vec<String>,
+    pub login_profile: bool,
+    pub mfa_devices: usize,
+    pub ssh_public_keys: usize,
+    pub signing_certificates: usize,
+    pub service_credentials: usize,
+}
+
+/// What keeps a user: its credentials but the access keys in `removed` (deleted by this
+/// campaign, now or before). `campaign_keys` tells keys the campaign knows (but does not
+/// delete in this run) from keys it never mapped. Empty: the user may go.
+pub fn user_keeps(
+    facts: &UserFacts,
+    removed: &[String],
+    campaign_keys: &BTreeMap<String, KeyFacts>,
+) -> Vec<String> {
+    let plural = |n: usize, what: &str| {
+        if n == 1 {
+            format!("1 {what}")
+        } else {
+            format!("{n} {what}s")
+        }
+    };
+    let mut keeps = Vec::new();
+    if facts.login_profile {
+        keeps.push("login profile".to_string());
+    }
+    let left: Vec<&String> = facts
+        .access_keys
+        .iter()
+        .filter(|k| !removed.contains(k))
+        .collect();
+    for key in left
+        .iter()
+        .filter(|k| campaign_keys.contains_key(k.as_str()))
+    {
+        keeps.push(format!(
+            "access key {} (in the campaign, not deleted in this run)",
+            mask_key_id(key)
+        ));
+    }
+    let unmapped = left
+        .iter()
+        .filter(|k| !campaign_keys.contains_key(k.as_str()))
+        .count();
+    if unmapped > 0 {
+        keeps.push(format!(
+            "{} not in the campaign",
+            plural(unmapped, "access key")
+        ));
+    }
+    for (n, what) in [
+        (facts.mfa_devices, "MFA device"),
+        (facts.ssh_public_keys, "SSH public key"),
+        (facts.signing_certificates, "signing certificate"),
+        (facts.service_credentials, "service-specific credential"),
+    ] {
+        if n > 0 {
+            keeps.push(plural(n, what));
+        }
+    }
+    keeps
+}
+
+/// Decides each of `plan.user_candidates` from what IAM holds for it: `Ok(None)` when the
+/// user no longer exists, `Err` when it could not be read (the user is kept). A user goes
+/// into `plan.delete_users` only when [`user_keeps`] finds nothing; otherwise a note says
+/// exactly what keeps it.
+pub fn plan_users(
+    plan: &mut Plan,
+    users: &BTreeMap<String, Result<Option<UserFacts>, String>>,
+    campaign_keys: &BTreeMap<String, KeyFacts>,
+) {
+    for c in std::mem::take(&mut plan.user_candidates) {
+        match users.get(&c.user) {
+            None => {}
+            Some(Err(e)) => plan
+                .notes
+                .push(format!("user {} keeps: could not be read: {e}", c.user)),
+            Some(Ok(None)) => plan
+                .notes
+                .push(format!("user {} no longer exists in IAM", c.user)),
+            Some(Ok(Some(facts))) => {
+                let keeps = user_keeps(facts, &c.keys, campaign_keys);
+                if keeps.is_empty() {
+                    plan.delete_users.push(UserStep {
+                        record: facts.record.clone(),
+                        keys: c.keys.clone(),
+                        repos: c.repos.clone(),
+                    });
+                } else {
+                    plan.notes
+                        .push(format!("user {} keeps: {}", c.user, keeps.join(", ")));
+                }
+            }
+        }
+        plan.user_candidates.push(c);
+    }
+}
+
+/// A fresh record of a user plus what earlier attempts recorded that did not take effect
+/// (killed or failed after detaching part of it): the journal must keep everything the user
+/// had, even what is already gone from IAM.
+pub fn merge_records(fresh: UserRecord, earlier: &[UserRecord]) -> UserRecord {
+    let mut out = fresh;
+    for e in earlier {
+        for arn in &e.managed_policies {
+            if !out.managed_policies.contains(arn) {
+                out.managed_policies.push(arn.clone());
+            }
+        }
+        for p in &e.inline_policies {
+            if !out.inline_policies.iter().any(|q| q.name == p.name) {
+                out.inline_policies.push(p.clone());
+            }
+        }
+        for g in &e.groups {
+            if !out.groups.contains(g) {
+                out.groups.push(g.clone());
+            }
+        }
+        for t in &e.tags {
+            if !out.tags.iter().any(|u| u.key == t.key) {
+                out.tags.push(t.clone());
+            }
+        }
+        if out.permissions_boundary.is_none() {
+            out.permissions_boundary = e.permissions_boundary.clone();
+        }
+    }
+    out
 }
 
 /// Plans a cleanup. `org` is the organization and its secrets when the whole organization was
@@ -367,16 +613,41 @@ pub fn plan(
                 .push(format!("key {} no longer exists in IAM", mask_key_id(key))),
             _ => {}
         }
+        let mut removed = facts.status == "Missing" && facts.deleted_by_campaign;
         if let Some(soak) = options.delete_keys_after {
             match soak_over(facts, soak, options.now) {
-                Ok(()) => out.delete_keys.push(KeyStep {
-                    key: facts.clone(),
-                    repos,
-                }),
+                Ok(()) => {
+                    removed = true;
+                    out.delete_keys.push(KeyStep {
+                        key: facts.clone(),
+                        repos: repos.clone(),
+                    });
+                }
                 Err(why) if facts.status != "Missing" => out
                     .notes
                     .push(format!("key {} kept: {why}", facts.describe())),
                 Err(_) => {}
+            }
+        }
+        if options.delete_users && removed && !facts.user.is_empty() {
+            match out
+                .user_candidates
+                .iter_mut()
+                .find(|c| c.user == facts.user)
+            {
+                Some(c) => {
+                    c.keys.push(facts.id.clone());
+                    for r in repos {
+                        if !c.repos.contains(&r) {
+                            c.repos.push(r);
+                        }
+                    }
+                }
+                None => out.user_candidates.push(UserCandidate {
+                    user: facts.user.clone(),
+                    keys: vec![facts.id.clone()],
+                    repos,
+                }),
             }
         }
     }
@@ -534,6 +805,7 @@ mod tests {
                 service: Some("s3".into()),
                 region: Some("us-east-1".into()),
                 deactivated_at: None,
+                deleted_by_campaign: false,
             },
         )
     }
@@ -682,5 +954,180 @@ mod tests {
         let p = plan(&[repo("api", K1)], None, &keys, late);
         assert_eq!(p.delete_keys.len(), 1);
         assert!(p.deactivate.is_empty());
+    }
+
+    fn user_facts(user: &str, keys: &[&str]) -> UserFacts {
+        UserFacts {
+            record: UserRecord {
+                user: user.into(),
+                path: "/".into(),
+                managed_policies: vec!["arn:aws:iam::123456789012:policy/deploy".into()],
+                inline_policies: vec![InlinePolicy {
+                    name: "s3".into(),
+                    document: "{}".into(),
+                }],
+                groups: vec!["ci".into()],
+                ..UserRecord::default()
+            },
+            access_keys: keys.iter().map(|k| k.to_string()).collect(),
+            ..UserFacts::default()
+        }
+    }
+
+    /// K1 of user `ci`, deactivated long ago: deleted in this run with `--delete-users`.
+    fn soaked(delete_users: bool) -> (BTreeMap<String, KeyFacts>, Options) {
+        let (_, mut k) = key(K1, None);
+        k.status = "Inactive".into();
+        k.deactivated_at = Some(MERGED);
+        let options = Options {
+            delete_keys_after: Some(60),
+            delete_users,
+            now: MERGED + 3600,
+            ..Options::default()
+        };
+        (BTreeMap::from([(K1.to_string(), k)]), options)
+    }
+
+    #[test]
+    fn users_are_candidates_only_with_delete_users() {
+        let (keys, options) = soaked(false);
+        let p = plan(&[repo("api", K1)], None, &keys, options);
+        assert_eq!(p.delete_keys.len(), 1);
+        assert!(p.user_candidates.is_empty());
+        let (keys, options) = soaked(true);
+        let p = plan(&[repo("api", K1)], None, &keys, options);
+        assert_eq!(
+            p.user_candidates,
+            vec![UserCandidate {
+                user: "ci".into(),
+                keys: vec![K1.into()],
+                repos: vec!["acme/api".into()],
+            }]
+        );
+        // A key deleted by an earlier run still makes its user a candidate (a run killed
+        // between the two deletions resumes); one deleted by someone else does not.
+        let (mut keys, options) = soaked(true);
+        let k = keys.get_mut(K1).unwrap();
+        k.status = "Missing".into();
+        k.deleted_by_campaign = true;
+        let p = plan(&[repo("api", K1)], None, &keys, options);
+        assert!(p.delete_keys.is_empty());
+        assert_eq!(p.user_candidates.len(), 1);
+        keys.get_mut(K1).unwrap().deleted_by_campaign = false;
+        let p = plan(&[repo("api", K1)], None, &keys, options);
+        assert!(p.user_candidates.is_empty());
+        // A refused repository keeps its key, and so its user.
+        let (keys, options) = soaked(true);
+        let mut unmerged = repo("api", K1);
+        unmerged.pull.as_mut().unwrap().merged = false;
+        assert!(
+            plan(&[unmerged], None, &keys, options)
+                .user_candidates
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_user_goes_only_with_nothing_left() {
+        let (keys, options) = soaked(true);
+        let base = plan(&[repo("api", K1)], None, &keys, options);
+        let decide = |facts: UserFacts| {
+            let mut p = base.clone();
+            let users = BTreeMap::from([("ci".to_string(), Ok(Some(facts)))]);
+            plan_users(&mut p, &users, &keys);
+            p
+        };
+        let p = decide(user_facts("ci", &[K1]));
+        assert_eq!(p.delete_users.len(), 1, "{:?}", p.notes);
+        assert_eq!(p.delete_users[0].repos, vec!["acme/api"]);
+        assert!(!p.is_empty());
+        let shown = p.delete_users[0].describe();
+        assert!(shown.contains("delete IAM user ci [acme/api] (irreversible)"));
+        assert!(shown.contains("detach managed policy arn:aws:iam::123456789012:policy/deploy"));
+        assert!(shown.contains("delete inline policy s3"));
+        assert!(shown.contains("remove from group ci"));
+
+        let mut kept = user_facts("ci", &[K1, "AKIAOTHERKEY00000009"]);
+        kept.login_profile = true;
+        let p = decide(kept);
+        assert!(p.delete_users.is_empty());
+        assert!(
+            p.notes
+                .contains(&"user ci keeps: login profile, 1 access key not in the campaign".into()),
+            "{:?}",
+            p.notes
+        );
+        let mut kept = user_facts("ci", &[K1]);
+        kept.mfa_devices = 2;
+        kept.ssh_public_keys = 1;
+        kept.signing_certificates = 1;
+        kept.service_credentials = 3;
+        let p = decide(kept);
+        assert!(p.notes.iter().any(|n| n
+            == "user ci keeps: 2 MFA devices, 1 SSH public key, 1 signing certificate, 3 service-specific credentials"));
+
+        // A second campaign key whose repository is not ready: named, masked.
+        let (mut keys, options) = soaked(true);
+        keys.insert(K2.into(), key(K2, None).1);
+        let mut web = repo("web", K2);
+        web.pull.as_mut().unwrap().merged = false;
+        let mut p = plan(&[repo("api", K1), web], None, &keys, options);
+        let users = BTreeMap::from([("ci".to_string(), Ok(Some(user_facts("ci", &[K1, K2]))))]);
+        plan_users(&mut p, &users, &keys);
+        assert!(p.delete_users.is_empty());
+        assert!(
+            p.notes.iter().any(|n| n
+                == "user ci keeps: access key AKIA…AAA2 (in the campaign, not deleted in this run)"),
+            "{:?}",
+            p.notes
+        );
+
+        // Unreadable or gone: kept, or nothing to do.
+        let mut p = base.clone();
+        plan_users(
+            &mut p,
+            &BTreeMap::from([("ci".to_string(), Err("denied".to_string()))]),
+            &keys,
+        );
+        assert!(p.delete_users.is_empty());
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("keeps: could not be read: denied"))
+        );
+        let mut p = base;
+        plan_users(
+            &mut p,
+            &BTreeMap::from([("ci".to_string(), Ok(None))]),
+            &keys,
+        );
+        assert!(p.delete_users.is_empty());
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n == "user ci no longer exists in IAM")
+        );
+    }
+
+    #[test]
+    fn records_keep_what_unfinished_attempts_detached() {
+        let earlier = user_facts("ci", &[]).record;
+        let mut fresh = earlier.clone();
+        // The killed attempt detached the policy and left the group already.
+        fresh.managed_policies.clear();
+        fresh.groups.clear();
+        fresh.inline_policies.push(InlinePolicy {
+            name: "new".into(),
+            document: "{}".into(),
+        });
+        let merged = merge_records(fresh, std::slice::from_ref(&earlier));
+        assert_eq!(merged.managed_policies, earlier.managed_policies);
+        assert_eq!(merged.groups, vec!["ci"]);
+        let names: Vec<&str> = merged
+            .inline_policies
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["s3", "new"]);
     }
 }

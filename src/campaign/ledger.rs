@@ -65,10 +65,11 @@ impl JournalResult {
 pub struct JournalEntry {
     pub id: JournalId,
     pub repo: String,
-    /// `deactivate_key`, `reactivate_key`, `delete_key`, `delete_secret`,
+    /// `deactivate_key`, `reactivate_key`, `delete_key`, `delete_user`, `delete_secret`,
     /// `remove_from_org_secret`, `delete_org_secret`, or an action of another command.
     pub action: String,
-    /// What was written: a key id, `repository:NAME`, `environment:ENV:NAME`, `org:ORG:NAME`.
+    /// What was written: a key id, an IAM user name, `repository:NAME`, `environment:ENV:NAME`,
+    /// `org:ORG:NAME`.
     pub target: String,
     /// Action-specific JSON (IAM user, organization, repository id...).
     pub detail: serde_json::Value,
@@ -87,6 +88,11 @@ impl JournalEntry {
 
     pub fn is_pending(&self) -> bool {
         self.result == "pending"
+    }
+
+    /// An IAM write: a key's status or deletion, or a user's deletion.
+    pub fn writes_iam(&self) -> bool {
+        self.action.ends_with("_key") || self.action == "delete_user"
     }
 }
 

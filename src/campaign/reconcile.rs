@@ -57,6 +57,8 @@ pub struct Truth {
     pub repos: Vec<RepoView>,
     pub org_secrets: Option<Vec<OrgSecretFacts>>,
     pub keys: BTreeMap<String, KeyFacts>,
+    /// Whether each IAM user a pending `delete_user` entry names still exists.
+    pub users: BTreeMap<String, bool>,
     pub suggestions: Vec<Suggestion>,
     /// Per-repository problems (the run goes on).
     pub errors: Vec<String>,
@@ -368,6 +370,13 @@ pub async fn gather(
                 truth.keys.insert(e.target.clone(), key.clone());
             }
         }
+        for e in journal
+            .iter()
+            .filter(|e| e.is_pending() && e.action == "delete_user")
+        {
+            let exists = iam.users().exists(&e.target).await?;
+            truth.users.insert(e.target.clone(), exists);
+        }
         let known_users: BTreeMap<String, String> = ledger
             .keys()?
             .into_iter()
@@ -404,6 +413,9 @@ pub async fn gather(
     let journal = ledger.journal()?;
     for key in truth.keys.values_mut() {
         key.deactivated_at = deactivated_at(&journal, &key.id);
+        key.deleted_by_campaign = journal
+            .iter()
+            .any(|e| e.action == "delete_key" && e.target == key.id && e.took_effect());
     }
 
     let slugs: Vec<String> = repos.iter().map(|(f, ..)| f.repo.clone()).collect();
@@ -664,6 +676,10 @@ fn resolve(e: &JournalEntry, truth: &Truth, scan: &remote::RemoteScan) -> Option
         "delete_key" => {
             let k = truth.keys.get(&e.target)?;
             Some(happened(k.status == "Missing"))
+        }
+        "delete_user" => {
+            let exists = truth.users.get(&e.target)?;
+            Some(happened(!exists))
         }
         "delete_secret" => {
             let record = scan

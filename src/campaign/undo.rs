@@ -1,9 +1,11 @@
-//! The way back, from the journal: keys this campaign deactivated (to reactivate), and the
+//! The way back, from the journal: keys this campaign deactivated (to reactivate), the
 //! secrets it deleted, with the exact `gh` commands to recreate them (GitHub cannot restore a
-//! secret value by API). Pure.
+//! secret value by API), and the IAM users it deleted, with the exact `aws iam` commands to
+//! recreate them (IAM cannot bring back a user or its keys). Pure.
 
 use serde::Serialize;
 
+use super::cleanup::UserRecord;
 use super::ledger::JournalEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,12 +21,24 @@ pub struct Recreate {
     pub command: String,
 }
 
+/// An IAM user this campaign deleted, or stripped of its policies and groups in an attempt
+/// to delete it that did not finish, with the commands that put it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserBack {
+    pub user: String,
+    pub repo: String,
+    /// Deleted: recreate it. Otherwise only re-attach what the attempt may have detached.
+    pub deleted: bool,
+    pub commands: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UndoPlan {
     pub reactivate: Vec<Reactivation>,
     /// Keys this campaign deleted: IAM cannot bring them back.
     pub deleted_keys: Vec<Reactivation>,
     pub recreate: Vec<Recreate>,
+    pub users: Vec<UserBack>,
 }
 
 /// Keys whose last effective key-status write by this campaign was a deactivation, and every
@@ -33,6 +47,29 @@ pub struct UndoPlan {
 pub fn plan(journal: &[JournalEntry]) -> UndoPlan {
     let mut out = UndoPlan::default();
     let mut last_status: std::collections::BTreeMap<&str, &JournalEntry> = Default::default();
+    // The last settled attempt at each user decides: deleted, or left stripped.
+    let mut last_user: std::collections::BTreeMap<&str, &JournalEntry> = Default::default();
+    for e in journal
+        .iter()
+        .filter(|e| e.action == "delete_user" && !e.is_pending())
+    {
+        last_user.insert(e.target.as_str(), e);
+    }
+    for e in last_user.into_values() {
+        let Ok(record) = serde_json::from_value::<UserRecord>(e.detail.clone()) else {
+            continue;
+        };
+        let deleted = e.took_effect();
+        let commands = user_commands(&record, deleted);
+        if !commands.is_empty() {
+            out.users.push(UserBack {
+                user: e.target.clone(),
+                repo: e.repo.clone(),
+                deleted,
+                commands,
+            });
+        }
+    }
     for e in journal.iter().filter(|e| e.took_effect()) {
         match e.action.as_str() {
             "deactivate_key" | "reactivate_key" | "delete_key" => {
@@ -119,11 +156,85 @@ fn recreate(e: &JournalEntry) -> Option<Recreate> {
     })
 }
 
+/// The `aws iam` commands that recreate a deleted user (`create`) or re-attach what an
+/// unfinished deletion may have detached, every word shell-quoted.
+pub fn user_commands(r: &UserRecord, create: bool) -> Vec<String> {
+    let user = quote(&r.user);
+    let mut out = Vec::new();
+    if create {
+        let mut command = format!("aws iam create-user --user-name {user}");
+        if !r.path.is_empty() && r.path != "/" {
+            command.push_str(&format!(" --path {}", quote(&r.path)));
+        }
+        if let Some(boundary) = &r.permissions_boundary {
+            command.push_str(&format!(" --permissions-boundary {}", quote(boundary)));
+        }
+        out.push(command);
+        if !r.tags.is_empty() {
+            let tags: Vec<serde_json::Value> = r
+                .tags
+                .iter()
+                .map(|t| serde_json::json!({ "Key": t.key, "Value": t.value }))
+                .collect();
+            out.push(format!(
+                "aws iam tag-user --user-name {user} --tags {}",
+                quote(&serde_json::Value::from(tags).to_string())
+            ));
+        }
+    }
+    for arn in &r.managed_policies {
+        out.push(format!(
+            "aws iam attach-user-policy --user-name {user} --policy-arn {}",
+            quote(arn)
+        ));
+    }
+    for p in &r.inline_policies {
+        out.push(format!(
+            "aws iam put-user-policy --user-name {user} --policy-name {} --policy-document {}",
+            quote(&p.name),
+            quote(&one_line(&p.document))
+        ));
+    }
+    for group in &r.groups {
+        out.push(format!(
+            "aws iam add-user-to-group --user-name {user} --group-name {}",
+            quote(group)
+        ));
+    }
+    if create {
+        // Its old keys are gone for good: the secrets need a new one.
+        out.push(format!("aws iam create-access-key --user-name {user}"));
+    }
+    out
+}
+
+/// A JSON document on one line: whitespace outside strings dropped, keys kept in order.
+fn one_line(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Single-quotes a shell word when it needs it (environment names may hold spaces).
 fn quote(word: &str) -> String {
-    if word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,+".contains(c))
     {
         word.to_string()
     } else {
@@ -208,5 +319,47 @@ mod tests {
         let mut pending = journal;
         pending[0].result = "pending".into();
         assert!(plan(&pending).reactivate.is_empty());
+    }
+
+    #[test]
+    fn deleted_users_get_quoted_aws_commands() {
+        let record = serde_json::json!({
+            "user": "ci-api",
+            "path": "/ci/",
+            "permissions_boundary": null,
+            "tags": [{"key": "team", "value": "pay ments"}],
+            "managed_policies": ["arn:aws:iam::123456789012:policy/deploy"],
+            "inline_policies": [{"name": "s3 write", "document": "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:PutObject\", \"Resource\": \"arn:aws:s3:::it's here/*\"}]\n}"}],
+            "groups": ["ci"],
+            "repos": ["acme/api"],
+        });
+        let mut deleted = entry(1, "delete_user", "ci-api", record.clone());
+        let p = plan(std::slice::from_ref(&deleted));
+        assert_eq!(p.users.len(), 1);
+        assert!(p.users[0].deleted);
+        assert_eq!(
+            p.users[0].commands,
+            vec![
+                "aws iam create-user --user-name ci-api --path /ci/",
+                r#"aws iam tag-user --user-name ci-api --tags '[{"Key":"team","Value":"pay ments"}]'"#,
+                "aws iam attach-user-policy --user-name ci-api --policy-arn arn:aws:iam::123456789012:policy/deploy",
+                r#"aws iam put-user-policy --user-name ci-api --policy-name 's3 write' --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::it'\''s here/*"}]}'"#,
+                "aws iam add-user-to-group --user-name ci-api --group-name ci",
+                "aws iam create-access-key --user-name ci-api",
+            ]
+        );
+        // An attempt that did not finish may have detached policies: re-attach only.
+        deleted.result = "failed".into();
+        let p = plan(&[deleted]);
+        assert!(!p.users[0].deleted);
+        assert_eq!(p.users[0].commands.len(), 3);
+        assert!(p.users[0].commands[0].starts_with("aws iam attach-user-policy"));
+        // A later attempt that took effect wins.
+        let mut done = entry(2, "delete_user", "ci-api", record);
+        done.result = "observed".into();
+        let mut failed = done.clone();
+        failed.id = JournalId(1);
+        failed.result = "not-done".into();
+        assert!(plan(&[failed, done]).users[0].deleted);
     }
 }

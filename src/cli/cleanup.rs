@@ -1,8 +1,9 @@
 //! `migrate cleanup`: retire the old credentials of repositories whose migration PR is merged
 //! and whose default branch no longer references them. Shows the plan (masked key ids), asks
 //! for the organization name on a terminal (or needs `--yes`), then: deactivate keys →
-//! delete secrets → (with `--delete-keys`, after the soak) delete keys. Every write is
-//! journaled before it is made; a re-run after a crash resumes from remote truth.
+//! delete secrets → (with `--delete-keys`, after the soak) delete keys → (with
+//! `--delete-users`) delete the IAM users left with nothing. Every write is journaled before
+//! it is made; a re-run after a crash resumes from remote truth.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::status::{CampaignArgs, Session, report_resolved};
-use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep};
+use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep, UserRecord, UserStep};
 use crate::campaign::reconcile::Truth;
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalResult, Ledger, time};
@@ -40,6 +41,7 @@ Examples:
   migrate cleanup --org acme --key-map keys.toml --dry-run
   migrate cleanup --key-map keys.toml
   migrate cleanup --key-map keys.toml --delete-keys --soak 7d
+  migrate cleanup --delete-keys --soak 7d --delete-users
 
 Exit codes: 0 done (or nothing to do), 20 some repositories refused, 21 not confirmed,
 1 a write failed or tool error, 2 usage"
@@ -68,6 +70,11 @@ pub struct CleanupArgs {
     /// With --delete-keys: how long a key must have been inactive (and unused) first.
     #[arg(long, default_value = "7d", requires = "delete_keys")]
     pub soak: String,
+
+    /// With --delete-keys: also delete each IAM user left with no access key and no other
+    /// credential (its policies and groups are detached first and recorded for undo).
+    #[arg(long, requires = "delete_keys")]
+    pub delete_users: bool,
 
     /// Deactivate keys even when they were used after the PR merged.
     #[arg(long)]
@@ -109,16 +116,24 @@ pub fn run(args: CleanupArgs) -> u8 {
     };
     let facts: Vec<_> = truth.repos.iter().map(|r| r.facts.clone()).collect();
     let org = truth.org.as_deref().zip(truth.org_secrets.as_deref());
-    let plan = cleanup::plan(
+    let mut plan = cleanup::plan(
         &facts,
         org,
         &truth.keys,
         Options {
             force_used_keys: args.force_used_keys,
             delete_keys_after: soak,
+            delete_users: args.delete_users,
             now: time::now(),
         },
     );
+    if !plan.user_candidates.is_empty() {
+        let users = {
+            let _entered = session.runtime.enter();
+            session.runtime.block_on(read_users(&iam, &plan))
+        };
+        cleanup::plan_users(&mut plan, &users, &truth.keys);
+    }
     let mut shown = describe(&plan, &truth);
     if plan.is_empty() {
         shown.push_str("\nnothing to do\n");
@@ -168,13 +183,30 @@ pub fn run(args: CleanupArgs) -> u8 {
     }
 }
 
+/// What IAM holds for each user the plan may delete; errors as text (the user is kept).
+async fn read_users(
+    iam: &IamKeys,
+    plan: &Plan,
+) -> std::collections::BTreeMap<String, Result<Option<cleanup::UserFacts>, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in &plan.user_candidates {
+        let facts = iam.users().facts(&c.user).await.map_err(|e| e.to_string());
+        out.insert(c.user.clone(), facts);
+    }
+    out
+}
+
 fn summary(plan: &Plan) -> String {
-    format!(
+    let mut out = format!(
         "{} key(s) deactivated, {} secret change(s), {} key(s) deleted",
         plan.deactivate.len(),
         plan.secrets.len(),
         plan.delete_keys.len()
-    )
+    );
+    if !plan.delete_users.is_empty() {
+        out.push_str(&format!(", {} user(s) deleted", plan.delete_users.len()));
+    }
+    out
 }
 
 fn describe(plan: &Plan, truth: &Truth) -> String {
@@ -219,6 +251,9 @@ fn describe(plan: &Plan, truth: &Truth) -> String {
                 k.key.describe(),
                 k.repos.join(", ")
             ));
+        }
+        for u in &plan.delete_users {
+            out.push_str(&format!("  {}. {}\n", next(), u.describe()));
         }
     }
     for note in &plan.notes {
@@ -317,7 +352,78 @@ async fn execute(
             failures += 1;
         }
     }
+    for step in &plan.delete_users {
+        if !delete_user(ledger, iam, step, &truth.keys).await? {
+            failures += 1;
+        }
+    }
     Ok(failures)
+}
+
+/// One journaled user deletion; false when it failed or the user was kept after all.
+///
+/// The user is read again first: the plan was made before this run deleted its keys, and
+/// anything it gained since keeps it. The journal entry records the fresh record plus what
+/// earlier unfinished attempts recorded (and may already have detached), so undo can always
+/// rebuild the whole user.
+async fn delete_user(
+    ledger: &Ledger,
+    iam: &IamKeys,
+    step: &UserStep,
+    campaign_keys: &std::collections::BTreeMap<String, cleanup::KeyFacts>,
+) -> Result<bool, crate::campaign::LedgerError> {
+    let user = &step.record.user;
+    let facts = match iam.users().facts(user).await {
+        Ok(Some(facts)) => facts,
+        Ok(None) => {
+            println!("done: IAM user {user} was already gone");
+            return Ok(true);
+        }
+        Err(e) => {
+            eprintln!("failed: user {user}: {e}");
+            return Ok(false);
+        }
+    };
+    let keeps = cleanup::user_keeps(&facts, &step.keys, campaign_keys);
+    if !keeps.is_empty() {
+        eprintln!(
+            "failed: user {user} not deleted: it now has {}\nhelp: re-run `migrate cleanup` to re-plan",
+            keeps.join(", ")
+        );
+        return Ok(false);
+    }
+    let earlier: Vec<UserRecord> = ledger
+        .journal()?
+        .into_iter()
+        .filter(|e| e.action == "delete_user" && &e.target == user)
+        .rev()
+        .take_while(|e| !e.took_effect())
+        .filter_map(|e| serde_json::from_value(e.detail).ok())
+        .collect();
+    let record = cleanup::merge_records(facts.record, &earlier);
+    let mut detail = serde_json::to_value(&record).unwrap_or_default();
+    detail["repos"] = serde_json::json!(step.repos);
+    detail["keys"] = serde_json::json!(step.keys);
+    let id = ledger.journal_begin(&step.repos.join(","), "delete_user", user, &detail)?;
+    match iam.users().delete(&record).await {
+        Ok(_) => {
+            ledger.journal_end(id, &JournalResult::Done)?;
+            println!(
+                "done: deleted IAM user {user} ({} managed polic(ies) detached, {} inline polic(ies) deleted, {} group(s) left)",
+                record.managed_policies.len(),
+                record.inline_policies.len(),
+                record.groups.len()
+            );
+            Ok(true)
+        }
+        Err(e) => {
+            ledger.journal_end(id, &JournalResult::Failed(e.to_string()))?;
+            eprintln!(
+                "failed: user {user}: {e}\nnote: its policies and groups may be detached already; `migrate undo` prints the commands to put them back"
+            );
+            Ok(false)
+        }
+    }
 }
 
 /// One journaled key write; false when it failed.

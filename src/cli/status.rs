@@ -112,7 +112,7 @@ impl Session {
                 .ledger
                 .journal()?
                 .iter()
-                .any(|e| e.is_pending() && e.action.ends_with("_key"));
+                .any(|e| e.is_pending() && e.writes_iam());
             if !keymap.is_empty() || key_work_pending {
                 return Err(CampaignError::NeedsAws);
             }

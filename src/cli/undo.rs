@@ -1,6 +1,7 @@
 //! `migrate undo`: reactivate the IAM keys this campaign deactivated, and list the secrets it
-//! deleted with the exact `gh` commands to recreate them (values cannot be restored by API).
-//! Needs only the ledger and IAM.
+//! deleted with the exact `gh` commands to recreate them (values cannot be restored by API)
+//! and the IAM users it deleted with the exact `aws iam` commands to recreate them. Needs
+//! only the ledger and IAM.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -66,7 +67,7 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
         Ok(j) => j,
         Err(e) => return fail(&e),
     };
-    let needs_iam = journal.iter().any(|e| e.action.ends_with("_key"));
+    let needs_iam = journal.iter().any(|e| e.writes_iam());
     let iam = if needs_iam {
         Some(IamKeys::connect().await)
     } else {
@@ -74,18 +75,22 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
     };
     // Key writes a crash left pending: IAM says whether they happened.
     if let Some(iam) = &iam {
-        for e in journal
-            .iter()
-            .filter(|e| e.is_pending() && e.action.ends_with("_key"))
-        {
-            let key = match iam.key(&e.target).await {
-                Ok(k) => k,
-                Err(err) => return fail(&err),
-            };
-            let happened = match e.action.as_str() {
-                "deactivate_key" => key.status != "Active",
-                "reactivate_key" => key.status == "Active",
-                _ => key.status == "Missing",
+        for e in journal.iter().filter(|e| e.is_pending() && e.writes_iam()) {
+            let happened = if e.action == "delete_user" {
+                match iam.users().exists(&e.target).await {
+                    Ok(exists) => !exists,
+                    Err(err) => return fail(&err),
+                }
+            } else {
+                let key = match iam.key(&e.target).await {
+                    Ok(k) => k,
+                    Err(err) => return fail(&err),
+                };
+                match e.action.as_str() {
+                    "deactivate_key" => key.status != "Active",
+                    "reactivate_key" => key.status == "Active",
+                    _ => key.status == "Missing",
+                }
             };
             let result = if happened {
                 JournalResult::Observed
@@ -141,6 +146,29 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
             ));
         }
     }
+    let (deleted, stripped): (Vec<_>, Vec<_>) = plan.users.iter().partition(|u| u.deleted);
+    if !deleted.is_empty() {
+        out.push_str(
+            "IAM users deleted by this campaign (IAM cannot restore them or their keys; recreate with):\n",
+        );
+        for u in &deleted {
+            out.push_str(&format!("  user {} [{}]\n", u.user, u.repo));
+            for command in &u.commands {
+                out.push_str(&format!("    {command}\n"));
+            }
+        }
+    }
+    if !stripped.is_empty() {
+        out.push_str(
+            "IAM users a cleanup began to delete and did not (their policies and groups may be detached; put them back with):\n",
+        );
+        for u in &stripped {
+            out.push_str(&format!("  user {} [{}]\n", u.user, u.repo));
+            for command in &u.commands {
+                out.push_str(&format!("    {command}\n"));
+            }
+        }
+    }
     if !plan.recreate.is_empty() {
         out.push_str(
             "deleted by this campaign (GitHub cannot restore values; recreate with the old key material):\n",
@@ -149,7 +177,11 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
             out.push_str(&format!("  {}\n    {}\n", r.what, r.command));
         }
     }
-    if todo.is_empty() && plan.recreate.is_empty() && plan.deleted_keys.is_empty() {
+    if todo.is_empty()
+        && plan.recreate.is_empty()
+        && plan.deleted_keys.is_empty()
+        && plan.users.is_empty()
+    {
         out.push_str("nothing to undo\n");
     }
     let code = super::print(&out);

@@ -1,0 +1,278 @@
+//! IAM users (effects, for `cleanup --delete-users`): read everything that keeps a user
+//! (access keys, login profile, MFA devices, SSH public keys, signing certificates,
+//! service-specific credentials) and everything that would be lost with it (path, permissions
+//! boundary, tags, managed and inline policies, groups); delete one by detaching its policies,
+//! leaving its groups, then `DeleteUser`, each step idempotent so a killed run can resume.
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+
+use crate::campaign::cleanup::{InlinePolicy, Tag, UserFacts, UserRecord};
+use crate::iam_keys::{IamKeyError, Outcome, classify, is_no_such_entity};
+
+pub struct IamUsers<'a> {
+    client: &'a Client,
+}
+
+impl<'a> IamUsers<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Whether the user exists.
+    pub async fn exists(&self, user: &str) -> Result<bool, IamKeyError> {
+        match self.client.get_user().user_name(user).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_no_such_entity(&e) => Ok(false),
+            Err(e) => Err(classify("GetUser", &subject(user), &e)),
+        }
+    }
+
+    /// Everything IAM holds for `user`; `None` when it does not exist.
+    pub async fn facts(&self, user: &str) -> Result<Option<UserFacts>, IamKeyError> {
+        let c = self.client;
+        let who = subject(user);
+        let got = match c.get_user().user_name(user).send().await {
+            Ok(got) => got,
+            Err(e) if is_no_such_entity(&e) => return Ok(None),
+            Err(e) => return Err(classify("GetUser", &who, &e)),
+        };
+        let found = got.user();
+        let access_keys = c
+            .list_access_keys()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListAccessKeys", &who, &e))?
+            .into_iter()
+            .filter_map(|k| k.access_key_id().map(str::to_string))
+            .collect();
+        let login_profile = match c.get_login_profile().user_name(user).send().await {
+            Ok(_) => true,
+            Err(e) if is_no_such_entity(&e) => false,
+            Err(e) => return Err(classify("GetLoginProfile", &who, &e)),
+        };
+        let mfa_devices = c
+            .list_mfa_devices()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListMFADevices", &who, &e))?
+            .len();
+        let ssh_public_keys = c
+            .list_ssh_public_keys()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListSSHPublicKeys", &who, &e))?
+            .len();
+        let signing_certificates = c
+            .list_signing_certificates()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListSigningCertificates", &who, &e))?
+            .len();
+        let service_credentials = c
+            .list_service_specific_credentials()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| classify("ListServiceSpecificCredentials", &who, &e))?
+            .service_specific_credentials()
+            .len();
+
+        let managed_policies = c
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListAttachedUserPolicies", &who, &e))?
+            .into_iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect();
+        let names: Vec<String> = c
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListUserPolicies", &who, &e))?;
+        let mut inline_policies = Vec::new();
+        for name in names {
+            let policy = c
+                .get_user_policy()
+                .user_name(user)
+                .policy_name(&name)
+                .send()
+                .await
+                .map_err(|e| classify("GetUserPolicy", &who, &e))?;
+            inline_policies.push(InlinePolicy {
+                document: policy_document(policy.policy_document()),
+                name,
+            });
+        }
+        let groups = c
+            .list_groups_for_user()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListGroupsForUser", &who, &e))?
+            .into_iter()
+            .map(|g| g.group_name().to_string())
+            .collect();
+        let tags = c
+            .list_user_tags()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListUserTags", &who, &e))?
+            .into_iter()
+            .map(|t| Tag {
+                key: t.key().to_string(),
+                value: t.value().to_string(),
+            })
+            .collect();
+
+        Ok(Some(UserFacts {
+            record: UserRecord {
+                user: user.to_string(),
+                path: found.map_or("/", |u| u.path()).to_string(),
+                permissions_boundary: found
+                    .and_then(|u| u.permissions_boundary())
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                tags,
+                managed_policies,
+                inline_policies,
+                groups,
+            },
+            access_keys,
+            login_profile,
+            mfa_devices,
+            ssh_public_keys,
+            signing_certificates,
+            service_credentials,
+        }))
+    }
+
+    /// Detaches every managed policy of `record`, deletes its inline policies, takes the user
+    /// out of its groups, then deletes it. Each step finding its goal already reached
+    /// (`NoSuchEntity`) counts as done, so a run killed half way resumes from the top.
+    /// `AlreadyThere`: the user was gone before.
+    pub async fn delete(&self, record: &UserRecord) -> Result<Outcome, IamKeyError> {
+        let c = self.client;
+        let user = record.user.as_str();
+        let who = subject(user);
+        for arn in &record.managed_policies {
+            let r = c
+                .detach_user_policy()
+                .user_name(user)
+                .policy_arn(arn)
+                .send()
+                .await;
+            gone_is_done(r, "DetachUserPolicy", &who)?;
+        }
+        for p in &record.inline_policies {
+            let r = c
+                .delete_user_policy()
+                .user_name(user)
+                .policy_name(&p.name)
+                .send()
+                .await;
+            gone_is_done(r, "DeleteUserPolicy", &who)?;
+        }
+        for group in &record.groups {
+            let r = c
+                .remove_user_from_group()
+                .user_name(user)
+                .group_name(group)
+                .send()
+                .await;
+            gone_is_done(r, "RemoveUserFromGroup", &who)?;
+        }
+        match c.delete_user().user_name(user).send().await {
+            Ok(_) => Ok(Outcome::Changed),
+            Err(e) if is_no_such_entity(&e) => Ok(Outcome::AlreadyThere),
+            Err(e) => Err(classify("DeleteUser", &who, &e)),
+        }
+    }
+}
+
+fn subject(user: &str) -> String {
+    format!("user {user}")
+}
+
+/// A step whose target is already gone (`NoSuchEntity`) is done.
+fn gone_is_done<T, E>(result: Result<T, E>, action: &str, who: &str) -> Result<(), IamKeyError>
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_no_such_entity(&e) => Ok(()),
+        Err(e) => Err(classify(action, who, &e)),
+    }
+}
+
+/// `GetUserPolicy` returns the document URL-encoded (RFC 3986); some SDKs decode it, some do
+/// not. A JSON document starts with `{`, an encoded one with `%7B`.
+fn policy_document(raw: &str) -> String {
+    if raw.trim_start().starts_with('{') {
+        return raw.to_string();
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::policy_document;
+
+    #[test]
+    fn policy_documents_are_decoded_once() {
+        let json = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::a b/100%"}]}"#;
+        assert_eq!(policy_document(json), json);
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A%2A%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Aa%20b%2F100%25%22%7D%5D%7D";
+        assert_eq!(policy_document(encoded), json);
+        assert_eq!(policy_document("%E2%80%A6"), "…");
+    }
+}
