@@ -158,11 +158,20 @@ fn bare(fake: &FakeGitHub, args: &[&str]) -> std::process::Command {
 }
 
 fn run(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> Run {
+    run_with_iam(fake, ledger, None, args)
+}
+
+/// [`run`] with IAM at `iam` (an [`common::moto::IamFront`]) instead of moto itself.
+fn run_with_iam(fake: &FakeGitHub, ledger: &Path, iam: Option<&str>, args: &[&str]) -> Run {
     let mut all = args.to_vec();
     if args[0] != "undo" {
         all.extend(["--retry-base-ms", "10", "--write-interval-ms", "5"]);
     }
-    finish(command(fake, ledger, &all))
+    let mut cmd = command(fake, ledger, &all);
+    if let Some(url) = iam {
+        cmd.env("AWS_ENDPOINT_URL_IAM", url);
+    }
+    finish(cmd)
 }
 
 fn finish(mut cmd: std::process::Command) -> Run {
@@ -983,4 +992,404 @@ fn keys_are_deleted_only_after_deactivation_and_soak() {
     let r = run(&fake, &ledger, &["undo", "--yes"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("no longer exists"), "{}", r.stdout);
+}
+
+/// An IAM user for the `--delete-users` test: a key, and what the test asks for.
+#[derive(Default)]
+struct CiUser {
+    managed_policy: bool,
+    inline_policy: bool,
+    group: bool,
+    tags: bool,
+    second_key: bool,
+    login_profile: bool,
+}
+
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::deploy-bucket/*"}]}"#;
+
+/// Creates the user with one access key and the extras asked for: (key id, policy ARN, group).
+fn ci_user(user: &str, extras: CiUser) -> (String, Option<String>, Option<String>) {
+    let (key, _) = user_with_key(user);
+    common::moto::iam(async |c: Client| {
+        let mut arn = None;
+        let mut group = None;
+        if extras.managed_policy {
+            let created = c
+                .create_policy()
+                .policy_name(format!("{user}-deploy"))
+                .policy_document(POLICY)
+                .send()
+                .await
+                .unwrap();
+            let policy_arn = created.policy().unwrap().arn().unwrap().to_string();
+            c.attach_user_policy()
+                .user_name(user)
+                .policy_arn(&policy_arn)
+                .send()
+                .await
+                .unwrap();
+            arn = Some(policy_arn);
+        }
+        if extras.inline_policy {
+            c.put_user_policy()
+                .user_name(user)
+                .policy_name("s3-write")
+                .policy_document(POLICY)
+                .send()
+                .await
+                .unwrap();
+        }
+        if extras.group {
+            let name = format!("{user}-group");
+            c.create_group().group_name(&name).send().await.unwrap();
+            c.add_user_to_group()
+                .user_name(user)
+                .group_name(&name)
+                .send()
+                .await
+                .unwrap();
+            group = Some(name);
+        }
+        if extras.tags {
+            let tag = aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("pay ments")
+                .build()
+                .unwrap();
+            c.tag_user().user_name(user).tags(tag).send().await.unwrap();
+        }
+        if extras.second_key {
+            c.create_access_key().user_name(user).send().await.unwrap();
+        }
+        if extras.login_profile {
+            c.create_login_profile()
+                .user_name(user)
+                .password("Not-a-secret-1!")
+                .send()
+                .await
+                .unwrap();
+        }
+        (key, arn, group)
+    })
+}
+
+fn user_exists(user: &str) -> bool {
+    common::moto::iam(async |c: Client| c.get_user().user_name(user).send().await.is_ok())
+}
+
+fn group_members(group: &str) -> Vec<String> {
+    common::moto::iam(async |c: Client| {
+        let got = c.get_group().group_name(group).send().await.unwrap();
+        got.users()
+            .iter()
+            .map(|u| u.user_name().to_string())
+            .collect()
+    })
+}
+
+fn policy_attachments(arn: &str) -> i32 {
+    common::moto::iam(async |c: Client| {
+        let got = c.get_policy().policy_arn(arn).send().await.unwrap();
+        got.policy().unwrap().attachment_count().unwrap_or(0)
+    })
+}
+
+/// `--delete-users`: a user with a managed policy, an inline policy, a group and tags goes
+/// with its key, in the run that deletes the key; users with a second, unmapped key, a login
+/// profile or a service-specific credential are kept with the reason; a deletion a killed run
+/// left pending (key deleted, policy detached, user still there) is settled and finished with
+/// nothing lost; `undo` prints the `aws iam` commands to recreate each deleted user.
+#[test]
+fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
+    if !common::moto::configured("the campaign") {
+        return;
+    }
+    let front = common::moto::IamFront::start();
+    let iam = Some(front.url.as_str());
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let names = ["api", "web", "etl", "ops", "batch"];
+    let users: Vec<String> = names
+        .iter()
+        .map(|n| common::moto::unique(&format!("ci-users-{n}")))
+        .collect();
+    let all = || CiUser {
+        managed_policy: true,
+        inline_policy: true,
+        group: true,
+        tags: true,
+        ..CiUser::default()
+    };
+    let (api_key, api_policy, api_group) = ci_user(&users[0], all());
+    let (web_key, _, _) = ci_user(
+        &users[1],
+        CiUser {
+            second_key: true,
+            ..all()
+        },
+    );
+    let (etl_key, _, _) = ci_user(
+        &users[2],
+        CiUser {
+            login_profile: true,
+            ..all()
+        },
+    );
+    let (ops_key, _, _) = ci_user(&users[3], all());
+    front.set_service_credentials(&users[3], 1);
+    let (batch_key, batch_policy, batch_group) = ci_user(&users[4], all());
+
+    let mut world = World::default();
+    for name in names {
+        let slug = format!("acme/{name}");
+        world.repo("acme", name, &[(WORKFLOW, OLD)]).secrets =
+            vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+        let n = world.open_pull(&slug, BRANCH, &[(WORKFLOW, NEW)]);
+        world.merge(&slug, n);
+    }
+    let fake = FakeGitHub::start(world);
+    // By user name (all of its keys), except web: only its first key is the campaign's.
+    let map = write_key_map(
+        dir.path(),
+        &format!(
+            "[repos]\n\"acme/api\" = \"{}\"\n\"acme/web\" = \"{web_key}\"\n\"acme/etl\" = \"{}\"\n\"acme/ops\" = \"{}\"\n\"acme/batch\" = \"{}\"\n",
+            users[0], users[2], users[3], users[4]
+        ),
+    );
+    let r = run_with_iam(
+        &fake,
+        &ledger,
+        iam,
+        &["status", "--org", "acme", "--key-map", &map],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // --delete-users only goes with --delete-keys.
+    let r = run_with_iam(&fake, &ledger, iam, &["cleanup", "--yes", "--delete-users"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--delete-keys"), "{}", r.stderr);
+    // Deactivate and delete the secrets.
+    let r = run_with_iam(&fake, &ledger, iam, &["cleanup", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for (user, key) in users
+        .iter()
+        .zip([&api_key, &web_key, &etl_key, &ops_key, &batch_key])
+    {
+        assert_eq!(key_status(user, key), "Inactive");
+    }
+
+    // A run killed while deleting batch: its key deleted, its managed policy detached, the
+    // user still there, the delete_user entry pending.
+    let batch_arn = batch_policy.unwrap();
+    common::moto::iam(async |c: Client| {
+        c.delete_access_key()
+            .user_name(&users[4])
+            .access_key_id(&batch_key)
+            .send()
+            .await
+            .unwrap();
+        c.detach_user_policy()
+            .user_name(&users[4])
+            .policy_arn(&batch_arn)
+            .send()
+            .await
+            .unwrap();
+    });
+    {
+        let l = Ledger::open(&ledger).unwrap();
+        let detail = serde_json::json!({ "user": users[4], "repos": ["acme/batch"] });
+        let id = l
+            .journal_begin("acme/batch", "delete_key", &batch_key, &detail)
+            .unwrap();
+        l.journal_end(id, &migrate::campaign::JournalResult::Done)
+            .unwrap();
+        let record = serde_json::json!({
+            "user": users[4],
+            "path": "/",
+            "managed_policies": [batch_arn],
+            "inline_policies": [{"name": "s3-write", "document": POLICY}],
+            "groups": [batch_group.clone().unwrap()],
+            "tags": [{"key": "team", "value": "pay ments"}],
+            "repos": ["acme/batch"],
+        });
+        l.journal_begin("acme/batch", "delete_user", &users[4], &record)
+            .unwrap();
+    }
+
+    let delete = [
+        "cleanup",
+        "--yes",
+        "--delete-keys",
+        "--soak",
+        "0s",
+        "--delete-users",
+    ];
+    // The plan first: users to delete, irreversible, with what gets detached; users kept,
+    // with why. Nothing changes.
+    let mut dry = delete.to_vec();
+    dry[1] = "--dry-run";
+    let r = run_with_iam(&fake, &ledger, iam, &dry);
+    eprintln!(
+        "$ migrate cleanup --dry-run --delete-keys --soak 0s --delete-users\n{}{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "delete_user {} was interrupted; remote state shows it did not happen",
+            users[4]
+        )),
+        "{}",
+        r.stderr
+    );
+    let api_arn = api_policy.unwrap();
+    let api_group = api_group.unwrap();
+    for want in [
+        format!(
+            "delete IAM user {} [acme/api] (irreversible), after:",
+            users[0]
+        ),
+        format!("detach managed policy {api_arn}"),
+        "delete inline policy s3-write".to_string(),
+        format!("remove from group {api_group}"),
+        "tags team=pay ments".to_string(),
+        format!("delete IAM user {} [acme/batch] (irreversible)", users[4]),
+        format!("user {} keeps: 1 access key not in the campaign", users[1]),
+        format!("user {} keeps: login profile", users[2]),
+        format!("user {} keeps: 1 service-specific credential", users[3]),
+    ] {
+        assert!(r.stdout.contains(&want), "no `{want}` in:\n{}", r.stdout);
+    }
+    assert!(
+        !r.stdout.contains(&format!("delete IAM user {} ", users[1])),
+        "{}",
+        r.stdout
+    );
+    for key in [&api_key, &web_key, &etl_key, &ops_key] {
+        assert!(!r.stdout.contains(key.as_str()), "key id printed unmasked");
+    }
+    assert!(user_exists(&users[0]));
+    assert_eq!(key_status(&users[0], &api_key), "Inactive");
+
+    let r = run_with_iam(&fake, &ledger, iam, &delete);
+    eprintln!(
+        "$ migrate cleanup --yes --delete-keys --soak 0s --delete-users\n{}",
+        r.stdout
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("2 user(s) deleted"), "{}", r.stdout);
+    // api and batch are gone, with nothing left attached; the others keep everything.
+    assert!(!user_exists(&users[0]) && !user_exists(&users[4]));
+    assert_eq!(policy_attachments(&api_arn), 0);
+    assert_eq!(policy_attachments(&batch_arn), 0);
+    assert!(group_members(&api_group).is_empty());
+    assert!(group_members(batch_group.as_deref().unwrap()).is_empty());
+    for user in &users[1..4] {
+        assert!(user_exists(user), "{user}");
+        assert_eq!(group_members(&format!("{user}-group")), vec![user.clone()]);
+    }
+    for (user, key) in [
+        (&users[1], &web_key),
+        (&users[2], &etl_key),
+        (&users[3], &ops_key),
+    ] {
+        assert_eq!(key_status(user, key), "Missing", "{user}");
+    }
+    // web's second key was never the campaign's: untouched.
+    let web_keys = common::moto::iam(async |c: Client| {
+        let keys = c
+            .list_access_keys()
+            .user_name(&users[1])
+            .send()
+            .await
+            .unwrap();
+        keys.access_key_metadata()
+            .iter()
+            .map(|k| k.status().unwrap().as_str().to_string())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(web_keys, vec!["Active".to_string()]);
+
+    // The journal keeps everything the deleted users had, even what the killed run detached.
+    let entries = journal(&ledger);
+    assert!(entries.iter().all(|e| !e.is_pending()), "{entries:#?}");
+    let deleted = |user: &str| {
+        entries
+            .iter()
+            .rfind(|e| e.action == "delete_user" && e.target == user && e.took_effect())
+            .unwrap_or_else(|| panic!("no delete_user for {user}: {entries:#?}"))
+            .detail
+            .clone()
+    };
+    let api = deleted(&users[0]);
+    assert_eq!(api["managed_policies"], serde_json::json!([api_arn]));
+    assert_eq!(api["inline_policies"][0]["name"], "s3-write");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(
+            api["inline_policies"][0]["document"].as_str().unwrap()
+        )
+        .unwrap(),
+        serde_json::from_str::<serde_json::Value>(POLICY).unwrap()
+    );
+    assert_eq!(api["groups"], serde_json::json!([api_group]));
+    assert_eq!(
+        api["tags"],
+        serde_json::json!([{"key": "team", "value": "pay ments"}])
+    );
+    let batch = deleted(&users[4]);
+    assert_eq!(batch["managed_policies"], serde_json::json!([batch_arn]));
+    // Key deletions come before their user's deletion.
+    let position = |action: &str, target: &str| {
+        entries
+            .iter()
+            .position(|e| e.action == action && e.target == target && e.took_effect())
+            .unwrap()
+    };
+    assert!(position("delete_key", &api_key) < position("delete_user", &users[0]));
+
+    // A second run has nothing left to delete and still explains the kept users.
+    let r = run_with_iam(&fake, &ledger, iam, &delete);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("nothing to do"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("user {} keeps: login profile", users[2]))
+    );
+    // status reads a user-name mapping whose user is gone.
+    let doc = {
+        let r = run_with_iam(&fake, &ledger, iam, &["status", "--format", "json"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()
+    };
+    assert_eq!(repo_row(&doc, "acme/api")["state"], "keys_deleted");
+
+    // undo: the aws commands to recreate each deleted user, next to the gh commands.
+    let r = run_with_iam(&fake, &ledger, iam, &["undo", "--yes"]);
+    eprintln!("$ migrate undo --yes\n{}", r.stdout);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let api_user = &users[0];
+    for want in [
+        format!("aws iam create-user --user-name {api_user}\n"),
+        format!(
+            r#"aws iam tag-user --user-name {api_user} --tags '[{{"Key":"team","Value":"pay ments"}}]'"#
+        ),
+        format!("aws iam attach-user-policy --user-name {api_user} --policy-arn {api_arn}"),
+        format!(
+            "aws iam put-user-policy --user-name {api_user} --policy-name s3-write --policy-document '{POLICY}'"
+        ),
+        format!("aws iam add-user-to-group --user-name {api_user} --group-name {api_group}"),
+        format!("aws iam create-access-key --user-name {api_user}"),
+        format!(
+            "aws iam attach-user-policy --user-name {} --policy-arn {batch_arn}",
+            users[4]
+        ),
+        "gh secret set AWS_ACCESS_KEY_ID --repo acme/api".to_string(),
+    ] {
+        assert!(r.stdout.contains(&want), "no `{want}` in:\n{}", r.stdout);
+    }
+    assert!(
+        !r.stdout.contains(&format!("user {} [", users[1])),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }

@@ -275,7 +275,9 @@ impl UserStep {
                 .collect();
             out.push_str(&format!("\n       tags {}", tags.join(", ")));
         }
-        out.push_str("\n       (all of it recorded in the journal: `migrate undo` prints the commands to recreate the user)");
+        out.push_str(
+            "\n       all recorded in the journal: `migrate undo` prints how to recreate the user",
+        );
         out
     }
 }
@@ -334,13 +336,6 @@ pub fn user_keeps(
     removed: &[String],
     campaign_keys: &BTreeMap<String, KeyFacts>,
 ) -> Vec<String> {
-    let plural = |n: usize, what: &str| {
-        if n == 1 {
-            format!("1 {what}")
-        } else {
-            format!("{n} {what}s")
-        }
-    };
     let mut keeps = Vec::new();
     if facts.login_profile {
         keeps.push("login profile".to_string());
@@ -751,6 +746,16 @@ fn soak_over(key: &KeyFacts, soak: Seconds, now: Seconds) -> Result<(), String> 
     Ok(())
 }
 
+/// `1 access key`, `2 access keys`, `2 managed policies`.
+pub fn plural(n: usize, what: &str) -> String {
+    let consonant_y = what.ends_with('y') && !what.ends_with("ey") && !what.ends_with("ay");
+    match (n, what.strip_suffix('y')) {
+        (1, _) => format!("1 {what}"),
+        (_, Some(stem)) if consonant_y => format!("{n} {stem}ies"),
+        _ => format!("{n} {what}s"),
+    }
+}
+
 fn join(items: &[&String]) -> String {
     items
         .iter()
@@ -1129,5 +1134,8 @@ mod tests {
             .map(|p| p.name.as_str())
             .collect();
         assert_eq!(names, vec!["s3", "new"]);
+        assert_eq!(plural(2, "managed policy"), "2 managed policies");
+        assert_eq!(plural(2, "access key"), "2 access keys");
+        assert_eq!(plural(1, "inline policy"), "1 inline policy");
     }
 }

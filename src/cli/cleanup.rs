@@ -409,10 +409,10 @@ async fn delete_user(
         Ok(_) => {
             ledger.journal_end(id, &JournalResult::Done)?;
             println!(
-                "done: deleted IAM user {user} ({} managed polic(ies) detached, {} inline polic(ies) deleted, {} group(s) left)",
-                record.managed_policies.len(),
-                record.inline_policies.len(),
-                record.groups.len()
+                "done: deleted IAM user {user} ({} detached, {} deleted, {} left)",
+                cleanup::plural(record.managed_policies.len(), "managed policy"),
+                cleanup::plural(record.inline_policies.len(), "inline policy"),
+                cleanup::plural(record.groups.len(), "group")
             );
             Ok(true)
         }

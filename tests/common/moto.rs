@@ -1,7 +1,12 @@
 //! Tests against moto's IAM server (`AWS_ENDPOINT_URL_IAM`, started by `.ci/run`): whether it
-//! is there, names no earlier run used, and an IAM client on the standard credential chain.
+//! is there, names no earlier run used, an IAM client on the standard credential chain, and an
+//! endpoint in front of moto for the one IAM call moto lacks.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::response::IntoResponse;
 
 use aws_sdk_iam::Client;
 
@@ -40,4 +45,156 @@ pub fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
             .await;
         f(Client::new(&config)).await
     })
+}
+
+/// An IAM endpoint on 127.0.0.1 in front of moto: it answers `ListServiceSpecificCredentials`
+/// itself (moto does not implement it and answers 500), with the credentials set by
+/// [`IamFront::set_service_credentials`], and forwards every other request to moto unchanged.
+pub struct IamFront {
+    /// Pass as `AWS_ENDPOINT_URL_IAM`.
+    pub url: String,
+    service_credentials: Arc<Mutex<BTreeMap<String, usize>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl IamFront {
+    pub fn start() -> Self {
+        let moto = std::env::var("AWS_ENDPOINT_URL_IAM").expect("moto configured");
+        let moto = moto
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let service_credentials = Arc::new(Mutex::new(BTreeMap::new()));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = axum::Router::new()
+            .fallback(front)
+            .with_state((moto, service_credentials.clone()));
+        runtime.spawn(async move {
+            axum::serve(listener, app).await.expect("IAM front serves");
+        });
+        Self {
+            url,
+            service_credentials,
+            _runtime: runtime,
+        }
+    }
+
+    /// `user` has `n` service-specific credentials (CodeCommit, say).
+    pub fn set_service_credentials(&self, user: &str, n: usize) {
+        self.service_credentials
+            .lock()
+            .expect("lock")
+            .insert(user.to_string(), n);
+    }
+}
+
+type FrontState = (String, Arc<Mutex<BTreeMap<String, usize>>>);
+
+async fn front(
+    axum::extract::State((moto, credentials)): axum::extract::State<FrontState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let form = String::from_utf8_lossy(&body).into_owned();
+    let param = |name: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(str::to_string)
+    };
+    if param("Action").as_deref() == Some("ListServiceSpecificCredentials") {
+        let user = param("UserName").unwrap_or_default();
+        let n = credentials
+            .lock()
+            .expect("lock")
+            .get(&user)
+            .copied()
+            .unwrap_or(0);
+        let members: String = (0..n)
+            .map(|i| {
+                format!(
+                    "<member><UserName>{user}</UserName><Status>Active</Status>\
+                     <ServiceUserName>{user}-at-{i}</ServiceUserName>\
+                     <CreateDate>2026-01-01T00:00:00Z</CreateDate>\
+                     <ServiceSpecificCredentialId>ACCAEXAMPLE{i:09}</ServiceSpecificCredentialId>\
+                     <ServiceName>codecommit.amazonaws.com</ServiceName></member>"
+                )
+            })
+            .collect();
+        let xml = format!(
+            "<ListServiceSpecificCredentialsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+             <ListServiceSpecificCredentialsResult><ServiceSpecificCredentials>{members}\
+             </ServiceSpecificCredentials></ListServiceSpecificCredentialsResult>\
+             <ResponseMetadata><RequestId>front</RequestId></ResponseMetadata>\
+             </ListServiceSpecificCredentialsResponse>"
+        );
+        return ([("content-type", "text/xml")], xml).into_response();
+    }
+    // Everything else goes to moto as HTTP/1.0: one connection per request, the response
+    // ends when moto closes it.
+    let mut request = format!(
+        "{method} {} HTTP/1.0\r\nHost: {moto}\r\n",
+        uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    for (name, value) in &headers {
+        if !["host", "connection", "content-length", "transfer-encoding"].contains(&name.as_str()) {
+            request.push_str(&format!(
+                "{name}: {}\r\n",
+                value.to_str().unwrap_or_default()
+            ));
+        }
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let reply = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&moto)?;
+        stream.write_all(request.as_bytes())?;
+        stream.write_all(&body)?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply)?;
+        Ok::<_, std::io::Error>(reply)
+    })
+    .await
+    .expect("forwarding task")
+    .expect("moto answers");
+    let split = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP response head");
+    let head = String::from_utf8_lossy(&reply[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let mut response = axum::response::Response::builder().status(status);
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let name = name.trim().to_ascii_lowercase();
+            if ![
+                "connection",
+                "content-length",
+                "transfer-encoding",
+                "server",
+                "date",
+            ]
+            .contains(&name.as_str())
+            {
+                response = response.header(name, value.trim());
+            }
+        }
+    }
+    response
+        .body(axum::body::Body::from(reply[split + 4..].to_vec()))
+        .expect("response")
 }
