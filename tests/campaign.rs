@@ -1253,6 +1253,8 @@ fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
         format!("remove from group {api_group}"),
         "tags team=pay ments".to_string(),
         format!("delete IAM user {} [acme/batch] (irreversible)", users[4]),
+        // Detached by the killed run, still shown: the journal keeps it.
+        format!("detach managed policy {batch_arn}"),
         format!("user {} keeps: 1 access key not in the campaign", users[1]),
         format!("user {} keeps: login profile", users[2]),
         format!("user {} keeps: 1 service-specific credential", users[3]),

@@ -413,6 +413,18 @@ pub fn plan_users(
     }
 }
 
+/// What the `delete_user` attempts at `user` since its last effective deletion recorded: a
+/// killed or failed attempt may already have detached part of it.
+pub fn unfinished_records(journal: &[super::JournalEntry], user: &str) -> Vec<UserRecord> {
+    journal
+        .iter()
+        .filter(|e| e.action == "delete_user" && e.target == user)
+        .rev()
+        .take_while(|e| !e.took_effect())
+        .filter_map(|e| serde_json::from_value(e.detail.clone()).ok())
+        .collect()
+}
+
 /// A fresh record of a user plus what earlier attempts recorded that did not take effect
 /// (killed or failed after detaching part of it): the journal must keep everything the user
 /// had, even what is already gone from IAM.
@@ -1134,6 +1146,33 @@ mod tests {
             .map(|p| p.name.as_str())
             .collect();
         assert_eq!(names, vec!["s3", "new"]);
+        let entry = |id: i64, result: &str, record: &UserRecord| super::super::JournalEntry {
+            id: super::super::JournalId(id),
+            repo: "acme/api".into(),
+            action: "delete_user".into(),
+            target: "ci".into(),
+            detail: serde_json::to_value(record).unwrap_or_default(),
+            started_at: 0,
+            finished_at: Some(0),
+            result: result.into(),
+            error: None,
+        };
+        let old = UserRecord {
+            user: "ci".into(),
+            groups: vec!["old".into()],
+            ..UserRecord::default()
+        };
+        let journal = vec![
+            entry(1, "done", &old),
+            entry(2, "not-done", &earlier),
+            entry(3, "failed", &earlier),
+        ];
+        // Attempts since the last deletion that took effect (the user was recreated since).
+        assert_eq!(
+            unfinished_records(&journal, "ci"),
+            vec![earlier.clone(), earlier]
+        );
+        assert!(unfinished_records(&journal, "other").is_empty());
         assert_eq!(plural(2, "managed policy"), "2 managed policies");
         assert_eq!(plural(2, "access key"), "2 access keys");
         assert_eq!(plural(1, "inline policy"), "1 inline policy");

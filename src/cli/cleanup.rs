@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::status::{CampaignArgs, Session, report_resolved};
-use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep, UserRecord, UserStep};
+use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep, UserStep};
 use crate::campaign::reconcile::Truth;
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalResult, Ledger, time};
@@ -128,10 +128,24 @@ pub fn run(args: CleanupArgs) -> u8 {
         },
     );
     if !plan.user_candidates.is_empty() {
-        let users = {
+        let mut users = {
             let _entered = session.runtime.enter();
             session.runtime.block_on(read_users(&iam, &plan))
         };
+        // What an interrupted attempt already detached is still the user's: show it.
+        let journal = match session.ledger.journal() {
+            Ok(j) => j,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
+        };
+        for (user, facts) in &mut users {
+            if let Ok(Some(facts)) = facts {
+                let earlier = cleanup::unfinished_records(&journal, user);
+                facts.record = cleanup::merge_records(facts.record.clone(), &earlier);
+            }
+        }
         cleanup::plan_users(&mut plan, &users, &truth.keys);
     }
     let mut shown = describe(&plan, &truth);
@@ -392,14 +406,7 @@ async fn delete_user(
         );
         return Ok(false);
     }
-    let earlier: Vec<UserRecord> = ledger
-        .journal()?
-        .into_iter()
-        .filter(|e| e.action == "delete_user" && &e.target == user)
-        .rev()
-        .take_while(|e| !e.took_effect())
-        .filter_map(|e| serde_json::from_value(e.detail).ok())
-        .collect();
+    let earlier = cleanup::unfinished_records(&ledger.journal()?, user);
     let record = cleanup::merge_records(facts.record, &earlier);
     let mut detail = serde_json::to_value(&record).unwrap_or_default();
     detail["repos"] = serde_json::json!(step.repos);
