@@ -324,6 +324,12 @@ fn status_cleanup_undo_happy_path() {
     let r = run(&fake, &ledger, &["cleanup", "--yes"]);
     eprintln!("$ migrate cleanup --yes\n{}", r.stdout);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // No run has verified these merges: cleanup goes ahead but says so.
+    assert!(
+        r.stdout.contains("acme/api: not verified yet"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains(&api_key) && !r.stdout.contains(&web_key));
     assert!(
         r.stdout.contains(&format!("user {api_user}")),
@@ -519,6 +525,11 @@ fn full_campaign_from_scan_to_undo() {
         s.world.run(&slug, WORKFLOW, "success", 600);
     });
     status("pr_merged");
+    // --require-verified waits for the proof.
+    let r = run(&fake, &ledger, &["cleanup", "--yes", "--require-verified"]);
+    assert_eq!(r.code, 20, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("not verified"), "{}", r.stdout);
+    assert_eq!(key_status(&user, &key), "Active");
     fake.with(|s| s.world.run(&slug, WORKFLOW, "success", 0));
     let doc = status("verified");
     let row = repo_row(&doc, &slug);
@@ -540,7 +551,8 @@ fn full_campaign_from_scan_to_undo() {
     assert_eq!(runs_asked(), before);
 
     // cleanup: key deactivated, then secrets deleted.
-    let r = run(&fake, &ledger, &["cleanup", "--yes"]);
+    let r = run(&fake, &ledger, &["cleanup", "--yes", "--require-verified"]);
+    assert!(!r.stdout.contains("not verified"), "{}", r.stdout);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(key_status(&user, &key), "Inactive");
     fake.with(|s| assert!(s.world.repos[&slug].secrets.is_empty()));

@@ -55,6 +55,8 @@ pub struct RepoFacts {
     pub org_secrets_used: Vec<String>,
     /// Mapped access key ids, each with where the mapping came from.
     pub keys: Vec<(String, String)>,
+    /// A migrated workflow ran successfully on the default branch since the merge.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +107,8 @@ pub struct Options {
     pub delete_keys_after: Option<Seconds>,
     /// `--delete-users`: users whose keys are all gone become candidates.
     pub delete_users: bool,
+    /// `--require-verified`: refuse merged repositories no successful run has verified yet.
+    pub require_verified: bool,
     pub now: Seconds,
 }
 
@@ -482,6 +486,10 @@ pub fn plan(
         match &r.pull {
             None => why.push(format!("no pull request on branch {}", super::BRANCH)),
             Some(p) if !p.merged => why.push(format!("PR #{} is not merged", p.number)),
+            Some(_) if options.require_verified && !r.verified => why.push(
+                "not verified: no migrated workflow has run successfully since the merge (--require-verified)"
+                    .into(),
+            ),
             Some(_) => {}
         }
         if !r.references.is_empty() {
@@ -720,6 +728,15 @@ pub fn plan(
     out.secrets.extend(org_steps.into_iter().filter(
         |s| !matches!(s, SecretStep::RemoveFromOrgSecret { name, .. } if deleted.contains(name)),
     ));
+    // Keys about to go for a migration no run has proven yet: worth a second look.
+    for r in involved.iter().filter(|r| !r.verified) {
+        if out.deactivate.iter().any(|k| k.repos.contains(&r.repo)) {
+            out.notes.push(format!(
+                "{}: not verified yet (no migrated workflow has run successfully since the merge); --require-verified waits for one",
+                r.repo
+            ));
+        }
+    }
     out
 }
 
@@ -808,6 +825,7 @@ mod tests {
             }],
             org_secrets_used: vec![],
             keys: vec![(key.into(), "key map".into())],
+            verified: true,
         }
     }
 

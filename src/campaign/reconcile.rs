@@ -298,6 +298,7 @@ pub async fn gather(
                 old_secrets,
                 org_secrets_used,
                 keys: Vec::new(),
+                verified: false,
             },
             record,
             names,
@@ -426,7 +427,8 @@ pub async fn gather(
     truth.not_modified = cache.not_modified();
 
     // States.
-    for (facts, record, _, old_known) in repos {
+    for (mut facts, record, _, old_known) in repos {
+        facts.verified = verified.contains_key(&facts.repo);
         let observed = Observed {
             outcome: if facts.scanned {
                 record.outcome.to_string()

@@ -76,6 +76,11 @@ pub struct CleanupArgs {
     #[arg(long, requires = "delete_keys")]
     pub delete_users: bool,
 
+    /// Refuse repositories whose merge no successful run of a migrated workflow has verified
+    /// yet (`status` shows them as `pr_merged` rather than `verified`).
+    #[arg(long)]
+    pub require_verified: bool,
+
     /// Deactivate keys even when they were used after the PR merged.
     #[arg(long)]
     pub force_used_keys: bool,
@@ -124,6 +129,7 @@ pub fn run(args: CleanupArgs) -> u8 {
             force_used_keys: args.force_used_keys,
             delete_keys_after: soak,
             delete_users: args.delete_users,
+            require_verified: args.require_verified,
             now: time::now(),
         },
     );
