@@ -132,6 +132,18 @@ pub struct SecretRow {
     pub ever_referenced: bool,
 }
 
+/// See [`Ledger::observing`]; dropping it makes commits durable again.
+pub struct Observing<'a> {
+    ledger: &'a Ledger,
+}
+
+impl Drop for Observing<'_> {
+    fn drop(&mut self) {
+        // Best effort: `journal_begin` sets FULL again itself, so nothing depends on this.
+        let _ = self.ledger.conn.pragma_update(None, "synchronous", "FULL");
+    }
+}
+
 /// An IAM role that serves a repository, as last observed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleRow {
@@ -224,6 +236,15 @@ impl Ledger {
                 path: path.to_path_buf(),
                 source,
             })
+    }
+
+    /// Until the guard drops, commits do not wait for the disk. For recording observations of
+    /// remote truth only: a kill still loses nothing committed (the OS has it), and what a power
+    /// cut could lose is re-observed by the next run. Journal entries announcing a write must
+    /// not be written under it.
+    pub fn observing(&self) -> Result<Observing<'_>, LedgerError> {
+        self.conn.pragma_update(None, "synchronous", "OFF")?;
+        Ok(Observing { ledger: self })
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), LedgerError> {
@@ -566,6 +587,8 @@ impl Ledger {
         target: &str,
         detail: &serde_json::Value,
     ) -> Result<JournalId, LedgerError> {
+        // Whatever an `observing` guard did: this entry is on disk before the write it announces.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn.execute(
             "INSERT INTO journal (repo, action, target, detail, started_at, result)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
@@ -623,6 +646,35 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_entries_are_durable_even_while_observing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("c.db")).unwrap();
+        let level = |l: &Ledger| -> i64 {
+            l.conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(level(&ledger), 2, "FULL");
+        let guard = ledger.observing().unwrap();
+        assert_eq!(level(&ledger), 0, "OFF for observations");
+        ledger
+            .journal_begin(
+                "acme/api",
+                "delete_secret",
+                "repository:X",
+                &serde_json::json!({}),
+            )
+            .unwrap();
+        assert_eq!(
+            level(&ledger),
+            2,
+            "a journal entry is always written with FULL"
+        );
+        drop(guard);
+        assert_eq!(level(&ledger), 2);
+    }
 
     #[test]
     fn journal_survives_reopen_and_pending_is_visible() {

@@ -143,6 +143,9 @@ pub async fn gather(
     keymap: &KeyMap,
     iam: Option<&IamKeys>,
 ) -> Result<Truth, CampaignError> {
+    // Everything gathered here is observation: thousands of small commits need not each wait
+    // for the disk.
+    let _observing = ledger.observing()?;
     let filters = Filters {
         all_secrets: true,
         skip_sub_templates: true,
