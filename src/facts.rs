@@ -145,6 +145,9 @@ pub struct JobFacts {
     /// The job's `audience:` input to configure-aws-credentials, when not the default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// AWS services the job calls (IAM's names: `s3`, `ecs`, `cloudformation`...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aws_services: Vec<String>,
 }
 
 pub fn job_facts(workflow: &Workflow<'_>, triggers: &Triggers) -> Vec<JobFacts> {
@@ -225,6 +228,7 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
         workflow_run: t.workflow_run,
         calls: job.reusable_call().map(|u| u.raw.to_string()),
         audience,
+        aws_services: crate::services::job_services(job),
     }
 }
 

@@ -88,6 +88,9 @@ pub enum Outcome {
     AlreadyThere,
 }
 
+/// IAM lookups in flight at once: each is a round trip.
+pub const IAM_CONCURRENCY: usize = 8;
+
 pub struct IamKeys {
     client: Client,
 }
@@ -269,21 +272,54 @@ impl IamKeys {
     }
 
     /// Every IAM user with its tags, for suggestions.
+    /// IAM's credential report (CSV: every user's keys, whether active, when last used),
+    /// generating it first when there is none. Two or three calls for the whole account.
+    pub async fn credential_report(&self) -> Result<String, IamKeyError> {
+        for _ in 0..30 {
+            let state = self
+                .client
+                .generate_credential_report()
+                .send()
+                .await
+                .map_err(|e| classify("GenerateCredentialReport", "the account", &e))?;
+            if state.state().is_some_and(|s| s.as_str() == "COMPLETE") {
+                let report = self
+                    .client
+                    .get_credential_report()
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetCredentialReport", "the account", &e))?;
+                let content = report.content().map(|b| b.as_ref()).unwrap_or_default();
+                return Ok(String::from_utf8_lossy(content).into_owned());
+            }
+            // IAM builds the report in the background, usually within seconds.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        Err(IamKeyError::Failed {
+            action: "GetCredentialReport".into(),
+            subject: "the account".into(),
+            message: "the credential report was not ready after 30 s".into(),
+        })
+    }
+
     pub async fn users_with_tags(
         &self,
     ) -> Result<Vec<(String, Vec<(String, String)>)>, IamKeyError> {
-        let mut out = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = self
-                .client
-                .list_users()
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListUsers", "the account", &e))?;
-            for user in page.users() {
-                let name = user.user_name().to_string();
+        use futures::StreamExt;
+        let names: Vec<String> = self
+            .client
+            .list_users()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListUsers", "the account", &e))?
+            .into_iter()
+            .map(|u| u.user_name().to_string())
+            .collect();
+        let mut out: Vec<(String, Vec<(String, String)>)> = futures::stream::iter(names)
+            .map(|name| async move {
                 let tags = match self.client.list_user_tags().user_name(&name).send().await {
                     Ok(t) => t
                         .tags()
@@ -294,16 +330,12 @@ impl IamKeys {
                     // still works.
                     Err(_) => Vec::new(),
                 };
-                out.push((name, tags));
-            }
-            if !page.is_truncated() {
-                break;
-            }
-            marker = page.marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
+                (name, tags)
+            })
+            .buffer_unordered(IAM_CONCURRENCY)
+            .collect()
+            .await;
+        out.sort();
         Ok(out)
     }
 }

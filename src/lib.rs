@@ -23,6 +23,7 @@ pub mod remote;
 pub mod report;
 pub mod rewrite;
 pub mod scan;
+pub mod services;
 pub mod source;
 pub mod trust;
 pub mod workflow;

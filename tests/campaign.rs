@@ -571,6 +571,54 @@ fn full_campaign_from_scan_to_undo() {
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
+/// Suggestions for a repository no key is mapped to: a user named after it, and a user whose
+/// key was last used with a service the repository's workflows call (`aws s3 ls`).
+#[test]
+fn status_suggests_keys_by_name_and_by_service() {
+    if !common::moto::configured("the campaign") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    // Unique names: the suggestions look at every IAM user in a shared moto.
+    let name = common::moto::unique("billing");
+    let slug = format!("acme/{name}");
+    let by_name = format!("ci-{name}");
+    user_with_key(&by_name);
+    let by_service = common::moto::unique("ci-legacy");
+    let (id, secret) = user_with_key(&by_service);
+    common::moto::use_key_with_s3(&id, &secret);
+    let mut world = World::default();
+    world.repo("acme", &name, &[(WORKFLOW, OLD)]).secrets =
+        vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    let fake = FakeGitHub::start(world);
+
+    let r = run(&fake, &ledger, &["status", "--org", "acme"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "{slug} -> IAM user {by_name} (user name contains `{name}`)"
+        )),
+        "{}",
+        r.stdout
+    );
+    let masked = format!("AKIA…{}", &id[id.len() - 4..]);
+    assert!(
+        r.stdout.contains(&format!(
+            "{slug} -> IAM user {by_service} (key {masked} was last used with s3"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(&id), "unmasked key id printed");
+    // Suggestions are never acted on: nothing is mapped.
+    let doc = status_json(&fake, &ledger);
+    assert_eq!(repo_row(&doc, &slug)["keys"], serde_json::json!([]));
+    // The scan says which services each job calls.
+    let r = other(&fake, &["scan", "--org", "acme", "--format", "json"]);
+    assert!(r.stdout.contains("\"aws_services\": [\n"), "{}", r.stdout);
+}
+
 #[test]
 fn cleanup_refuses_what_is_not_ready() {
     if !common::moto::configured("the campaign") {

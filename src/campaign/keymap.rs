@@ -14,7 +14,7 @@
 //! ORG_AWS_ACCESS_KEY_ID = "ci-shared"
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -176,9 +176,134 @@ pub fn suggest(repo: &str, users: &[(String, Vec<(String, String)>)]) -> Vec<Sug
     out
 }
 
+/// Users with an active access key that has been used, from IAM's credential report (CSV):
+/// the only ones worth asking which service their keys were last used with.
+pub fn recently_used_users(report: &str) -> Vec<String> {
+    let mut lines = report.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name);
+    let slots: Vec<(usize, usize)> = [1, 2]
+        .iter()
+        .filter_map(|n| {
+            Some((
+                at(&format!("access_key_{n}_active"))?,
+                at(&format!("access_key_{n}_last_used_date"))?,
+            ))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for line in lines {
+        let mut fields: Vec<&str> = line.split(',').collect();
+        // User names may hold commas (and the ARN after them repeats the name); every other
+        // column is fixed, so the surplus splits evenly between the two.
+        let extra = fields.len().saturating_sub(columns.len());
+        let user = fields[..=extra / 2].join(",");
+        fields.drain(..extra);
+        let used = slots.iter().any(|&(active, last_used)| {
+            fields.get(active) == Some(&"true")
+                // A date, not `N/A` / `no_information`.
+                && fields
+                    .get(last_used)
+                    .is_some_and(|d| d.starts_with(|c: char| c.is_ascii_digit()))
+        });
+        if used && !user.is_empty() {
+            out.push(user);
+        }
+    }
+    out
+}
+
+/// Most suggestions by service per repository: past that they stop narrowing anything down.
+const MAX_BY_SERVICE: usize = 5;
+
+/// Active keys last used with a service the repository's workflows call, most recent use
+/// first. `sts` and `iam` say nothing (every caller touches them); weaker evidence than a
+/// name, so the reason says what matched.
+pub fn suggest_by_service(
+    repo: &str,
+    services: &BTreeSet<String>,
+    keys: &[super::cleanup::KeyFacts],
+) -> Vec<Suggestion> {
+    let mut matches: Vec<&super::cleanup::KeyFacts> = keys
+        .iter()
+        .filter(|k| k.status == "Active" && !k.user.is_empty())
+        .filter(|k| {
+            k.service.as_deref().is_some_and(|s| {
+                s != "sts" && s != "iam" && services.contains(&s.to_ascii_lowercase())
+            })
+        })
+        .collect();
+    matches.sort_by_key(|k| std::cmp::Reverse(k.last_used));
+    matches
+        .into_iter()
+        .take(MAX_BY_SERVICE)
+        .map(|k| Suggestion {
+            repo: repo.to_string(),
+            user: k.user.clone(),
+            why: format!(
+                "key {} was last used with {} ({}), which the workflows call",
+                crate::detect::aws_key_literal::mask_key_id(&k.id),
+                k.service.as_deref().unwrap_or_default(),
+                k.last_used
+                    .map(super::time::format_date)
+                    .unwrap_or_default()
+            ),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_report_names_users_with_used_active_keys() {
+        let report = "user,arn,user_creation_time,access_key_1_active,access_key_1_last_used_date,access_key_2_active,access_key_2_last_used_date\n\
+            <root_account>,arn:aws:iam::1:root,2020-01-01T00:00:00+00:00,false,N/A,false,N/A\n\
+            ci-api,arn:aws:iam::1:user/ci-api,2020-01-01T00:00:00+00:00,true,2026-11-20T10:00:00+00:00,false,N/A\n\
+            never-used,arn:aws:iam::1:user/never-used,2020-01-01T00:00:00+00:00,true,N/A,false,N/A\n\
+            off,arn:aws:iam::1:user/off,2020-01-01T00:00:00+00:00,false,2026-11-20T10:00:00+00:00,false,N/A\n\
+            a,b,arn:aws:iam::1:user/a,b,2020-01-01T00:00:00+00:00,false,N/A,true,2026-11-21T10:00:00+00:00\n";
+        assert_eq!(recently_used_users(report), vec!["ci-api", "a,b"]);
+        assert!(recently_used_users("").is_empty());
+    }
+
+    #[test]
+    fn suggestions_by_service() {
+        let key = |id: &str, user: &str, status: &str, service: &str, at: i64| {
+            super::super::cleanup::KeyFacts {
+                id: id.into(),
+                user: user.into(),
+                status: status.into(),
+                last_used: Some(at),
+                service: Some(service.into()),
+                region: Some("us-east-1".into()),
+                deactivated_at: None,
+                deleted_by_campaign: false,
+            }
+        };
+        let keys = [
+            key("AKIAAAAAAAAAAAAAAAA1", "ci-old", "Active", "s3", 100),
+            key("AKIAAAAAAAAAAAAAAAA2", "ci-new", "Active", "s3", 200),
+            key("AKIAAAAAAAAAAAAAAAA3", "ci-off", "Inactive", "s3", 300),
+            key("AKIAAAAAAAAAAAAAAAA4", "ci-sts", "Active", "sts", 400),
+            key("AKIAAAAAAAAAAAAAAAA5", "ci-ecs", "Active", "ecs", 500),
+        ];
+        let services: BTreeSet<String> = ["s3".to_string(), "sts".into()].into();
+        let s = suggest_by_service("acme/api", &services, &keys);
+        assert_eq!(
+            s.iter().map(|s| s.user.as_str()).collect::<Vec<_>>(),
+            vec!["ci-new", "ci-old"]
+        );
+        assert!(
+            s[0].why.contains("AKIA…AAA2") && s[0].why.contains("with s3"),
+            "{}",
+            s[0].why
+        );
+    }
 
     #[test]
     fn parses_users_keys_and_lists() {

@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
-use super::keymap::{KeyMap, KeyRef, Suggestion, suggest};
+use super::keymap::{self, KeyMap, KeyRef, Suggestion, suggest};
 use super::ledger::{
     JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, RoleRow, SecretRow, Verification,
 };
 use super::roles;
 use super::state::{self, Observed, PullFacts, RepoState};
 use crate::github::{ConditionalCache, GitHubError, GitHubReader};
-use crate::iam_keys::{IamKeyError, IamKeys};
+use crate::iam_keys::{IAM_CONCURRENCY, IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,8 @@ pub struct Truth {
     pub suggestions: Vec<Suggestion>,
     /// Per-repository problems (the run goes on).
     pub errors: Vec<String>,
+    /// Things worth knowing that leave the run complete.
+    pub notes: Vec<String>,
     /// Journal entries found pending and how they were resolved.
     pub resolved: Vec<(JournalEntry, JournalResult)>,
     /// GitHub requests this run made, and how many of them GitHub answered `304` (free).
@@ -495,16 +497,62 @@ pub async fn gather(
         .map(|r| r.facts.repo.clone())
         .collect();
     if let (Some(iam), false) = (iam, unmapped.is_empty()) {
-        match iam.users_with_tags().await {
-            Ok(users) => {
-                for repo in unmapped {
-                    truth.suggestions.extend(suggest(&repo, &users));
-                }
-            }
-            Err(e) => truth.errors.push(format!("suggestions: {e}")),
+        // Suggestions are a convenience: without them the run is still complete.
+        match suggestions(iam, &unmapped, &scan.report, &truth.keys).await {
+            Ok(found) => truth.suggestions = found,
+            Err(e) => truth.notes.push(format!("no key-map suggestions: {e}")),
         }
     }
     Ok(truth)
+}
+
+/// Key-map suggestions for repositories no key is mapped to: users whose name or tags match
+/// the repository, then active keys last used with a service its workflows call (read only
+/// for users the credential report shows with a used active key, and only when some
+/// repository calls a service).
+async fn suggestions(
+    iam: &IamKeys,
+    unmapped: &[String],
+    report: &crate::scan::ScanReport,
+    mapped: &BTreeMap<String, KeyFacts>,
+) -> Result<Vec<Suggestion>, IamKeyError> {
+    let users = iam.users_with_tags().await?;
+    let services_of = |repo: &str| -> BTreeSet<String> {
+        report
+            .files
+            .iter()
+            .filter(|f| f.repository.as_deref() == Some(repo))
+            .flat_map(|f| f.jobs.iter().flat_map(|j| j.aws_services.iter().cloned()))
+            .collect()
+    };
+    let services: BTreeMap<&String, BTreeSet<String>> =
+        unmapped.iter().map(|r| (r, services_of(r))).collect();
+    let mut out = Vec::new();
+    for repo in unmapped {
+        out.extend(suggest(repo, &users));
+    }
+    if services.values().all(BTreeSet::is_empty) {
+        return Ok(out);
+    }
+    // Only users with an active key that has been used can match a service (the credential
+    // report says which, for the whole account at once); keys already in the key map belong
+    // to other repositories.
+    let used = keymap::recently_used_users(&iam.credential_report().await?);
+    let mapped_users: BTreeSet<&String> = mapped.values().map(|k| &k.user).collect();
+    let refs: BTreeSet<KeyRef> = used
+        .into_iter()
+        .filter(|user| !mapped_users.contains(user))
+        .map(KeyRef::User)
+        .collect();
+    let keys: Vec<KeyFacts> = look_up(iam, refs).await?.into_values().flatten().collect();
+    for (repo, services) in services {
+        for s in keymap::suggest_by_service(repo, &services, &keys) {
+            if !out.iter().any(|o| o.repo == s.repo && o.user == s.user) {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The roles that serve `repos`: observed in IAM when it is reachable (and recorded), else
@@ -598,9 +646,6 @@ async fn verifications(
     }
     Ok(out)
 }
-
-/// IAM lookups in flight at once: each is a round trip, and a campaign makes two per key.
-const IAM_CONCURRENCY: usize = 8;
 
 /// Every key of each user, and each key by id, `IAM_CONCURRENCY` lookups at a time.
 async fn look_up(

@@ -364,6 +364,12 @@ fn append_notes(out: &mut String, truth: &Truth, bullet: &str) {
             ));
         }
     }
+    if !truth.notes.is_empty() {
+        out.push_str("\nnotes:\n");
+        for n in &truth.notes {
+            out.push_str(&format!("{bullet}  {n}\n"));
+        }
+    }
     if !truth.errors.is_empty() {
         out.push_str("\nerrors:\n");
         for e in &truth.errors {
@@ -416,6 +422,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
         "totals": totals(truth),
         "suggestions": truth.suggestions.iter().map(|s| json!({"repository": s.repo, "user": s.user, "why": s.why})).collect::<Vec<_>>(),
         "errors": truth.errors,
+        "notes": truth.notes,
         "github_requests": {"total": truth.requests, "not_modified": truth.not_modified},
     })
 }

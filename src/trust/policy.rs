@@ -565,6 +565,7 @@ mod tests {
             workflow_run: false,
             calls: None,
             audience: None,
+            aws_services: Vec::new(),
         }
     }
 

@@ -47,6 +47,56 @@ pub fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
     })
 }
 
+/// An S3 `ListBuckets` signed with the key, sent to the moto server (which serves every
+/// service on one port and dispatches on the signature's service): moto records it as the
+/// key's last use, with service `s3`. Plain HTTP over a socket: no S3 SDK for one request.
+pub fn use_key_with_s3(id: &str, secret: &str) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use std::io::{Read, Write};
+
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_IAM").expect("moto configured");
+    let host = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let url = format!("http://{host}/");
+    let identity = aws_sdk_iam::config::Credentials::new(id, secret, None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing params")
+        .into();
+    let signable = SignableRequest::new(
+        "GET",
+        &url,
+        [("host", host.as_str())].into_iter(),
+        SignableBody::Bytes(&[]),
+    )
+    .expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+    let mut request = http::Request::builder()
+        .method("GET")
+        .uri(&url)
+        .header("host", &host)
+        .body(())
+        .expect("request");
+    instructions.apply_to_request_http1x(&mut request);
+    let mut head = "GET / HTTP/1.1\r\n".to_string();
+    for (name, value) in request.headers() {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().expect("ascii")));
+    }
+    head.push_str("connection: close\r\n\r\n");
+    let mut stream = std::net::TcpStream::connect(&host).expect("moto listens");
+    stream.write_all(head.as_bytes()).expect("sent");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("reply");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
 /// An IAM endpoint on 127.0.0.1 in front of moto: it answers `ListServiceSpecificCredentials`
 /// itself (moto does not implement it and answers 500), with the credentials set by
 /// [`IamFront::set_service_credentials`], and forwards every other request to moto unchanged.
