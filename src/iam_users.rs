@@ -9,6 +9,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use crate::campaign::cleanup::{InlinePolicy, Tag, UserFacts, UserRecord};
 use crate::iam_keys::{IamKeyError, Outcome, classify, is_no_such_entity};
+use crate::trust::reconcile::decode_policy_document;
 
 pub struct IamUsers<'a> {
     client: &'a Client,
@@ -125,7 +126,8 @@ impl<'a> IamUsers<'a> {
                 .await
                 .map_err(|e| classify("GetUserPolicy", &who, &e))?;
             inline_policies.push(InlinePolicy {
-                document: policy_document(policy.policy_document()),
+                // `GetUserPolicy` returns the document URL-encoded (RFC 3986).
+                document: decode_policy_document(policy.policy_document()),
                 name,
             });
         }
@@ -235,44 +237,5 @@ where
         Ok(_) => Ok(()),
         Err(e) if is_no_such_entity(&e) => Ok(()),
         Err(e) => Err(classify(action, who, &e)),
-    }
-}
-
-/// `GetUserPolicy` returns the document URL-encoded (RFC 3986); some SDKs decode it, some do
-/// not. A JSON document starts with `{`, an encoded one with `%7B`.
-fn policy_document(raw: &str) -> String {
-    if raw.trim_start().starts_with('{') {
-        return raw.to_string();
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::policy_document;
-
-    #[test]
-    fn policy_documents_are_decoded_once() {
-        let json = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::a b/100%"}]}"#;
-        assert_eq!(policy_document(json), json);
-        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A%2A%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Aa%20b%2F100%25%22%7D%5D%7D";
-        assert_eq!(policy_document(encoded), json);
-        assert_eq!(policy_document("%E2%80%A6"), "…");
     }
 }

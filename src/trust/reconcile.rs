@@ -120,5 +120,10 @@ mod tests {
         );
         assert_eq!(decode_policy_document(r#"{"a":"%7B"}"#), r#"{"a":"%7B"}"#);
         assert_eq!(decode_policy_document("%7"), "%7");
+        let json = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::a b/100%"}]}"#;
+        assert_eq!(decode_policy_document(json), json);
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A%2A%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Aa%20b%2F100%25%22%7D%5D%7D";
+        assert_eq!(decode_policy_document(encoded), json);
+        assert_eq!(decode_policy_document("%E2%80%A6"), "…");
     }
 }
