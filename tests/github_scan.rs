@@ -319,6 +319,54 @@ fn unknown_org_empty_org_and_missing_token() {
     assert_eq!(output.status.code(), Some(1));
 }
 
+/// Without GH_TOKEN/GITHUB_TOKEN the token comes from `gh auth token`, for the host of
+/// `--github-url` (`--hostname`, as GitHub Enterprise Server logins are kept per host). A fake
+/// `gh` on PATH stands in for the GitHub CLI.
+#[test]
+fn token_from_gh_auth_token_for_the_right_host() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeGitHub::start(acme());
+    let bin = tempfile::tempdir().expect("temp dir");
+    let gh = bin.path().join("gh");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh\nif [ \"$*\" = \"auth token --hostname 127.0.0.1\" ]; then echo {TOKEN}; exit 0; fi\necho \"not logged in: $*\" >&2\nexit 1\n"
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let output = migrate()
+        .args([
+            "scan",
+            "--repo",
+            "acme/api",
+            "--format",
+            "json",
+            "--github-url",
+            &fake.url,
+        ])
+        .env("PATH", &path)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(10), "{stdout}");
+    assert!(!stdout.contains(TOKEN));
+    // No gh at all: a clear error saying where a token can come from.
+    let output = migrate()
+        .args(["scan", "--repo", "acme/api", "--github-url", &fake.url])
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("gh auth login --hostname 127.0.0.1"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn huge_repository_trees_and_forbidden_secrets_stay_per_repo() {
     let mut world = acme();

@@ -1,10 +1,12 @@
-//! Finding a GitHub token: GH_TOKEN, GITHUB_TOKEN, then `gh auth token`. Never printed.
+//! Finding a GitHub token: GH_TOKEN, GITHUB_TOKEN, then `gh auth token` (with `--hostname`
+//! for GitHub Enterprise Server). Never printed.
 
 use secrecy::SecretString;
 
 use super::error::GitHubError;
 
-pub fn token_from_environment() -> Result<SecretString, GitHubError> {
+/// `host`: the web host (`github.com`, `ghe.example.com`), the one `gh` keys its logins by.
+pub fn token_from_environment(host: &str) -> Result<SecretString, GitHubError> {
     for var in ["GH_TOKEN", "GITHUB_TOKEN"] {
         if let Ok(value) = std::env::var(var)
             && !value.trim().is_empty()
@@ -12,8 +14,12 @@ pub fn token_from_environment() -> Result<SecretString, GitHubError> {
             return Ok(SecretString::from(value.trim().to_string()));
         }
     }
-    let output = std::process::Command::new("gh")
-        .args(["auth", "token"])
+    let mut gh = std::process::Command::new("gh");
+    gh.args(["auth", "token"]);
+    if host != "github.com" {
+        gh.args(["--hostname", host]);
+    }
+    let output = gh
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output();
@@ -21,11 +27,15 @@ pub fn token_from_environment() -> Result<SecretString, GitHubError> {
         Ok(out) if out.status.success() => {
             let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if token.is_empty() {
-                Err(GitHubError::NoToken)
+                Err(GitHubError::NoToken {
+                    host: host.to_string(),
+                })
             } else {
                 Ok(SecretString::from(token))
             }
         }
-        _ => Err(GitHubError::NoToken),
+        _ => Err(GitHubError::NoToken {
+            host: host.to_string(),
+        }),
     }
 }

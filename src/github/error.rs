@@ -5,8 +5,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GitHubError {
     /// No token in GH_TOKEN / GITHUB_TOKEN and `gh auth token` gave none. User error.
-    #[error("no GitHub token: set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login`")]
-    NoToken,
+    #[error(
+        "no GitHub token for {host}: set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login --hostname {host}`"
+    )]
+    NoToken { host: String },
     /// The token was rejected (401).
     #[error("GitHub rejected the token (401): check that GH_TOKEN is current")]
     Unauthorized,

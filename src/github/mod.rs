@@ -26,7 +26,7 @@ pub use write::{CommitRef, GitHubWriter, NewPull, PullRef};
 /// Opens a read-only connection.
 pub fn connect_reader(url: &str, policy: Policy) -> Result<GitHubReader, GitHubError> {
     let endpoint = Endpoint::parse(url)?;
-    let token = auth::token_from_environment()?;
+    let token = auth::token_from_environment(&endpoint.host)?;
     let transport = transport::Transport::new(endpoint, token, policy)?;
     Ok(GitHubReader {
         transport: Arc::new(transport),
@@ -41,7 +41,7 @@ pub fn connect_writer(
     policy: Policy,
 ) -> Result<(GitHubReader, GitHubWriter), GitHubError> {
     let endpoint = Endpoint::parse(url)?;
-    let token = auth::token_from_environment()?;
+    let token = auth::token_from_environment(&endpoint.host)?;
     let transport = Arc::new(transport::Transport::new(endpoint, token, policy)?);
     Ok((
         GitHubReader {
