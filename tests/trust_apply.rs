@@ -200,6 +200,48 @@ fn apply_without_confirmation_changes_nothing() {
     assert_eq!(missing, Some(true));
 }
 
+/// Credentials without `iam:CreateRole` (moto does not enforce policies, so an IAM front
+/// refuses the call as IAM would): the run says which permission is missing, fails, and
+/// leaves no role behind.
+#[test]
+fn apply_denied_says_which_permission_is_missing() {
+    if !common::moto::configured("`trust --apply`") {
+        return;
+    }
+    let front = common::moto::IamFront::start();
+    front.deny("CreateRole");
+    let repo = common::moto::unique("denied");
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug"])
+        .arg(format!("octo-org/{repo}"))
+        .args(["--apply", "--yes", FILE])
+        .env("AWS_ENDPOINT_URL_IAM", &front.url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "iam:CreateRole was denied: the credentials need the `iam:CreateRole` permission"
+        ),
+        "{stderr}"
+    );
+    let missing = common::moto::iam(async |client: Client| {
+        client
+            .get_role()
+            .role_name(format!("gha-{repo}"))
+            .send()
+            .await
+            .err()
+            .and_then(|e| {
+                e.as_service_error()
+                    .map(|s| s.is_no_such_entity_exception())
+            })
+    });
+    assert_eq!(missing, Some(true));
+}
+
 #[test]
 fn apply_copies_the_permissions_of_an_iam_user() {
     if !common::moto::configured("`trust --apply`") {

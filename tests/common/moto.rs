@@ -99,12 +99,21 @@ pub fn use_key_with_s3(id: &str, secret: &str) {
 
 /// An IAM endpoint on 127.0.0.1 in front of moto: it answers `ListServiceSpecificCredentials`
 /// itself (moto does not implement it and answers 500), with the credentials set by
-/// [`IamFront::set_service_credentials`], and forwards every other request to moto unchanged.
+/// [`IamFront::set_service_credentials`], answers `AccessDenied` for the actions
+/// [`IamFront::deny`] names (moto does not enforce IAM policies), and forwards every other
+/// request to moto unchanged.
 pub struct IamFront {
     /// Pass as `AWS_ENDPOINT_URL_IAM`.
     pub url: String,
-    service_credentials: Arc<Mutex<BTreeMap<String, usize>>>,
+    state: FrontState,
     _runtime: tokio::runtime::Runtime,
+}
+
+#[derive(Clone, Default)]
+struct FrontState {
+    moto: String,
+    service_credentials: Arc<Mutex<BTreeMap<String, usize>>>,
+    denied: Arc<Mutex<Vec<String>>>,
 }
 
 impl IamFront {
@@ -114,7 +123,10 @@ impl IamFront {
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
-        let service_credentials = Arc::new(Mutex::new(BTreeMap::new()));
+        let state = FrontState {
+            moto,
+            ..FrontState::default()
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -126,30 +138,38 @@ impl IamFront {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let app = axum::Router::new()
             .fallback(front)
-            .with_state((moto, service_credentials.clone()));
+            .with_state(state.clone());
         runtime.spawn(async move {
             axum::serve(listener, app).await.expect("IAM front serves");
         });
         Self {
             url,
-            service_credentials,
+            state,
             _runtime: runtime,
         }
     }
 
+    /// Requests for `action` (`CreateRole`) are refused as a policy without it would.
+    pub fn deny(&self, action: &str) {
+        self.state
+            .denied
+            .lock()
+            .expect("lock")
+            .push(action.to_string());
+    }
+
     /// `user` has `n` service-specific credentials (CodeCommit, say).
     pub fn set_service_credentials(&self, user: &str, n: usize) {
-        self.service_credentials
+        self.state
+            .service_credentials
             .lock()
             .expect("lock")
             .insert(user.to_string(), n);
     }
 }
 
-type FrontState = (String, Arc<Mutex<BTreeMap<String, usize>>>);
-
 async fn front(
-    axum::extract::State((moto, credentials)): axum::extract::State<FrontState>,
+    axum::extract::State(state): axum::extract::State<FrontState>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
@@ -161,9 +181,26 @@ async fn front(
             .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
             .map(str::to_string)
     };
-    if param("Action").as_deref() == Some("ListServiceSpecificCredentials") {
+    let action = param("Action").unwrap_or_default();
+    if state.denied.lock().expect("lock").contains(&action) {
+        let xml = format!(
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error>\
+             <Type>Sender</Type><Code>AccessDenied</Code><Message>User: \
+             arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:{action} \
+             because no identity-based policy allows the iam:{action} action</Message></Error>\
+             <RequestId>front</RequestId></ErrorResponse>"
+        );
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            [("content-type", "text/xml")],
+            xml,
+        )
+            .into_response();
+    }
+    if action == "ListServiceSpecificCredentials" {
         let user = param("UserName").unwrap_or_default();
-        let n = credentials
+        let n = state
+            .service_credentials
             .lock()
             .expect("lock")
             .get(&user)
@@ -191,6 +228,7 @@ async fn front(
     }
     // Everything else goes to moto as HTTP/1.0: one connection per request, the response
     // ends when moto closes it.
+    let moto = state.moto.clone();
     let mut request = format!(
         "{method} {} HTTP/1.0\r\nHost: {moto}\r\n",
         uri.path_and_query().map_or("/", |p| p.as_str())
