@@ -1,22 +1,29 @@
 //! Remote truth for a campaign (effects): the same GitHub scan as `scan --org/--repo` (every
-//! secret inventoried), the pull request on the campaign branch, IAM key status and last use
-//! for the keys the key map names. Records it all in the ledger, resolves journal entries a
-//! crash left pending by observing what actually happened, and derives each repository's
-//! state. `status`, `cleanup` and `undo` all start here.
+//! secret inventoried, listings revalidated with ETags), the pull request on the campaign
+//! branch, IAM key status and last use for the keys the key map names, the roles that serve
+//! each repository ([`iam`]) and post-merge verification ([`runs`]). Records it all in the
+//! ledger, settles journal entries a crash left pending ([`settle`]), and derives each
+//! repository's state. `status`, `cleanup` and `undo` all start here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
-use super::keymap::{self, KeyMap, KeyRef, Suggestion, suggest};
-use super::ledger::{
-    JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, RoleRow, SecretRow, Verification,
-};
-use super::roles;
+use super::keymap::{KeyMap, KeyRef, Suggestion};
+use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
 use crate::github::{ConditionalCache, GitHubError, GitHubReader};
-use crate::iam_keys::{IAM_CONCURRENCY, IamKeyError, IamKeys};
+use crate::iam_keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
+
+mod iam;
+mod runs;
+mod settle;
+
+use iam::{look_up, roles, suggestions};
+use runs::verifications;
+pub use settle::deactivated_at;
+use settle::{is_key_action, resolve};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
@@ -506,166 +513,6 @@ pub async fn gather(
     Ok(truth)
 }
 
-/// Key-map suggestions for repositories no key is mapped to: users whose name or tags match
-/// the repository, then active keys last used with a service its workflows call (read only
-/// for users the credential report shows with a used active key, and only when some
-/// repository calls a service).
-async fn suggestions(
-    iam: &IamKeys,
-    unmapped: &[String],
-    report: &crate::scan::ScanReport,
-    mapped: &BTreeMap<String, KeyFacts>,
-) -> Result<Vec<Suggestion>, IamKeyError> {
-    let users = iam.users_with_tags().await?;
-    let services_of = |repo: &str| -> BTreeSet<String> {
-        report
-            .files
-            .iter()
-            .filter(|f| f.repository.as_deref() == Some(repo))
-            .flat_map(|f| f.jobs.iter().flat_map(|j| j.aws_services.iter().cloned()))
-            .collect()
-    };
-    let services: BTreeMap<&String, BTreeSet<String>> =
-        unmapped.iter().map(|r| (r, services_of(r))).collect();
-    let mut out = Vec::new();
-    for repo in unmapped {
-        out.extend(suggest(repo, &users));
-    }
-    if services.values().all(BTreeSet::is_empty) {
-        return Ok(out);
-    }
-    // Only users with an active key that has been used can match a service (the credential
-    // report says which, for the whole account at once); keys already in the key map belong
-    // to other repositories.
-    let used = keymap::recently_used_users(&iam.credential_report().await?);
-    let mapped_users: BTreeSet<&String> = mapped.values().map(|k| &k.user).collect();
-    let refs: BTreeSet<KeyRef> = used
-        .into_iter()
-        .filter(|user| !mapped_users.contains(user))
-        .map(KeyRef::User)
-        .collect();
-    let keys: Vec<KeyFacts> = look_up(iam, refs).await?.into_values().flatten().collect();
-    for (repo, services) in services {
-        for s in keymap::suggest_by_service(repo, &services, &keys) {
-            if !out.iter().any(|o| o.repo == s.repo && o.user == s.user) {
-                out.push(s);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The roles that serve `repos`: observed in IAM when it is reachable (and recorded), else
-/// what the ledger last observed.
-async fn roles(
-    ledger: &Ledger,
-    iam: Option<&IamKeys>,
-    repos: &[String],
-    errors: &mut Vec<String>,
-) -> Result<Vec<RoleRow>, CampaignError> {
-    let Some(iam) = iam else {
-        return Ok(ledger.roles()?);
-    };
-    match crate::iam_roles::web_identity_roles(iam, &ledger.role_tags()?).await {
-        Ok(observed) => {
-            ledger.set_role_tags(
-                &observed
-                    .iter()
-                    .map(|r| (r.role_id.clone(), r.tags.clone()))
-                    .collect(),
-            )?;
-            let rows = roles::match_roles(&observed, repos);
-            ledger.record_roles(&rows)?;
-            Ok(rows)
-        }
-        Err(e) => {
-            errors.push(format!("IAM roles (showing the last observation): {e}"));
-            Ok(ledger.roles()?)
-        }
-    }
-}
-
-/// Merged repositories whose migrated workflows have since run successfully on the default
-/// branch: the ledger's earlier verification of the same merge, else the Actions runs API
-/// (one request per merged, not yet verified repository).
-async fn verifications(
-    reader: &GitHubReader,
-    ledger: &Ledger,
-    repos: &[(RepoFacts, &remote::RepoRecord, Vec<String>, usize)],
-    errors: &mut Vec<String>,
-) -> Result<BTreeMap<String, Verification>, CampaignError> {
-    let mut out: BTreeMap<String, Verification> = BTreeMap::new();
-    let earlier: BTreeMap<String, Verification> = ledger
-        .verifications()?
-        .into_iter()
-        .map(|v| (v.repo.clone(), v))
-        .collect();
-    let mut wanted = Vec::new();
-    for (facts, record, _, _) in repos {
-        let Some((pull, merged_at)) = facts
-            .pull
-            .as_ref()
-            .and_then(|p| p.merged_at.filter(|_| p.merged).map(|at| (p, at)))
-        else {
-            continue;
-        };
-        match earlier.get(&facts.repo) {
-            Some(v) if v.merged_at == merged_at => {
-                out.insert(facts.repo.clone(), v.clone());
-            }
-            _ => {
-                if let Some(branch) = &record.default_branch {
-                    wanted.push((facts.repo.clone(), branch.clone(), pull, merged_at));
-                }
-            }
-        }
-    }
-    let since: Vec<String> = wanted
-        .iter()
-        .map(|(.., merged_at)| super::time::format(*merged_at))
-        .collect();
-    let lookups = futures::future::join_all(wanted.iter().zip(&since).map(
-        |((repo, branch, ..), since)| {
-            let (owner, name) = repo.split_once('/').unwrap_or_default();
-            reader.successful_runs_since(owner, name, branch, since)
-        },
-    ))
-    .await;
-    for ((repo, _, pull, merged_at), runs) in wanted.iter().zip(lookups) {
-        let runs = match runs {
-            Ok(runs) => runs,
-            Err(e) => {
-                errors.push(format!("{repo}: workflow runs: {e}"));
-                continue;
-            }
-        };
-        if let Some(v) = state::verifying_run(repo, pull, *merged_at, &runs) {
-            ledger.record_verification(&v)?;
-            out.insert(repo.clone(), v);
-        }
-    }
-    Ok(out)
-}
-
-/// Every key of each user, and each key by id, `IAM_CONCURRENCY` lookups at a time.
-async fn look_up(
-    iam: &IamKeys,
-    refs: BTreeSet<KeyRef>,
-) -> Result<BTreeMap<KeyRef, Vec<KeyFacts>>, IamKeyError> {
-    use futures::{StreamExt, TryStreamExt};
-    futures::stream::iter(refs)
-        .map(|key_ref| async move {
-            let keys = match &key_ref {
-                KeyRef::User(user) => iam.user_keys(user).await?,
-                KeyRef::AccessKey(id) => vec![iam.key(id).await?],
-            };
-            Ok::<_, IamKeyError>((key_ref, keys))
-        })
-        .buffer_unordered(IAM_CONCURRENCY)
-        .try_collect()
-        .await
-}
-
 /// Whether an organization secret still exists and the repository can still see it.
 fn still_reaches(org: Option<&[OrgSecretFacts]>, name: &str, repo: &str) -> bool {
     let short = repo.rsplit('/').next().unwrap_or(repo);
@@ -678,99 +525,6 @@ fn still_reaches(org: Option<&[OrgSecretFacts]>, name: &str, repo: &str) -> bool
                     .as_ref()
                     .is_none_or(|sel| sel.iter().any(|r| r == short))
         }),
-    }
-}
-
-fn is_key_action(e: &JournalEntry) -> bool {
-    matches!(
-        e.action.as_str(),
-        "deactivate_key" | "reactivate_key" | "delete_key"
-    )
-}
-
-/// When this campaign last deactivated a key and did not reactivate it since.
-pub fn deactivated_at(journal: &[JournalEntry], key: &str) -> Option<i64> {
-    let mut at = None;
-    for e in journal
-        .iter()
-        .filter(|e| e.target == key && e.took_effect())
-    {
-        match e.action.as_str() {
-            "deactivate_key" => at = Some(e.finished_at.unwrap_or(e.started_at)),
-            "reactivate_key" => at = None,
-            _ => {}
-        }
-    }
-    at
-}
-
-/// Decides a pending entry from remote truth; `None` when this run did not observe what it
-/// would take (the entry stays pending for a run that does).
-fn resolve(e: &JournalEntry, truth: &Truth, scan: &remote::RemoteScan) -> Option<JournalResult> {
-    let happened = |yes: bool| {
-        if yes {
-            JournalResult::Observed
-        } else {
-            JournalResult::NotDone
-        }
-    };
-    match e.action.as_str() {
-        "deactivate_key" => {
-            let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status != "Active"))
-        }
-        "reactivate_key" => {
-            let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status == "Active"))
-        }
-        "delete_key" => {
-            let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status == "Missing"))
-        }
-        "delete_user" => {
-            let exists = truth.users.get(&e.target)?;
-            Some(happened(!exists))
-        }
-        "delete_secret" => {
-            let record = scan
-                .repositories
-                .iter()
-                .find(|r| r.repository == e.repo && r.outcome == "scanned")?;
-            let view = truth.repos.iter().find(|r| r.facts.repo == e.repo);
-            if view.is_some_and(|v| !v.facts.scanned) {
-                return None;
-            }
-            let mut parts = e.target.splitn(3, ':');
-            let still_there = match (parts.next()?, parts.next(), parts.next()) {
-                ("repository", Some(name), None) => record
-                    .secrets
-                    .iter()
-                    .any(|s| s.scope == "repository" && s.name == name),
-                ("environment", Some(env), Some(name)) => record.secrets.iter().any(|s| {
-                    s.scope == "environment"
-                        && s.environment.as_deref() == Some(env)
-                        && s.name == name
-                }),
-                _ => return None,
-            };
-            Some(happened(!still_there))
-        }
-        "delete_org_secret" | "remove_from_org_secret" => {
-            let secrets = truth.org_secrets.as_ref()?;
-            let name = e.target.rsplit(':').next()?;
-            let secret = secrets.iter().find(|s| s.name == name);
-            if e.action == "delete_org_secret" {
-                return Some(happened(secret.is_none()));
-            }
-            let short = e.repo.rsplit('/').next().unwrap_or(&e.repo);
-            Some(happened(secret.is_none_or(|s| {
-                s.selected
-                    .as_ref()
-                    .is_some_and(|sel| !sel.iter().any(|r| r == short))
-            })))
-        }
-        // Other commands' entries are theirs to resolve.
-        _ => None,
     }
 }
 

@@ -1,0 +1,103 @@
+//! Settling journal entries a killed run left pending: what the remote shows decides whether
+//! the write took effect, never a blind retry.
+
+use super::Truth;
+use crate::campaign::ledger::{JournalEntry, JournalResult};
+use crate::remote;
+
+pub(super) fn is_key_action(e: &JournalEntry) -> bool {
+    matches!(
+        e.action.as_str(),
+        "deactivate_key" | "reactivate_key" | "delete_key"
+    )
+}
+
+/// When this campaign last deactivated a key and did not reactivate it since.
+pub fn deactivated_at(journal: &[JournalEntry], key: &str) -> Option<i64> {
+    let mut at = None;
+    for e in journal
+        .iter()
+        .filter(|e| e.target == key && e.took_effect())
+    {
+        match e.action.as_str() {
+            "deactivate_key" => at = Some(e.finished_at.unwrap_or(e.started_at)),
+            "reactivate_key" => at = None,
+            _ => {}
+        }
+    }
+    at
+}
+
+/// Decides a pending entry from remote truth; `None` when this run did not observe what it
+/// would take (the entry stays pending for a run that does).
+pub(super) fn resolve(
+    e: &JournalEntry,
+    truth: &Truth,
+    scan: &remote::RemoteScan,
+) -> Option<JournalResult> {
+    let happened = |yes: bool| {
+        if yes {
+            JournalResult::Observed
+        } else {
+            JournalResult::NotDone
+        }
+    };
+    match e.action.as_str() {
+        "deactivate_key" => {
+            let k = truth.keys.get(&e.target)?;
+            Some(happened(k.status != "Active"))
+        }
+        "reactivate_key" => {
+            let k = truth.keys.get(&e.target)?;
+            Some(happened(k.status == "Active"))
+        }
+        "delete_key" => {
+            let k = truth.keys.get(&e.target)?;
+            Some(happened(k.status == "Missing"))
+        }
+        "delete_user" => {
+            let exists = truth.users.get(&e.target)?;
+            Some(happened(!exists))
+        }
+        "delete_secret" => {
+            let record = scan
+                .repositories
+                .iter()
+                .find(|r| r.repository == e.repo && r.outcome == "scanned")?;
+            let view = truth.repos.iter().find(|r| r.facts.repo == e.repo);
+            if view.is_some_and(|v| !v.facts.scanned) {
+                return None;
+            }
+            let mut parts = e.target.splitn(3, ':');
+            let still_there = match (parts.next()?, parts.next(), parts.next()) {
+                ("repository", Some(name), None) => record
+                    .secrets
+                    .iter()
+                    .any(|s| s.scope == "repository" && s.name == name),
+                ("environment", Some(env), Some(name)) => record.secrets.iter().any(|s| {
+                    s.scope == "environment"
+                        && s.environment.as_deref() == Some(env)
+                        && s.name == name
+                }),
+                _ => return None,
+            };
+            Some(happened(!still_there))
+        }
+        "delete_org_secret" | "remove_from_org_secret" => {
+            let secrets = truth.org_secrets.as_ref()?;
+            let name = e.target.rsplit(':').next()?;
+            let secret = secrets.iter().find(|s| s.name == name);
+            if e.action == "delete_org_secret" {
+                return Some(happened(secret.is_none()));
+            }
+            let short = e.repo.rsplit('/').next().unwrap_or(&e.repo);
+            Some(happened(secret.is_none_or(|s| {
+                s.selected
+                    .as_ref()
+                    .is_some_and(|sel| !sel.iter().any(|r| r == short))
+            })))
+        }
+        // Other commands' entries are theirs to resolve.
+        _ => None,
+    }
+}
