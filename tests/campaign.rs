@@ -619,6 +619,36 @@ fn status_suggests_keys_by_name_and_by_service() {
     assert!(r.stdout.contains("\"aws_services\": [\n"), "{}", r.stdout);
 }
 
+/// Credentials that may not list roles: `status` still reports every repository, says what
+/// it could not see and how to leave IAM out, and exits 11 (incomplete); `--no-aws` is
+/// complete again.
+#[test]
+fn status_without_iam_permissions_says_so() {
+    if !common::moto::configured("the campaign") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let front = common::moto::IamFront::start();
+    front.deny("ListRoles");
+    let mut world = World::default();
+    world.repo("acme", "api", &[(WORKFLOW, OLD)]);
+    let fake = FakeGitHub::start(world);
+    let mut cmd = command(&fake, &ledger, &["status", "--org", "acme"]);
+    cmd.env("AWS_ENDPOINT_URL_IAM", &front.url);
+    let r = finish(cmd);
+    assert_eq!(r.code, 11, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("acme/api"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("iam:ListRoles") && r.stdout.contains("--no-aws leaves IAM out"),
+        "{}",
+        r.stdout
+    );
+    let mut cmd = command(&fake, &ledger, &["status", "--no-aws"]);
+    cmd.env("AWS_ENDPOINT_URL_IAM", &front.url);
+    assert_eq!(finish(cmd).code, 0);
+}
+
 #[test]
 fn cleanup_refuses_what_is_not_ready() {
     if !common::moto::configured("the campaign") {

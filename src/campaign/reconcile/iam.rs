@@ -83,7 +83,9 @@ pub(super) async fn roles(
             Ok(rows)
         }
         Err(e) => {
-            errors.push(format!("IAM roles (showing the last observation): {e}"));
+            errors.push(format!(
+                "IAM roles (showing the last observation; --no-aws leaves IAM out): {e}"
+            ));
             Ok(ledger.roles()?)
         }
     }
