@@ -430,6 +430,51 @@ fn transient_faults_and_rate_limits_are_retried() {
     assert!(faulty["github"]["retries"].as_u64().unwrap_or(0) >= injected as u64);
 }
 
+/// A GitHub Enterprise Server whose GraphQL schema has no `Repository.environments`: the
+/// discovery query is asked again without it, and environments come from REST.
+#[test]
+fn older_schema_without_environments_falls_back_to_rest() {
+    let mut world = acme();
+    world
+        .repos
+        .get_mut("acme/api")
+        .expect("api")
+        .environments
+        .insert(
+            "production".into(),
+            vec!["PROD_AWS_SECRET_ACCESS_KEY".into()],
+        );
+    let fake = FakeGitHub::start(world);
+    fake.with(|s| s.missing_repository_fields.push("environments".into()));
+    let (doc, code) = scan(&fake, &["--org", "acme", "--all-secrets"]);
+    // Findings and an error (acme/legacy holds a broken workflow): the scan went through.
+    assert_eq!(code, Some(12), "{doc}");
+    let api = doc["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .find(|r| r["repository"] == "acme/api")
+        .expect("acme/api");
+    assert!(
+        api["secrets"]
+            .as_array()
+            .expect("secrets")
+            .iter()
+            .any(|s| s["name"] == "PROD_AWS_SECRET_ACCESS_KEY" && s["environment"] == "production"),
+        "{api}"
+    );
+    let log = fake.log();
+    let rest_environments = log
+        .iter()
+        .filter(|l| l.operation == "repos/get-all-environments")
+        .count();
+    assert!(rest_environments > 0, "environments listed over REST");
+    // Asked once with the field, then never again.
+    let graphql: Vec<_> = log.iter().filter(|l| l.operation == "graphql").collect();
+    assert!(graphql.len() >= 2);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
+
 #[test]
 fn ghes_layout_serves_rest_and_graphql_under_api() {
     let fake = FakeGitHub::start(acme());

@@ -28,10 +28,7 @@ pub fn connect_reader(url: &str, policy: Policy) -> Result<GitHubReader, GitHubE
     let endpoint = Endpoint::parse(url)?;
     let token = auth::token_from_environment(&endpoint.host)?;
     let transport = transport::Transport::new(endpoint, token, policy)?;
-    Ok(GitHubReader {
-        transport: Arc::new(transport),
-        cache: None,
-    })
+    Ok(GitHubReader::new(Arc::new(transport)))
 }
 
 /// Opens a connection that can read and write (for `rewrite --pr`). Both halves share one
@@ -44,10 +41,7 @@ pub fn connect_writer(
     let token = auth::token_from_environment(&endpoint.host)?;
     let transport = Arc::new(transport::Transport::new(endpoint, token, policy)?);
     Ok((
-        GitHubReader {
-            transport: transport.clone(),
-            cache: None,
-        },
+        GitHubReader::new(transport.clone()),
         GitHubWriter { transport },
     ))
 }

@@ -3,6 +3,7 @@
 //! so it cannot write.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::Method;
 use serde_json::{Value, json};
@@ -85,10 +86,30 @@ fragment Repo on Repository {
   workflows: object(expression: "HEAD:.github/workflows") { ... on Tree { entries { name type object { ...Blob } } } }
   actions: object(expression: "HEAD:.github/actions") { ... on Tree { entries { name type object { ... on Tree { entries { name type object { ...Blob } } } } } } }
   rootAction: object(expression: "HEAD:action.yml") { ...Blob }
-  environments(first: 50) { totalCount nodes { name } }
+  ENVIRONMENTS
   campaignPulls: pullRequests(headRefName: "migrate/aws-oidc", first: 10, states: [OPEN, CLOSED, MERGED]) { nodes { number url state mergedAt headRefName files(first: 100) { nodes { path } } } }
 }
 "#;
+
+/// Where [`REPO_FIELDS`] selects environments: a field older GitHub Enterprise Server schemas
+/// lack (the REST listing then serves).
+const ENVIRONMENTS_SELECTION: &str = "environments(first: 50) { totalCount nodes { name } }";
+
+fn repo_fields(environments: bool) -> String {
+    REPO_FIELDS.replace(
+        "ENVIRONMENTS",
+        if environments {
+            ENVIRONMENTS_SELECTION
+        } else {
+            ""
+        },
+    )
+}
+
+/// GitHub's answer to a field its schema does not have (`undefinedField`).
+fn lacks_environments(message: &str) -> bool {
+    message.contains("'environments' doesn't exist")
+}
 
 /// A pull request on the campaign branch, as discovery saw it (saves one REST call per
 /// repository for `status`).
@@ -122,16 +143,49 @@ pub const PAGE_SIZE: usize = 25;
 #[derive(Clone)]
 pub struct GitHubReader {
     pub(super) transport: Arc<Transport>,
+    /// Whether the server's GraphQL schema has `Repository.environments` (until it says not).
+    pub(super) environments_in_graphql: Arc<AtomicBool>,
     /// Earlier replies to revalidate with `If-None-Match` (campaign commands keep them).
     pub(super) cache: Option<Arc<ConditionalCache>>,
 }
 
 impl GitHubReader {
+    pub(super) fn new(transport: Arc<Transport>) -> Self {
+        Self {
+            transport,
+            environments_in_graphql: Arc::new(AtomicBool::new(true)),
+            cache: None,
+        }
+    }
+
     /// The same connection, revalidating REST GETs against `cache`.
     pub fn with_cache(&self, cache: Arc<ConditionalCache>) -> Self {
         Self {
             transport: self.transport.clone(),
+            environments_in_graphql: self.environments_in_graphql.clone(),
             cache: Some(cache),
+        }
+    }
+
+    /// Runs a discovery query built around the repository fields; when the server's schema
+    /// lacks `environments`, asks again without it (and from then on).
+    async fn discover(
+        &self,
+        build: impl Fn(&str) -> String,
+        vars: Value,
+        what: &str,
+    ) -> Result<Value, GitHubError> {
+        loop {
+            let environments = self.environments_in_graphql.load(Ordering::Relaxed);
+            let query = build(&repo_fields(environments));
+            match self.transport.graphql(&query, vars.clone(), what).await {
+                Err(GitHubError::GraphQl(message))
+                    if environments && lacks_environments(&message) =>
+                {
+                    self.environments_in_graphql.store(false, Ordering::Relaxed);
+                }
+                other => return other,
+            }
         }
     }
 
@@ -150,19 +204,20 @@ impl GitHubReader {
         org: &str,
         mut on_page: impl FnMut(usize, usize),
     ) -> Result<(Option<u64>, Vec<RepoSnapshot>), GitHubError> {
-        let query = format!(
-            "query($org: String!, $cursor: String, $first: Int!) {{ organization(login: $org) {{ databaseId \
-             repositories(first: $first, after: $cursor, orderBy: {{field: NAME, direction: ASC}}) {{ totalCount \
-             pageInfo {{ hasNextPage endCursor }} nodes {{ ...Repo }} }} }} }} {REPO_FIELDS}"
-        );
+        let query = |fields: &str| {
+            format!(
+                "query($org: String!, $cursor: String, $first: Int!) {{ organization(login: $org) {{ databaseId \
+                 repositories(first: $first, after: $cursor, orderBy: {{field: NAME, direction: ASC}}) {{ totalCount \
+                 pageInfo {{ hasNextPage endCursor }} nodes {{ ...Repo }} }} }} }} {fields}"
+            )
+        };
         let mut cursor: Option<String> = None;
         let mut repos = Vec::new();
         let mut org_id = None;
         loop {
             let vars = json!({ "org": org, "cursor": cursor, "first": PAGE_SIZE });
             let value = self
-                .transport
-                .graphql(&query, vars, &format!("organization {org}"))
+                .discover(query, vars, &format!("organization {org}"))
                 .await?;
             let organization = &value["data"]["organization"];
             if organization.is_null() {
@@ -210,14 +265,15 @@ impl GitHubReader {
                 vars.insert(format!("o{i}"), json!(owner));
                 vars.insert(format!("n{i}"), json!(name));
             }
-            let query = format!(
-                "query({}) {{ {} }} {REPO_FIELDS}",
-                declared.join(", "),
-                parts.join(" ")
-            );
+            let query = |fields: &str| {
+                format!(
+                    "query({}) {{ {} }} {fields}",
+                    declared.join(", "),
+                    parts.join(" ")
+                )
+            };
             match self
-                .transport
-                .graphql(&query, Value::Object(vars), "repositories")
+                .discover(query, Value::Object(vars), "repositories")
                 .await
             {
                 Err(e) => {
@@ -668,5 +724,12 @@ mod tests {
     fn discovery_asks_for_pull_requests_on_the_campaign_branch() {
         let wanted = format!("headRefName: \"{}\"", crate::publish::BRANCH);
         assert!(super::REPO_FIELDS.contains(&wanted));
+    }
+
+    #[test]
+    fn environments_can_be_left_out() {
+        assert!(super::repo_fields(true).contains("environments(first: 50)"));
+        assert!(!super::repo_fields(false).contains("environments"));
+        assert!(!super::repo_fields(false).contains("ENVIRONMENTS"));
     }
 }

@@ -177,10 +177,7 @@ impl GitHubWriter {
         path: &str,
         git_ref: &str,
     ) -> Result<Option<String>, GitHubError> {
-        let reader = GitHubReader {
-            transport: self.transport.clone(),
-            cache: None,
-        };
+        let reader = GitHubReader::new(self.transport.clone());
         match reader.raw_file(owner, repo, path, git_ref).await {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.is_not_found() => Ok(None),

@@ -17,6 +17,19 @@ pub fn handle(s: &mut Shared, schema: &Schema, body: &[u8]) -> Response {
         );
     };
     let query = request["query"].as_str().unwrap_or_default();
+    for field in &s.missing_repository_fields {
+        if query.contains(&format!(" {field}(")) || query.contains(&format!(" {field} ")) {
+            return json_response(
+                StatusCode::OK,
+                json!({"errors": [{
+                    "path": ["fragment Repo", field],
+                    "extensions": {"code": "undefinedField", "typeName": "Repository", "fieldName": field},
+                    "locations": [{"line": 1, "column": 1}],
+                    "message": format!("Field '{field}' doesn't exist on type 'Repository'"),
+                }]}),
+            );
+        }
+    }
     if let Err(problems) = schema.check(query) {
         let violation = format!("GraphQL query not valid against GitHub's schema: {problems}");
         s.violations.push(violation.clone());

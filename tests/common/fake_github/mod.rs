@@ -54,6 +54,9 @@ pub struct Shared {
     pub violations: Vec<String>,
     /// Operation ids the token may not use (answered 403 as for a token without access).
     pub forbidden: Vec<String>,
+    /// `Repository` fields this server's GraphQL schema lacks (an older GitHub Enterprise
+    /// Server): a query selecting one gets GitHub's `undefinedField` error.
+    pub missing_repository_fields: Vec<String>,
     rng: u64,
 }
 
@@ -87,6 +90,7 @@ impl FakeGitHub {
             log: Vec::new(),
             violations: Vec::new(),
             forbidden: Vec::new(),
+            missing_repository_fields: Vec::new(),
             rng: 0x9e37_79b9_7f4a_7c15,
         }));
         let spec = Arc::new((openapi::Spec::load(), graphql_schema::Schema::load()));
