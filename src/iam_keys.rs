@@ -55,12 +55,7 @@ where
             message: format!("{code}: {}", err.message().unwrap_or_default()),
         },
         None => {
-            let mut cause = err.to_string();
-            let mut source = err.source();
-            while let Some(inner) = source {
-                cause.push_str(&format!(": {inner}"));
-                source = inner.source();
-            }
+            let cause = cause_chain(err);
             if cause.to_ascii_lowercase().contains("credentials") {
                 IamKeyError::NoCredentials {
                     action: action.into(),
@@ -75,6 +70,18 @@ where
             }
         }
     }
+}
+
+/// The Display of an SDK error and each of its causes, without the SDK's Debug dump: errors
+/// before IAM answered (no credentials, no network) say what happened only there.
+pub(crate) fn cause_chain<E: std::error::Error>(err: &E) -> String {
+    let mut cause = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        cause.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    cause
 }
 
 pub(crate) fn is_no_such_entity<E: ProvideErrorMetadata>(err: &E) -> bool {

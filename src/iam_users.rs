@@ -11,6 +11,14 @@ use crate::campaign::cleanup::{InlinePolicy, Tag, UserFacts, UserRecord};
 use crate::iam_keys::{IamKeyError, Outcome, classify, is_no_such_entity};
 use crate::trust::reconcile::decode_policy_document;
 
+/// What a user holds in IAM's permission system, as [`IamUsers::permissions`] reads it.
+pub struct UserPermissions {
+    /// Attached managed policy ARNs.
+    pub managed: Vec<String>,
+    pub inline: Vec<InlinePolicy>,
+    pub groups: Vec<String>,
+}
+
 pub struct IamUsers<'a> {
     client: &'a Client,
 }
@@ -95,54 +103,14 @@ impl<'a> IamUsers<'a> {
             .service_specific_credentials()
             .len();
 
-        let managed_policies = c
-            .list_attached_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListAttachedUserPolicies", &who, &e))?
-            .into_iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect();
-        let names: Vec<String> = c
-            .list_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListUserPolicies", &who, &e))?;
-        let mut inline_policies = Vec::new();
-        for name in names {
-            let policy = c
-                .get_user_policy()
-                .user_name(user)
-                .policy_name(&name)
-                .send()
-                .await
-                .map_err(|e| classify("GetUserPolicy", &who, &e))?;
-            inline_policies.push(InlinePolicy {
-                // `GetUserPolicy` returns the document URL-encoded (RFC 3986).
-                document: decode_policy_document(policy.policy_document()),
-                name,
-            });
-        }
-        let groups = c
-            .list_groups_for_user()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListGroupsForUser", &who, &e))?
-            .into_iter()
-            .map(|g| g.group_name().to_string())
-            .collect();
+        let Some(UserPermissions {
+            managed: managed_policies,
+            inline: inline_policies,
+            groups,
+        }) = self.permissions(user).await?
+        else {
+            return Ok(None);
+        };
         let tags = c
             .list_user_tags()
             .user_name(user)
@@ -178,6 +146,71 @@ impl<'a> IamUsers<'a> {
             ssh_public_keys,
             signing_certificates,
             service_credentials,
+        }))
+    }
+
+    /// The user's own permissions: attached managed policies, inline policies (documents
+    /// decoded) and groups. `None` when the user does not exist. `cleanup --delete-users`
+    /// records them; `trust --copy-permissions-from` copies them.
+    pub async fn permissions(&self, user: &str) -> Result<Option<UserPermissions>, IamKeyError> {
+        let c = self.client;
+        let who = subject(user);
+        let managed = match c
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+        {
+            Ok(policies) => policies
+                .into_iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect(),
+            Err(e) if is_no_such_entity(&e) => return Ok(None),
+            Err(e) => return Err(classify("ListAttachedUserPolicies", &who, &e)),
+        };
+        let names: Vec<String> = c
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListUserPolicies", &who, &e))?;
+        let mut inline = Vec::new();
+        for name in names {
+            let policy = c
+                .get_user_policy()
+                .user_name(user)
+                .policy_name(&name)
+                .send()
+                .await
+                .map_err(|e| classify("GetUserPolicy", &who, &e))?;
+            inline.push(InlinePolicy {
+                // `GetUserPolicy` returns the document URL-encoded (RFC 3986).
+                document: decode_policy_document(policy.policy_document()),
+                name,
+            });
+        }
+        let groups = c
+            .list_groups_for_user()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListGroupsForUser", &who, &e))?
+            .into_iter()
+            .map(|g| g.group_name().to_string())
+            .collect();
+        Ok(Some(UserPermissions {
+            managed,
+            inline,
+            groups,
         }))
     }
 

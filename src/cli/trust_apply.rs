@@ -39,13 +39,7 @@ where
     E: ProvideErrorMetadata + std::error::Error,
 {
     let Some(code) = err.code() else {
-        // The Display of each cause, without the SDK's Debug dump of the whole chain.
-        let mut cause = err.to_string();
-        let mut source = err.source();
-        while let Some(inner) = source {
-            cause.push_str(&format!(": {inner}"));
-            source = inner.source();
-        }
+        let cause = crate::iam_keys::cause_chain(err);
         if cause.to_ascii_lowercase().contains("credentials") {
             return format!(
                 "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
@@ -260,57 +254,20 @@ fn inline_name(parts: &[&str]) -> String {
 /// The user's attached managed policies, inline policies, and the policies of its groups
 /// (where users usually get their permissions). Fails on an unknown user before any change.
 async fn read_user_permissions(client: &Client, user: &str) -> Result<Permissions, String> {
-    let mut permissions = Permissions::default();
-    let attached = client
-        .list_attached_user_policies()
-        .user_name(user)
-        .max_items(1000)
-        .send()
+    let own = crate::iam_users::IamUsers::new(client)
+        .permissions(user)
         .await
-        .map_err(|e| {
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception())
-            {
-                format!("IAM user `{user}` does not exist (--copy-permissions-from)")
-            } else {
-                iam_error("ListAttachedUserPolicies", &e)
-            }
-        })?;
-    permissions.managed.extend(
-        attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string)),
-    );
-    let inline = client
-        .list_user_policies()
-        .user_name(user)
-        .max_items(1000)
-        .send()
-        .await
-        .map_err(|e| iam_error("ListUserPolicies", &e))?;
-    for name in inline.policy_names() {
-        let policy = client
-            .get_user_policy()
-            .user_name(user)
-            .policy_name(name)
-            .send()
-            .await
-            .map_err(|e| iam_error("GetUserPolicy", &e))?;
-        permissions.inline.push((
-            inline_name(&["from-user", user, name]),
-            reconcile::decode_policy_document(policy.policy_document()),
-        ));
-    }
-    let groups = client
-        .list_groups_for_user()
-        .user_name(user)
-        .max_items(1000)
-        .send()
-        .await
-        .map_err(|e| iam_error("ListGroupsForUser", &e))?;
-    for group in groups.groups() {
-        let group = group.group_name();
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("IAM user `{user}` does not exist (--copy-permissions-from)"))?;
+    let mut permissions = Permissions {
+        managed: own.managed,
+        inline: own
+            .inline
+            .into_iter()
+            .map(|p| (inline_name(&["from-user", user, &p.name]), p.document))
+            .collect(),
+    };
+    for group in &own.groups {
         let attached = client
             .list_attached_group_policies()
             .group_name(group)
@@ -352,7 +309,7 @@ async fn read_user_permissions(client: &Client, user: &str) -> Result<Permission
 
 /// Whether an SDK error is IAM not yet seeing a role it just created (eventual consistency).
 fn not_yet_visible<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code() == Some("NoSuchEntity")
+    crate::iam_keys::is_no_such_entity(err)
 }
 
 /// Adds the permissions to a just-created role, recording what was added for a rollback.
