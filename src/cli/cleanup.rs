@@ -237,15 +237,7 @@ fn describe(plan: &Plan, truth: &Truth) -> String {
             out.push_str(&format!("  {}: {}\n", r.repo, r.reasons.join("; ")));
         }
     }
-    if !truth.suggestions.is_empty() {
-        out.push_str("suggestions (never acted on; confirm them in --key-map):\n");
-        for s in &truth.suggestions {
-            out.push_str(&format!(
-                "  {} -> IAM user {} ({})\n",
-                s.repo, s.user, s.why
-            ));
-        }
-    }
+    out.push_str(&super::status::suggestions(truth, ""));
     if !plan.is_empty() {
         out.push_str(&format!("plan for {}:\n", plan.ready.join(", ")));
         let mut step = 0;

@@ -355,27 +355,35 @@ fn markdown(truth: &Truth) -> String {
 }
 
 fn append_notes(out: &mut String, truth: &Truth, bullet: &str) {
-    if !truth.suggestions.is_empty() {
-        out.push_str("\nsuggestions (never acted on; confirm them in --key-map):\n");
-        for s in &truth.suggestions {
-            out.push_str(&format!(
-                "{bullet}  {} -> IAM user {} ({})\n",
-                s.repo, s.user, s.why
-            ));
+    let suggestions = suggestions(truth, bullet);
+    if !suggestions.is_empty() {
+        out.push('\n');
+        out.push_str(&suggestions);
+    }
+    for (title, items) in [("notes", &truth.notes), ("errors", &truth.errors)] {
+        if !items.is_empty() {
+            out.push_str(&format!("\n{title}:\n"));
+            for item in items {
+                out.push_str(&format!("{bullet}  {item}\n"));
+            }
         }
     }
-    if !truth.notes.is_empty() {
-        out.push_str("\nnotes:\n");
-        for n in &truth.notes {
-            out.push_str(&format!("{bullet}  {n}\n"));
-        }
+}
+
+/// The key-map suggestions under their heading (empty when there are none); `cleanup`
+/// shows them too.
+pub fn suggestions(truth: &Truth, bullet: &str) -> String {
+    if truth.suggestions.is_empty() {
+        return String::new();
     }
-    if !truth.errors.is_empty() {
-        out.push_str("\nerrors:\n");
-        for e in &truth.errors {
-            out.push_str(&format!("{bullet}  {e}\n"));
-        }
+    let mut out = String::from("suggestions (never acted on; confirm them in --key-map):\n");
+    for s in &truth.suggestions {
+        out.push_str(&format!(
+            "{bullet}  {} -> IAM user {} ({})\n",
+            s.repo, s.user, s.why
+        ));
     }
+    out
 }
 
 fn to_json(truth: &Truth) -> serde_json::Value {

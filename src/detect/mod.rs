@@ -179,6 +179,17 @@ impl<'a> FileContext<'a> {
 }
 
 /// Runs every rule over one file; findings come back in file order.
+/// Findings of one parsed file, for callers that need nothing else from its context.
+pub fn detect_in(path: &str, text: &str, workflow: Workflow<'_>) -> Vec<Finding> {
+    let lines = LineIndex::new(text);
+    detect(&FileContext {
+        path,
+        text,
+        lines: &lines,
+        workflow,
+    })
+}
+
 pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in rules() {

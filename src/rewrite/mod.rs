@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
-use crate::detect::{self, FileContext, Finding, Fix, region};
+use crate::detect::{self, Finding, Fix, region};
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
 use crate::yaml::{Document, Node, Style};
@@ -207,14 +207,7 @@ pub fn rewrite_linked(
     let Some(workflow) = Workflow::classify(&doc) else {
         return Ok(RewriteOutcome::unchanged(text));
     };
-    let lines = LineIndex::new(text);
-    let cx = FileContext {
-        path,
-        text,
-        lines: &lines,
-        workflow,
-    };
-    let mut findings = detect::detect(&cx);
+    let mut findings = detect::detect_in(path, text, workflow);
     findings.extend(linked.iter().filter(|f| f.cross_file).cloned());
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
@@ -861,14 +854,7 @@ pub fn leftover_auto_findings(path: &str, text: &str, manual: &[ManualFinding]) 
     let Some(workflow) = Workflow::classify(&doc) else {
         return Vec::new();
     };
-    let lines = LineIndex::new(text);
-    let cx = FileContext {
-        path,
-        text,
-        lines: &lines,
-        workflow,
-    };
-    detect::detect(&cx)
+    detect::detect_in(path, text, workflow)
         .into_iter()
         .filter(|f| f.fix == Fix::Auto)
         .filter(|f| {
