@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::Run;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -117,12 +119,6 @@ fn use_key(id: &str, secret: &str) {
     });
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// A campaign command on `ledger`.
 fn command(fake: &FakeGitHub, ledger: &Path, args: &[&str]) -> std::process::Command {
     let mut cmd = bare(fake, args);
@@ -176,11 +172,7 @@ fn run_with_iam(fake: &FakeGitHub, ledger: &Path, iam: Option<&str>, args: &[&st
 
 fn finish(mut cmd: std::process::Command) -> Run {
     let output = cmd.output().unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    };
+    let run = Run::of(output);
     assert!(
         !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
         "token printed"

@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::Run;
+
 use assert_cmd::Command;
 use aws_sdk_iam::Client;
 use serde_json::Value;
@@ -19,12 +21,6 @@ const FILE: &str = concat!(
 /// moto's default account.
 const ACCOUNT: &str = "123456789012";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn trust(repo: &str, extra: &[&str]) -> Run {
     let slug = format!("octo-org/{repo}");
     let output = Command::cargo_bin("migrate")
@@ -34,11 +30,7 @@ fn trust(repo: &str, extra: &[&str]) -> Run {
         .arg(FILE)
         .output()
         .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Run::of(output)
 }
 
 fn decode(text: &str) -> Value {

@@ -4,10 +4,13 @@
 // A test that cannot unwrap has failed: panicking is the report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
+use common::Run;
 use serde_json::Value;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
@@ -17,19 +20,9 @@ fn migrate() -> Command {
     Command::cargo_bin("migrate").unwrap()
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn trust(args: &[&str]) -> Run {
     let output = migrate().arg("trust").args(args).output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Run::of(output)
 }
 
 fn corpus(file: &str) -> String {

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::Run;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command as StdCommand;
@@ -102,12 +104,6 @@ fn acme() -> (World, Ids) {
     (w, ids)
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn trust(fake: &FakeGitHub, args: &[&str]) -> Run {
     let output = migrate()
         .args(["trust", "--account-id", ACCOUNT])
@@ -116,11 +112,7 @@ fn trust(fake: &FakeGitHub, args: &[&str]) -> Run {
         .env("GH_TOKEN", TOKEN)
         .output()
         .unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    };
+    let run = Run::of(output);
     assert!(
         !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
         "token printed"
