@@ -33,6 +33,22 @@ fn trust(repo: &str, extra: &[&str]) -> Run {
     Run::of(output)
 }
 
+/// Whether IAM answers `NoSuchEntity` for the role.
+fn role_missing(name: &str) -> bool {
+    common::moto::iam(async |client: Client| {
+        client
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .err()
+            .and_then(|e| {
+                e.as_service_error()
+                    .map(|s| s.is_no_such_entity_exception())
+            })
+    }) == Some(true)
+}
+
 fn decode(text: &str) -> Value {
     let decoded = migrate::trust::reconcile::decode_policy_document(text);
     serde_json::from_str(&decoded).unwrap()
@@ -177,19 +193,7 @@ fn apply_without_confirmation_changes_nothing() {
         run.stderr.contains(&format!("create role gha-{repo}")),
         "the plan is shown"
     );
-    let missing = common::moto::iam(async |client: Client| {
-        client
-            .get_role()
-            .role_name(format!("gha-{repo}"))
-            .send()
-            .await
-            .err()
-            .and_then(|e| {
-                e.as_service_error()
-                    .map(|s| s.is_no_such_entity_exception())
-            })
-    });
-    assert_eq!(missing, Some(true));
+    assert!(role_missing(&format!("gha-{repo}")));
 }
 
 /// Credentials without `iam:CreateRole` (moto does not enforce policies, so an IAM front
@@ -219,19 +223,7 @@ fn apply_denied_says_which_permission_is_missing() {
         ),
         "{stderr}"
     );
-    let missing = common::moto::iam(async |client: Client| {
-        client
-            .get_role()
-            .role_name(format!("gha-{repo}"))
-            .send()
-            .await
-            .err()
-            .and_then(|e| {
-                e.as_service_error()
-                    .map(|s| s.is_no_such_entity_exception())
-            })
-    });
-    assert_eq!(missing, Some(true));
+    assert!(role_missing(&format!("gha-{repo}")));
 }
 
 #[test]
@@ -367,17 +359,5 @@ fn apply_with_an_unknown_user_changes_nothing() {
         "{}",
         run.stderr
     );
-    let missing = common::moto::iam(async |client: Client| {
-        client
-            .get_role()
-            .role_name(format!("gha-{repo}"))
-            .send()
-            .await
-            .err()
-            .and_then(|e| {
-                e.as_service_error()
-                    .map(|s| s.is_no_such_entity_exception())
-            })
-    });
-    assert_eq!(missing, Some(true));
+    assert!(role_missing(&format!("gha-{repo}")));
 }
