@@ -21,16 +21,18 @@ pub(super) async fn suggestions(
     mapped: &BTreeMap<String, KeyFacts>,
 ) -> Result<Vec<Suggestion>, IamKeyError> {
     let users = iam.users_with_tags().await?;
-    let services_of = |repo: &str| -> BTreeSet<String> {
-        report
-            .files
-            .iter()
-            .filter(|f| f.repository.as_deref() == Some(repo))
-            .flat_map(|f| f.jobs.iter().flat_map(|j| j.aws_services.iter().cloned()))
-            .collect()
-    };
-    let services: BTreeMap<&String, BTreeSet<String>> =
-        unmapped.iter().map(|r| (r, services_of(r))).collect();
+    // One pass over the scanned files, not one per repository.
+    let mut services: BTreeMap<&String, BTreeSet<String>> =
+        unmapped.iter().map(|r| (r, BTreeSet::new())).collect();
+    for file in &report.files {
+        if let Some(called) = file.repository.as_ref().and_then(|r| services.get_mut(r)) {
+            called.extend(
+                file.jobs
+                    .iter()
+                    .flat_map(|j| j.aws_services.iter().cloned()),
+            );
+        }
+    }
     let mut out = Vec::new();
     for repo in unmapped {
         out.extend(suggest(repo, &users));
