@@ -147,22 +147,22 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
         }
     }
     let (deleted, stripped): (Vec<_>, Vec<_>) = plan.users.iter().partition(|u| u.deleted);
-    if !deleted.is_empty() {
-        out.push_str(
-            "IAM users deleted by this campaign (IAM cannot restore them or their keys; recreate with):\n",
-        );
-        for u in &deleted {
-            out.push_str(&format!("  user {} [{}]\n", u.user, u.repo));
-            for command in &u.commands {
-                out.push_str(&format!("    {command}\n"));
-            }
+    for (heading, users) in [
+        (
+            "IAM users deleted by this campaign (IAM cannot restore them or their keys; recreate with):",
+            deleted,
+        ),
+        (
+            "IAM users a cleanup began to delete and did not (their policies and groups may be detached; put them back with):",
+            stripped,
+        ),
+    ] {
+        if users.is_empty() {
+            continue;
         }
-    }
-    if !stripped.is_empty() {
-        out.push_str(
-            "IAM users a cleanup began to delete and did not (their policies and groups may be detached; put them back with):\n",
-        );
-        for u in &stripped {
+        out.push_str(heading);
+        out.push('\n');
+        for u in users {
             out.push_str(&format!("  user {} [{}]\n", u.user, u.repo));
             for command in &u.commands {
                 out.push_str(&format!("    {command}\n"));
