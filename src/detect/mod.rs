@@ -1,6 +1,7 @@
 //! Detection: the rules that find static AWS key material in one parsed workflow or
 //! composite action, and the finding type they produce. Pure: no I/O here.
 
+pub mod flow;
 pub mod names;
 pub mod positions;
 pub mod region;
@@ -195,9 +196,37 @@ pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
     for rule in rules() {
         rule.check(cx, &mut out);
     }
+    apply_flow(&flow::analyze(cx.text, &cx.workflow), &mut out);
     settle_declarations(&mut out);
     out.sort_by(|a, b| (a.line, a.column, a.rule).cmp(&(b.line, b.column, b.rule)));
     out
+}
+
+/// The credential-flow verdicts: a finding in a job whose move cannot be proven safe is
+/// `manual` with the blocker's reason; keys that are not AWS keys are `info`, never touched.
+fn apply_flow(model: &flow::FileFlow, findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let not_aws = model.blockers.iter().find(|b| {
+            b.class == flow::BlockerClass::NotAws
+                && b.pair.as_ref().is_some_and(|p| {
+                    let names = p.names();
+                    !f.secrets.is_empty() && f.secrets.iter().all(|s| names.contains(s))
+                })
+        });
+        if let Some(b) = not_aws {
+            f.severity = Severity::Info;
+            f.fix = Fix::Manual;
+            f.reason = format!("not-aws: {}", b.reason);
+            continue;
+        }
+        if f.fix != Fix::Auto {
+            continue;
+        }
+        if let Some(b) = model.blocker_for(f.job.as_deref(), f.step.as_ref().map(|s| s.index)) {
+            f.fix = Fix::Manual;
+            f.reason = format!("{}: {}", b.class.id(), b.reason);
+        }
+    }
 }
 
 /// A `workflow_call` secret declaration can only be dropped when nothing that still
