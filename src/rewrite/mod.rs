@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
-use crate::detect::{self, Finding, Fix, region};
+use crate::detect::{self, Finding, Fix, flow, region};
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
 use crate::yaml::{Document, Node, Style};
@@ -150,6 +150,8 @@ pub struct RewriteOutcome {
     pub changes: Vec<Change>,
     pub manual: Vec<ManualFinding>,
     pub notes: Vec<String>,
+    /// Every step that took static keys: its credentials before and after, as proven.
+    pub flow: Vec<flow::compare::FlowRow>,
 }
 
 impl RewriteOutcome {
@@ -160,6 +162,7 @@ impl RewriteOutcome {
             changes: Vec::new(),
             manual: Vec::new(),
             notes: Vec::new(),
+            flow: Vec::new(),
         }
     }
 
@@ -304,6 +307,8 @@ struct Planner<'a, 'd, 'f> {
     workflow: Workflow<'d>,
     opts: &'a RewriteOptions,
     positions: Vec<KeyPosition<'d>>,
+    /// The credential flow of the input, for the conditions of inserted steps.
+    flow: flow::FileFlow,
     accepted: Vec<Accepted<'f>>,
     /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
     inserted: HashMap<String, Vec<usize>>,
@@ -319,6 +324,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             workflow,
             opts,
             positions: positions::key_positions(&workflow),
+            flow: flow::analyze(text, &workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
@@ -607,11 +613,13 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .map(Region::from_source)
             .ok_or("no AWS region found")?;
         let role = self.role(finding)?;
+        let condition = served_condition(&self.flow, job.id, step.index);
         let new_step = ConfigureStep {
             role: &role,
             region: &region,
             action_ref: &self.opts.action_ref,
             action_version: self.opts.action_version.as_deref(),
+            condition: condition.as_deref(),
         };
         steps::insert_configure_step(
             self.text,
@@ -763,6 +771,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let mut edits = EditSet::default();
         let mut changes = Changes::default();
         let mut live_jobs: Vec<String> = Vec::new();
+        let mut inserted: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut applied: Vec<&Finding> = Vec::new();
         for accepted in self.accepted {
             let Accepted { finding, plan } = accepted;
             let blocked = plan.jobs.iter().find_map(|id| {
@@ -785,6 +795,10 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 continue;
             }
             changes.merge(plan.plan.changes);
+            for (job, index) in &plan.inserted {
+                inserted.entry(job.clone()).or_default().push(*index);
+            }
+            applied.push(finding);
             outcome
                 .changes
                 .extend(plan.descriptions.into_iter().map(|description| Change {
@@ -841,7 +855,44 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 "after the rewrite, scan still finds {left}"
             )));
         }
-        outcome.text = new_text;
+        let output = Document::parse(&new_text)
+            .map_err(|e| refuse(format!("the rewritten text does not parse ({})", e.message)))?;
+        let after = Workflow::classify(&output)
+            .map(|w| flow::analyze(&new_text, &w))
+            .unwrap_or_default();
+        let roles = &self.opts.roles;
+        let repo = self.opts.repo.as_deref();
+        let proof = flow::compare::check(
+            &self.flow,
+            &after,
+            |job| {
+                let label = job.map_or_else(|| "(composite action)".to_string(), str::to_string);
+                inserted.get(&label).cloned().unwrap_or_default()
+            },
+            |pair| {
+                roles
+                    .role_for(repo, &pair.names())
+                    .ok()
+                    .map(|r| r.as_str().to_string())
+            },
+        );
+        match proof {
+            Ok(rows) => {
+                outcome.flow = rows;
+                outcome.text = new_text;
+            }
+            Err(reason) => {
+                // Not proven: nothing is written, and every change becomes a finding for a person.
+                for finding in applied {
+                    outcome
+                        .manual
+                        .push(manual_entry(finding, &format!("flow-check: {reason}")));
+                }
+                outcome.manual.sort_by_key(|m| (m.line, m.column));
+                outcome.changes.clear();
+                outcome.notes.clear();
+            }
+        }
         Ok(())
     }
 }
@@ -894,6 +945,37 @@ fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
         block_text: role.as_str().to_string(),
         flow_text,
         value,
+    }
+}
+
+/// The condition a configure step inserted before `from` must carry: none when a step it
+/// serves (up to the next configure step) runs unconditionally, else the OR of their `if:`s,
+/// so it runs exactly where they may and needs no token where all of them were skipped.
+fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> Option<String> {
+    let job = model.job(job)?;
+    let mut conditions: Vec<String> = Vec::new();
+    for step in job.steps.iter().skip_while(|s| s.index < from) {
+        if step.consumption == flow::Consumption::Configure {
+            break;
+        }
+        if !step.consumes() && step.index != from {
+            continue;
+        }
+        let c = flow::guards::unwrap_expression(step.condition.as_deref()?);
+        if !conditions.contains(&c) {
+            conditions.push(c);
+        }
+    }
+    match conditions.len() {
+        0 => None,
+        1 => conditions.pop(),
+        _ => Some(
+            conditions
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" || "),
+        ),
     }
 }
 

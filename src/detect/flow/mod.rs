@@ -4,6 +4,7 @@
 //! planning and verification all read this one model, so they cannot disagree. Pure.
 
 pub mod blockers;
+pub mod compare;
 pub mod consumers;
 pub mod endpoints;
 pub mod guards;
