@@ -443,13 +443,41 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
         let mut out = FindingPlan::default();
         let removed: Vec<&str> = group.iter().map(|p| p.name()).collect();
-        let new = if with.get("role-to-assume").is_some() {
+        let new = if let Some(target) = with.get_str("role-to-assume") {
+            // Role chaining: the keys' new role is assumed with OIDC in a step of its own,
+            // and this step chains from it to the role it always assumed.
+            let role = self.role(finding)?;
+            let region = region::for_step(self.text, &self.workflow, &job, &step, None)
+                .map(Region::from_source)
+                .ok_or("no AWS region found")?;
+            let source_step = ConfigureStep {
+                role: &role,
+                region: &region,
+                action_ref: &self.opts.action_ref,
+                action_version: self.opts.action_version.as_deref(),
+                condition: step.condition(),
+            };
+            steps::insert_configure_step(
+                self.text,
+                &mut out.plan,
+                &job,
+                &step,
+                &source_step,
+                self.with_indent,
+            )?;
+            out.inserted.push((job.label(), step.index));
             out.descriptions.push(format!(
-                "{}: removed {}; kept its role-to-assume",
+                "{}: removed {}; a configure step inserted before it assumes {} with OIDC, and it chains from there to {target} (`role-chaining: true`)",
                 Self::where_(&job, Some(&step)),
-                removed.join(", ")
+                removed.join(", "),
+                role.as_str()
             ));
-            None
+            out.notes.push(format!(
+                "{}: {target} must trust {} (sts:AssumeRole and sts:TagSession) instead of the IAM user; `migrate trust` gives the new role the permission to assume it",
+                Self::where_(&job, Some(&step)),
+                role.as_str()
+            ));
+            Some(chaining_entry())
         } else {
             let role = self.role(finding)?;
             out.descriptions.push(format!(
@@ -931,6 +959,16 @@ fn job_line(text: &str, workflow: &Workflow<'_>, id: &str) -> usize {
         .find(|j| j.id == Some(id))
         .and_then(|j| j.key)
         .map_or(0, |k| LineIndex::new(text).line_col(text, k.span().start).0)
+}
+
+/// `role-chaining: true`, as a plain scalar in block and flow context alike.
+fn chaining_entry() -> NewEntry<'static> {
+    NewEntry {
+        key: "role-chaining",
+        block_text: "true".to_string(),
+        flow_text: "true".to_string(),
+        value: Value::plain("true"),
+    }
 }
 
 fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {

@@ -164,24 +164,44 @@ pub fn find(text: &str, workflow: &Workflow<'_>, jobs: &[(Job<'_>, JobFlow)]) ->
 
         for (i, step) in flow.steps.iter().enumerate() {
             let pair = step.credential.as_ref().and_then(Credential::key_pair);
-            // Class 2 and 7: keys as the source of an assume-role call.
+            // Classes 2 and 7: keys as the source of an assume-role call. The rewrite chains
+            // from the keys' new role when the keys are the step's own inputs and the chained
+            // session may last what it asked for (chained sessions end after an hour).
             if step.consumption == Consumption::Configure
                 && let Some(pair) = pair
-                && let Some(role) = job
-                    .steps()
-                    .get(step.index)
-                    .and_then(|s| s.with())
-                    .and_then(|w| w.get_str("role-to-assume"))
+                && let Some(with) = job.steps().get(step.index).and_then(|s| s.with())
+                && let Some(role) = with.get_str("role-to-assume")
             {
-                add(
-                    BlockerClass::RoleChaining,
-                    Some(i),
-                    format!(
-                        "{} assumes {role} with {} as source credentials: that role trusts the IAM user, not GitHub's OIDC provider; insert a configure step that assumes the keys' new role with OIDC, set `role-chaining: true` here, and let the new role `sts:AssumeRole` (and `sts:TagSession`) {role}",
-                        where_(i),
+                let own_inputs = with.entries().any(|(k, _)| {
+                    k.as_str()
+                        .and_then(crate::detect::names::configure_input_part)
+                        .is_some()
+                });
+                let duration = with.get("role-duration-seconds").map(|d| {
+                    d.as_str()
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .filter(|&secs| secs <= 3600)
+                });
+                let why = if !own_inputs {
+                    Some(format!(
+                        "the action takes {} from the environment as source credentials for {role}",
                         pair.describe()
-                    ),
-                );
+                    ))
+                } else if duration == Some(None) {
+                    Some("its `role-duration-seconds` is above 3600 (or not a number), but a chained session lasts at most one hour".to_string())
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    add(
+                        BlockerClass::RoleChaining,
+                        Some(i),
+                        format!(
+                            "{}: {why}; move the keys to a configure step of their own that assumes their new role with OIDC, then set `role-chaining: true` here (and let the new role `sts:AssumeRole` and `sts:TagSession` {role})",
+                            where_(i)
+                        ),
+                    );
+                }
             }
             if step.credential.is_none() {
                 continue;

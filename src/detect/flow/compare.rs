@@ -97,6 +97,20 @@ fn verify_step(
         return Ok(row);
     }
     let fail = |why: String| Err(format!("{}: {why}", where_(job, step)));
+    if let Some(Credential::Chained { pair, role }) = &before {
+        let Some(expected) = role_for(pair) else {
+            return fail(format!("no role is mapped for {}", pair.describe()));
+        };
+        return match &after {
+            Some(Credential::RoleChain { from, role: to }) if *from == expected && to == role => {
+                Ok(row)
+            }
+            _ => fail(format!(
+                "it used {} and should get {role} chained from {expected}, but gets {}",
+                row.before, row.after
+            )),
+        };
+    }
     let Some(Credential::Keys { pair }) = &before else {
         return fail(format!(
             "its credentials changed from {} to {}",

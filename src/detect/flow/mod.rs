@@ -86,6 +86,8 @@ pub enum Credential {
     Role { role: String },
     /// A role assumed with static keys as the source credentials (role chaining).
     Chained { pair: KeyPair, role: String },
+    /// A role assumed from another role's session (`role-chaining: true`), itself from OIDC.
+    RoleChain { from: String, role: String },
     /// The key id and secret come from different places: nothing can be said of them.
     Mixed,
 }
@@ -96,6 +98,9 @@ impl Credential {
             Self::Keys { pair } => pair.describe(),
             Self::Role { role } => format!("role {role} (OIDC)"),
             Self::Chained { pair, role } => format!("role {role} assumed with {}", pair.describe()),
+            Self::RoleChain { from, role } => {
+                format!("role {role} chained from role {from} (OIDC)")
+            }
             Self::Mixed => "a key id and secret from different places".into(),
         }
     }
@@ -385,7 +390,19 @@ fn job_flow(workflow: &Workflow<'_>, job: &Job<'_>) -> JobFlow {
                 (Some((Credential::Keys { pair }, _, _)), false, Some(_)) => Some(pair.clone()),
                 _ => None,
             });
+            let chaining = step
+                .with()
+                .and_then(|w| w.get_str("role-chaining"))
+                .is_some_and(|v| v.trim() == "true");
+            let from_role = match &seen {
+                Some((Credential::Role { role }, _, _)) if chaining => Some(role.clone()),
+                _ => None,
+            };
             let produced = match (source.clone(), role) {
+                (None, Some(role)) if from_role.is_some() => Some(Credential::RoleChain {
+                    from: from_role.unwrap_or_default(),
+                    role,
+                }),
                 (Some(pair), Some(role)) => Some(Credential::Chained { pair, role }),
                 (Some(pair), None) => Some(Credential::Keys { pair }),
                 (None, Some(role)) => Some(Credential::Role { role }),
