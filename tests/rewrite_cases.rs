@@ -179,9 +179,15 @@ fn crlf_file_stays_crlf() {
         "a bare LF crept in:\n{:?}",
         outcome.text
     );
-    assert!(outcome.text.contains(
-        "      - name: Configure AWS credentials (OIDC)\r\n        uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\r\n"
-    ));
+    // `on: push` also runs on Dependabot's branches, where no OIDC token exists: the step
+    // skips those runs.
+    assert!(
+        outcome.text.contains(
+            "      - name: Configure AWS credentials (OIDC)\r\n        if: 'github.event.pull_request.head.repo.fork != true && github.actor != ''dependabot[bot]'''\r\n        uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\r\n"
+        ),
+        "{}",
+        outcome.text
+    );
     assert!(!outcome.text.contains("AWS_ACCESS_KEY_ID"));
 }
 

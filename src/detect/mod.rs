@@ -14,6 +14,7 @@ mod aws_keys_dynamic_secret;
 mod aws_keys_env;
 mod aws_keys_passed_to_workflow;
 mod aws_keys_run_script;
+mod aws_keys_service_container;
 mod aws_keys_workflow_call_secret;
 
 use crate::expr::Context;
@@ -120,6 +121,7 @@ pub fn rules() -> &'static [&'static dyn Rule] {
         &aws_keys_passed_to_workflow::PassedToWorkflow,
         &aws_key_literal::LiteralKey,
         &aws_keys_dynamic_secret::DynamicSecret,
+        &aws_keys_service_container::ServiceContainerKeys,
     ]
 }
 

@@ -309,6 +309,9 @@ struct Planner<'a, 'd, 'f> {
     positions: Vec<KeyPosition<'d>>,
     /// The credential flow of the input, for the conditions of inserted steps.
     flow: flow::FileFlow,
+    /// Whether the workflow also runs where no OIDC token exists (fork pull requests,
+    /// Dependabot), so inserted configure steps must skip those runs.
+    tokenless_runs: bool,
     accepted: Vec<Accepted<'f>>,
     /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
     inserted: HashMap<String, Vec<usize>>,
@@ -325,6 +328,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             opts,
             positions: positions::key_positions(&workflow),
             flow: flow::analyze(text, &workflow),
+            tokenless_runs: flow::guards::has_tokenless_runs(&workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
@@ -641,7 +645,10 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .map(Region::from_source)
             .ok_or("no AWS region found")?;
         let role = self.role(finding)?;
-        let condition = served_condition(&self.flow, job.id, step.index);
+        let condition = with_token_guard(
+            served_condition(&self.flow, job.id, step.index),
+            self.tokenless_runs,
+        );
         let new_step = ConfigureStep {
             role: &role,
             region: &region,
@@ -1015,6 +1022,19 @@ fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> O
                 .join(" || "),
         ),
     }
+}
+
+/// `served` restricted to runs that get an OIDC token, where the workflow has others. There the
+/// keys were empty too (GitHub passes no secrets to forks, Dependabot gets its own), so the
+/// steps it serves fail or pass exactly as before, and the job does not fail at this step.
+fn with_token_guard(served: Option<String>, tokenless_runs: bool) -> Option<String> {
+    if !tokenless_runs {
+        return served;
+    }
+    Some(match served {
+        Some(c) => format!("{} && ({c})", flow::guards::TOKEN_AVAILABLE),
+        None => flow::guards::TOKEN_AVAILABLE.to_string(),
+    })
 }
 
 /// The first step of a job that uses (or may use) AWS credentials from its environment.

@@ -32,6 +32,16 @@ fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
     let Some(provider) = provider.map(super::guards::unwrap_expression) else {
         return true;
     };
+    // The token guard only leaves out runs where the keys were empty before (no secrets for
+    // forks; Dependabot's own): there the step fails or passes as it did.
+    let token = super::guards::TOKEN_AVAILABLE;
+    if provider == token {
+        return true;
+    }
+    let provider = match provider.strip_prefix(&format!("{token} && (")) {
+        Some(rest) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
+        None => provider,
+    };
     let Some(consumer) = consumer.map(super::guards::unwrap_expression) else {
         return false;
     };
@@ -172,6 +182,9 @@ mod tests {
         assert!(covered(Some("${{ a }}"), Some("a")));
         assert!(covered(Some("(a) || (b)"), Some("b")));
         assert!(!covered(Some("(a) || (b)"), Some("c")));
+        let guarded = format!("{} && ((a) || (b))", super::super::guards::TOKEN_AVAILABLE);
+        assert!(covered(Some(&guarded), Some("a")));
+        assert!(covered(Some(super::super::guards::TOKEN_AVAILABLE), None));
     }
 
     #[test]

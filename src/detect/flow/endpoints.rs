@@ -95,12 +95,27 @@ pub fn of_step(step: &Step<'_>, scopes: &Scopes<'_>) -> Endpoint {
         }
     }
     if let Some(script) = step.run().and_then(|r| r.as_str()) {
+        // `--endpoint-url ${{ secrets.X }}`: the expression is one value despite its spaces.
+        for flag in ["--endpoint-url", "--endpoint"] {
+            let mut rest = script;
+            while let Some(at) = rest.find(flag) {
+                let after = rest[at + flag.len()..].trim_start_matches([' ', '=']);
+                if after.starts_with("${{")
+                    && let Some(end) = after.find("}}")
+                {
+                    verdict = worse(verdict, judge(&after[..end + 2], scopes));
+                }
+                rest = &rest[at + flag.len()..];
+            }
+        }
         let words: Vec<&str> = script
             .split(|c: char| c.is_whitespace() || c == '=')
             .filter(|w| !w.is_empty())
             .collect();
         for pair in words.windows(2) {
-            if pair[0] == "--endpoint-url" || pair[0] == "--endpoint" {
+            if (pair[0] == "--endpoint-url" || pair[0] == "--endpoint")
+                && !pair[1].starts_with("${{")
+            {
                 verdict = worse(verdict, judge(pair[1], scopes));
             }
             if pair[0] == "--region" && pair[1] == "auto" {

@@ -11,6 +11,24 @@ use crate::workflow::{Job, Step};
 pub const TOKEN_AVAILABLE: &str =
     "github.event.pull_request.head.repo.fork != true && github.actor != 'dependabot[bot]'";
 
+/// Whether some runs of this workflow get no OIDC token: pull request events (forks and
+/// Dependabot), pushes to any branch (Dependabot's), and reusable workflows (their caller's
+/// event). Pushes to named branches or tags, schedules and manual runs always get one.
+pub fn has_tokenless_runs(workflow: &crate::workflow::Workflow<'_>) -> bool {
+    let triggers = crate::facts::Triggers::from_on(workflow.on());
+    let open_push = triggers.push.as_ref().is_some_and(|p| {
+        (p.branches.is_empty() && p.tags.is_empty()) || p.branches.iter().any(|b| b.contains('*'))
+    });
+    workflow.kind == crate::workflow::FileKind::CompositeAction
+        || triggers.pull_request.is_some()
+        || triggers.workflow_call
+        || open_push
+        || triggers
+            .events
+            .iter()
+            .any(|e| e.starts_with("pull_request_review") || e == "merge_group")
+}
+
 /// An `if:` without its `${{ }}` wrapper (GitHub evaluates both forms the same).
 pub fn unwrap_expression(condition: &str) -> String {
     let t = condition.trim();

@@ -185,14 +185,12 @@ impl FileFlow {
             match (step, b.step) {
                 (None, _) | (_, None) => true,
                 (Some(s), Some(at)) if s == at => true,
-                (Some(s), Some(at)) => {
-                    s < at
-                        && self.job(job).is_some_and(|j| {
-                            j.steps
-                                .get(s)
-                                .is_some_and(|f| f.consumption == Consumption::Configure)
-                        })
-                }
+                (Some(s), Some(at)) => self.job(job).is_some_and(|j| {
+                    j.steps
+                        .iter()
+                        .find(|f| f.index == at)
+                        .is_some_and(|f| f.origin == Some(Origin::Exported(s)))
+                }),
             }
         })
     }
