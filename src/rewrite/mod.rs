@@ -183,6 +183,16 @@ impl RewriteOutcome {
     }
 }
 
+/// The credential-flow model of one file's text (empty when it is no workflow or action).
+pub fn flow_model(text: &str) -> flow::FileFlow {
+    let Ok(doc) = Document::parse(text) else {
+        return flow::FileFlow::default();
+    };
+    Workflow::classify(&doc)
+        .map(|w| flow::analyze(text, &w))
+        .unwrap_or_default()
+}
+
 /// Rewrites one file. `path` is only used in messages.
 pub fn rewrite(
     path: &str,
