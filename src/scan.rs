@@ -26,6 +26,9 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
     #[serde(skip)]
     inherit_calls: Vec<InheritCall>,
+    /// Local reusable workflows this file's jobs call (`./.github/workflows/x.yml`).
+    #[serde(skip)]
+    local_calls: Vec<String>,
 }
 
 /// A file that could not be scanned, or a problem inside one that was.
@@ -113,6 +116,13 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
         triggers,
         findings: detect::detect(&cx),
         inherit_calls: detect::inherit_calls(&cx),
+        local_calls: workflow
+            .jobs()
+            .iter()
+            .filter_map(|j| j.reusable_call())
+            .filter(|u| u.local)
+            .map(|u| u.raw.trim().to_string())
+            .collect(),
     };
     FileOutcome::Scanned(Box::new(report), problem)
 }
@@ -164,7 +174,7 @@ pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
             FileOutcome::Failed(e) => report.errors.push(e),
         }
     }
-    link_reusable_callers(&mut report.files);
+    link_callers(&mut report.files);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     report
         .errors
@@ -214,29 +224,42 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         _ => None,
     };
     let mut reports: Vec<FileReport> = (0..files.len())
-        .filter(|&i| files[i].1.contains("inherit"))
+        .filter(|&i| files[i].1.contains("inherit") || files[i].1.contains("./.github/workflows/"))
         .filter_map(analyzed)
         .collect();
-    let wanted: Vec<PathBuf> = reports
-        .iter()
-        .flat_map(|r| {
-            let root = repo_root(Path::new(&r.path));
-            r.inherit_calls
-                .iter()
-                .filter_map(move |c| root.as_ref().map(|root| normalize(&root.join(&c.callee))))
-        })
-        .collect();
-    let have: Vec<PathBuf> = reports
-        .iter()
-        .map(|r| normalize(Path::new(&r.path)))
-        .collect();
-    for (i, (path, _)) in files.iter().enumerate() {
-        let path = normalize(Path::new(path));
-        if wanted.contains(&path) && !have.contains(&path) {
-            reports.extend(analyzed(i));
+    // Callees, and their callees in turn (nested reusable workflows).
+    loop {
+        let wanted: Vec<PathBuf> = reports
+            .iter()
+            .flat_map(|r| {
+                let root = repo_root(Path::new(&r.path));
+                r.inherit_calls
+                    .iter()
+                    .map(|c| c.callee.clone())
+                    .chain(r.local_calls.iter().cloned())
+                    .filter_map(move |c| root.as_ref().map(|root| normalize(&root.join(c))))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let have: Vec<PathBuf> = reports
+            .iter()
+            .map(|r| normalize(Path::new(&r.path)))
+            .collect();
+        let missing: Vec<usize> = files
+            .iter()
+            .enumerate()
+            .filter(|(_, (path, _))| {
+                let path = normalize(Path::new(path));
+                wanted.contains(&path) && !have.contains(&path)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if missing.is_empty() {
+            break;
         }
+        reports.extend(missing.into_iter().filter_map(analyzed));
     }
-    link_reusable_callers(&mut reports);
+    link_callers(&mut reports);
     reports
         .into_iter()
         .map(|r| {
@@ -250,6 +273,70 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         })
         .filter(|(_, f)| !f.is_empty())
         .collect()
+}
+
+/// Links callers to local callees both ways a caller passes secrets; the explicit pass runs
+/// again after `inherit` linking so a caller of an inheriting caller follows it too.
+fn link_callers(files: &mut [FileReport]) {
+    link_local_callers(files);
+    link_reusable_callers(files);
+    link_local_callers(files);
+}
+
+/// A caller that passes key secrets to a local reusable workflow is `auto` only when that
+/// workflow is among the files of this run and is itself fully `auto` (so its secrets can be
+/// dropped while it moves to OIDC in the same change). Repeated so a caller of a caller
+/// follows its callee's verdict. Downgraded findings are marked `cross_file`.
+fn link_local_callers(files: &mut [FileReport]) {
+    let index: HashMap<PathBuf, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (normalize(Path::new(&f.path)), i))
+        .collect();
+    for _round in 0..8 {
+        let mut downgrades: Vec<(usize, usize, String)> = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let root = repo_root(Path::new(&file.path));
+            for (k, f) in file.findings.iter().enumerate() {
+                if f.rule != detect::PASSED_TO_WORKFLOW || f.fix != Fix::Auto || f.cross_file {
+                    continue;
+                }
+                let Some(callee) = f.callee.as_deref() else {
+                    continue;
+                };
+                let target = root.as_ref().map(|r| normalize(&r.join(callee)));
+                let reason = match target.as_ref().and_then(|t| index.get(t)) {
+                    None => Some(format!(
+                        "reusable-callee: the callee {callee} is not among the files of this run, so it would still expect the secrets this caller stops passing: rewrite them together"
+                    )),
+                    Some(&c) => files[c]
+                        .findings
+                        .iter()
+                        .filter(|cf| cf.severity > Severity::Info && cf.fix != Fix::Auto)
+                        // The root cause, not the declarations it keeps.
+                        .min_by_key(|cf| cf.rule == "aws-keys-workflow-call-secret")
+                        .map(|cf| {
+                            format!(
+                                "reusable-callee: the callee {callee} keeps its keys (line {}: {}), so this caller must keep passing them",
+                                cf.line, cf.reason
+                            )
+                        }),
+                };
+                if let Some(reason) = reason {
+                    downgrades.push((i, k, reason));
+                }
+            }
+        }
+        if downgrades.is_empty() {
+            return;
+        }
+        for (i, k, reason) in downgrades {
+            let f = &mut files[i].findings[k];
+            f.fix = Fix::Manual;
+            f.reason = reason;
+            f.cross_file = true;
+        }
+    }
 }
 
 /// The repository root of a file under `.github/` (the directory holding `.github`).

@@ -23,7 +23,7 @@ use crate::workflow::{Job, Step, Workflow};
 use crate::yaml::Span;
 
 pub use aws_keys_passed_to_workflow::{
-    CalleeKeys, InheritCall, inherit_calls, link_inherited_secrets,
+    CalleeKeys, ID as PASSED_TO_WORKFLOW, InheritCall, inherit_calls, link_inherited_secrets,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -101,6 +101,9 @@ pub struct Finding {
     /// Found by linking files (a `secrets: inherit` caller), not by looking at this file alone.
     #[serde(skip)]
     pub cross_file: bool,
+    /// For a caller of a local reusable workflow: the callee as written.
+    #[serde(skip)]
+    pub callee: Option<String>,
 }
 
 /// One rule: a stable kebab-case id and a check over a file.
@@ -177,6 +180,7 @@ impl<'a> FileContext<'a> {
             entry: spec.entry,
             snippet: self.lines.line_text(self.text, line).to_string(),
             cross_file: false,
+            callee: None,
         }
     }
 }

@@ -221,7 +221,16 @@ pub fn rewrite_linked(
         return Ok(RewriteOutcome::unchanged(text));
     };
     let mut findings = detect::detect_in(path, text, workflow);
-    findings.extend(linked.iter().filter(|f| f.cross_file).cloned());
+    for link in linked.iter().filter(|f| f.cross_file) {
+        // A finding the look across files decided differently replaces this file's own.
+        match findings
+            .iter_mut()
+            .find(|f| f.rule == link.rule && f.span == link.span)
+        {
+            Some(own) => *own = link.clone(),
+            None => findings.push(link.clone()),
+        }
+    }
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
     }
