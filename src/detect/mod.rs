@@ -5,6 +5,7 @@ pub mod names;
 pub mod positions;
 pub mod region;
 pub mod sources;
+pub mod token_scopes;
 
 pub mod aws_key_literal;
 mod aws_keys_action_input;
