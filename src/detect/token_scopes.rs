@@ -1026,3 +1026,194 @@ fn env_values<'d>(env: Option<Node<'d>>) -> impl Iterator<Item = (&'d str, &'d s
         .into_iter()
         .filter_map(|(k, v)| Some((k.as_str()?, v.as_str().unwrap_or(""))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Document;
+
+    fn needs(text: &str) -> TokenNeeds {
+        let doc = Document::parse(text).expect("valid YAML");
+        let workflow = Workflow::classify(&doc).expect("a workflow");
+        let job = workflow.jobs()[0];
+        job_token_needs(&workflow, &job)
+    }
+
+    fn steps(body: &str) -> String {
+        format!("on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n{body}")
+    }
+
+    #[test]
+    fn the_generated_table_maps_octokit_methods_to_scopes() {
+        assert_eq!(
+            method_scopes("issues", "createComment"),
+            Ok(Scopes::of(&[(Scope::Issues, Access::Write)]))
+        );
+        assert_eq!(
+            method_scopes("pulls", "get"),
+            Ok(Scopes::of(&[(Scope::PullRequests, Access::Read)]))
+        );
+        assert_eq!(method_scopes("repos", "get"), Ok(Scopes::default()));
+        assert!(method_scopes("orgs", "list").is_err());
+    }
+
+    #[test]
+    fn github_script_reads_rest_calls_requests_and_old_spellings() {
+        let script = "const r = await github.rest.repos.createRelease({});\n\
+                      await github.request('POST /repos/{owner}/{repo}/statuses/{sha}', {});\n\
+                      await github.checks.create({});\n\
+                      const all = await github.paginate(github.rest.issues.listComments, {});\n\
+                      core.info(`see https://github.com/${context.repo.owner}`);";
+        assert_eq!(
+            github_script_scopes(script),
+            Ok(Scopes::of(&[
+                (Scope::Contents, Access::Write),
+                (Scope::Statuses, Access::Write),
+                (Scope::Checks, Access::Write),
+                (Scope::Issues, Access::Read),
+            ]))
+        );
+    }
+
+    #[test]
+    fn github_script_that_cannot_be_read_says_why() {
+        for (script, why) in [
+            (
+                "await github.graphql(`query { viewer { login } }`)",
+                "GraphQL",
+            ),
+            ("await github.rest.issues[method]({})", "run time"),
+            ("await github.rest.orgs.list()", "github.rest.orgs.list"),
+            (
+                "await github.request(route, {})",
+                "route migrate cannot read",
+            ),
+            ("require('./comment.js')(github, context)", "another file"),
+        ] {
+            let err = github_script_scopes(script).expect_err(script);
+            assert!(err.contains(why), "{script}: {err}");
+        }
+    }
+
+    #[test]
+    fn expressions_in_a_script_are_not_client_calls() {
+        assert_eq!(
+            github_script_scopes("const n = ${{ github.event.number }};"),
+            Ok(Scopes::default())
+        );
+    }
+
+    #[test]
+    fn ghcr_images_need_packages_read() {
+        let text = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    container: ghcr.io/acme/ci:1\n    services:\n      db:\n        image: postgres:16\n    steps:\n      - run: make\n";
+        assert_eq!(
+            needs(text).scopes,
+            Scopes::of(&[(Scope::Packages, Access::Read)])
+        );
+        let private_creds = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    container:\n      image: ghcr.io/acme/ci:1\n      credentials:\n        username: bot\n        password: ${{ secrets.GHCR_PAT }}\n    steps:\n      - run: make\n";
+        assert!(needs(private_creds).scopes.is_empty());
+    }
+
+    #[test]
+    fn git_push_after_checkout_needs_contents_write_unless_another_token_pushes() {
+        let push =
+            steps("      - uses: actions/checkout@v4\n      - run: git push origin HEAD:main\n");
+        assert_eq!(
+            needs(&push).scopes,
+            Scopes::of(&[(Scope::Contents, Access::Write)])
+        );
+        let pat = steps(
+            "      - uses: actions/checkout@v4\n        with:\n          token: ${{ secrets.BOT_PAT }}\n      - run: git push\n",
+        );
+        assert_eq!(
+            needs(&pat).scopes,
+            Scopes::of(&[(Scope::Contents, Access::Read)])
+        );
+    }
+
+    #[test]
+    fn gh_subcommands_are_known_or_undecidable() {
+        let known = steps(
+            "      - run: |\n          gh pr comment 1 --body hi && gh release view v1\n        env:\n          GH_TOKEN: ${{ github.token }}\n",
+        );
+        let found = needs(&known);
+        assert!(found.undecidable.is_empty(), "{found:?}");
+        assert_eq!(
+            found.scopes,
+            Scopes::of(&[
+                (Scope::PullRequests, Access::Write),
+                (Scope::Contents, Access::Read)
+            ])
+        );
+        let unknown = steps(
+            "      - run: gh secret set X --body y\n        env:\n          GH_TOKEN: ${{ github.token }}\n",
+        );
+        let found = needs(&unknown);
+        assert_eq!(found.undecidable.len(), 1);
+        assert!(
+            found.undecidable[0].reason.contains("`gh secret set`"),
+            "{found:?}"
+        );
+        let pat = steps(
+            "      - run: gh api repos/o/r\n        env:\n          GH_TOKEN: ${{ secrets.BOT_PAT }}\n",
+        );
+        assert_eq!(needs(&pat), TokenNeeds::default());
+    }
+
+    #[test]
+    fn the_token_given_to_an_unknown_program_is_undecidable() {
+        let text = steps(
+            "      - run: npx semantic-release\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n",
+        );
+        let found = needs(&text);
+        assert_eq!(found.undecidable.len(), 1, "{found:?}");
+        assert!(found.undecidable[0].reason.contains("`npx`"), "{found:?}");
+        assert_eq!(found.undecidable[0].step, "step 1");
+    }
+
+    #[test]
+    fn actions_known_to_need_no_token_need_nothing_and_unknown_ones_are_undecidable() {
+        let known = steps(
+            "      - uses: actions/setup-node@v4\n      - uses: aws-actions/amazon-ecr-login@v2\n      - uses: docker/setup-buildx-action@v3\n      - uses: my-org/configure-aws-credentials@v4\n",
+        );
+        assert_eq!(needs(&known), TokenNeeds::default());
+        let unknown = steps("      - name: Lint\n        uses: someone/lint-action@v1\n");
+        let found = needs(&unknown);
+        assert_eq!(found.undecidable.len(), 1);
+        assert_eq!(found.undecidable[0].step, "step 1 (Lint)");
+        let blocker = found.blocker("j").expect("a blocker");
+        assert!(
+            blocker.starts_with("job j ran with the repository's default token scopes and step 1 (Lint): someone/lint-action is not known"),
+            "{blocker}"
+        );
+    }
+
+    #[test]
+    fn known_token_actions_get_their_documented_scopes_unless_given_another_token() {
+        let ours = steps("      - uses: peter-evans/create-pull-request@v7\n");
+        assert_eq!(
+            needs(&ours).scopes,
+            Scopes::of(&[
+                (Scope::Contents, Access::Write),
+                (Scope::PullRequests, Access::Write)
+            ])
+        );
+        let pat = steps(
+            "      - uses: peter-evans/create-pull-request@v7\n        with:\n          token: ${{ secrets.BOT_PAT }}\n",
+        );
+        assert!(needs(&pat).scopes.is_empty());
+    }
+
+    #[test]
+    fn missing_from_compares_access_levels() {
+        let wanted = Scopes::of(&[
+            (Scope::Issues, Access::Write),
+            (Scope::Contents, Access::Read),
+        ]);
+        let granted = Scopes::of(&[
+            (Scope::Issues, Access::Read),
+            (Scope::Contents, Access::Write),
+        ]);
+        assert_eq!(wanted.missing_from(&granted).describe(), "issues: write");
+    }
+}
