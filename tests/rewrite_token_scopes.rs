@@ -37,7 +37,7 @@ fn rewrite_fixture(name: &str, expected_code: i32) -> String {
 fn a_container_job_on_ghcr_keeps_packages_read() {
     let out = rewrite_fixture("scopes-ghcr-container.yml", 0);
     assert!(
-        out.contains("+      contents: read\n+      packages: read\n+      id-token: write"),
+        out.contains("+      contents: read\n+      packages: read  # pulls ghcr.io/acme/build-image:1.4\n+      id-token: write"),
         "{out}"
     );
 }
@@ -45,20 +45,26 @@ fn a_container_job_on_ghcr_keeps_packages_read() {
 #[test]
 fn a_service_container_on_ghcr_keeps_packages_read() {
     let out = rewrite_fixture("scopes-ghcr-services.yml", 0);
-    assert!(out.contains("+      packages: read\n"), "{out}");
+    assert!(
+        out.contains("+      packages: read  # pulls ghcr.io/acme/postgres-fixtures:16\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn docker_pull_and_push_to_ghcr_with_the_token_keeps_packages_write() {
     let out = rewrite_fixture("scopes-docker-pull-ghcr.yml", 0);
-    assert!(out.contains("+      packages: write\n"), "{out}");
+    assert!(
+        out.contains("+      packages: write  # pushes images to ghcr.io\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn github_script_gets_the_scopes_of_its_rest_calls() {
     let out = rewrite_fixture("scopes-github-script-comment.yml", 0);
     assert!(
-        out.contains("+      contents: read\n+      issues: write\n+      pull-requests: read\n+      id-token: write"),
+        out.contains("+      contents: read\n+      issues: write  # github-script calls issues.createComment\n+      pull-requests: read  # github-script calls pulls.get\n+      id-token: write"),
         "{out}"
     );
     assert!(
@@ -81,7 +87,7 @@ fn github_script_calling_graphql_is_manual_and_nothing_is_written() {
 fn a_release_action_keeps_contents_write() {
     let out = rewrite_fixture("scopes-release-action.yml", 0);
     assert!(
-        out.contains("+    permissions:\n+      contents: write\n+      id-token: write"),
+        out.contains("+    permissions:\n+      contents: write  # softprops/action-gh-release\n+      id-token: write"),
         "{out}"
     );
 }
@@ -90,7 +96,9 @@ fn a_release_action_keeps_contents_write() {
 fn gh_cli_commands_are_known_or_manual() {
     let out = rewrite_fixture("scopes-gh-cli.yml", 10);
     assert!(
-        out.contains("+    permissions:\n+      contents: write\n+      id-token: write"),
+        out.contains(
+            "+    permissions:\n+      contents: write  # gh release upload\n+      id-token: write"
+        ),
         "gh release upload needs contents: write: {out}"
     );
     assert!(
@@ -105,7 +113,10 @@ fn callers_allow_what_their_local_callees_request_down_every_level() {
     insta::assert_snapshot!("scopes-reusable", run.stdout);
     let out = &run.stdout;
     // One caller gets a map with its callee's scope, the caller of a caller too.
-    for file in ["caller.yml", "nested-caller.yml"] {
+    for (file, callee) in [
+        ("caller.yml", "deploy.yml"),
+        ("nested-caller.yml", "middle.yml"),
+    ] {
         let diff = out
             .split("--- a/")
             .find(|d| {
@@ -115,7 +126,7 @@ fn callers_allow_what_their_local_callees_request_down_every_level() {
             })
             .unwrap_or_else(|| panic!("{file} is rewritten: {out}"));
         assert!(
-            diff.contains("+    permissions:\n+      contents: read\n+      pull-requests: write\n+      id-token: write"),
+            diff.contains(&format!("+    permissions:\n+      contents: read\n+      pull-requests: write  # requested by ./.github/workflows/{callee}\n+      id-token: write")),
             "{file}: {diff}"
         );
     }

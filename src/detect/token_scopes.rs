@@ -172,6 +172,9 @@ pub struct Undecidable {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenNeeds {
     pub scopes: Scopes,
+    /// Per scope, what needs it at its access (`github-script calls issues.createComment`),
+    /// for the comment written next to it.
+    pub reasons: BTreeMap<Scope, String>,
     pub undecidable: Vec<Undecidable>,
 }
 
@@ -215,10 +218,10 @@ pub fn job_token_needs(workflow: &Workflow<'_>, job: &Job<'_>) -> TokenNeeds {
         }
     }
     if cx.ghcr_login_with_token && cx.pushes_images {
-        cx.needs.scopes.grant(Scope::Packages, Access::Write);
+        cx.need(Scope::Packages, Access::Write, "pushes images to ghcr.io");
     }
     if cx.git_pushes && !cx.checkout_with_other_token {
-        cx.needs.scopes.grant(Scope::Contents, Access::Write);
+        cx.need(Scope::Contents, Access::Write, "git push");
     }
     cx.needs
 }
@@ -232,6 +235,22 @@ struct JobScan {
 }
 
 impl JobScan {
+    /// Raises `scope` to `access`, remembering `why` when it is the first to need that much.
+    fn need(&mut self, scope: Scope, access: Access, why: &str) {
+        if self.needs.scopes.get(scope).is_none_or(|had| had < access) {
+            self.needs
+                .reasons
+                .insert(scope, why.replace(['\n', '\r'], " "));
+        }
+        self.needs.scopes.grant(scope, access);
+    }
+
+    fn need_all(&mut self, scopes: &Scopes, why: &str) {
+        for (scope, access) in scopes.iter() {
+            self.need(scope, access, why);
+        }
+    }
+
     fn undecidable(&mut self, step: &Step<'_>, reason: String) {
         self.needs.undecidable.push(Undecidable {
             step: step.label(),
@@ -257,15 +276,20 @@ impl JobScan {
                 .get("credentials")
                 .and_then(|c| c.get_str("password"));
             if is_ghcr(image) && password.is_none_or(is_default_token) {
-                self.needs.scopes.grant(Scope::Packages, Access::Read);
+                self.need(
+                    Scope::Packages,
+                    Access::Read,
+                    &format!("pulls {}", image.trim()),
+                );
             }
         }
     }
 
     fn action(&mut self, step: &Step<'_>, uses: &Uses<'_>) {
         if uses.docker {
-            if is_ghcr(uses.raw.trim().trim_start_matches("docker://")) {
-                self.needs.scopes.grant(Scope::Packages, Access::Read);
+            let image = uses.raw.trim().trim_start_matches("docker://");
+            if is_ghcr(image) {
+                self.need(Scope::Packages, Access::Read, &format!("pulls {image}"));
             }
             return;
         }
@@ -296,7 +320,7 @@ impl JobScan {
             return;
         }
         if uses.is("actions/checkout") {
-            self.needs.scopes.grant(Scope::Contents, Access::Read);
+            self.need(Scope::Contents, Access::Read, "actions/checkout");
             if input("token").is_some_and(|t| !t.trim().is_empty() && !is_default_token(t)) {
                 self.checkout_with_other_token = true;
             }
@@ -306,8 +330,12 @@ impl JobScan {
             if input("github-token").is_some_and(|t| !is_default_token(t)) {
                 return;
             }
-            match github_script_scopes(input("script").unwrap_or("")) {
-                Ok(scopes) => self.needs.scopes.extend(&scopes),
+            match github_script_calls(input("script").unwrap_or("")) {
+                Ok(calls) => {
+                    for (call, scopes) in calls {
+                        self.need_all(&scopes, &format!("github-script calls {call}"));
+                    }
+                }
                 Err(reason) => self.undecidable(step, reason),
             }
             return;
@@ -316,7 +344,11 @@ impl JobScan {
             let to_ghcr = input("registry").is_some_and(is_ghcr);
             if to_ghcr && input("password").is_some_and(is_default_token) {
                 self.ghcr_login_with_token = true;
-                self.needs.scopes.grant(Scope::Packages, Access::Read);
+                self.need(
+                    Scope::Packages,
+                    Access::Read,
+                    "docker/login-action to ghcr.io",
+                );
             }
             return;
         }
@@ -333,7 +365,7 @@ impl JobScan {
                 .filter_map(|i| input(i))
                 .any(|t| !t.trim().is_empty() && !is_default_token(t));
             if !other_token {
-                self.needs.scopes.extend(&Scopes::of(known.scopes));
+                self.need_all(&Scopes::of(known.scopes), known.name);
             }
             return;
         }
@@ -387,8 +419,12 @@ impl JobScan {
             if lower.contains("ghcr.io") && lower.contains("docker") {
                 let push = lower.contains("docker push")
                     || (lower.contains("buildx") && lower.contains("--push"));
-                let access = if push { Access::Write } else { Access::Read };
-                self.needs.scopes.grant(Scope::Packages, access);
+                let (access, why) = if push {
+                    (Access::Write, "docker push to ghcr.io")
+                } else {
+                    (Access::Read, "docker pulls from ghcr.io")
+                };
+                self.need(Scope::Packages, access, why);
                 continue;
             }
             if lower.contains("docker push") {
@@ -403,7 +439,10 @@ impl JobScan {
                     continue;
                 }
                 match gh_command_scopes(command) {
-                    Ok(scopes) => self.needs.scopes.extend(&scopes),
+                    Ok(scopes) => {
+                        let shown: Vec<&str> = command.iter().take(2).copied().collect();
+                        self.need_all(&scopes, &format!("gh {}", shown.join(" ")));
+                    }
                     Err(reason) => {
                         unexplained.get_or_insert(reason);
                     }
@@ -677,6 +716,16 @@ fn is_rest_namespace(name: &str) -> bool {
 /// The scopes an `actions/github-script` script uses through the `github` client, or why
 /// they cannot be told.
 pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
+    let mut scopes = Scopes::default();
+    for (_, needed) in github_script_calls(script)? {
+        scopes.extend(&needed);
+    }
+    Ok(scopes)
+}
+
+/// Each client call of a github-script script (`issues.createComment`, `POST /repos/...`)
+/// with the scopes it needs.
+fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, String> {
     // `${{ github.event... }}` is an expression GitHub substitutes, not a client call.
     let mut code = script.to_string();
     for range in expr::expression_blocks(script).into_iter().rev() {
@@ -688,7 +737,7 @@ pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
                 .into(),
         );
     }
-    let mut scopes = Scopes::default();
+    let mut calls: Vec<(String, Scopes)> = Vec::new();
     let bytes = code.as_bytes();
     let mut at = 0;
     while let Some(found) = code[at..].find("github") {
@@ -732,7 +781,10 @@ pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
             "request" | "paginate" => {
                 let call = &chain[first.len()..];
                 match route_literal(call) {
-                    Some((verb, route)) => scopes.extend(&route_scopes(&verb, &route)?),
+                    Some((verb, route)) => {
+                        let needed = route_scopes(&verb, &route)?;
+                        calls.push((format!("{verb} {route}"), needed));
+                    }
                     // `github.paginate(github.rest.x.y, ...)`: the method is read below.
                     None if first == "paginate"
                         && call
@@ -754,10 +806,12 @@ pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
                             .into(),
                     );
                 }
-                scopes.extend(&method_scopes(members[1], members[2])?);
+                let needed = method_scopes(members[1], members[2])?;
+                calls.push((format!("{}.{}", members[1], members[2]), needed));
             }
             ns if is_rest_namespace(ns) && members.len() >= 2 => {
-                scopes.extend(&method_scopes(ns, members[1])?);
+                let needed = method_scopes(ns, members[1])?;
+                calls.push((format!("{ns}.{}", members[1]), needed));
             }
             other => {
                 return Err(format!(
@@ -766,7 +820,7 @@ pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
             }
         }
     }
-    Ok(scopes)
+    Ok(calls)
 }
 
 /// `a.b.c(...)` → `["a", "b", "c"]`.

@@ -266,13 +266,25 @@ fn on_repository_defaults(
     if let Some(reason) = needs.blocker(&label) {
         return Grant::Impossible(reason);
     }
+    // Each added scope says why, for the reviewer of the pull request (and zizmor's
+    // `undocumented-permissions`); the baseline `contents: read` is GitHub's own example.
     let mut scopes = Scopes::of(&[(Scope::Contents, Access::Read)]);
+    let mut reasons = needs.reasons.clone();
+    reasons.retain(|scope, _| {
+        !(*scope == Scope::Contents && needs.scopes.get(*scope) == Some(Access::Read))
+    });
     scopes.extend(&needs.scopes);
     if let Some(call) = job.reusable_call() {
         match callee_needs(&call, callees, 1) {
             Ok(callee) => {
-                scopes.extend(&callee.requested);
-                scopes.extend(&callee.inherited);
+                let mut wanted = callee.requested;
+                wanted.extend(&callee.inherited);
+                for (scope, access) in wanted.missing_from(&scopes).iter() {
+                    if scope != Scope::Contents || access == Access::Write {
+                        reasons.insert(scope, format!("requested by {}", call.raw.trim()));
+                    }
+                }
+                scopes.extend(&wanted);
             }
             Err(reason) => {
                 return Grant::Impossible(format!(
@@ -285,16 +297,17 @@ fn on_repository_defaults(
         .iter()
         .filter(|(s, _)| *s != Scope::IdToken)
         .map(|(s, a)| {
-            (
-                s.as_str().to_string(),
-                a.as_str().to_string(),
-                Value::plain(a.as_str()),
-            )
+            let written = match reasons.get(&s) {
+                Some(why) => format!("{}  # {why}", a.as_str()),
+                None => a.as_str().to_string(),
+            };
+            (s.as_str().to_string(), written, Value::plain(a.as_str()))
         })
         .collect();
-    let listed: Vec<String> = entries
+    let listed: Vec<String> = scopes
         .iter()
-        .map(|(k, v, _)| format!("`{k}: {v}`"))
+        .filter(|(s, _)| *s != Scope::IdToken)
+        .map(|(s, a)| format!("`{}: {}`", s.as_str(), a.as_str()))
         .collect();
     add_job_map(
         text,
@@ -763,7 +776,7 @@ mod tests {
         };
         let edited = plan.edits.apply(&text);
         assert!(
-            edited.contains("    permissions:\n      contents: read\n      pull-requests: write\n      id-token: write"),
+            edited.contains("    permissions:\n      contents: read\n      pull-requests: write  # requested by ./.github/workflows/middle.yml\n      id-token: write"),
             "{edited}"
         );
     }
