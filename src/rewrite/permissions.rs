@@ -43,10 +43,17 @@ pub const READ_ALL_SCOPES: &[&str] = &[
 
 /// The texts of the workflow files of one run, so a caller's grant can cover what the local
 /// reusable workflows it calls request. Cheap to clone; empty when the run has none.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LocalWorkflows {
     /// Normalised path (`repo/.github/workflows/x.yml`) → text.
     files: Arc<BTreeMap<String, String>>,
+}
+
+/// Paths only: the texts may hold key material, which is never printed.
+impl std::fmt::Debug for LocalWorkflows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.files.keys()).finish()
+    }
 }
 
 impl LocalWorkflows {
@@ -814,5 +821,14 @@ mod tests {
             None
         );
         assert_eq!(Callees::none().resolve("./.github/workflows/x.yml"), None);
+    }
+
+    #[test]
+    fn debug_output_names_paths_never_texts() {
+        let local =
+            LocalWorkflows::from_files([(".github/workflows/x.yml", "AKIAIOSFODNN7EXAMPLE")]);
+        let shown = format!("{local:?}");
+        assert!(shown.contains(".github/workflows/x.yml"), "{shown}");
+        assert!(!shown.contains("AKIA"), "{shown}");
     }
 }
