@@ -98,6 +98,10 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
         .filter_map(|f| f.text.as_ref().ok().map(|t| (f.path.clone(), t.as_str())))
         .collect();
     let linked = scan::cross_file_findings(&readable);
+    let mut opts = opts.clone();
+    opts.local_workflows =
+        rewrite::permissions::LocalWorkflows::from_files(readable.iter().cloned());
+    let opts = &opts;
     for file in &snapshot.files {
         let Ok(text) = &file.text else { continue };
         let links = linked.get(&file.path).map_or(&[][..], Vec::as_slice);

@@ -156,6 +156,15 @@ pub struct Input {
 
 /// Analyzes texts in parallel and links callers to callees. Pure.
 pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
+    // Callers and callees of local reusable workflows, for the permissions check across them.
+    let linked_texts: Vec<(String, String)> = inputs
+        .iter()
+        .filter_map(|i| {
+            let text = i.text.as_ref().ok()?;
+            (text.contains("workflow_call") || text.contains("./.github/workflows/"))
+                .then(|| (i.path.clone(), text.clone()))
+        })
+        .collect();
     let outcomes: Vec<FileOutcome> = inputs
         .into_par_iter()
         .map(|input| match input.text {
@@ -174,7 +183,7 @@ pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
             FileOutcome::Failed(e) => report.errors.push(e),
         }
     }
-    link_callers(&mut report.files);
+    link_callers(&mut report.files, &linked_texts);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     report
         .errors
@@ -259,7 +268,11 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         }
         reports.extend(missing.into_iter().filter_map(analyzed));
     }
-    link_callers(&mut reports);
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|(p, t)| (p.clone(), (*t).to_string()))
+        .collect();
+    link_callers(&mut reports, &texts);
     reports
         .into_iter()
         .map(|r| {
@@ -277,10 +290,54 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
 
 /// Links callers to local callees both ways a caller passes secrets; the explicit pass runs
 /// again after `inherit` linking so a caller of an inheriting caller follows it too.
-fn link_callers(files: &mut [FileReport]) {
+fn link_callers(files: &mut [FileReport], texts: &[(String, String)]) {
     link_local_callers(files);
     link_reusable_callers(files);
     link_local_callers(files);
+    link_caller_permissions(files, texts);
+}
+
+/// A job that calls a local reusable workflow must allow what its callee's jobs request (and
+/// theirs, down the chain), or GitHub refuses to start the run: rewrite grants that union or
+/// leaves the job to a person, and scan says the same.
+fn link_caller_permissions(files: &mut [FileReport], texts: &[(String, String)]) {
+    use crate::rewrite::permissions::{LocalWorkflows, permissions_blocker};
+    let local = LocalWorkflows::from_files(texts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    for file in files.iter_mut() {
+        if file.local_calls.is_empty() || !file.findings.iter().any(|f| f.fix == Fix::Auto) {
+            continue;
+        }
+        let Some((_, text)) = texts.iter().find(|(p, _)| *p == file.path) else {
+            continue;
+        };
+        let Ok(doc) = Document::parse(text) else {
+            continue;
+        };
+        let Some(workflow) = Workflow::classify(&doc) else {
+            continue;
+        };
+        let callees = local.seen_from(&file.path);
+        for job in workflow.jobs() {
+            let (Some(id), Some(call)) = (job.id, job.reusable_call()) else {
+                continue;
+            };
+            if !call.local {
+                continue;
+            }
+            let reached = |f: &Finding| f.fix == Fix::Auto && f.job.as_deref() == Some(id);
+            if !file.findings.iter().any(reached) {
+                continue;
+            }
+            if let Some(reason) = permissions_blocker(text, &workflow, &job, &callees) {
+                for f in file.findings.iter_mut().filter(|f| reached(f)) {
+                    f.fix = Fix::Manual;
+                    f.reason =
+                        format!("token-permissions: cannot grant `id-token: write`: {reason}");
+                    f.cross_file = true;
+                }
+            }
+        }
+    }
 }
 
 /// A caller that passes key secrets to a local reusable workflow is `auto` only when that

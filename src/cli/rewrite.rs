@@ -175,6 +175,8 @@ pub fn run(args: RewriteArgs) -> u8 {
         })
         .collect();
     let linked = crate::scan::cross_file_findings(&readable);
+    opts.local_workflows =
+        rewrite::permissions::LocalWorkflows::from_files(readable.iter().cloned());
     let mut results: Vec<FileResult> = texts
         .par_iter()
         .filter_map(|(c, text)| {

@@ -6,6 +6,7 @@ pub mod names;
 pub mod positions;
 pub mod region;
 pub mod sources;
+pub mod token_scopes;
 
 pub mod aws_key_literal;
 mod aws_keys_action_input;
@@ -203,6 +204,7 @@ pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
         rule.check(cx, &mut out);
     }
     apply_flow(&flow::analyze(cx.text, &cx.workflow), &mut out);
+    apply_permissions(cx, &mut out);
     settle_declarations(&mut out);
     out.sort_by(|a, b| (a.line, a.column, a.rule).cmp(&(b.line, b.column, b.rule)));
     out
@@ -231,6 +233,39 @@ fn apply_flow(model: &flow::FileFlow, findings: &mut [Finding]) {
         if let Some(b) = model.blocker_for(f.job.as_deref(), f.step.as_ref().map(|s| s.index)) {
             f.fix = Fix::Manual;
             f.reason = format!("{}: {}", b.class.id(), b.reason);
+        }
+    }
+}
+
+/// A job whose token permissions the rewrite cannot keep (a scope it cannot tell) is not
+/// `auto`. Jobs that call a local reusable workflow are judged when the callee is known
+/// (`scan`'s cross-file pass), since its permissions count too.
+fn apply_permissions(cx: &FileContext<'_>, findings: &mut [Finding]) {
+    let callees = crate::rewrite::permissions::Callees::none();
+    for job in cx.workflow.jobs() {
+        let Some(id) = job.id else { continue };
+        if job.reusable_call().is_some_and(|u| u.local) {
+            continue;
+        }
+        // Workflow-level findings reach every job that may use AWS.
+        let uses_aws = job
+            .steps()
+            .iter()
+            .any(|s| sources::step_aws_use(s) != sources::AwsUse::No);
+        let reached = |f: &Finding| {
+            f.fix == Fix::Auto && (f.job.as_deref() == Some(id) || (f.job.is_none() && uses_aws))
+        };
+        if !findings.iter().any(reached) {
+            continue;
+        }
+        let Some(reason) =
+            crate::rewrite::permissions::permissions_blocker(cx.text, &cx.workflow, &job, &callees)
+        else {
+            continue;
+        };
+        for f in findings.iter_mut().filter(|f| reached(f)) {
+            f.fix = Fix::Manual;
+            f.reason = format!("token-permissions: cannot grant `id-token: write`: {reason}");
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct RewriteOptions {
     pub action_version: Option<String>,
     /// `owner/repo` of the file, for repository-qualified role-map entries.
     pub repo: Option<String>,
+    /// The run's workflow files, so a caller's permissions cover what its local callees request.
+    pub local_workflows: permissions::LocalWorkflows,
 }
 
 impl RewriteOptions {
@@ -67,6 +69,7 @@ impl RewriteOptions {
             action_ref: resolve_action_ref(DEFAULT_ACTION_REF, true).0,
             action_version: resolve_action_ref(DEFAULT_ACTION_REF, true).1,
             repo: None,
+            local_workflows: permissions::LocalWorkflows::default(),
         }
     }
 
@@ -816,7 +819,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     .into_iter()
                     .find(|j| j.id == Some(id.as_str()))
                 {
-                    Some(job) => permissions::grant_id_token(self.text, &self.workflow, &job),
+                    Some(job) => permissions::grant_id_token(
+                        self.text,
+                        &self.workflow,
+                        &job,
+                        &self.opts.local_workflows.seen_from(self.path),
+                    ),
                     None => Grant::Impossible(format!("job {id} not found")),
                 };
                 grants.push((id.clone(), grant));
