@@ -228,7 +228,7 @@ impl RoleSource {
 }
 
 /// `*` matches any run of characters, `?` one character; everything else is literal.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;

@@ -347,7 +347,8 @@ pub fn grants_id_token(workflow: &Workflow<'_>, job: &Job<'_>) -> bool {
     }
 }
 
-fn job_flow(workflow: &Workflow<'_>, job: &Job<'_>) -> JobFlow {
+/// The flow of one job (see [`analyze`] for a whole file with its blockers).
+pub fn job_flow(workflow: &Workflow<'_>, job: &Job<'_>) -> JobFlow {
     let environment = job
         .environment()
         .and_then(|e| e.as_str())
