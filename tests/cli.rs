@@ -284,8 +284,8 @@ fn scan_and_rewrite_agree_on_every_testdata_file() {
         .args([
             "rewrite",
             "testdata",
-            "--role-arn",
-            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--role-map",
+            "testdata/role-maps/everything.toml",
             "--format",
             "json",
         ])
@@ -373,5 +373,64 @@ fn rewrite_json_carries_the_flow_rows() {
     assert_eq!(
         chained["after"],
         "role arn:aws:iam::210987654321:role/deployer chained from role arn:aws:iam::123456789012:role/gha-deploy (OIDC)"
+    );
+}
+
+/// Class 9: one secret name read under two environments gets one role per environment from
+/// `trust`, and `rewrite` with that role map gives each job its own; a single role is refused.
+#[test]
+fn environments_get_a_role_each_from_trust_to_rewrite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let map = dir.path().join("roles.toml");
+    let trust = migrate()
+        .args([
+            "trust",
+            "testdata/flow/environments.yml",
+            "--account-id",
+            "123456789012",
+            "--slug",
+            "acme/site",
+            "--format",
+            "role-map",
+        ])
+        .output()
+        .expect("runs");
+    let text = stdout(&trust);
+    assert!(text.contains("[environments.\"staging\"]"), "{text}");
+    assert!(text.contains("[environments.\"production\"]"), "{text}");
+    std::fs::write(&map, &text).expect("write role map");
+    let rewrite = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/environments.yml",
+            "--slug",
+            "acme/site",
+            "--role-map",
+        ])
+        .arg(&map)
+        .output()
+        .expect("runs");
+    let diff = stdout(&rewrite);
+    assert_eq!(rewrite.status.code(), Some(0), "{diff}");
+    assert!(
+        diff.contains(
+            "+          role-to-assume: arn:aws:iam::123456789012:role/gha-site-staging\n"
+        ) && diff.contains("+          role-to-assume: arn:aws:iam::123456789012:role/gha-site\n"),
+        "{diff}"
+    );
+    let single = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/environments.yml",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/one",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(single.status.code(), Some(11));
+    assert!(
+        stdout(&single).contains("read under the environments staging, production"),
+        "{}",
+        stdout(&single)
     );
 }

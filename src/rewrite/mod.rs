@@ -118,6 +118,16 @@ pub enum RewriteError {
         secrets: String,
         arns: String,
     },
+    #[error(
+        "{path}:{line}: job {job}: its keys are read under the environments {environments}; environment secrets may hold other accounts' keys, so the role map needs an entry for environment {environment} ([environments.{environment}] in TOML, as `migrate trust --format role-map` writes it)"
+    )]
+    SharedAcrossEnvironments {
+        path: String,
+        line: usize,
+        job: String,
+        environment: String,
+        environments: String,
+    },
     #[error("{path}: refusing the rewrite: {reason}")]
     Unverified { path: String, reason: String },
 }
@@ -416,10 +426,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .collect())
     }
 
-    fn role(&self, finding: &Finding) -> Result<RoleArn, PlanError> {
+    /// The role for the keys of `finding` as `job` reads them (under its environment).
+    fn role(&self, finding: &Finding, job: &Job<'d>) -> Result<RoleArn, PlanError> {
+        let environment = job.environment().and_then(|e| e.as_str());
         self.opts
             .roles
-            .role_for(self.opts.repo.as_deref(), &finding.secrets)
+            .role_in(self.opts.repo.as_deref(), environment, &finding.secrets)
             .map_err(|e| {
                 let job = finding.job.clone().unwrap_or_else(|| "(workflow)".into());
                 let secrets = finding.secrets.join(", ");
@@ -439,6 +451,45 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     },
                 })
             })
+            .and_then(|(arn, for_environment)| {
+                // Environment secrets override repository secrets of the same name: keys read
+                // under different environments may belong to different accounts.
+                let environments = self.environments_reading(&finding.secrets);
+                match environment {
+                    Some(env) if environments.len() > 1 && !for_environment => {
+                        Err(PlanError::Fatal(RewriteError::SharedAcrossEnvironments {
+                            path: self.path.to_string(),
+                            line: finding.line,
+                            job: job.label(),
+                            environment: env.to_string(),
+                            environments: environments
+                                .iter()
+                                .map(|e| e.as_deref().unwrap_or("(none)").to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        }))
+                    }
+                    _ => Ok(arn),
+                }
+            })
+    }
+
+    /// The environments (`None`: repository secrets) under which this file's jobs read any of
+    /// `secrets`.
+    fn environments_reading(&self, secrets: &[String]) -> Vec<Option<String>> {
+        let mut out: Vec<Option<String>> = Vec::new();
+        for job in &self.flow.jobs {
+            let reads = job.steps.iter().any(|s| {
+                s.credential
+                    .as_ref()
+                    .and_then(flow::Credential::key_pair)
+                    .is_some_and(|p| p.names().iter().any(|n| secrets.contains(n)))
+            });
+            if reads && !out.contains(&job.environment) {
+                out.push(job.environment.clone());
+            }
+        }
+        out
     }
 
     fn where_(job: &Job<'_>, step: Option<&Step<'_>>) -> String {
@@ -472,7 +523,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let new = if let Some(target) = with.get_str("role-to-assume") {
             // Role chaining: the keys' new role is assumed with OIDC in a step of its own,
             // and this step chains from it to the role it always assumed.
-            let role = self.role(finding)?;
+            let role = self.role(finding, &job)?;
             let region = region::for_step(self.text, &self.workflow, &job, &step, None)
                 .map(Region::from_source)
                 .ok_or("no AWS region found")?;
@@ -505,7 +556,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             ));
             Some(chaining_entry())
         } else {
-            let role = self.role(finding)?;
+            let role = self.role(finding, &job)?;
             out.descriptions.push(format!(
                 "{}: removed {}; added role-to-assume {}",
                 Self::where_(&job, Some(&step)),
@@ -666,7 +717,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let region = region::for_step(self.text, &self.workflow, job, step, preset)
             .map(Region::from_source)
             .ok_or("no AWS region found")?;
-        let role = self.role(finding)?;
+        let role = self.role(finding, job)?;
         let condition = with_token_guard(
             served_condition(&self.flow, job.id, step.index),
             self.tokenless_runs,
@@ -933,9 +984,9 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             },
             |pair| {
                 roles
-                    .role_for(repo, &pair.names())
+                    .role_in(repo, pair.environment.as_deref(), &pair.names())
                     .ok()
-                    .map(|r| r.as_str().to_string())
+                    .map(|(r, _)| r.as_str().to_string())
             },
         );
         match proof {
