@@ -148,6 +148,10 @@ pub struct JobFacts {
     /// AWS services the job calls (IAM's names: `s3`, `ecs`, `cloudformation`...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aws_services: Vec<String>,
+    /// Roles the job assumed with its static keys as source credentials: after the move it
+    /// chains to them from its new role, which must be allowed to assume them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chains_to: Vec<String>,
 }
 
 pub fn job_facts(workflow: &Workflow<'_>, triggers: &Triggers) -> Vec<JobFacts> {
@@ -230,6 +234,22 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
         calls: job.reusable_call().map(|u| u.raw.to_string()),
         audience,
         aws_services: crate::services::job_services(job),
+        chains_to: job
+            .steps()
+            .iter()
+            .filter(|s| crate::detect::positions::is_configure_step(s))
+            .filter_map(|s| {
+                let with = s.with()?;
+                let keyed = with.entries().any(|(k, _)| {
+                    k.as_str()
+                        .and_then(crate::detect::names::configure_input_part)
+                        .is_some()
+                });
+                keyed
+                    .then(|| with.get_str("role-to-assume").map(str::to_string))
+                    .flatten()
+            })
+            .collect(),
     }
 }
 

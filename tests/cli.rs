@@ -434,3 +434,48 @@ fn environments_get_a_role_each_from_trust_to_rewrite() {
         stdout(&single)
     );
 }
+
+/// Class 2: the role that replaces keys which were the source of an assume-role call may
+/// assume the old target role, and `trust` warns that the target must now trust it.
+#[test]
+fn trust_lets_the_new_role_chain_to_the_old_target() {
+    let output = migrate()
+        .args([
+            "trust",
+            "testdata/flow/role-chaining.yml",
+            "--account-id",
+            "123456789012",
+            "--slug",
+            "acme/app",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc = json(&output);
+    let statements = doc["roles"][0]["permission_policy"]["Statement"]
+        .as_array()
+        .expect("statements");
+    let chain = statements
+        .iter()
+        .find(|s| s["Sid"] == "ChainToExistingRoles")
+        .expect("a chaining statement");
+    assert_eq!(
+        chain["Action"],
+        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    assert_eq!(
+        chain["Resource"],
+        serde_json::json!(["arn:aws:iam::210987654321:role/deployer"])
+    );
+    let warned = doc["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .any(|w| {
+            w.as_str().is_some_and(|w| {
+                w.contains("arn:aws:iam::210987654321:role/deployer's trust policy must allow")
+            })
+        });
+    assert!(warned, "{}", doc["warnings"]);
+}

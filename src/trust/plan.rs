@@ -408,6 +408,18 @@ pub fn build_plan(
                 ("managed-by".to_string(), "migrate".to_string()),
                 ("migrate:campaign".to_string(), options.campaign.clone()),
             ]);
+            let mut chains_to: Vec<String> = group
+                .iter()
+                .flat_map(|j| j.facts.chains_to.iter().cloned())
+                .collect();
+            chains_to.sort();
+            chains_to.dedup();
+            for target in &chains_to {
+                warnings.push(format!(
+                    "{slug}: the workflows chain from role {name} to {target} (`role-chaining: true`): {target}'s trust policy must allow arn:aws:iam::{}:role/{name} to sts:AssumeRole and sts:TagSession instead of the IAM user",
+                    options.account.as_str()
+                ));
+            }
             roles.push(RoleSpec {
                 arn: format!("arn:aws:iam::{}:role/{name}", options.account.as_str()),
                 name,
@@ -419,7 +431,10 @@ pub fn build_plan(
                 audiences: audiences.into_iter().collect(),
                 subs: claims.values.into_iter().collect(),
                 trust_policy: trust,
-                permission_policy: policy::placeholder_permission_policy(),
+                permission_policy: policy::with_chaining(
+                    policy::placeholder_permission_policy(),
+                    &chains_to,
+                ),
                 tags,
             });
         }

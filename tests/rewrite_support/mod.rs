@@ -2,7 +2,6 @@
 
 use migrate::rewrite::{self, RewriteOptions, RewriteOutcome};
 
-
 /// A role for every secret, and one per environment of the fixtures
 /// (`testdata/role-maps/everything.toml`: `*` is `arn:aws:iam::123456789012:role/gha-deploy`).
 pub fn opts() -> RewriteOptions {
