@@ -662,18 +662,37 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     vec![(job, step)]
                 }
             }
-            (Some(job), None) => first_aws_step(&job).map(|s| (job, s)).into_iter().collect(),
+            // The first step that takes its credentials from this env block: a job whose
+            // own env (or a configure step) shadows it never used these keys.
+            (Some(job), None) => self.first_reader(&job, level).into_iter().collect(),
             (None, _) => self
                 .workflow
                 .jobs()
                 .into_iter()
-                .filter_map(|j| first_aws_step(&j).map(|s| (j, s)))
+                .filter_map(|j| self.first_reader(&j, level))
                 .collect(),
         };
         for (job, step) in targets {
             self.insert_before(&mut out, finding, &job, &step, None)?;
         }
         Ok(out)
+    }
+
+    /// The first step of `job` that takes credentials from the env block at `level`.
+    fn first_reader(&self, job: &Job<'d>, level: EnvLevel) -> Option<(Job<'d>, Step<'d>)> {
+        let origin = match level {
+            EnvLevel::Workflow => flow::Origin::WorkflowEnv,
+            EnvLevel::Job => flow::Origin::JobEnv,
+            EnvLevel::Container => flow::Origin::ContainerEnv,
+            EnvLevel::Step => flow::Origin::StepEnv,
+        };
+        let model = self.flow.job(job.id)?;
+        let index = model
+            .steps
+            .iter()
+            .find(|s| s.consumes() && s.origin == Some(origin))?
+            .index;
+        job.steps().get(index).map(|s| (*job, *s))
     }
 
     /// Inserts a configure step before `step` unless the job already configures credentials
@@ -1113,13 +1132,6 @@ fn with_token_guard(served: Option<String>, tokenless_runs: bool) -> Option<Stri
         Some(c) => format!("{} && ({c})", flow::guards::TOKEN_AVAILABLE),
         None => flow::guards::TOKEN_AVAILABLE.to_string(),
     })
-}
-
-/// The first step of a job that uses (or may use) AWS credentials from its environment.
-fn first_aws_step<'d>(job: &Job<'d>) -> Option<Step<'d>> {
-    job.steps()
-        .into_iter()
-        .find(|s| sources::step_aws_use(s) != AwsUse::No)
 }
 
 /// The file's indentation step: a job's keys minus the job id's column, else 2.

@@ -149,16 +149,19 @@ pub fn find(text: &str, workflow: &Workflow<'_>, jobs: &[(Job<'_>, JobFlow)]) ->
                 }
             };
             if let Some(other) = conflict {
+                // A step's own env keys win over any configure step before it, so leaving that
+                // step alone keeps it right. Keys from the job's or workflow's env lose to any
+                // configure step the rewrite would insert before it: the whole job waits.
+                let at = (step.origin == Some(super::Origin::StepEnv)).then_some(i);
                 add(
                     BlockerClass::DistinctKeyPairs,
-                    Some(i),
+                    at,
                     format!(
                         "{} uses {} while the steps before it use {other}: two key pairs (maybe two accounts) in one job; give that step its own configure-aws-credentials step with the role for its keys (and restore the job's role after it), or split the job",
                         where_(i),
                         pair.describe()
                     ),
                 );
-                break;
             }
         }
 
