@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::ColorChoice;
+use super::app_auth::{AppArgs, target_org};
+use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
 use crate::remote::{self, Filters, Target};
 use crate::report::{self, exit};
@@ -147,6 +149,9 @@ pub(crate) struct RemoteArgs {
     /// Minimum gap between write requests in milliseconds (GitHub asks for at least 1 s).
     #[arg(long, default_value_t = 1000, hide = true)]
     pub(crate) min_write_interval_ms: u64,
+
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
 }
 
 impl RemoteArgs {
@@ -257,11 +262,16 @@ pub(crate) fn fetch_remote(
     let runtime = args.runtime()?;
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
-    let reader = github::connect_reader(&args.github_url, args.policy())?;
-    runtime.block_on(remote::scan(
-        &reader,
-        target,
-        &args.filters(),
-        &Bar(progress_bar()),
-    ))
+    let identity = args.app.identity()?;
+    runtime.block_on(async {
+        let reader = github::connect_reader_as(
+            &args.github_url,
+            args.policy(),
+            &identity,
+            &target_org(target),
+            Task::Scan,
+        )
+        .await?;
+        remote::scan(&reader, target, &args.filters(), &Bar(progress_bar())).await
+    })
 }

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use super::app_auth::{AppArgs, target_org};
 use crate::campaign::reconcile::{self, CampaignError, RepoView, Truth};
 use crate::campaign::state::RepoState;
 use crate::campaign::{Ledger, time};
 use crate::detect::aws_key_literal::mask_key_id;
+use crate::github::permissions::Task;
 use crate::github::{self, GitHubReader, Policy};
 use crate::iam_keys::IamKeys;
 use crate::report::exit;
@@ -59,6 +61,9 @@ pub struct CampaignArgs {
     /// roles is shown). Refused when the key map names keys.
     #[arg(long)]
     pub no_aws: bool,
+
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
 }
 
 impl CampaignArgs {
@@ -80,7 +85,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(args: &CampaignArgs) -> Result<Self, CampaignError> {
+    /// `task`: what the command will do on GitHub (a GitHub App's installation must allow it).
+    pub fn open(args: &CampaignArgs, task: Task) -> Result<Self, CampaignError> {
         let ledger = Ledger::open(&args.campaign)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -90,7 +96,22 @@ impl Session {
         let reader = {
             // octocrab's client spawns its buffer worker on the current runtime.
             let _entered = runtime.enter();
-            github::connect_reader(&args.github_url, args.policy())?
+            let identity = args.app.identity()?;
+            let org = match &identity {
+                github::Identity::Token => String::new(),
+                github::Identity::App(_) => target_org(&reconcile::target(
+                    &ledger,
+                    args.org.as_deref(),
+                    &args.repo,
+                )?),
+            };
+            runtime.block_on(github::connect_reader_as(
+                &args.github_url,
+                args.policy(),
+                &identity,
+                &org,
+                task,
+            ))?
         };
         Ok(Self {
             ledger,
@@ -164,7 +185,7 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> u8 {
-    let session = match Session::open(&args.campaign) {
+    let session = match Session::open(&args.campaign, Task::Status) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -5,6 +5,7 @@
 //! injected.
 #![allow(dead_code)]
 
+pub mod app;
 mod graphql;
 pub mod graphql_schema;
 mod openapi;
@@ -57,6 +58,8 @@ pub struct Shared {
     /// `Repository` fields this server's GraphQL schema lacks (an older GitHub Enterprise
     /// Server): a query selecting one gets GitHub's `undefinedField` error.
     pub missing_repository_fields: Vec<String>,
+    /// A GitHub App and its installations, when the test uses one.
+    pub app: Option<app::FakeApp>,
     rng: u64,
 }
 
@@ -91,6 +94,7 @@ impl FakeGitHub {
             violations: Vec::new(),
             forbidden: Vec::new(),
             missing_repository_fields: Vec::new(),
+            app: None,
             rng: 0x9e37_79b9_7f4a_7c15,
         }));
         let spec = Arc::new((openapi::Spec::load(), graphql_schema::Schema::load()));
@@ -143,12 +147,27 @@ impl FakeGitHub {
         self.with(|s| s.log.clone())
     }
 
-    /// Requests whose method is not GET (and not the GraphQL POST).
+    /// Requests whose method is not GET (and not the GraphQL POST, nor a GitHub App minting
+    /// an installation token: neither changes anything).
     pub fn writes(&self) -> Vec<Logged> {
         self.log()
             .into_iter()
-            .filter(|l| l.method != "GET" && l.operation != "graphql")
+            .filter(|l| {
+                l.method != "GET"
+                    && l.operation != "graphql"
+                    && l.operation != "apps/create-installation-access-token"
+            })
             .collect()
+    }
+
+    /// Installs a GitHub App (see [`app::FakeApp`]); its JWTs and tokens are then accepted
+    /// next to the personal token.
+    pub fn set_app(&self, app: app::FakeApp) {
+        self.with(|s| s.app = Some(app));
+    }
+
+    pub fn app<R>(&self, f: impl FnOnce(&mut app::FakeApp) -> R) -> R {
+        self.with(|s| f(s.app.as_mut().expect("the fake has an App")))
     }
 }
 
@@ -173,12 +192,24 @@ async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if auth != format!("Bearer {TOKEN}") && auth != format!("token {TOKEN}") {
-        return json_response(
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({"message": "Bad credentials"}),
-        );
-    }
+    let bearer = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("token "))
+        .unwrap_or_default();
+    let caller = if bearer == TOKEN {
+        app::Caller::Person
+    } else {
+        let mut s = shared.lock().expect("lock");
+        match s.app.as_mut().and_then(|a| app::authenticate(a, bearer)) {
+            Some(caller) => caller,
+            None => {
+                return json_response(
+                    StatusCode::UNAUTHORIZED,
+                    serde_json::json!({"message": "Bad credentials"}),
+                );
+            }
+        }
+    };
     let full_path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
     // The lock must not live across the await below: the handler's future must be Send.
@@ -195,7 +226,18 @@ async fn handle(
             ("graphql".to_string(), response.status().as_u16(), response)
         } else {
             let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
-            match spec.0.check(method.as_str(), path, &query, &body) {
+            let checked = spec.0.check(method.as_str(), path, &query, &body);
+            let gated = checked.as_ref().ok().and_then(|(op, params)| {
+                Some((
+                    op.id.clone(),
+                    app_gate(&mut s, caller, &op.id, params, path)?,
+                ))
+            });
+            match checked {
+                _ if gated.is_some() => {
+                    let (id, response) = gated.expect("checked");
+                    (id, response.status().as_u16(), response)
+                }
                 Err(violation) => {
                     s.violations.push(violation.clone());
                     let status = if violation.contains("not in GitHub's OpenAPI") {
@@ -243,6 +285,44 @@ async fn handle(
         injected: false,
     });
     response
+}
+
+/// What the App's part of the fake answers: its own operations, a JWT used elsewhere (401),
+/// an installation reaching outside its organization (404). `None`: the request goes on.
+fn app_gate(
+    s: &mut Shared,
+    caller: app::Caller,
+    operation: &str,
+    params: &[(String, String)],
+    path: &str,
+) -> Option<Response> {
+    let fake_app = s.app.as_mut()?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Some(response) = app::handle(fake_app, caller, operation, &param) {
+        return Some(response);
+    }
+    match caller {
+        app::Caller::App => {
+            fake_app
+                .refused
+                .push(format!("{operation} with the App's JWT"));
+            Some(json_response(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"message": "A JSON web token cannot be used on this endpoint"}),
+            ))
+        }
+        app::Caller::Installation(id) if !app::reaches(fake_app, id, path) => Some(json_response(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"message": "Not Found"}),
+        )),
+        _ => None,
+    }
 }
 
 /// GitHub's conditional requests: every successful GET carries an `ETag`; a request whose
