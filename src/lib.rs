@@ -13,6 +13,7 @@ pub mod detect;
 pub mod discover;
 pub mod expr;
 pub mod facts;
+pub mod fleet;
 pub mod github;
 pub mod iam_keys;
 pub mod iam_roles;

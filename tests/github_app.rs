@@ -248,3 +248,120 @@ fn an_organization_without_the_app_is_named() {
         run.stderr
     );
 }
+
+fn logins(doc: &Value, key: &str) -> Vec<String> {
+    doc[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            v["login"]
+                .as_str()
+                .or(v["repository"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_campaign_across_three_organizations_uses_three_installations() {
+    let orgs = ["acme", "globex", "initech"];
+    let setup = AppSetup::new(world(&orgs, 3), &orgs, all_permissions());
+    let run = setup.run(&[
+        "scan", "--org", "acme", "--org", "globex", "--org", "initech", "--format", "json",
+    ]);
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(logins(&doc, "organizations"), ["acme", "globex", "initech"]);
+    let repositories = logins(&doc, "repositories");
+    assert_eq!(repositories.len(), 9, "{repositories:?}");
+    for org in orgs {
+        assert_eq!(
+            repositories
+                .iter()
+                .filter(|r| r.starts_with(&format!("{org}/")))
+                .count(),
+            3
+        );
+    }
+    let mut minted = setup.fake.app(|a| a.minted.clone());
+    minted.sort();
+    assert_eq!(
+        minted,
+        [101, 102, 103],
+        "one token per organization's installation"
+    );
+    assert_eq!(setup.fake.app(|a| a.refused.clone()), Vec::<String>::new());
+    assert_eq!(setup.fake.violations(), Vec::<String>::new());
+    let findings = doc["findings"].as_array().map(Vec::len).unwrap_or_default();
+    assert!(
+        findings >= 9,
+        "every repository's keys are found: {findings}"
+    );
+}
+
+#[test]
+fn an_organization_without_the_app_is_reported_and_the_others_are_scanned() {
+    let setup = AppSetup::new(world(&["acme", "globex"], 2), &["acme"], all_permissions());
+    let run = setup.run(&[
+        "scan", "--org", "acme", "--org", "globex", "--format", "json",
+    ]);
+    assert_eq!(run.code, 12, "findings and an error: {}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(logins(&doc, "repositories"), ["acme/svc-0", "acme/svc-1"]);
+    let errors = doc["errors"].to_string();
+    assert!(errors.contains("not installed on globex"), "{errors}");
+}
+
+#[test]
+fn an_enterprise_is_listed_with_a_personal_token_but_not_with_an_installation() {
+    let setup = AppSetup::new(
+        world(&["acme", "globex", "other"], 1),
+        &["acme"],
+        all_permissions(),
+    );
+    setup.fake.with(|s| {
+        s.enterprises
+            .insert("acme-corp".into(), vec!["globex".into(), "acme".into()]);
+    });
+    let output = migrate()
+        .args(["scan", "--enterprise", "acme-corp", "--format", "json"])
+        .args(["--github-url", &setup.fake.url, "--retry-base-ms", "5"])
+        .env("GH_TOKEN", common::fake_github::TOKEN)
+        .output()
+        .expect("runs");
+    let run = Run::of(output);
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(logins(&doc, "organizations"), ["acme", "globex"]);
+    assert_eq!(logins(&doc, "repositories"), ["acme/svc-0", "globex/svc-0"]);
+    assert_eq!(setup.fake.violations(), Vec::<String>::new());
+
+    let run = setup.run(&["scan", "--enterprise", "acme-corp"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot list the organizations of enterprise acme-corp"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--org"), "{}", run.stderr);
+}
+
+#[test]
+fn rewrite_and_trust_take_one_organization() {
+    let setup = AppSetup::new(world(&["acme"], 1), &["acme"], all_permissions());
+    let run = setup.run(&[
+        "rewrite",
+        "--org",
+        "acme",
+        "--org",
+        "globex",
+        "--role-arn",
+        ROLE,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("one --org at a time"), "{}", run.stderr);
+    assert!(setup.fake.log().is_empty());
+}

@@ -67,31 +67,7 @@ impl App {
             .uri(format!("/orgs/{org}/installation"))
             .header(http::header::ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28");
-        let request = self
-            .client
-            .build_request(builder, None::<&()>)
-            .map_err(|e| GitHubError::AppRejected {
-                message: e.to_string(),
-            })?;
-        let response =
-            self.client
-                .execute(request)
-                .await
-                .map_err(|e| GitHubError::Unavailable {
-                    what: what.clone(),
-                    message: format!("connection failed: {e}"),
-                    attempts: 1,
-                })?;
-        let status = response.status().as_u16();
-        let body =
-            self.client
-                .body_to_string(response)
-                .await
-                .map_err(|e| GitHubError::Unavailable {
-                    what: what.clone(),
-                    message: format!("reading the response failed: {e}"),
-                    attempts: 1,
-                })?;
+        let (status, body) = self.get(builder, &what).await?;
         match status {
             200 => parse_installation(&body, &what),
             404 => Err(GitHubError::AppNotInstalled {
@@ -106,6 +82,70 @@ impl App {
                 message: message_of(&body),
             }),
         }
+    }
+
+    /// `GET /app/installations`: every installation of the App (first page, 100).
+    pub async fn installations(&self) -> Result<Vec<Installation>, GitHubError> {
+        let what = "the GitHub App's installations".to_string();
+        let builder = http::Request::builder()
+            .method(http::Method::GET)
+            .uri("/app/installations?per_page=100")
+            .header(http::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        let (status, body) = self.get(builder, &what).await?;
+        match status {
+            200 => {
+                let list: Vec<Value> =
+                    serde_json::from_str(&body).map_err(|e| GitHubError::BadResponse {
+                        what: what.clone(),
+                        message: e.to_string(),
+                    })?;
+                list.iter()
+                    .map(|i| parse_installation(&i.to_string(), &what))
+                    .collect()
+            }
+            401 => Err(GitHubError::AppRejected {
+                message: message_of(&body),
+            }),
+            _ => Err(GitHubError::Rejected {
+                what,
+                status,
+                message: message_of(&body),
+            }),
+        }
+    }
+
+    async fn get(
+        &self,
+        builder: http::request::Builder,
+        what: &str,
+    ) -> Result<(u16, String), GitHubError> {
+        let request = self
+            .client
+            .build_request(builder, None::<&()>)
+            .map_err(|e| GitHubError::AppRejected {
+                message: e.to_string(),
+            })?;
+        let response =
+            self.client
+                .execute(request)
+                .await
+                .map_err(|e| GitHubError::Unavailable {
+                    what: what.to_string(),
+                    message: format!("connection failed: {e}"),
+                    attempts: 1,
+                })?;
+        let status = response.status().as_u16();
+        let body =
+            self.client
+                .body_to_string(response)
+                .await
+                .map_err(|e| GitHubError::Unavailable {
+                    what: what.to_string(),
+                    message: format!("reading the response failed: {e}"),
+                    attempts: 1,
+                })?;
+        Ok((status, body))
     }
 
     /// A client acting as installation `id`; octocrab mints its token on first use and again

@@ -68,6 +68,11 @@ pub enum GitHubError {
         "GitHub refused the GitHub App's credentials: {message}\nhelp: check that --app-id and --app-key belong to the same App and that this machine's clock is right"
     )]
     AppRejected { message: String },
+    /// `enterprise(slug:)` came back empty: this token cannot see the enterprise.
+    #[error(
+        "cannot list the organizations of enterprise {slug}: {message}\nhelp: listing an enterprise needs a personal token of an enterprise member (an organization's App installation cannot see the enterprise, nor can GitHub Enterprise Server); name each organization with --org instead"
+    )]
+    EnterpriseHidden { slug: String, message: String },
     /// The installation lacks permissions the command needs; nothing was changed.
     #[error(
         "the GitHub App's installation on {org} lacks what `{task}` needs: {missing}\nhelp: grant them in the App's settings (Permissions & events), then have an owner of {org} accept the new permissions; nothing was changed"

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod campaign;
 pub mod endpoint;
+pub mod enterprise;
 pub mod error;
 pub mod governor;
 pub mod permissions;
@@ -118,4 +119,27 @@ pub async fn connect_writer_as(
         GitHubReader::new(transport.clone()),
         GitHubWriter { transport },
     ))
+}
+
+/// A reader to ask about enterprise `slug`: the personal token, or for a GitHub App its first
+/// installation (which GitHub lets see the enterprise only when installed on it).
+pub async fn connect_for_enterprise(
+    url: &str,
+    policy: Policy,
+    identity: &Identity,
+) -> Result<GitHubReader, GitHubError> {
+    let org = match identity {
+        Identity::Token => String::new(),
+        Identity::App(credentials) => {
+            let app = app::App::new(&Endpoint::parse(url)?, credentials)?;
+            let installations = app.installations().await?;
+            let first = installations
+                .first()
+                .ok_or_else(|| GitHubError::AppNotInstalled {
+                    org: "any organization".into(),
+                })?;
+            first.account.clone()
+        }
+    };
+    connect_reader_as(url, policy, identity, &org, permissions::Task::Scan).await
 }

@@ -60,6 +60,8 @@ pub struct Shared {
     pub missing_repository_fields: Vec<String>,
     /// A GitHub App and its installations, when the test uses one.
     pub app: Option<app::FakeApp>,
+    /// Enterprise slug → its organizations' logins (GraphQL `enterprise(slug:)`).
+    pub enterprises: std::collections::BTreeMap<String, Vec<String>>,
     rng: u64,
 }
 
@@ -95,6 +97,7 @@ impl FakeGitHub {
             forbidden: Vec::new(),
             missing_repository_fields: Vec::new(),
             app: None,
+            enterprises: Default::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
         }));
         let spec = Arc::new((openapi::Spec::load(), graphql_schema::Schema::load()));
@@ -222,7 +225,8 @@ async fn handle(
         }
 
         if full_path == "/api/graphql" || full_path == "/graphql" {
-            let response = graphql::handle(&mut s, &spec.1, &body);
+            let sees_enterprises = caller == app::Caller::Person;
+            let response = graphql::handle(&mut s, &spec.1, &body, sees_enterprises);
             ("graphql".to_string(), response.status().as_u16(), response)
         } else {
             let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
