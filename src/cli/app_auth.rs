@@ -10,11 +10,16 @@ use crate::remote::Target;
 
 /// GitHub App authentication, shared by every command that talks to GitHub.
 #[derive(Args, Clone, Default)]
-#[command(next_help_heading = "GitHub App")]
 pub(crate) struct AppArgs {
     /// Act as this GitHub App (its numeric App ID) through its installation on the
     /// organization, instead of a personal token. Needs --app-key.
-    #[arg(long, env = "MIGRATE_APP_ID", value_name = "ID", requires = "app_key")]
+    #[arg(
+        long,
+        env = "MIGRATE_APP_ID",
+        value_name = "ID",
+        requires = "app_key",
+        help_heading = "GitHub App"
+    )]
     pub(crate) app_id: Option<u64>,
 
     /// The App's private key: the .pem file generated on the App's settings page.
