@@ -365,3 +365,51 @@ fn rewrite_and_trust_take_one_organization() {
     assert!(run.stderr.contains("one --org at a time"), "{}", run.stderr);
     assert!(setup.fake.log().is_empty());
 }
+
+#[test]
+fn status_and_cleanup_check_their_own_permissions_first() {
+    let mut permissions = all_permissions();
+    permissions["secrets"] = json!("read");
+    permissions["organization_secrets"] = json!("read");
+    let setup = AppSetup::new(world(&["acme"], 2), &["acme"], permissions);
+    let campaign = setup.campaign();
+    let status = setup.run(&[
+        "status",
+        "--org",
+        "acme",
+        "--no-aws",
+        "--format",
+        "json",
+        "--campaign",
+        &campaign,
+    ]);
+    assert_eq!(status.code, 0, "reads are granted: {}", status.stderr);
+    let cleanup = setup.run(&[
+        "cleanup",
+        "--org",
+        "acme",
+        "--no-aws",
+        "--yes",
+        "--campaign",
+        &campaign,
+    ]);
+    assert_eq!(cleanup.code, 1, "{}", cleanup.stderr);
+    assert!(
+        cleanup.stderr.contains("lacks what `cleanup` needs"),
+        "{}",
+        cleanup.stderr
+    );
+    assert!(
+        cleanup.stderr.contains("Secrets: write (`secrets`)"),
+        "{}",
+        cleanup.stderr
+    );
+    assert!(
+        cleanup
+            .stderr
+            .contains("Organization secrets: write (`organization_secrets`)"),
+        "{}",
+        cleanup.stderr
+    );
+    assert_eq!(setup.fake.writes().len(), 0);
+}
