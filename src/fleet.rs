@@ -5,8 +5,9 @@
 
 use futures::future::join_all;
 
+use crate::budget::{self, Estimate, Share};
 use crate::github::permissions::Task;
-use crate::github::{self, GitHubError, Identity, Policy};
+use crate::github::{self, GitHubError, GitHubReader, Identity, Policy};
 use crate::remote::{self, Filters, OrgRecord, Progress, RemoteScan, Target};
 use crate::scan::{FileError, ScanReport};
 
@@ -47,13 +48,35 @@ pub async fn scan_orgs(
     orgs: &[String],
     filters: &Filters,
     progress: &dyn Progress,
+    announce: &dyn Fn(&Estimate),
 ) -> Result<FleetScan, GitHubError> {
-    let runs = join_all(orgs.iter().map(|org| async move {
-        let reader =
-            github::connect_reader_as(url, policy.clone(), identity, org, Task::Scan).await?;
-        remote::scan(&reader, &Target::Org(org.clone()), filters, progress).await
-    }))
+    let connections = join_all(
+        orgs.iter()
+            .map(|org| github::connect_reader_as(url, policy.clone(), identity, org, Task::Scan)),
+    )
     .await;
+    let reachable: Vec<(&String, &GitHubReader)> = orgs
+        .iter()
+        .zip(&connections)
+        .filter_map(|(org, c)| Some((org, c.as_ref().ok()?)))
+        .collect();
+    if let Some(estimate) = estimate_run(&reachable).await {
+        announce(&estimate);
+    }
+    let mut scans = join_all(reachable.iter().map(|(org, reader)| async move {
+        remote::scan(reader, &Target::Org((*org).clone()), filters, progress).await
+    }))
+    .await
+    .into_iter();
+    let runs: Vec<Result<RemoteScan, GitHubError>> = connections
+        .into_iter()
+        .map(|c| match c {
+            Ok(_) => scans
+                .next()
+                .unwrap_or(Err(GitHubError::GraphQl("no scan".into()))),
+            Err(e) => Err(e),
+        })
+        .collect();
     let mut parts = Vec::new();
     let mut unreachable = Vec::new();
     for (org, run) in orgs.iter().zip(runs) {
@@ -74,6 +97,23 @@ pub async fn scan_orgs(
     let mut fleet = merge(parts);
     fleet.scan.report.errors.extend(unreachable);
     Ok(fleet)
+}
+
+/// Each organization's repository count and its token's limit, then the estimate, when the run
+/// covers more than [`budget::ESTIMATE_ABOVE`] repositories. Advisory: an organization whose
+/// count or limit cannot be read is left out of it.
+async fn estimate_run(reachable: &[(&String, &GitHubReader)]) -> Option<Estimate> {
+    let shares = join_all(reachable.iter().map(|(org, reader)| async move {
+        Some(Share {
+            repositories: reader.org_repository_count(org).await.ok()?,
+            limit: reader.rate_limit().await.ok()?,
+        })
+    }))
+    .await;
+    let shares: Vec<Share> = shares.into_iter().flatten().collect();
+    let repositories: usize = shares.iter().map(|s| s.repositories).sum();
+    (repositories > budget::ESTIMATE_ABOVE)
+        .then(|| budget::estimate(&shares, crate::campaign::time::now()))
 }
 
 /// One result from several organizations' scans (pure).

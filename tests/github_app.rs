@@ -413,3 +413,36 @@ fn status_and_cleanup_check_their_own_permissions_first() {
     );
     assert_eq!(setup.fake.writes().len(), 0);
 }
+
+#[test]
+fn a_long_run_prints_its_rate_budget_first() {
+    let orgs = ["acme", "globex", "initech"];
+    let setup = AppSetup::new(world(&orgs, 110), &orgs, all_permissions());
+    // globex's installation has 300 requests an hour: its 337 requests wait for a reset.
+    setup.fake.app(|a| a.installations[1].rate_limit = 300);
+    let run = setup.run(&[
+        "scan", "--org", "acme", "--org", "globex", "--org", "initech",
+    ]);
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "estimate: ~1,011 requests over 330 repositories, about 1 h 7 min at 300/h on 3 tokens"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(setup.fake.violations(), Vec::<String>::new());
+    let limits = setup
+        .fake
+        .log()
+        .iter()
+        .filter(|l| l.operation == "rate-limit/get")
+        .count();
+    assert_eq!(limits, 3, "one GET /rate_limit per token");
+
+    // A small run starts without one.
+    let small = setup.run(&[
+        "scan", "--org", "acme", "--org", "globex", "--name", "svc-1",
+    ]);
+    assert!(!small.stderr.contains("estimate:"), "{}", small.stderr);
+}

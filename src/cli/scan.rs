@@ -6,12 +6,12 @@ use clap::{Args, ValueEnum};
 
 use super::ColorChoice;
 use super::app_auth::{AppArgs, target_org};
-use crate::fleet;
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
 use crate::remote::{self, Filters, Target};
 use crate::report::{self, exit};
 use crate::scan::{self, ScanReport};
+use crate::{budget, fleet};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Format {
@@ -314,6 +314,7 @@ fn scan_fleet(args: &RemoteArgs) -> Result<(ScanReport, RemoteOutput), GitHubErr
             &orgs,
             &args.filters(),
             &Bar(progress_bar()),
+            &|estimate| eprintln!("estimate: {}", budget::render(estimate)),
         )
         .await
     })?;

@@ -10,6 +10,7 @@ pub mod enterprise;
 pub mod error;
 pub mod governor;
 pub mod permissions;
+pub mod rate;
 pub mod read;
 mod transport;
 pub mod write;

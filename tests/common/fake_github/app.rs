@@ -47,6 +47,8 @@ pub struct Installation {
     pub account: String,
     /// GitHub's shape: `{"contents": "read", ...}`.
     pub permissions: Value,
+    /// Requests an hour (`GET /rate_limit`): 15,000 on Enterprise Cloud.
+    pub rate_limit: u64,
 }
 
 pub struct FakeApp {
@@ -81,6 +83,7 @@ impl FakeApp {
             id,
             account: org.to_string(),
             permissions,
+            rate_limit: 15_000,
         });
     }
 }

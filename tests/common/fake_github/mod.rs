@@ -300,6 +300,9 @@ fn app_gate(
     params: &[(String, String)],
     path: &str,
 ) -> Option<Response> {
+    if operation == "rate-limit/get" {
+        return Some(rate_limit(s, caller));
+    }
     let fake_app = s.app.as_mut()?;
     let param = |name: &str| {
         params
@@ -327,6 +330,26 @@ fn app_gate(
         )),
         _ => None,
     }
+}
+
+/// `GET /rate_limit`: 5,000 an hour for the personal token, each installation its own; the
+/// fake never runs short, so `remaining` is the whole limit, resetting in an hour.
+fn rate_limit(s: &Shared, caller: app::Caller) -> Response {
+    let limit = match (caller, &s.app) {
+        (app::Caller::Installation(id), Some(fake_app)) => fake_app
+            .installations
+            .iter()
+            .find(|i| i.id == id)
+            .map_or(5_000, |i| i.rate_limit),
+        _ => 5_000,
+    };
+    let reset = state::now() + 3600;
+    let core = serde_json::json!({"limit": limit, "used": 0, "remaining": limit, "reset": reset, "resource": "core"});
+    let graphql = serde_json::json!({"limit": limit, "used": 0, "remaining": limit, "reset": reset, "resource": "graphql"});
+    json_response(
+        StatusCode::OK,
+        serde_json::json!({"resources": {"core": core, "graphql": graphql}, "rate": core}),
+    )
 }
 
 /// GitHub's conditional requests: every successful GET carries an `ETag`; a request whose
