@@ -446,3 +446,55 @@ fn a_long_run_prints_its_rate_budget_first() {
     ]);
     assert!(!small.stderr.contains("estimate:"), "{}", small.stderr);
 }
+
+#[test]
+fn status_groups_repositories_by_organization() {
+    let setup = AppSetup::new(world(&["acme", "globex"], 2), &[], all_permissions());
+    let campaign = setup.campaign();
+    let status = |format: &str| {
+        let output = migrate()
+            .args([
+                "status",
+                "--no-aws",
+                "--format",
+                format,
+                "--campaign",
+                &campaign,
+            ])
+            .args([
+                "--repo",
+                "acme/svc-0",
+                "--repo",
+                "acme/svc-1",
+                "--repo",
+                "globex/svc-0",
+            ])
+            .args(["--github-url", &setup.fake.url, "--retry-base-ms", "5"])
+            .env("GH_TOKEN", common::fake_github::TOKEN)
+            .output()
+            .expect("runs");
+        Run::of(output)
+    };
+    let run = status("json");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let groups = &doc["by_organization"];
+    let count = |org: &str| {
+        groups[org]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum::<u64>())
+    };
+    assert_eq!((count("acme"), count("globex")), (2, 1), "{groups}");
+    assert_eq!(doc["repositories"][2]["organization"], "globex");
+    let table = status("table");
+    assert!(
+        table.stdout.contains("\n  acme: 2 repositories: "),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("\n  globex: 1 repositories: "),
+        "{}",
+        table.stdout
+    );
+}

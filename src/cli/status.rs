@@ -301,6 +301,41 @@ fn totals(truth: &Truth) -> BTreeMap<&'static str, usize> {
     out
 }
 
+/// The owner part of `OWNER/REPO`.
+fn organization_of(slug: &str) -> &str {
+    slug.split_once('/').map_or(slug, |(owner, _)| owner)
+}
+
+/// Per organization: how many repositories are in each state (campaigns across organizations).
+fn by_organization(truth: &Truth) -> BTreeMap<&str, BTreeMap<&'static str, usize>> {
+    let mut out: BTreeMap<&str, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    for view in &truth.repos {
+        *out.entry(organization_of(&view.facts.repo))
+            .or_default()
+            .entry(view.state.as_str())
+            .or_default() += 1;
+    }
+    out
+}
+
+/// One totals line per organization, when the campaign spans several.
+fn organization_lines(truth: &Truth) -> String {
+    let groups = by_organization(truth);
+    if groups.len() < 2 {
+        return String::new();
+    }
+    let mut out = String::new();
+    for (org, states) in groups {
+        let count: usize = states.values().sum();
+        let parts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!(
+            "  {org}: {count} repositories: {}\n",
+            parts.join(", ")
+        ));
+    }
+    out
+}
+
 fn totals_line(truth: &Truth) -> String {
     let parts: Vec<String> = totals(truth)
         .iter()
@@ -355,6 +390,7 @@ fn table(truth: &Truth) -> String {
         out.push_str(&line(cells(r)));
     }
     out.push_str(&format!("\n{}\n", totals_line(truth)));
+    out.push_str(&organization_lines(truth));
     append_notes(&mut out, truth, "");
     out
 }
@@ -427,6 +463,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
                 .collect();
             json!({
                 "repository": v.facts.repo,
+                "organization": organization_of(&v.facts.repo),
                 "state": v.state,
                 "pull_request": v.facts.pull.as_ref().map(|p| json!({
                     "number": p.number, "url": p.url, "state": p.state, "merged": p.merged,
@@ -449,6 +486,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
         "organization": truth.org,
         "repositories": repos,
         "totals": totals(truth),
+        "by_organization": by_organization(truth),
         "suggestions": truth.suggestions.iter().map(|s| json!({"repository": s.repo, "user": s.user, "why": s.why})).collect::<Vec<_>>(),
         "errors": truth.errors,
         "notes": truth.notes,
