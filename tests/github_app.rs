@@ -498,3 +498,24 @@ fn status_groups_repositories_by_organization() {
         table.stdout
     );
 }
+
+#[test]
+fn repositories_of_several_owners_need_one_run_per_owner_with_an_app() {
+    let setup = AppSetup::new(
+        world(&["acme", "globex"], 1),
+        &["acme", "globex"],
+        all_permissions(),
+    );
+    let run = setup.run(&["scan", "--repo", "acme/svc-0", "--repo", "globex/svc-0"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("every --repo must belong to one owner (here: acme, globex)"),
+        "{}",
+        run.stderr
+    );
+    assert!(setup.fake.log().is_empty());
+    let one_owner = setup.run(&["scan", "--repo", "globex/svc-0", "--format", "json"]);
+    assert_eq!(one_owner.code, 10, "{}", one_owner.stderr);
+    assert_eq!(setup.fake.app(|a| a.minted.clone()), [102]);
+}

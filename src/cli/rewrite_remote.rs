@@ -55,11 +55,12 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         Task::RewritePlan
     };
     let connected = args.app.identity().and_then(|identity| {
+        let org = target_org(target, &identity)?;
         runtime.block_on(github::connect_writer_as(
             &args.github_url,
             args.policy(),
             &identity,
-            &target_org(target),
+            &org,
             task,
         ))
     });

@@ -354,7 +354,7 @@ pub(crate) fn fetch_remote(
             &args.github_url,
             args.policy(),
             &identity,
-            &target_org(target),
+            &target_org(target, &identity)?,
             Task::Scan,
         )
         .await?;

@@ -99,11 +99,10 @@ impl Session {
             let identity = args.app.identity()?;
             let org = match &identity {
                 github::Identity::Token => String::new(),
-                github::Identity::App(_) => target_org(&reconcile::target(
-                    &ledger,
-                    args.org.as_deref(),
-                    &args.repo,
-                )?),
+                github::Identity::App(_) => target_org(
+                    &reconcile::target(&ledger, args.org.as_deref(), &args.repo)?,
+                    &identity,
+                )?,
             };
             runtime.block_on(github::connect_reader_as(
                 &args.github_url,

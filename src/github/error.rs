@@ -73,6 +73,11 @@ pub enum GitHubError {
         "cannot list the organizations of enterprise {slug}: {message}\nhelp: listing an enterprise needs a personal token of an enterprise member (an organization's App installation cannot see the enterprise, nor can GitHub Enterprise Server); name each organization with --org instead"
     )]
     EnterpriseHidden { slug: String, message: String },
+    /// `--repo`s of several owners with a GitHub App, which acts through one installation.
+    #[error(
+        "with --app-id, every --repo must belong to one owner (here: {owners})\nhelp: run once per owner, or use --org for each organization with `scan`"
+    )]
+    AppOwners { owners: String },
     /// The installation lacks permissions the command needs; nothing was changed.
     #[error(
         "the GitHub App's installation on {org} lacks what `{task}` needs: {missing}\nhelp: grant them in the App's settings (Permissions & events), then have an owner of {org} accept the new permissions; nothing was changed"
