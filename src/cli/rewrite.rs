@@ -134,6 +134,10 @@ struct FileResult {
 }
 
 pub fn run(args: RewriteArgs) -> u8 {
+    if let Err(e) = args.remote.single_org("rewrite") {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
     if let Some(target) = args.remote.target() {
         return super::rewrite_remote::run(&args.remote, &target, &remote_settings(&args));
     }
