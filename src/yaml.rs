@@ -658,6 +658,25 @@ mod tests {
     }
 
     #[test]
+    fn spans_are_bytes_after_a_bom_and_a_directive() {
+        for text in [
+            "\u{feff}on: push\njobs: { a: 1 }\n",
+            "%YAML 1.2\n---\non: push\njobs: { a: 1 }\n...\n",
+            "\u{feff}%YAML 1.2\r\n---\r\non: push\r\njobs: { a: 1 }\r\n...\r\n",
+        ] {
+            let doc = Document::parse(text).unwrap();
+            let root = doc.root().unwrap();
+            assert_eq!(root.get_str("on"), Some("push"), "{text:?}");
+            assert_eq!(slice(text, root.get("on").unwrap()), "push", "{text:?}");
+            assert_eq!(
+                slice(text, root.get("jobs").unwrap()),
+                "{ a: 1 }",
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
     fn on_key_is_a_string() {
         let doc = Document::parse("on: push\n").unwrap();
         assert_eq!(doc.root().unwrap().get_str("on"), Some("push"));
