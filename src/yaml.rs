@@ -273,6 +273,38 @@ impl<'d> Node<'d> {
     }
 }
 
+impl Node<'_> {
+    /// Whether this node, or a node holding it, is anchored or an alias: then adding to it
+    /// (a new step in a steps sequence) would show through every alias of that anchor.
+    /// Anchors below it (one step's `env: &e`) do not matter to a new sibling.
+    pub fn shared_through_anchor(&self) -> bool {
+        let Some(root) = self.doc.root() else {
+            return true;
+        };
+        let target = self.span();
+        let within = |n: &Node<'_>| n.span().start <= target.start && target.end <= n.span().end;
+        let mut current = root;
+        loop {
+            if current.is_anchored() || current.is_alias() {
+                return true;
+            }
+            if current.id == self.id {
+                return false;
+            }
+            let next = if current.is_mapping() {
+                current.entries().map(|(_, v)| v).find(within)
+            } else {
+                current.items().find(within)
+            };
+            match next {
+                Some(next) => current = next,
+                // Not found below the root: do not guess.
+                None => return true,
+            }
+        }
+    }
+}
+
 /// Maps saphyr's character indices to byte offsets. ASCII text needs no table.
 struct ByteOffsets {
     table: Option<Vec<u32>>,
@@ -649,6 +681,21 @@ mod tests {
         let l29 = doc.root().unwrap().get("l29").unwrap();
         assert!(l29.touches_anchor());
         assert_eq!(l29.items().next().unwrap().resolve().items().count(), 9);
+    }
+
+    #[test]
+    fn shared_through_anchor_looks_at_the_node_and_its_holders() {
+        let text = "a:\n  s: &s\n    - x\n  t:\n    - y\n    - &z z\nb: *s\n";
+        let doc = Document::parse(text).unwrap();
+        let root = doc.root().unwrap();
+        let a = root.get("a").unwrap();
+        assert!(a.get("s").unwrap().shared_through_anchor());
+        assert!(
+            !a.get("t").unwrap().shared_through_anchor(),
+            "an anchor below"
+        );
+        assert!(root.get("b").unwrap().shared_through_anchor());
+        assert!(!a.shared_through_anchor());
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn remove_entries(
     remove: &[Node<'_>],
     new: Option<NewEntry<'_>>,
 ) -> Result<(), String> {
-    if map.touches_anchor() {
+    if map.touches_anchor() || map.shared_through_anchor() {
         return Err("the mapping uses YAML anchors or aliases".into());
     }
     let entries: Vec<(Node<'_>, Node<'_>)> = map.entries().collect();
@@ -70,8 +70,19 @@ pub fn remove_entries(
         let holder = holder.ok_or("the mapping would become empty")?;
         let range = layout::entry_lines(text, holder.key, map)
             .ok_or("its layout is too unusual to edit")?;
+        let inner_comments = range.end
+            ..layout::extend_over_inner_comments(
+                text,
+                range.end,
+                layout::column(text, holder.key.span().start),
+            );
         let (range, replacement) = layout::keep_missing_final_newline(text, range, String::new());
         plan.push(range, replacement)?;
+        // A separate cut, so that a line inserted where the entry ended (a job's
+        // `permissions:`) lands before the comments, not inside one edit.
+        if !inner_comments.is_empty() && (inner_comments.end < text.len() || text.ends_with('\n')) {
+            plan.push(inner_comments, String::new())?;
+        }
         if holder.map.entries().count() == 1 {
             // `workflow_call:` losing its only key reads back as null, not as `{}`.
             plan.changes.replace(holder.map, Value::plain(""));
@@ -297,8 +308,8 @@ pub fn insert_configure_step(
     with_indent: usize,
 ) -> Result<(), String> {
     let steps = job.steps_node().ok_or("the job has no steps")?;
-    if steps.touches_anchor() {
-        return Err("its steps use YAML anchors".into());
+    if steps.shared_through_anchor() {
+        return Err("its steps (or the job holding them) are shared through a YAML anchor".into());
     }
     let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
     if steps.style() == Style::Flow {

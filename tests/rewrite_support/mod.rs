@@ -77,8 +77,16 @@ pub fn check_invariants(path: &str, input: &str, outcome: &RewriteOutcome, known
                     && ops[i - 1].tag() == similar::ChangeTag::Delete
                     && deletable(ops[i - 1].value())
                     && indent(line) > indent(ops[i - 1].value());
+                // Comments inside a removed block (`env:` and its entries) go with it.
+                let inner_comment = line.trim_start().starts_with('#')
+                    && ops[..i]
+                        .iter()
+                        .rev()
+                        .take_while(|c| c.tag() == similar::ChangeTag::Delete)
+                        .any(|c| deletable(c.value()) && indent(c.value()) < indent(line));
                 assert!(
                     !known_lines
+                        || inner_comment
                         || deletable(line)
                         || lost_break
                         || lost_comma
