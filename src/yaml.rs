@@ -117,6 +117,14 @@ impl Document {
     fn data(&self, id: NodeId) -> &NodeData {
         &self.nodes[id.0 as usize]
     }
+
+    /// Whether `pos` lies strictly inside a scalar (a quoted string running over lines, a
+    /// block scalar): a `#` written there would be text, not a comment.
+    pub fn inside_scalar(&self, pos: usize) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n.kind, Kind::Scalar(_)) && n.span.start < pos && pos < n.span.end)
+    }
 }
 
 /// A borrowed view of one node.
@@ -696,6 +704,20 @@ mod tests {
         );
         assert!(root.get("b").unwrap().shared_through_anchor());
         assert!(!a.shared_through_anchor());
+    }
+
+    #[test]
+    fn inside_scalar_sees_strings_over_lines() {
+        let text = "a: {b: \"x\n  y\", c: 1}\nd: |\n  run\n  more\n";
+        let doc = Document::parse(text).unwrap();
+        let first_line_end = text.find('\n').unwrap();
+        assert!(doc.inside_scalar(first_line_end), "in the quoted string");
+        let c_line_end = text.find("1}").unwrap() + 2;
+        assert!(!doc.inside_scalar(c_line_end));
+        assert!(
+            doc.inside_scalar(text.find("run").unwrap() + 3),
+            "in the block scalar"
+        );
     }
 
     #[test]

@@ -244,13 +244,18 @@ fn rewritten(name: &str) -> String {
 fn a_flow_mapping_step_is_edited_inside_its_braces() {
     let diff = rewritten("style-flow-step.yml");
     // Nested flow `with:`: the keys go, the role takes their place, quoted for flow context.
+    // The pin's version comment goes at the end of the line, after the closing braces.
     assert!(
-        diff.contains("+      - {name: creds, uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c, with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: us-east-1}}\n"),
+        diff.contains("+      - {name: creds, uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c, with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: us-east-1}} # v6.2.3\n"),
         "{diff}"
     );
-    // Where only closing braces follow the ref, the pin comment ends the line.
     assert!(
         diff.contains("uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c} # v6.2.3\n"),
+        "{diff}"
+    );
+    // In a flow mapping over several lines, after the comma that ends the ref's line.
+    assert!(
+        diff.contains("+          uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c, # v6.2.3\n"),
         "{diff}"
     );
 }

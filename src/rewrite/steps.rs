@@ -234,13 +234,15 @@ pub fn bump_ref(
         Some(v) if plain_to_end && rest_of_line.trim_end_matches([' ', '\t']).is_empty() => {
             plan.push(ref_start..ref_end, format!("{new_ref} # {v}"))?;
         }
-        // `- {uses: x@v1}`: only closing brackets (and commas) follow, so the comment can
-        // end the line; anything else there (more entries, a comment) keeps it off.
+        // `- {uses: x@v1, with: {...}}`: more of a flow mapping follows on the line, so the
+        // comment goes at the line's end, unless that end lies inside a scalar (where `#`
+        // would be text) or the line already has a `#`.
         Some(v)
             if plain_to_end
-                && rest_of_line
-                    .bytes()
-                    .all(|b| matches!(b, b'}' | b']' | b',' | b' ' | b'\t')) =>
+                && !rest_of_line.contains('#')
+                && !uses
+                    .document()
+                    .inside_scalar(ref_end + rest_of_line.trim_end_matches([' ', '\t']).len()) =>
         {
             plan.push(ref_start..ref_end, new_ref.to_string())?;
             let line_end = ref_end + rest_of_line.trim_end_matches([' ', '\t']).len();
