@@ -440,6 +440,17 @@ impl<'t> Builder<'t> {
                     } else {
                         Style::Block
                     };
+                    // saphyr starts an indentless block sequence (`steps:` then `- {...}` at
+                    // the key's column) at its first item: a collection that starts where its
+                    // "flow" parent does means that parent is the block one around it.
+                    if let Some(Open::Mapping { id, .. } | Open::Sequence { id }) =
+                        self.stack.last()
+                    {
+                        let parent = &mut self.nodes[id.0 as usize];
+                        if parent.style == Style::Flow && parent.span.start == start {
+                            parent.style = Style::Block;
+                        }
+                    }
                     let kind = if is_map {
                         Kind::Mapping(Vec::new())
                     } else {
@@ -718,6 +729,25 @@ mod tests {
             doc.inside_scalar(text.find("run").unwrap() + 3),
             "in the block scalar"
         );
+    }
+
+    #[test]
+    fn an_indentless_sequence_of_flow_mappings_is_block() {
+        let text = "steps:\n- {a: 1}\n\n- [b, c]\nnext: {d: [e]}\n";
+        let doc = Document::parse(text).unwrap();
+        let root = doc.root().unwrap();
+        let steps = root.get("steps").unwrap();
+        assert_eq!(steps.style(), Style::Block);
+        assert_eq!(slice(text, steps), "{a: 1}\n\n- [b, c]");
+        assert_eq!(steps.items().next().unwrap().style(), Style::Flow);
+        assert!(root.span().end <= text.len());
+        let next = root.get("next").unwrap();
+        assert_eq!(next.style(), Style::Flow);
+        assert_eq!(next.get("d").unwrap().style(), Style::Flow);
+        let text = "- [a]\n- [b]\n";
+        let doc = Document::parse(text).unwrap();
+        assert_eq!(doc.root().unwrap().style(), Style::Block);
+        assert_eq!(slice(text, doc.root().unwrap()), "- [a]\n- [b]");
     }
 
     #[test]

@@ -68,6 +68,14 @@ pub fn remove_entries(
     }
     if removed.iter().all(|&r| r) && new.is_none() {
         let holder = holder.ok_or("the mapping would become empty")?;
+        if holder.map.style() == Style::Flow {
+            // `- {run: x, env: {...}}`: the entry goes from the flow mapping that holds it,
+            // with its separator; a holder left with nothing reads back as `{}`.
+            let entries: Vec<(Node<'_>, Node<'_>)> = holder.map.entries().collect();
+            let removed: Vec<bool> = entries.iter().map(|(k, _)| *k == holder.key).collect();
+            plan.changes.remove_entry(holder.map, holder.key);
+            return remove_flow_entries(text, plan, &entries, &removed, None);
+        }
         let range = layout::entry_lines(text, holder.key, map)
             .ok_or("its layout is too unusual to edit")?;
         let inner_comments = range.end
