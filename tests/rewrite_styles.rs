@@ -267,9 +267,10 @@ fn steps_in_a_flow_sequence_get_a_flow_mapping_configure_step() {
         diff.contains("+    steps: [{uses: actions/checkout@v4}, {name: \"Configure AWS credentials (OIDC)\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"us-east-1\"}}, {run: aws s3 ls}]\n"),
         "{diff}"
     );
-    // An item that starts its line gets a line of its own, with the pin comment.
+    // An item that starts its line gets a line of its own above the comments describing
+    // that item, with the pin comment.
     assert!(
-        diff.contains("+      {name: \"Configure AWS credentials (OIDC)\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"ap-south-1\"}}, # v6.2.3\n       {run: \"aws s3 ls --region ap-south-1\"}\n"),
+        diff.contains("+      {name: \"Configure AWS credentials (OIDC)\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"ap-south-1\"}}, # v6.2.3\n       # the region comes from the step itself\n       {run: \"aws s3 ls --region ap-south-1\"}\n"),
         "{diff}"
     );
 }

@@ -437,7 +437,7 @@ fn insert_flow_step(
         return Err("the region is not a plain value".into());
     };
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let item = before.node.span().start;
+    let mut item = before.node.span().start;
     let mut flow = format!(
         "{{name: {}, uses: {}, with: {{role-to-assume: {}, aws-region: {}}}}},",
         quote(STEP_NAME),
@@ -452,6 +452,15 @@ fn insert_flow_step(
             .unwrap_or_default();
         let eol = layout::line_ending_at(text, item);
         let indent = layout::spaces(layout::column(text, item));
+        // Above the comment lines that describe the item, at the item's column.
+        let line = layout::line_start(text, item);
+        let above = layout::start_of_leading_comments(text, line);
+        if above < line {
+            item = above + indent.len();
+            if !text[above..item].bytes().all(|b| b == b' ') {
+                item = before.node.span().start;
+            }
+        }
         flow.push_str(&format!("{comment}{eol}{indent}"));
     } else {
         flow.push(' ');
