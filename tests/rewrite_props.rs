@@ -40,6 +40,9 @@ enum Mutation {
     Crlf,
     /// The n-th `- key: value` line becomes `- # comment` with the entry on the next line.
     DashAlone(usize),
+    /// The n-th step made of one-line entries (and one level of nested ones, as in `with:`)
+    /// is written as a flow mapping: `- {name: "x", with: {a: "b"}}`.
+    FlowStep(usize),
 }
 
 const JUNK: &[&str] = &[
@@ -74,6 +77,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         Just(Mutation::Directive),
         Just(Mutation::Crlf),
         any::<usize>().prop_map(Mutation::DashAlone),
+        any::<usize>().prop_map(Mutation::FlowStep),
     ]
 }
 
@@ -94,6 +98,7 @@ fn apply(text: &str, mutation: &Mutation) -> String {
         }
         Mutation::Crlf => return text.replace("\r\n", "\n").replace('\n', "\r\n"),
         Mutation::DashAlone(i) => return dash_alone(text, i),
+        Mutation::FlowStep(i) => return flow_step(text, i),
         _ => {}
     }
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
@@ -121,9 +126,120 @@ fn apply(text: &str, mutation: &Mutation) -> String {
             }
             return format!("{}{junk}{}", &joined[..at], &joined[at..]);
         }
-        Mutation::Bom | Mutation::Directive | Mutation::Crlf | Mutation::DashAlone(_) => {}
+        Mutation::Bom
+        | Mutation::Directive
+        | Mutation::Crlf
+        | Mutation::DashAlone(_)
+        | Mutation::FlowStep(_) => {}
     }
     lines.concat()
+}
+
+/// A one-line `key: value` of a step, its value unquoted; `None` for anything else (block
+/// scalars, anchors, flow values, trailing comments).
+fn step_entry(line: &str) -> Option<(String, Option<String>)> {
+    let (key, value) = match line.split_once(": ") {
+        Some((k, v)) => (k, v.trim()),
+        None => (line.strip_suffix(':')?, ""),
+    };
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    if value.is_empty() {
+        return Some((key.to_string(), None));
+    }
+    if value.contains(" #") || value.starts_with(['|', '>', '&', '*', '[', '{', '!', '%', '@', '`'])
+    {
+        return None;
+    }
+    let unquoted = if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+        serde_json::from_str::<String>(value).ok()?
+    } else if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
+        value[1..value.len() - 1].replace("''", "'")
+    } else {
+        value.to_string()
+    };
+    Some((key.to_string(), Some(unquoted)))
+}
+
+/// A step's entry: key, one-line value, or (for `with:`/`env:`) nested one-line entries.
+type StepEntry = (String, Option<String>, Vec<(String, String)>);
+
+/// The step starting at line `n` as one flow-mapping line, and the line after it.
+fn step_as_flow(lines: &[&str], n: usize) -> Option<(usize, String)> {
+    let content = |l: &str| l.trim_end_matches(['\r', '\n']).to_string();
+    let first = content(lines[n]);
+    let indent = first.len() - first.trim_start_matches(' ').len();
+    let eol = &lines[n][first.len()..];
+    let mut entries: Vec<StepEntry> = Vec::new();
+    let (k, v) = step_entry(first[indent..].strip_prefix("- ")?)?;
+    entries.push((k, v, Vec::new()));
+    let mut end = n + 1;
+    while end < lines.len() {
+        let line = content(lines[end]);
+        let column = line.len() - line.trim_start_matches(' ').len();
+        if line.trim().is_empty() {
+            // Blank lines inside the step go with it; those after it stay.
+            let next = lines[end..]
+                .iter()
+                .map(|l| content(l))
+                .find(|l| !l.trim().is_empty());
+            match next {
+                Some(l) if l.len() - l.trim_start_matches(' ').len() >= indent + 2 => {
+                    end += 1;
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        if column < indent + 2 {
+            break;
+        }
+        let (k, v) = step_entry(&line[column..])?;
+        let last = entries.last_mut()?;
+        match (column - indent, v) {
+            (2, v) => entries.push((k, v, Vec::new())),
+            (4, Some(v)) if last.1.is_none() => last.2.push((k, v)),
+            _ => return None,
+        }
+        end += 1;
+    }
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut parts = Vec::new();
+    for (k, v, nested) in &entries {
+        match v {
+            Some(v) => parts.push(format!("{k}: {}", quote(v))),
+            None if nested.is_empty() => return None,
+            None => {
+                let inner: Vec<String> = nested
+                    .iter()
+                    .map(|(a, b)| format!("{a}: {}", quote(b)))
+                    .collect();
+                parts.push(format!("{k}: {{{}}}", inner.join(", ")));
+            }
+        }
+    }
+    Some((
+        end,
+        format!("{}- {{{}}}{eol}", " ".repeat(indent), parts.join(", ")),
+    ))
+}
+
+/// Rewrites the `i`-th (modulo their count) step that [`step_as_flow`] can convert.
+fn flow_step(text: &str, i: usize) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let steps: Vec<(usize, usize, String)> = (0..lines.len())
+        .filter_map(|n| step_as_flow(&lines, n).map(|(end, flow)| (n, end, flow)))
+        .collect();
+    if steps.is_empty() {
+        return text.to_string();
+    }
+    let (n, end, flow) = &steps[i % steps.len()];
+    format!("{}{flow}{}", lines[..*n].concat(), lines[*end..].concat())
 }
 
 /// Splits the `i`-th (modulo their count) line of the form `<indent>- key: value` into
@@ -191,6 +307,7 @@ fn style_mutation() -> impl Strategy<Value = Mutation> {
         Just(Mutation::Directive),
         Just(Mutation::Crlf),
         any::<usize>().prop_map(Mutation::DashAlone),
+        any::<usize>().prop_map(Mutation::FlowStep),
     ]
 }
 
