@@ -269,3 +269,109 @@ fn rewrite_grants_the_token_to_callers_that_inherit_secrets() {
         .expect("runs");
     assert_eq!(json(&scan)["summary"]["auto"], 0);
 }
+
+/// Scan's verdicts and rewrite's outcome agree on every file: a finding scan calls `auto` is
+/// rewritten, one it calls `manual` is left for a person (the credential-flow model is the
+/// one source of both).
+#[test]
+fn scan_and_rewrite_agree_on_every_testdata_file() {
+    let scanned = migrate()
+        .args(["scan", "testdata", "--format", "json"])
+        .output()
+        .expect("runs");
+    let scan = json(&scanned);
+    let rewritten = migrate()
+        .args([
+            "rewrite",
+            "testdata",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let rewrite = json(&rewritten);
+    let mut left_manual = std::collections::BTreeSet::new();
+    for file in rewrite["files"].as_array().expect("files") {
+        for m in file["manual"].as_array().expect("manual") {
+            left_manual.insert((
+                file["path"].as_str().unwrap_or_default().to_string(),
+                m["line"].as_u64().unwrap_or_default(),
+                m["rule"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        for m in file["manual"].as_array().expect("manual") {
+            let reason = m["reason"].as_str().unwrap_or_default();
+            assert!(
+                !reason.starts_with("flow-check:"),
+                "{}: the rewrite could not prove what scan called auto: {reason}",
+                file["path"]
+            );
+        }
+    }
+    assert_eq!(
+        rewrite["errors"],
+        serde_json::json!([]),
+        "{}",
+        stdout(&rewritten)
+    );
+    let mut disagreements = Vec::new();
+    for f in scan["findings"].as_array().expect("findings") {
+        let key = (
+            f["path"].as_str().unwrap_or_default().to_string(),
+            f["line"].as_u64().unwrap_or_default(),
+            f["rule"].as_str().unwrap_or_default().to_string(),
+        );
+        let manual_in_scan = f["fix"] == "manual";
+        if manual_in_scan != left_manual.contains(&key) {
+            disagreements.push(format!("{key:?} scan={}", f["fix"]));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+}
+
+/// `--explain` prints each step's credentials before and after, and what blocks the rest.
+#[test]
+fn explain_shows_the_credential_flow() {
+    let output = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/role-chaining.yml",
+            "testdata/flow/conditional-consumers.yml",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--explain",
+        ])
+        .output()
+        .expect("runs");
+    insta::assert_snapshot!(stdout(&output));
+    // Findings are left for a person, so the exit code says so; nothing was written.
+    assert_eq!(output.status.code(), Some(10));
+}
+
+/// The JSON output carries the proven before/after rows per file.
+#[test]
+fn rewrite_json_carries_the_flow_rows() {
+    let output = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/role-chaining.yml",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc = json(&output);
+    let rows = doc["files"][0]["flow"].as_array().expect("flow rows");
+    let chained = rows
+        .iter()
+        .find(|r| r["job"] == "inputs-and-role")
+        .expect("the chained job's consumer");
+    assert_eq!(
+        chained["after"],
+        "role arn:aws:iam::210987654321:role/deployer chained from role arn:aws:iam::123456789012:role/gha-deploy (OIDC)"
+    );
+}

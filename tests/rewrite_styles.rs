@@ -264,13 +264,14 @@ fn a_flow_mapping_step_is_edited_inside_its_braces() {
 fn steps_in_a_flow_sequence_get_a_flow_mapping_configure_step() {
     let diff = rewritten("style-flow-steps-sequence.yml");
     assert!(
-        diff.contains("+    steps: [{uses: actions/checkout@v4}, {name: \"Configure AWS credentials (OIDC)\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"us-east-1\"}}, {run: aws s3 ls}]\n"),
+        diff.contains("+    steps: [{uses: actions/checkout@v4}, {name: \"Configure AWS credentials (OIDC)\", if: \"github.event.pull_request.head.repo.fork != true && github.actor != 'dependabot[bot]'\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"us-east-1\"}}, {run: aws s3 ls}]\n"),
         "{diff}"
     );
-    // An item that starts its line gets a line of its own above the comments describing
-    // that item, with the pin comment.
+    // The step carries the guard of inserted steps (no OIDC token in fork pull requests or
+    // Dependabot runs) as a flow entry. An item that starts its line gets a line of its own
+    // above the comments describing that item, with the pin comment.
     assert!(
-        diff.contains("+      {name: \"Configure AWS credentials (OIDC)\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"ap-south-1\"}}, # v6.2.3\n       # the region comes from the step itself\n       {run: \"aws s3 ls --region ap-south-1\"}\n"),
+        diff.contains("+      {name: \"Configure AWS credentials (OIDC)\", if: \"github.event.pull_request.head.repo.fork != true && github.actor != 'dependabot[bot]'\", uses: \"aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c\", with: {role-to-assume: \"arn:aws:iam::123456789012:role/gha-deploy\", aws-region: \"ap-south-1\"}}, # v6.2.3\n       # the region comes from the step itself\n       {run: \"aws s3 ls --region ap-south-1\"}\n"),
         "{diff}"
     );
 }

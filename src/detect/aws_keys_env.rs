@@ -57,6 +57,9 @@ impl Rule for EnvKeys {
                 })
                 .collect();
 
+            let renamed = names
+                .iter()
+                .find(|n| !crate::detect::flow::CHAIN_VARS.contains(&n.trim()));
             let (fix, reason) = if let Some(reason) =
                 super::blocking_reason(first.block, "env block", &refs)
             {
@@ -71,6 +74,13 @@ impl Rule for EnvKeys {
                     format!(
                         "the steps of job {} are shared through a YAML anchor, so no configure step can be inserted there alone: edit it by hand",
                         job.label()
+                    ),
+                )
+            } else if let Some(name) = renamed {
+                (
+                    Fix::Manual,
+                    format!(
+                        "key-only-consumer: {name} is not a name the AWS SDKs read, so whatever reads it needs the bare key (no session token): make it use the default credential chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then rewrite"
                     ),
                 )
             } else if let Some(action) = token_droppers.first() {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
-use crate::detect::{self, Finding, Fix, region};
+use crate::detect::{self, Finding, Fix, flow, region};
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
 use crate::yaml::{Document, Node, Style};
@@ -58,6 +58,8 @@ pub struct RewriteOptions {
     pub action_version: Option<String>,
     /// `owner/repo` of the file, for repository-qualified role-map entries.
     pub repo: Option<String>,
+    /// The run's workflow files, so a caller's permissions cover what its local callees request.
+    pub local_workflows: permissions::LocalWorkflows,
 }
 
 impl RewriteOptions {
@@ -67,6 +69,7 @@ impl RewriteOptions {
             action_ref: resolve_action_ref(DEFAULT_ACTION_REF, true).0,
             action_version: resolve_action_ref(DEFAULT_ACTION_REF, true).1,
             repo: None,
+            local_workflows: permissions::LocalWorkflows::default(),
         }
     }
 
@@ -150,6 +153,8 @@ pub struct RewriteOutcome {
     pub changes: Vec<Change>,
     pub manual: Vec<ManualFinding>,
     pub notes: Vec<String>,
+    /// Every step that took static keys: its credentials before and after, as proven.
+    pub flow: Vec<flow::compare::FlowRow>,
 }
 
 impl RewriteOutcome {
@@ -160,6 +165,7 @@ impl RewriteOutcome {
             changes: Vec::new(),
             manual: Vec::new(),
             notes: Vec::new(),
+            flow: Vec::new(),
         }
     }
 
@@ -178,6 +184,16 @@ impl RewriteOutcome {
             .header(&format!("a/{path}"), &format!("b/{path}"))
             .to_string()
     }
+}
+
+/// The credential-flow model of one file's text (empty when it is no workflow or action).
+pub fn flow_model(text: &str) -> flow::FileFlow {
+    let Ok(doc) = Document::parse(text) else {
+        return flow::FileFlow::default();
+    };
+    Workflow::classify(&doc)
+        .map(|w| flow::analyze(text, &w))
+        .unwrap_or_default()
 }
 
 /// Rewrites one file. `path` is only used in messages.
@@ -208,7 +224,16 @@ pub fn rewrite_linked(
         return Ok(RewriteOutcome::unchanged(text));
     };
     let mut findings = detect::detect_in(path, text, workflow);
-    findings.extend(linked.iter().filter(|f| f.cross_file).cloned());
+    for link in linked.iter().filter(|f| f.cross_file) {
+        // A finding the look across files decided differently replaces this file's own.
+        match findings
+            .iter_mut()
+            .find(|f| f.rule == link.rule && f.span == link.span)
+        {
+            Some(own) => *own = link.clone(),
+            None => findings.push(link.clone()),
+        }
+    }
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
     }
@@ -304,6 +329,11 @@ struct Planner<'a, 'd, 'f> {
     workflow: Workflow<'d>,
     opts: &'a RewriteOptions,
     positions: Vec<KeyPosition<'d>>,
+    /// The credential flow of the input, for the conditions of inserted steps.
+    flow: flow::FileFlow,
+    /// Whether the workflow also runs where no OIDC token exists (fork pull requests,
+    /// Dependabot), so inserted configure steps must skip those runs.
+    tokenless_runs: bool,
     accepted: Vec<Accepted<'f>>,
     /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
     inserted: HashMap<String, Vec<usize>>,
@@ -319,6 +349,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             workflow,
             opts,
             positions: positions::key_positions(&workflow),
+            flow: flow::analyze(text, &workflow),
+            tokenless_runs: flow::guards::has_tokenless_runs(&workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
@@ -437,13 +469,41 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
         let mut out = FindingPlan::default();
         let removed: Vec<&str> = group.iter().map(|p| p.name()).collect();
-        let new = if with.get("role-to-assume").is_some() {
+        let new = if let Some(target) = with.get_str("role-to-assume") {
+            // Role chaining: the keys' new role is assumed with OIDC in a step of its own,
+            // and this step chains from it to the role it always assumed.
+            let role = self.role(finding)?;
+            let region = region::for_step(self.text, &self.workflow, &job, &step, None)
+                .map(Region::from_source)
+                .ok_or("no AWS region found")?;
+            let source_step = ConfigureStep {
+                role: &role,
+                region: &region,
+                action_ref: &self.opts.action_ref,
+                action_version: self.opts.action_version.as_deref(),
+                condition: step.condition(),
+            };
+            steps::insert_configure_step(
+                self.text,
+                &mut out.plan,
+                &job,
+                &step,
+                &source_step,
+                self.with_indent,
+            )?;
+            out.inserted.push((job.label(), step.index));
             out.descriptions.push(format!(
-                "{}: removed {}; kept its role-to-assume",
+                "{}: removed {}; a configure step inserted before it assumes {} with OIDC, and it chains from there to {target} (`role-chaining: true`)",
                 Self::where_(&job, Some(&step)),
-                removed.join(", ")
+                removed.join(", "),
+                role.as_str()
             ));
-            None
+            out.notes.push(format!(
+                "{}: {target} must trust {} (sts:AssumeRole and sts:TagSession) instead of the IAM user; `migrate trust` gives the new role the permission to assume it",
+                Self::where_(&job, Some(&step)),
+                role.as_str()
+            ));
+            Some(chaining_entry())
         } else {
             let role = self.role(finding)?;
             out.descriptions.push(format!(
@@ -607,11 +667,16 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .map(Region::from_source)
             .ok_or("no AWS region found")?;
         let role = self.role(finding)?;
+        let condition = with_token_guard(
+            served_condition(&self.flow, job.id, step.index),
+            self.tokenless_runs,
+        );
         let new_step = ConfigureStep {
             role: &role,
             region: &region,
             action_ref: &self.opts.action_ref,
             action_version: self.opts.action_version.as_deref(),
+            condition: condition.as_deref(),
         };
         steps::insert_configure_step(
             self.text,
@@ -754,7 +819,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     .into_iter()
                     .find(|j| j.id == Some(id.as_str()))
                 {
-                    Some(job) => permissions::grant_id_token(self.text, &self.workflow, &job),
+                    Some(job) => permissions::grant_id_token(
+                        self.text,
+                        &self.workflow,
+                        &job,
+                        &self.opts.local_workflows.seen_from(self.path),
+                    ),
                     None => Grant::Impossible(format!("job {id} not found")),
                 };
                 grants.push((id.clone(), grant));
@@ -763,6 +833,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let mut edits = EditSet::default();
         let mut changes = Changes::default();
         let mut live_jobs: Vec<String> = Vec::new();
+        let mut inserted: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut applied: Vec<&Finding> = Vec::new();
         for accepted in self.accepted {
             let Accepted { finding, plan } = accepted;
             let blocked = plan.jobs.iter().find_map(|id| {
@@ -785,6 +857,10 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 continue;
             }
             changes.merge(plan.plan.changes);
+            for (job, index) in &plan.inserted {
+                inserted.entry(job.clone()).or_default().push(*index);
+            }
+            applied.push(finding);
             outcome
                 .changes
                 .extend(plan.descriptions.into_iter().map(|description| Change {
@@ -841,7 +917,44 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 "after the rewrite, scan still finds {left}"
             )));
         }
-        outcome.text = new_text;
+        let output = Document::parse(&new_text)
+            .map_err(|e| refuse(format!("the rewritten text does not parse ({})", e.message)))?;
+        let after = Workflow::classify(&output)
+            .map(|w| flow::analyze(&new_text, &w))
+            .unwrap_or_default();
+        let roles = &self.opts.roles;
+        let repo = self.opts.repo.as_deref();
+        let proof = flow::compare::check(
+            &self.flow,
+            &after,
+            |job| {
+                let label = job.map_or_else(|| "(composite action)".to_string(), str::to_string);
+                inserted.get(&label).cloned().unwrap_or_default()
+            },
+            |pair| {
+                roles
+                    .role_for(repo, &pair.names())
+                    .ok()
+                    .map(|r| r.as_str().to_string())
+            },
+        );
+        match proof {
+            Ok(rows) => {
+                outcome.flow = rows;
+                outcome.text = new_text;
+            }
+            Err(reason) => {
+                // Not proven: nothing is written, and every change becomes a finding for a person.
+                for finding in applied {
+                    outcome
+                        .manual
+                        .push(manual_entry(finding, &format!("flow-check: {reason}")));
+                }
+                outcome.manual.sort_by_key(|m| (m.line, m.column));
+                outcome.changes.clear();
+                outcome.notes.clear();
+            }
+        }
         Ok(())
     }
 }
@@ -882,6 +995,16 @@ fn job_line(text: &str, workflow: &Workflow<'_>, id: &str) -> usize {
         .map_or(0, |k| LineIndex::new(text).line_col(text, k.span().start).0)
 }
 
+/// `role-chaining: true`, as a plain scalar in block and flow context alike.
+fn chaining_entry() -> NewEntry<'static> {
+    NewEntry {
+        key: "role-chaining",
+        block_text: "true".to_string(),
+        flow_text: "true".to_string(),
+        value: Value::plain("true"),
+    }
+}
+
 fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
     let flow_text = format!("\"{}\"", role.as_str());
     let value = if style == Style::Flow {
@@ -895,6 +1018,50 @@ fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
         flow_text,
         value,
     }
+}
+
+/// The condition a configure step inserted before `from` must carry: none when a step it
+/// serves (up to the next configure step) runs unconditionally, else the OR of their `if:`s,
+/// so it runs exactly where they may and needs no token where all of them were skipped.
+fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> Option<String> {
+    let job = model.job(job)?;
+    let mut conditions: Vec<String> = Vec::new();
+    for step in job.steps.iter().skip_while(|s| s.index < from) {
+        if step.consumption == flow::Consumption::Configure {
+            break;
+        }
+        if !step.consumes() && step.index != from {
+            continue;
+        }
+        let c = flow::guards::unwrap_expression(step.condition.as_deref()?);
+        if !conditions.contains(&c) {
+            conditions.push(c);
+        }
+    }
+    match conditions.len() {
+        0 => None,
+        1 => conditions.pop(),
+        _ => Some(
+            conditions
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" || "),
+        ),
+    }
+}
+
+/// `served` restricted to runs that get an OIDC token, where the workflow has others. There the
+/// keys were empty too (GitHub passes no secrets to forks, Dependabot gets its own), so the
+/// steps it serves fail or pass exactly as before, and the job does not fail at this step.
+fn with_token_guard(served: Option<String>, tokenless_runs: bool) -> Option<String> {
+    if !tokenless_runs {
+        return served;
+    }
+    Some(match served {
+        Some(c) => format!("{} && ({c})", flow::guards::TOKEN_AVAILABLE),
+        None => flow::guards::TOKEN_AVAILABLE.to_string(),
+    })
 }
 
 /// The first step of a job that uses (or may use) AWS credentials from its environment.
