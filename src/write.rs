@@ -1,5 +1,6 @@
 //! Writing rewritten files in place: atomically (temp file + rename in the same directory),
-//! keeping the file's mode, and refusing when the file changed since it was read.
+//! keeping the file's mode and its UTF-8 byte order mark, and refusing when the file changed
+//! since it was read.
 
 use std::fs;
 use std::io::Write;
@@ -15,7 +16,11 @@ pub enum WriteError {
     Io { path: String, message: String },
 }
 
-/// Replaces `path`'s content with `new_text` if it still holds `expected`.
+/// The UTF-8 byte order mark, which [`crate::discover::read_text`] drops from the text.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Replaces `path`'s content with `new_text` if it still holds `expected`. `expected` is the
+/// text as read: a BOM on disk is not part of it, and stays in front of `new_text`.
 pub fn replace_file(path: &Path, expected: &str, new_text: &str) -> Result<(), WriteError> {
     let shown = path.display().to_string();
     let io = |e: std::io::Error| WriteError::Io {
@@ -27,7 +32,13 @@ pub fn replace_file(path: &Path, expected: &str, new_text: &str) -> Result<(), W
         return Err(WriteError::ReadOnly { path: shown });
     }
     let current = fs::read(path).map_err(io)?;
-    if current != expected.as_bytes() {
+    let bom = current.starts_with(BOM) && !expected.starts_with('\u{feff}');
+    let body = if bom {
+        &current[BOM.len()..]
+    } else {
+        &current[..]
+    };
+    if body != expected.as_bytes() {
         return Err(WriteError::Changed { path: shown });
     }
     let dir = path
@@ -41,6 +52,9 @@ pub fn replace_file(path: &Path, expected: &str, new_text: &str) -> Result<(), W
     let temp = dir.join(format!(".{name}.migrate-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&temp)?;
+        if bom {
+            file.write_all(BOM)?;
+        }
         file.write_all(new_text.as_bytes())?;
         file.sync_all()?;
         fs::set_permissions(&temp, meta.permissions())?;
@@ -78,5 +92,25 @@ mod tests {
             replace_file(&path, "b\n", "c\n"),
             Err(WriteError::ReadOnly { .. })
         ));
+    }
+
+    #[test]
+    fn keeps_the_byte_order_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.yml");
+        fs::write(&path, b"\xef\xbb\xbfa\r\n").unwrap();
+        // The text as read has no BOM; the file on disk does, and keeps it.
+        replace_file(&path, "a\r\n", "b\r\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"\xef\xbb\xbfb\r\n");
+        // Text that kept its BOM (as GitHub serves it) is compared and written as is.
+        replace_file(&path, "\u{feff}b\r\n", "\u{feff}c\r\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"\xef\xbb\xbfc\r\n");
+        assert!(matches!(
+            replace_file(&path, "b\r\n", "d\r\n"),
+            Err(WriteError::Changed { .. })
+        ));
+        fs::write(&path, b"a\n").unwrap();
+        replace_file(&path, "a\n", "b\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"b\n", "no BOM is added");
     }
 }

@@ -117,6 +117,14 @@ impl Document {
     fn data(&self, id: NodeId) -> &NodeData {
         &self.nodes[id.0 as usize]
     }
+
+    /// Whether `pos` lies strictly inside a scalar (a quoted string running over lines, a
+    /// block scalar): a `#` written there would be text, not a comment.
+    pub fn inside_scalar(&self, pos: usize) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n.kind, Kind::Scalar(_)) && n.span.start < pos && pos < n.span.end)
+    }
 }
 
 /// A borrowed view of one node.
@@ -273,6 +281,38 @@ impl<'d> Node<'d> {
     }
 }
 
+impl Node<'_> {
+    /// Whether this node, or a node holding it, is anchored or an alias: then adding to it
+    /// (a new step in a steps sequence) would show through every alias of that anchor.
+    /// Anchors below it (one step's `env: &e`) do not matter to a new sibling.
+    pub fn shared_through_anchor(&self) -> bool {
+        let Some(root) = self.doc.root() else {
+            return true;
+        };
+        let target = self.span();
+        let within = |n: &Node<'_>| n.span().start <= target.start && target.end <= n.span().end;
+        let mut current = root;
+        loop {
+            if current.is_anchored() || current.is_alias() {
+                return true;
+            }
+            if current.id == self.id {
+                return false;
+            }
+            let next = if current.is_mapping() {
+                current.entries().map(|(_, v)| v).find(within)
+            } else {
+                current.items().find(within)
+            };
+            match next {
+                Some(next) => current = next,
+                // Not found below the root: do not guess.
+                None => return true,
+            }
+        }
+    }
+}
+
 /// Maps saphyr's character indices to byte offsets. ASCII text needs no table.
 struct ByteOffsets {
     table: Option<Vec<u32>>,
@@ -400,6 +440,17 @@ impl<'t> Builder<'t> {
                     } else {
                         Style::Block
                     };
+                    // saphyr starts an indentless block sequence (`steps:` then `- {...}` at
+                    // the key's column) at its first item: a collection that starts where its
+                    // "flow" parent does means that parent is the block one around it.
+                    if let Some(Open::Mapping { id, .. } | Open::Sequence { id }) =
+                        self.stack.last()
+                    {
+                        let parent = &mut self.nodes[id.0 as usize];
+                        if parent.style == Style::Flow && parent.span.start == start {
+                            parent.style = Style::Block;
+                        }
+                    }
                     let kind = if is_map {
                         Kind::Mapping(Vec::new())
                     } else {
@@ -652,9 +703,76 @@ mod tests {
     }
 
     #[test]
+    fn shared_through_anchor_looks_at_the_node_and_its_holders() {
+        let text = "a:\n  s: &s\n    - x\n  t:\n    - y\n    - &z z\nb: *s\n";
+        let doc = Document::parse(text).unwrap();
+        let root = doc.root().unwrap();
+        let a = root.get("a").unwrap();
+        assert!(a.get("s").unwrap().shared_through_anchor());
+        assert!(
+            !a.get("t").unwrap().shared_through_anchor(),
+            "an anchor below"
+        );
+        assert!(root.get("b").unwrap().shared_through_anchor());
+        assert!(!a.shared_through_anchor());
+    }
+
+    #[test]
+    fn inside_scalar_sees_strings_over_lines() {
+        let text = "a: {b: \"x\n  y\", c: 1}\nd: |\n  run\n  more\n";
+        let doc = Document::parse(text).unwrap();
+        let first_line_end = text.find('\n').unwrap();
+        assert!(doc.inside_scalar(first_line_end), "in the quoted string");
+        let c_line_end = text.find("1}").unwrap() + 2;
+        assert!(!doc.inside_scalar(c_line_end));
+        assert!(
+            doc.inside_scalar(text.find("run").unwrap() + 3),
+            "in the block scalar"
+        );
+    }
+
+    #[test]
+    fn an_indentless_sequence_of_flow_mappings_is_block() {
+        let text = "steps:\n- {a: 1}\n\n- [b, c]\nnext: {d: [e]}\n";
+        let doc = Document::parse(text).unwrap();
+        let root = doc.root().unwrap();
+        let steps = root.get("steps").unwrap();
+        assert_eq!(steps.style(), Style::Block);
+        assert_eq!(slice(text, steps), "{a: 1}\n\n- [b, c]");
+        assert_eq!(steps.items().next().unwrap().style(), Style::Flow);
+        assert!(root.span().end <= text.len());
+        let next = root.get("next").unwrap();
+        assert_eq!(next.style(), Style::Flow);
+        assert_eq!(next.get("d").unwrap().style(), Style::Flow);
+        let text = "- [a]\n- [b]\n";
+        let doc = Document::parse(text).unwrap();
+        assert_eq!(doc.root().unwrap().style(), Style::Block);
+        assert_eq!(slice(text, doc.root().unwrap()), "- [a]\n- [b]");
+    }
+
+    #[test]
     fn invalid_yaml_reports_line() {
         let err = Document::parse("a: 1\nb: [\n").unwrap_err();
         assert!(err.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn spans_are_bytes_after_a_bom_and_a_directive() {
+        for text in [
+            "\u{feff}on: push\njobs: { a: 1 }\n",
+            "%YAML 1.2\n---\non: push\njobs: { a: 1 }\n...\n",
+            "\u{feff}%YAML 1.2\r\n---\r\non: push\r\njobs: { a: 1 }\r\n...\r\n",
+        ] {
+            let doc = Document::parse(text).unwrap();
+            let root = doc.root().unwrap();
+            assert_eq!(root.get_str("on"), Some("push"), "{text:?}");
+            assert_eq!(slice(text, root.get("on").unwrap()), "push", "{text:?}");
+            assert_eq!(
+                slice(text, root.get("jobs").unwrap()),
+                "{ a: 1 }",
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

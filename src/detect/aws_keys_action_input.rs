@@ -39,6 +39,14 @@ impl Rule for ActionInputKeys {
                 super::blocking_reason(step.node, "step", &refs)
             {
                 (Fix::Manual, reason)
+            } else if ecr_login && job.steps_node().is_some_and(|s| s.shared_through_anchor()) {
+                (
+                    Fix::Manual,
+                    format!(
+                        "the steps of job {} are shared through a YAML anchor, so no configure step can be inserted there alone: edit it by hand",
+                        job.label()
+                    ),
+                )
             } else if let (true, Some(job)) = (
                 ecr_login,
                 super::region::job_without_region(cx.text, &cx.workflow, &[(*job, *step)], |s| {

@@ -64,6 +64,18 @@ impl Rule for EnvKeys {
                 super::blocking_reason(first.block, "env block", &refs)
             {
                 (Fix::Manual, reason)
+            } else if let Some(job) = consumers
+                .iter()
+                .map(|(job, _)| job)
+                .find(|job| job.steps_node().is_some_and(|s| s.shared_through_anchor()))
+            {
+                (
+                    Fix::Manual,
+                    format!(
+                        "the steps of job {} are shared through a YAML anchor, so no configure step can be inserted there alone: edit it by hand",
+                        job.label()
+                    ),
+                )
             } else if let Some(name) = renamed {
                 (
                     Fix::Manual,

@@ -329,7 +329,7 @@ pub(crate) fn blocking_reason(
     what: &str,
     refs: &[SourceRef],
 ) -> Option<String> {
-    if node.touches_anchor() {
+    if node.touches_anchor() || node.shared_through_anchor() {
         return Some(format!(
             "the {what} uses YAML anchors or aliases; edit it by hand"
         ));

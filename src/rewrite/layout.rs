@@ -103,6 +103,21 @@ pub fn entry_lines(text: &str, key: Node<'_>, value: Node<'_>) -> Option<Range<u
     Some(line_start(text, start)..next_line_start(text, end))
 }
 
+/// Extends a cut of whole lines ending at `end` (a line start) over the comment lines right
+/// after it that are indented deeper than `column`: they sat inside the removed block, and
+/// left behind they could fall into a block scalar above the cut (`run: |`) and become script.
+pub fn extend_over_inner_comments(text: &str, mut end: usize, column: usize) -> usize {
+    while end < text.len() {
+        let line = &text[end..line_content_end(text, end)];
+        let trimmed = line.trim_start_matches(' ');
+        if !trimmed.starts_with('#') || line.len() - trimmed.len() <= column {
+            break;
+        }
+        end = next_line_start(text, end);
+    }
+    end
+}
+
 /// Adjusts a cut of whole lines (replaced by `replacement`, whole lines too) that runs to
 /// the end of a file without a final newline, so the file still ends without one.
 pub fn keep_missing_final_newline(
@@ -195,5 +210,14 @@ mod tests {
         assert_eq!(&text[at..b], "# about b\n# more\n");
         assert!(blank_line_before(text, at));
         assert!(!blank_line_before(text, b));
+    }
+
+    #[test]
+    fn inner_comments_go_with_the_cut() {
+        let text = "  env:\n    A: 1\n    # about A\n  # about next\nnext: 2\n";
+        let end = text.find("    # about A").unwrap();
+        let extended = extend_over_inner_comments(text, end, 2);
+        assert_eq!(&text[extended..], "  # about next\nnext: 2\n");
+        assert_eq!(extend_over_inner_comments(text, text.len(), 0), text.len());
     }
 }

@@ -58,7 +58,7 @@ pub fn remove_entries(
     remove: &[Node<'_>],
     new: Option<NewEntry<'_>>,
 ) -> Result<(), String> {
-    if map.touches_anchor() {
+    if map.touches_anchor() || map.shared_through_anchor() {
         return Err("the mapping uses YAML anchors or aliases".into());
     }
     let entries: Vec<(Node<'_>, Node<'_>)> = map.entries().collect();
@@ -68,10 +68,29 @@ pub fn remove_entries(
     }
     if removed.iter().all(|&r| r) && new.is_none() {
         let holder = holder.ok_or("the mapping would become empty")?;
+        if holder.map.style() == Style::Flow {
+            // `- {run: x, env: {...}}`: the entry goes from the flow mapping that holds it,
+            // with its separator; a holder left with nothing reads back as `{}`.
+            let entries: Vec<(Node<'_>, Node<'_>)> = holder.map.entries().collect();
+            let removed: Vec<bool> = entries.iter().map(|(k, _)| *k == holder.key).collect();
+            plan.changes.remove_entry(holder.map, holder.key);
+            return remove_flow_entries(text, plan, &entries, &removed, None);
+        }
         let range = layout::entry_lines(text, holder.key, map)
             .ok_or("its layout is too unusual to edit")?;
+        let inner_comments = range.end
+            ..layout::extend_over_inner_comments(
+                text,
+                range.end,
+                layout::column(text, holder.key.span().start),
+            );
         let (range, replacement) = layout::keep_missing_final_newline(text, range, String::new());
         plan.push(range, replacement)?;
+        // A separate cut, so that a line inserted where the entry ended (a job's
+        // `permissions:`) lands before the comments, not inside one edit.
+        if !inner_comments.is_empty() && (inner_comments.end < text.len() || text.ends_with('\n')) {
+            plan.push(inner_comments, String::new())?;
+        }
         if holder.map.entries().count() == 1 {
             // `workflow_call:` losing its only key reads back as null, not as `{}`.
             plan.changes.replace(holder.map, Value::plain(""));
@@ -217,17 +236,28 @@ pub fn bump_ref(
     // A pinned SHA gets its version as a comment, where the value ends the line's content.
     let ref_end = ref_start + old_ref.len();
     let rest_of_line = text[ref_end..].split(['\n', '\r']).next().unwrap_or("");
-    let comment = match version {
-        Some(v)
-            if uses.style() == Style::Plain
-                && ref_end == span.end
-                && !rest_of_line.contains('#') =>
-        {
-            format!(" # {v}")
+    let plain_to_end = uses.style() == Style::Plain && ref_end == span.end;
+    match version {
+        // `uses: x@v1` ends its line: the comment follows the ref.
+        Some(v) if plain_to_end && rest_of_line.trim_end_matches([' ', '\t']).is_empty() => {
+            plan.push(ref_start..ref_end, format!("{new_ref} # {v}"))?;
         }
-        _ => String::new(),
-    };
-    plan.push(ref_start..ref_end, format!("{new_ref}{comment}"))?;
+        // `- {uses: x@v1, with: {...}}`: more of a flow mapping follows on the line, so the
+        // comment goes at the line's end, unless that end lies inside a scalar (where `#`
+        // would be text) or the line already has a `#`.
+        Some(v)
+            if plain_to_end
+                && !rest_of_line.contains('#')
+                && !uses
+                    .document()
+                    .inside_scalar(ref_end + rest_of_line.trim_end_matches([' ', '\t']).len()) =>
+        {
+            plan.push(ref_start..ref_end, new_ref.to_string())?;
+            let line_end = ref_end + rest_of_line.trim_end_matches([' ', '\t']).len();
+            plan.push(line_end..line_end, format!(" # {v}"))?;
+        }
+        _ => plan.push(ref_start..ref_end, new_ref.to_string())?,
+    }
     let full = uses.as_str().unwrap_or("");
     let new_value = format!(
         "{}@{new_ref}",
@@ -286,6 +316,7 @@ pub const STEP_NAME: &str = "Configure AWS credentials (OIDC)";
 
 /// Inserts a configure-aws-credentials step before `before` (above the comments that
 /// describe it), with the dash column, content column and `with:` indentation of the file.
+/// In a flow sequence (`steps: [{...}, {...}]`) the step is written as a flow mapping.
 pub fn insert_configure_step(
     text: &str,
     plan: &mut Plan,
@@ -295,22 +326,19 @@ pub fn insert_configure_step(
     with_indent: usize,
 ) -> Result<(), String> {
     let steps = job.steps_node().ok_or("the job has no steps")?;
-    if steps.style() != Style::Block || steps.touches_anchor() {
-        return Err("its steps are in flow style or use YAML anchors".into());
+    if steps.shared_through_anchor() {
+        return Err("its steps (or the job holding them) are shared through a YAML anchor".into());
+    }
+    let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
+    if steps.style() == Style::Flow {
+        return insert_flow_step(text, plan, steps, before, step, &uses);
+    }
+    if steps.style() != Style::Block {
+        return Err("its steps are not a sequence".into());
     }
     let item = before.node.span().start;
-    let line = layout::line_start(text, item);
-    let prefix = &text[line..item];
-    let dash_col = prefix
-        .find('-')
-        .ok_or("the step's `-` is not on its first line")?;
-    if !prefix[..dash_col].bytes().all(|b| b == b' ')
-        || !prefix[dash_col + 1..].bytes().all(|b| b == b' ')
-    {
-        return Err("the step's first line is laid out in an unusual way".into());
-    }
-    let content_col = prefix.len();
-    let mut at = line;
+    let (dash_line, dash_col, content_col) = block_item_layout(text, item)?;
+    let mut at = dash_line;
     // Comment lines right above the step describe it: insert above them.
     while at > 0 {
         let prev = layout::line_start(text, at - 1);
@@ -331,7 +359,6 @@ pub fn insert_configure_step(
     );
     let body = layout::spaces(content_col);
     let inner = layout::spaces(content_col + with_indent);
-    let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
     let version_comment = step
         .action_version
         .map(|v| format!(" # {v}"))
@@ -359,6 +386,114 @@ pub fn insert_configure_step(
         Value::map(vec![
             ("role-to-assume", Value::plain(step.role.as_str())),
             ("aws-region", step.region.value.clone()),
+        ]),
+    ));
+    let value = Value::map(entries);
+    plan.changes.insert_item(steps, before.index, value);
+    Ok(())
+}
+
+/// Where the block sequence item whose content starts at `item` begins: the start of the line
+/// of its `-`, the `-`'s column and the content's column. The `-` is usually on the content's
+/// line (`- run: x`), but may stand alone or with a comment on a line above (`- # deploy`,
+/// then the keys), with only comments and blank lines between.
+fn block_item_layout(text: &str, item: usize) -> Result<(usize, usize, usize), String> {
+    let unusual = || "the step's first line is laid out in an unusual way".to_string();
+    let line = layout::line_start(text, item);
+    let prefix = &text[line..item];
+    if let Some(dash_col) = prefix.find('-') {
+        if !prefix[..dash_col].bytes().all(|b| b == b' ')
+            || !prefix[dash_col + 1..].bytes().all(|b| b == b' ')
+        {
+            return Err(unusual());
+        }
+        return Ok((line, dash_col, prefix.len()));
+    }
+    if !prefix.bytes().all(|b| b == b' ') {
+        return Err(unusual());
+    }
+    let content_col = prefix.len();
+    let mut at = line;
+    while at > 0 {
+        let prev = layout::line_start(text, at - 1);
+        let content = text[prev..at].trim_end_matches(['\n', '\r']);
+        let trimmed = content.trim_start_matches(' ');
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            at = prev;
+            continue;
+        }
+        let dash_col = content.len() - trimmed.len();
+        let after_dash = trimmed.strip_prefix('-').ok_or_else(unusual)?;
+        let rest = after_dash.trim_start_matches([' ', '\t']);
+        let dash_alone = after_dash.is_empty()
+            || (after_dash.starts_with([' ', '\t']) && (rest.is_empty() || rest.starts_with('#')));
+        if !dash_alone || dash_col >= content_col {
+            return Err(unusual());
+        }
+        return Ok((prev, dash_col, content_col));
+    }
+    Err(unusual())
+}
+
+/// Inserts the step as a flow mapping in front of `before` in a flow sequence of steps.
+/// Scalars are double-quoted (flow context forbids `{`, `}` and `,` in plain ones). When the
+/// item starts its line, the new step gets a line of its own (with the pinned version as a
+/// comment); otherwise it goes on the item's line, without a comment, which would end it.
+fn insert_flow_step(
+    text: &str,
+    plan: &mut Plan,
+    steps: Node<'_>,
+    before: &Step<'_>,
+    step: &ConfigureStep<'_>,
+    uses: &str,
+) -> Result<(), String> {
+    let Value::Scalar { text: region, .. } = &step.region.value else {
+        return Err("the region is not a plain value".into());
+    };
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut item = before.node.span().start;
+    let condition = step
+        .condition
+        .map(|c| format!("if: {}, ", quote(c)))
+        .unwrap_or_default();
+    let mut flow = format!(
+        "{{name: {}, {condition}uses: {}, with: {{role-to-assume: {}, aws-region: {}}}}},",
+        quote(STEP_NAME),
+        quote(uses),
+        quote(step.role.as_str()),
+        quote(region)
+    );
+    if layout::starts_line(text, item) {
+        let comment = step
+            .action_version
+            .map(|v| format!(" # {v}"))
+            .unwrap_or_default();
+        let eol = layout::line_ending_at(text, item);
+        let indent = layout::spaces(layout::column(text, item));
+        // Above the comment lines that describe the item, at the item's column.
+        let line = layout::line_start(text, item);
+        let above = layout::start_of_leading_comments(text, line);
+        if above < line {
+            item = above + indent.len();
+            if !text[above..item].bytes().all(|b| b == b' ') {
+                item = before.node.span().start;
+            }
+        }
+        flow.push_str(&format!("{comment}{eol}{indent}"));
+    } else {
+        flow.push(' ');
+    }
+    plan.push(item..item, flow)?;
+    let mut entries = vec![("name", Value::quoted(STEP_NAME))];
+    if let Some(c) = step.condition {
+        entries.push(("if", Value::quoted(c)));
+    }
+    entries.push(("uses", Value::quoted(uses)));
+    entries.push((
+        "with",
+        Value::map(vec![
+            ("role-to-assume", Value::quoted(step.role.as_str())),
+            ("aws-region", Value::quoted(region)),
         ]),
     ));
     let value = Value::map(entries);
