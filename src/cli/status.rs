@@ -161,6 +161,19 @@ pub struct StatusArgs {
 
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+
+    /// For open pull requests: check that each migrated job, each way it runs, would be
+    /// allowed to assume the role its workflow names (GetRole, ListOpenIDConnectProviders).
+    #[arg(long, conflicts_with = "no_aws")]
+    pub preflight: bool,
+
+    /// With --preflight: the OIDC issuer's GitHub host (GHES). Default: the host of --github-url.
+    #[arg(long, value_name = "HOST")]
+    pub github_host: Option<String>,
+
+    /// With --preflight: the GHEC enterprise slug when the enterprise uses its unique issuer.
+    #[arg(long, value_name = "SLUG")]
+    pub enterprise_slug: Option<String>,
 }
 
 pub fn run(args: StatusArgs) -> u8 {
@@ -172,12 +185,44 @@ pub fn run(args: StatusArgs) -> u8 {
         }
     };
     let truth = match session.gather(&args.campaign, args.key_map.as_deref()) {
-        Ok((truth, _)) => truth,
+        Ok((mut truth, iam)) => {
+            if args.preflight
+                && let Some(iam) = iam
+            {
+                let issuer = match preflight_issuer(&args) {
+                    Ok(issuer) => issuer,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::USAGE;
+                    }
+                };
+                let default_branches = session
+                    .ledger
+                    .repos()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
+                    .collect();
+                let _entered = session.runtime.enter();
+                let mut errors = Vec::new();
+                truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
+                    &session.reader,
+                    &iam,
+                    &issuer,
+                    &truth.repos,
+                    &default_branches,
+                    &mut errors,
+                ));
+                truth.errors.extend(errors);
+            }
+            truth
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::TOOL_ERROR;
         }
     };
+
     report_resolved(&truth);
     if matches!(args.format, Format::Table) {
         eprintln!(
@@ -195,6 +240,18 @@ pub fn run(args: StatusArgs) -> u8 {
         exit::CLEAN => INCOMPLETE,
         failed => failed,
     }
+}
+
+/// The issuer whose provider and condition keys `--preflight` checks.
+fn preflight_issuer(args: &StatusArgs) -> Result<crate::trust::Issuer, String> {
+    let host = match &args.github_host {
+        Some(host) => Some(host.clone()),
+        None => crate::github::Endpoint::parse(&args.campaign.github_url)
+            .map(|e| e.host)
+            .ok(),
+    };
+    crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
+        .map_err(|e| e.to_string())
 }
 
 /// Tells what pending journal entries turned out to be.
@@ -334,6 +391,24 @@ fn table(truth: &Truth) -> String {
         out.push_str(&line(cells(r)));
     }
     out.push_str(&format!("\n{}\n", totals_line(truth)));
+    for (repo, rows) in &truth.preflight {
+        let denied: Vec<_> = rows.iter().filter(|r| !r.check.passes()).collect();
+        out.push_str(&format!(
+            "\npre-flight {repo}: {} of {} ways would not be allowed to assume the role\n",
+            denied.len(),
+            rows.len()
+        ));
+        for r in denied {
+            out.push_str(&format!(
+                "  {}: {} [{}] sub `{}`: {}\n",
+                r.path,
+                r.job,
+                r.way,
+                r.sub,
+                r.check.summary()
+            ));
+        }
+    }
     append_notes(&mut out, truth, "");
     out
 }
@@ -350,6 +425,10 @@ fn markdown(truth: &Truth) -> String {
         out.push_str(&format!("| {} |\n", c.join(" | ")));
     }
     out.push_str(&format!("\n**{}**\n", totals_line(truth)));
+    for (repo, rows) in &truth.preflight {
+        out.push_str(&format!("\n#### Pre-flight trust check: {repo}\n\n"));
+        out.push_str(&crate::trust::preflight::markdown(rows));
+    }
     append_notes(&mut out, truth, "- ");
     out
 }
@@ -419,6 +498,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
                     "workflow": r.workflow, "run_url": r.run_url, "run_at": time::format(r.run_at),
                 })),
                 "keys": keys,
+                "preflight": truth.preflight.get(&v.facts.repo),
                 "next_step": v.next,
             })
         })
