@@ -8,6 +8,7 @@
 //! GitHub and IAM and resolves journal entries a crash left pending.
 
 pub mod cleanup;
+pub mod diagnose;
 pub mod keymap;
 pub mod ledger;
 pub mod reconcile;

@@ -186,6 +186,25 @@ pub fn run(args: StatusArgs) -> u8 {
     };
     let truth = match session.gather(&args.campaign, args.key_map.as_deref()) {
         Ok((mut truth, iam)) => {
+            let default_branches: BTreeMap<String, String> = session
+                .ledger
+                .repos()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
+                .collect();
+            {
+                let _entered = session.runtime.enter();
+                let mut errors = Vec::new();
+                truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
+                    &session.reader,
+                    &truth.repos,
+                    &default_branches,
+                    &mut errors,
+                ));
+                truth.errors.extend(errors);
+                reconcile::failures::apply(&mut truth.repos, &truth.failures);
+            }
             if args.preflight
                 && let Some(iam) = iam
             {
@@ -196,13 +215,6 @@ pub fn run(args: StatusArgs) -> u8 {
                         return exit::USAGE;
                     }
                 };
-                let default_branches = session
-                    .ledger
-                    .repos()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
-                    .collect();
                 let _entered = session.runtime.enter();
                 let mut errors = Vec::new();
                 truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
@@ -391,6 +403,23 @@ fn table(truth: &Truth) -> String {
         out.push_str(&line(cells(r)));
     }
     out.push_str(&format!("\n{}\n", totals_line(truth)));
+    for (repo, failures) in &truth.failures {
+        out.push_str(&format!("\nfailing {repo}:\n"));
+        for f in failures {
+            out.push_str(&format!(
+                "  {} {}: {} — {}\n    {}{}\n",
+                f.workflow,
+                f.job.as_deref().unwrap_or("-"),
+                f.diagnosis.class.as_str(),
+                f.diagnosis.fix,
+                f.run_url,
+                f.sub
+                    .as_deref()
+                    .map(|s| format!(" (presented sub `{s}`)"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     for (repo, rows) in &truth.preflight {
         let denied: Vec<_> = rows.iter().filter(|r| !r.check.passes()).collect();
         out.push_str(&format!(
@@ -499,6 +528,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
                 })),
                 "keys": keys,
                 "preflight": truth.preflight.get(&v.facts.repo),
+                "failures": truth.failures.get(&v.facts.repo),
                 "next_step": v.next,
             })
         })

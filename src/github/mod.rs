@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod error;
 pub mod governor;
 pub mod read;
+pub mod runs;
 mod transport;
 pub mod write;
 

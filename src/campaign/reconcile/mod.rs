@@ -16,6 +16,7 @@ use crate::github::{ConditionalCache, GitHubError, GitHubReader};
 use crate::iam_keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
 
+pub mod failures;
 mod iam;
 pub mod preflight;
 mod runs;
@@ -79,6 +80,8 @@ pub struct Truth {
     pub not_modified: u64,
     /// The pre-flight trust check of open pull requests (`status --preflight`), by repository.
     pub preflight: BTreeMap<String, Vec<crate::trust::preflight::Row>>,
+    /// Failed runs of migrated workflows, explained, by repository.
+    pub failures: BTreeMap<String, Vec<failures::Failure>>,
 }
 
 /// The target recorded in the ledger, or the one given now (which is then recorded).

@@ -303,13 +303,55 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
                 .map(|r| {
                     json!({
                         "id": r.id, "path": r.path, "head_branch": r.head_branch, "head_sha": r.head_sha,
-                        "status": "completed", "conclusion": r.conclusion,
+                        "status": "completed", "conclusion": r.conclusion, "event": r.event,
                         "created_at": super::state::rfc3339(r.created_at),
                         "html_url": format!("https://github.example/{}/actions/runs/{}", repo.slug(), r.id),
                     })
                 })
                 .collect();
             page(req, "workflow_runs", items)
+        }
+        "actions/list-jobs-for-workflow-run" => {
+            let run_id: u64 = req.param("run_id").parse().unwrap_or_default();
+            let Some(run) = repo.runs.iter().find(|r| r.id == run_id) else {
+                return not_found();
+            };
+            let items = run
+                .jobs
+                .iter()
+                .map(|j| {
+                    json!({
+                        "id": j.id, "run_id": run.id, "name": j.name, "status": "completed",
+                        "conclusion": j.conclusion,
+                        "started_at": super::state::rfc3339(run.created_at),
+                        "completed_at": super::state::rfc3339(run.created_at + 60),
+                        "html_url": format!("https://github.example/{}/actions/runs/{}/job/{}", repo.slug(), run.id, j.id),
+                    })
+                })
+                .collect();
+            page(req, "jobs", items)
+        }
+        "actions/download-job-logs-for-workflow-run" => {
+            // GitHub answers with a redirect to a short-lived URL of the log's text.
+            let job_id: u64 = req.param("job_id").parse().unwrap_or_default();
+            if !repo
+                .runs
+                .iter()
+                .flat_map(|r| &r.jobs)
+                .any(|j| j.id == job_id)
+            {
+                return not_found();
+            }
+            let host = req
+                .headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let location = format!(
+                "http://{host}{}{slug}/{job_id}?sig=short-lived",
+                super::LOG_BLOB_PREFIX
+            );
+            (StatusCode::FOUND, [("location", location)]).into_response()
         }
         "actions/list-repo-organization-secrets" => page(req, "secrets", Vec::new()),
         "actions/delete-repo-secret" => {
