@@ -230,3 +230,143 @@ fn the_table_names_class_fix_and_run() {
         run.stdout
     );
 }
+
+fn status_writing(fake: &FakeGitHub, ledger: &std::path::Path) -> Run {
+    let output = migrate()
+        .args(["status", "--org", "acme", "--no-aws", "--comment"])
+        .args(["--tracking-issue", "acme/platform"])
+        .args(["--github-url", &fake.url, "--write-interval-ms", "0"])
+        .arg("--campaign")
+        .arg(ledger)
+        .env("GH_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    Run::of(output)
+}
+
+#[test]
+fn one_comment_per_class_and_one_tracking_issue_edited_in_place() {
+    let mut world = World::default();
+    world.repo("acme", "api", &[(DEPLOY, "on: push\njobs: {}\n")]);
+    world.repo("acme", "platform", &[("README.md", "platform\n")]);
+    let number = world.open_pull("acme/api", "migrate/aws-oidc", &[(DEPLOY, MIGRATED)]);
+    world.merge("acme/api", number);
+    world.failed_run(
+        "acme/api",
+        DEPLOY,
+        ("main", "push", "failure"),
+        60,
+        &[("deploy", "failure", &log(CASES[1].1))],
+    );
+    let fake = FakeGitHub::start(world);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = dir.path().join("campaign.db");
+
+    let first = status_writing(&fake, &ledger);
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    assert!(
+        first
+            .stderr
+            .contains("acme/api: commented on #1 trust-mismatch"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first
+            .stderr
+            .contains("acme/platform: opened tracking issue #1"),
+        "{}",
+        first.stderr
+    );
+    let (comments, issues) = fake.with(|s| {
+        (
+            s.world.repos["acme/api"].comments.clone(),
+            s.world.repos["acme/platform"].issues.clone(),
+        )
+    });
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]
+            .body
+            .contains("<!-- migrate:failure:trust-mismatch -->")
+    );
+    assert!(
+        comments[0]
+            .body
+            .contains("presented `sub`: `repo:acme/api:ref:refs/heads/main`")
+    );
+    assert_eq!(issues.len(), 1);
+    assert!(issues[0].body.contains("<!-- migrate:tracking-issue -->"));
+    assert!(
+        issues[0].body.contains("| acme/api | failing |"),
+        "{}",
+        issues[0].body
+    );
+    assert!(
+        issues[0].body.contains("### `trust-mismatch` (1)"),
+        "{}",
+        issues[0].body
+    );
+
+    // A newer failed run of the same class: the comment and the issue are edited, not added.
+    let newer = fake.with(|s| {
+        s.world.failed_run(
+            "acme/api",
+            DEPLOY,
+            ("main", "push", "failure"),
+            0,
+            &[("deploy", "failure", &log(CASES[1].1))],
+        )
+    });
+    let second = status_writing(&fake, &ledger);
+    assert!(
+        second
+            .stderr
+            .contains("acme/api: edited the comment on #1 trust-mismatch"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains("acme/platform: updated tracking issue #1"),
+        "{}",
+        second.stderr
+    );
+    let (comments, issues) = fake.with(|s| {
+        (
+            s.world.repos["acme/api"].comments.clone(),
+            s.world.repos["acme/platform"].issues.clone(),
+        )
+    });
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains(&format!("/actions/runs/{newer}")));
+    assert_eq!(issues.len(), 1);
+    assert!(issues[0].body.contains(&format!("/actions/runs/{newer}")));
+
+    // Nothing changed: no write at all.
+    let writes = fake.writes().len();
+    let third = status_writing(&fake, &ledger);
+    assert!(third.stderr.contains("is up to date"), "{}", third.stderr);
+    assert_eq!(fake.writes().len(), writes);
+
+    // Every write was journaled and completed.
+    let journal = migrate::campaign::Ledger::open(&ledger)
+        .expect("ledger")
+        .journal()
+        .expect("journal");
+    let mut actions: Vec<(String, String)> = journal
+        .iter()
+        .map(|e| (e.action.clone(), e.result.clone()))
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        vec![
+            ("comment_failure".to_string(), "done".to_string()),
+            ("comment_failure".to_string(), "done".to_string()),
+            ("tracking_issue".to_string(), "done".to_string()),
+            ("tracking_issue".to_string(), "done".to_string()),
+        ]
+    );
+}

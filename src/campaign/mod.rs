@@ -7,6 +7,7 @@
 //! [`undo`] plans the way back. All of these are pure; [`reconcile`] gathers remote truth from
 //! GitHub and IAM and resolves journal entries a crash left pending.
 
+pub mod announce;
 pub mod cleanup;
 pub mod diagnose;
 pub mod keymap;

@@ -147,6 +147,7 @@ pub enum Format {
   migrate status --org acme
   migrate status --format markdown > status.md
   migrate status --key-map keys.toml --format json
+  migrate status --comment --tracking-issue acme/platform
 
 Deleting the ledger loses no remote state: the next run rebuilds it from GitHub and IAM.
 Exit codes: 0 every repository read, 11 some could not be read (see errors), 1 tool error, 2 usage")]
@@ -174,6 +175,16 @@ pub struct StatusArgs {
     /// With --preflight: the GHEC enterprise slug when the enterprise uses its unique issuer.
     #[arg(long, value_name = "SLUG")]
     pub enterprise_slug: Option<String>,
+
+    /// Comment on each campaign pull request once per failure class of its failed runs, and
+    /// edit that comment on later runs (journaled before it is sent).
+    #[arg(long)]
+    pub comment: bool,
+
+    /// Keep one issue in OWNER/REPO current with this status and the blockers: created once
+    /// (found again by a marker in its body), then edited in place (journaled).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub tracking_issue: Option<String>,
 }
 
 pub fn run(args: StatusArgs) -> u8 {
@@ -247,11 +258,52 @@ pub fn run(args: StatusArgs) -> u8 {
         Format::Markdown => markdown(&truth),
         Format::Json => serde_json::to_string_pretty(&to_json(&truth)).unwrap_or_default() + "\n",
     };
+    if (args.comment || args.tracking_issue.is_some())
+        && let Err(e) = announce(&args, &session, &truth)
+    {
+        eprintln!("error: {e}");
+        return exit::TOOL_ERROR;
+    }
     match super::print(&text) {
         exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
         exit::CLEAN => INCOMPLETE,
         failed => failed,
     }
+}
+
+/// `--comment` and `--tracking-issue`: the writes, each journaled; one line each on stderr.
+fn announce(
+    args: &StatusArgs,
+    session: &Session,
+    truth: &Truth,
+) -> Result<(), crate::github::GitHubError> {
+    let _entered = session.runtime.enter();
+    let (_, writer) = github::connect_writer(&args.campaign.github_url, args.campaign.policy())?;
+    let lines = session.runtime.block_on(async {
+        crate::announce::settle(&writer, &session.ledger).await;
+        let mut lines = Vec::new();
+        if args.comment {
+            lines.extend(
+                crate::announce::comment_failures(
+                    &writer,
+                    &session.ledger,
+                    &truth.repos,
+                    &truth.failures,
+                )
+                .await,
+            );
+        }
+        if let Some(slug) = &args.tracking_issue {
+            let body = crate::campaign::announce::tracking_body(&markdown(truth), &truth.failures);
+            lines
+                .push(crate::announce::tracking_issue(&writer, &session.ledger, slug, &body).await);
+        }
+        lines
+    });
+    for line in lines {
+        eprintln!("{line}");
+    }
+    Ok(())
 }
 
 /// The issuer whose provider and condition keys `--preflight` checks.

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod endpoint;
 pub mod error;
 pub mod governor;
+pub mod issues;
 pub mod read;
 pub mod runs;
 mod transport;

@@ -103,6 +103,24 @@ pub struct Repo {
     pub environments: BTreeMap<String, Vec<String>>,
     pub oidc: Value,
     pub runs: Vec<Run>,
+    /// Issues (numbers shared with pull requests, as on GitHub).
+    pub issues: Vec<Issue>,
+    /// Comments on issues and pull requests.
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Comment {
+    pub id: u64,
+    pub issue_number: u64,
+    pub body: String,
 }
 
 impl Repo {
@@ -182,6 +200,8 @@ impl World {
             environments: BTreeMap::new(),
             oidc: json!({"use_default": true}),
             runs: Vec::new(),
+            issues: Vec::new(),
+            comments: Vec::new(),
         };
         repo.trees.insert(tree_sha.clone(), tree);
         repo.commits.insert(
