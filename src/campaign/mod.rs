@@ -9,6 +9,7 @@
 
 pub mod announce;
 pub mod cleanup;
+pub mod dashboard;
 pub mod diagnose;
 pub mod keymap;
 pub mod ledger;

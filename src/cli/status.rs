@@ -140,6 +140,8 @@ pub enum Format {
     Json,
     /// A table ready to paste into a tracking issue.
     Markdown,
+    /// One self-contained page (inline CSS and SVG): totals, burndown, blockers, table.
+    Html,
 }
 
 #[derive(Args)]
@@ -175,6 +177,10 @@ pub struct StatusArgs {
     /// With --preflight: the GHEC enterprise slug when the enterprise uses its unique issuer.
     #[arg(long, value_name = "SLUG")]
     pub enterprise_slug: Option<String>,
+
+    /// Write the output to FILE instead of standard output (e.g. the HTML dashboard).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Comment on each campaign pull request once per failure class of its failed runs, and
     /// edit that comment on later runs (journaled before it is sent).
@@ -253,9 +259,14 @@ pub fn run(args: StatusArgs) -> u8 {
             truth.requests, truth.not_modified
         );
     }
+    let point = progress_point(&truth);
+    if let Err(e) = session.ledger.record_progress(&point) {
+        truth_note(&format!("the progress history could not be recorded: {e}"));
+    }
     let text = match args.format {
         Format::Table => table(&truth),
         Format::Markdown => markdown(&truth),
+        Format::Html => dashboard(&truth, &session.ledger).render(),
         Format::Json => serde_json::to_string_pretty(&to_json(&truth)).unwrap_or_default() + "\n",
     };
     if (args.comment || args.tracking_issue.is_some())
@@ -264,7 +275,20 @@ pub fn run(args: StatusArgs) -> u8 {
         eprintln!("error: {e}");
         return exit::TOOL_ERROR;
     }
-    match super::print(&text) {
+    let printed = match &args.output {
+        Some(path) => match std::fs::write(path, &text) {
+            Ok(()) => {
+                eprintln!("wrote {}", path.display());
+                exit::CLEAN
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return exit::TOOL_ERROR;
+            }
+        },
+        None => super::print(&text),
+    };
+    match printed {
         exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
         exit::CLEAN => INCOMPLETE,
         failed => failed,
@@ -304,6 +328,70 @@ fn announce(
         eprintln!("{line}");
     }
     Ok(())
+}
+
+fn truth_note(note: &str) {
+    eprintln!("note: {note}");
+}
+
+/// This run's size, for the burndown.
+fn progress_point(truth: &Truth) -> crate::campaign::ledger::ProgressPoint {
+    crate::campaign::ledger::ProgressPoint {
+        at: time::now(),
+        repos: truth.repos.len(),
+        repos_with_keys: truth
+            .repos
+            .iter()
+            .filter(|v| v.observed.old_secrets_present > 0 || !v.observed.references.is_empty())
+            .count(),
+        active_keys: truth.keys.values().filter(|k| k.status == "Active").count(),
+    }
+}
+
+/// The HTML dashboard's content: this run and the ledger's history.
+fn dashboard(truth: &Truth, ledger: &Ledger) -> crate::campaign::dashboard::Dashboard {
+    use crate::campaign::dashboard::{Dashboard, DashboardRow};
+    let mut blockers: BTreeMap<crate::campaign::diagnose::FailureClass, Vec<String>> =
+        BTreeMap::new();
+    for (repo, failures) in &truth.failures {
+        for f in failures {
+            let repos = blockers.entry(f.diagnosis.class).or_default();
+            if !repos.contains(repo) {
+                repos.push(repo.clone());
+            }
+        }
+    }
+    let rows = truth
+        .repos
+        .iter()
+        .map(|v| {
+            let r = row(v, truth);
+            DashboardRow {
+                repo: v.facts.repo.clone(),
+                state: v.state.as_str().to_string(),
+                pr: v.facts.pull.as_ref().map(|p| (p.number, p.url.clone())),
+                roles: v.observed.roles.clone(),
+                keys: v
+                    .facts
+                    .keys
+                    .iter()
+                    .map(|(id, _)| format!("{} {}", mask_key_id(id), r.key_last_used))
+                    .collect(),
+                next: v.next.clone(),
+            }
+        })
+        .collect();
+    Dashboard {
+        title: match &truth.org {
+            Some(org) => format!("{org}: static AWS keys → OIDC"),
+            None => "Static AWS keys → OIDC".to_string(),
+        },
+        generated_at: time::now(),
+        totals: totals(truth),
+        history: ledger.progress().unwrap_or_default(),
+        blockers,
+        rows,
+    }
 }
 
 /// The issuer whose provider and condition keys `--preflight` checks.
