@@ -319,3 +319,69 @@ fn status_checks_open_pull_requests_against_iam() {
         ]
     );
 }
+
+#[test]
+fn a_trust_mismatch_shows_the_environment_sub_against_what_the_role_allows() {
+    if !common::moto::configured("trust mismatch diagnosis against IAM") {
+        return;
+    }
+    let prefix = common::moto::unique("diag");
+    common::moto::iam(async |c: Client| {
+        c.create_role()
+            .role_name(format!("{prefix}-api"))
+            .assume_role_policy_document(main_only())
+            .send()
+            .await
+            .expect("role created");
+    });
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/{prefix}-api");
+    let migrated = format!(
+        "on:\n  push:\n    branches: [main]\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: prod\n    permissions:\n      id-token: write\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v6\n        with:\n          role-to-assume: {role}\n          aws-region: us-east-1\n"
+    );
+    let path = ".github/workflows/deploy.yml";
+    let mut world = World::default();
+    world.repo("acme", "api", &[(path, DEPLOY)]);
+    let number = world.open_pull("acme/api", "migrate/aws-oidc", &[(path, &migrated)]);
+    world.merge("acme/api", number);
+    world.failed_run(
+        "acme/api",
+        path,
+        ("main", "push", "failure"),
+        0,
+        &[(
+            "deploy",
+            "failure",
+            "2026-11-25T10:00:01.2000000Z ##[error]Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity\n",
+        )],
+    );
+    let fake = FakeGitHub::start(world);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = migrate();
+    cmd.args(["status", "--repo", "acme/api", "--format", "json"])
+        .args(["--github-url", &fake.url])
+        .arg("--campaign")
+        .arg(dir.path().join("campaign.db"))
+        .env("GH_TOKEN", TOKEN);
+    for var in [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ] {
+        if let Ok(value) = std::env::var(var) {
+            cmd.env(var, value);
+        }
+    }
+    let run = Run::of(cmd.output().expect("runs"));
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
+    let failure = &doc["repositories"][0]["failures"][0];
+    assert_eq!(failure["class"], "trust-mismatch", "{doc:#}");
+    assert_eq!(failure["sub"], "repo:acme/api:environment:prod", "{doc:#}");
+    assert_eq!(
+        failure["allowed_subs"],
+        serde_json::json!(["repo:acme/api:ref:refs/heads/main"]),
+        "{doc:#}"
+    );
+}

@@ -49,6 +49,10 @@ pub fn failure_comment(class: FailureClass, failures: &[&Failure]) -> String {
         if let Some(sub) = &f.sub {
             body.push_str(&format!("  - presented `sub`: `{sub}`\n"));
         }
+        if !f.allowed_subs.is_empty() {
+            let allowed: Vec<String> = f.allowed_subs.iter().map(|s| format!("`{s}`")).collect();
+            body.push_str(&format!("  - the role allows: {}\n", allowed.join(", ")));
+        }
         if let Some(evidence) = &f.evidence_line() {
             body.push_str(&format!("  - log: `{evidence}`\n"));
         }

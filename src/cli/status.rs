@@ -215,6 +215,7 @@ pub fn run(args: StatusArgs) -> u8 {
                 let mut errors = Vec::new();
                 truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
                     &session.reader,
+                    iam.as_ref(),
                     &truth.repos,
                     &default_branches,
                     &mut errors,
@@ -558,6 +559,16 @@ fn table(truth: &Truth) -> String {
                     .map(|s| format!(" (presented sub `{s}`)"))
                     .unwrap_or_default()
             ));
+            if !f.allowed_subs.is_empty() {
+                out.push_str(&format!(
+                    "    the role allows: {}\n",
+                    f.allowed_subs
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
     }
     for (repo, rows) in &truth.preflight {

@@ -22,6 +22,9 @@ pub struct Failure {
     /// The `sub` the run presented (from its event and ref), for trust mismatches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// For trust mismatches, with IAM: the `sub` values the role's trust policy allows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_subs: Vec<String>,
     #[serde(flatten)]
     pub diagnosis: Diagnosis,
 }
@@ -29,6 +32,7 @@ pub struct Failure {
 /// Failures by repository; lookups that fail go to `errors` and the run goes on.
 pub async fn diagnose(
     reader: &GitHubReader,
+    iam: Option<&crate::iam_keys::IamKeys>,
     repos: &[RepoView],
     default_branches: &BTreeMap<String, String>,
     errors: &mut Vec<String>,
@@ -82,21 +86,23 @@ pub async fn diagnose(
         for (workflow, run) in latest {
             match explain(reader, owner, name, run).await {
                 Ok((job, diagnosis)) => {
-                    let sub = (diagnosis.class == FailureClass::TrustMismatch).then(|| {
-                        if run.event == "pull_request" {
-                            format!("repo:{}:pull_request", view.facts.repo)
-                        } else {
-                            format!(
-                                "repo:{}:ref:refs/heads/{}",
-                                view.facts.repo, run.head_branch
-                            )
-                        }
-                    });
+                    let (sub, allowed_subs) = if diagnosis.class == FailureClass::TrustMismatch {
+                        let ctx = RunContext {
+                            repo: &view.facts.repo,
+                            workflow: &workflow,
+                            job: job.as_deref(),
+                            run,
+                        };
+                        trust_context(reader, iam, &ctx).await
+                    } else {
+                        (None, Vec::new())
+                    };
                     failures.push(Failure {
                         workflow,
                         job,
                         run_url: run.url.clone(),
                         sub,
+                        allowed_subs,
                         diagnosis,
                     });
                 }
@@ -108,6 +114,63 @@ pub async fn diagnose(
         }
     }
     out
+}
+
+/// Which run a trust mismatch happened in.
+struct RunContext<'a> {
+    repo: &'a str,
+    workflow: &'a str,
+    job: Option<&'a str>,
+    run: &'a FailedRun,
+}
+
+/// The `sub` the failed job presented (its environment replaces the ref) and, with IAM, the
+/// values its role's trust policy allows. The workflow is read at the run's branch.
+async fn trust_context(
+    reader: &GitHubReader,
+    iam: Option<&crate::iam_keys::IamKeys>,
+    ctx: &RunContext<'_>,
+) -> (Option<String>, Vec<String>) {
+    let (owner, name) = ctx.repo.split_once('/').unwrap_or_default();
+    let planned = match reader
+        .raw_file(owner, name, ctx.workflow, &ctx.run.head_branch)
+        .await
+    {
+        Ok(text) => crate::preflight::migrated_jobs(ctx.workflow, &text).0,
+        Err(_) => Vec::new(),
+    };
+    let job = planned
+        .iter()
+        .find(|p| p.facts.job.as_deref() == ctx.job)
+        .or_else(|| (planned.len() == 1).then(|| &planned[0]));
+    let environment = job
+        .and_then(|j| j.facts.environment.clone())
+        .filter(|e| !e.contains("${{"));
+    let sub = match (environment, ctx.run.event.as_str()) {
+        (Some(env), _) => format!("repo:{}:environment:{}", ctx.repo, env.replace(':', "%3A")),
+        (None, "pull_request") => format!("repo:{}:pull_request", ctx.repo),
+        (None, _) => format!("repo:{}:ref:refs/heads/{}", ctx.repo, ctx.run.head_branch),
+    };
+    let mut allowed = Vec::new();
+    if let (Some(iam), Some(job)) = (iam, job) {
+        let roles = std::iter::once(job.role.clone()).collect();
+        if let Ok(truth) = crate::iam_trust::read(iam, &roles).await
+            && let Some(Some(policy)) = truth.roles.get(&job.role)
+        {
+            let issuer = crate::trust::Issuer::GitHubCom;
+            let account = job.role.split(':').nth(4).unwrap_or_default();
+            let provider = format!(
+                "arn:aws:iam::{account}:oidc-provider/{}",
+                issuer.host_path()
+            );
+            allowed = crate::trust::conditions::allowed_values(
+                policy,
+                &provider,
+                &issuer.condition_key("sub"),
+            );
+        }
+    }
+    (Some(sub), allowed)
 }
 
 /// The failed job of a run and why it failed.
