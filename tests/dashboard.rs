@@ -1,7 +1,7 @@
 //! The HTML dashboard in a real browser: `status --format html --output FILE` against the
 //! fake GitHub, rendered by headless Chromium (`.ci/run` installs Debian's `chromium`), whose
 //! DOM must show the totals, the blockers and every repository; a screenshot is saved to
-//! `target/dashboard.png`.
+//! `target/tmp/dashboard.png`.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::fake_github::{FakeGitHub, TOKEN, World};
-use common::{Run, migrate, root};
+use common::{Run, migrate};
 
 const DEPLOY: &str = ".github/workflows/deploy.yml";
 const OLD: &str = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}\n          aws-region: us-east-1\n";
@@ -125,7 +125,7 @@ fn the_dashboard_renders_in_chromium() {
     }
     // Two observations: two points on each burndown line.
     assert_eq!(dom.matches("<circle").count(), 4, "{dom}");
-    let shot = root().join("target/dashboard.png");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     headless(&[
         &format!("--screenshot={}", shot.display()),
         "--window-size=1280,1000",
