@@ -7,6 +7,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod announce;
 pub mod budget;
 pub mod campaign;
 pub mod cli;
@@ -18,8 +19,10 @@ pub mod fleet;
 pub mod github;
 pub mod iam_keys;
 pub mod iam_roles;
+pub mod iam_trust;
 pub mod iam_users;
 pub mod inventory;
+pub mod preflight;
 pub mod publish;
 pub mod remote;
 pub mod report;

@@ -73,6 +73,9 @@ pub struct RepoPlan {
     /// `sub` claims the role must trust, per changed workflow's jobs.
     pub subjects: Vec<String>,
     pub roles: Vec<String>,
+    /// The pre-flight trust check (`--preflight`): each job × way it runs against IAM.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preflight: Vec<crate::trust::preflight::Row>,
 }
 
 /// Rewrites every file of a repository snapshot. Pure.
@@ -91,6 +94,7 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
         errors: Vec::new(),
         subjects: Vec::new(),
         roles: Vec::new(),
+        preflight: Vec::new(),
     };
     let readable: Vec<(String, &str)> = snapshot
         .files
@@ -214,6 +218,14 @@ pub fn pull_body(plan: &RepoPlan) -> String {
         "\n`migrate trust --repo {} --account-id ACCOUNT` prints (or applies) the provider and role.\n",
         plan.repository
     ));
+    if !plan.preflight.is_empty() {
+        let denied = plan.preflight.iter().filter(|r| !r.check.passes()).count();
+        body.push_str(&format!(
+            "\n### Pre-flight trust check\nEach migrated job, each way it runs, against the role's trust policy as IAM holds it now: {denied} of {} would not be allowed to assume the role.\n\n",
+            plan.preflight.len()
+        ));
+        body.push_str(&crate::trust::preflight::markdown(&plan.preflight));
+    }
     if !plan.manual.is_empty() {
         body.push_str("\n### Left for a person\n");
         for (path, m) in &plan.manual {
@@ -403,7 +415,9 @@ pub async fn publish_repo(
         {
             Some(Ok(snapshot)) => {
                 let moved_from = plan.base.clone();
+                let preflight = std::mem::take(&mut plan.preflight);
                 plan = plan_repo(&snapshot, opts);
+                plan.preflight = preflight;
                 plan.notes.push(format!(
                     "the default branch moved from {moved_from} to {}; planned again",
                     plan.base

@@ -516,7 +516,15 @@ fn full_campaign_from_scan_to_undo() {
         s.world.run(&slug, WORKFLOW, "failure", 0);
         s.world.run(&slug, WORKFLOW, "success", 600);
     });
-    status("pr_merged");
+    // The failed run (no jobs to read) is listed as an unknown failure with its URL.
+    let doc = status("failing");
+    assert!(
+        repo_row(&doc, &slug)["next_step"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown: "),
+        "{doc:#}"
+    );
     // --require-verified waits for the proof.
     let r = run(&fake, &ledger, &["cleanup", "--yes", "--require-verified"]);
     assert_eq!(r.code, 20, "{}\n{}", r.stdout, r.stderr);

@@ -169,6 +169,17 @@ pub struct Verification {
     pub run_at: Seconds,
 }
 
+/// The campaign's size at one `status` run: what the dashboard's burndown draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ProgressPoint {
+    pub at: Seconds,
+    pub repos: usize,
+    /// Repositories whose workflows still reference old secrets or that still hold them.
+    pub repos_with_keys: usize,
+    /// Mapped IAM keys still active.
+    pub active_keys: usize,
+}
+
 /// An IAM access key as last observed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyRow {
@@ -207,6 +218,9 @@ CREATE TABLE IF NOT EXISTS verifications (
     run_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS http_cache (
     key TEXT PRIMARY KEY, etag TEXT NOT NULL, link TEXT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS progress (
+    at INTEGER PRIMARY KEY, repos INTEGER NOT NULL, repos_with_keys INTEGER NOT NULL,
+    active_keys INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, detail TEXT NOT NULL, started_at INTEGER NOT NULL,
@@ -574,6 +588,31 @@ impl Ledger {
                 pr_merged: r.get(10)?,
                 merged_at: r.get(11)?,
                 updated_at: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records one `status` observation for the dashboard's burndown (one per second at most).
+    pub fn record_progress(&self, point: &ProgressPoint) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO progress (at, repos, repos_with_keys, active_keys) VALUES (?1, ?2, ?3, ?4)",
+            params![point.at, point.repos as i64, point.repos_with_keys as i64, point.active_keys as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Every recorded observation, oldest first.
+    pub fn progress(&self) -> Result<Vec<ProgressPoint>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, repos, repos_with_keys, active_keys FROM progress ORDER BY at")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ProgressPoint {
+                at: r.get(0)?,
+                repos: r.get::<_, i64>(1)? as usize,
+                repos_with_keys: r.get::<_, i64>(2)? as usize,
+                active_keys: r.get::<_, i64>(3)? as usize,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

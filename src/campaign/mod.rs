@@ -7,7 +7,10 @@
 //! [`undo`] plans the way back. All of these are pure; [`reconcile`] gathers remote truth from
 //! GitHub and IAM and resolves journal entries a crash left pending.
 
+pub mod announce;
 pub mod cleanup;
+pub mod dashboard;
+pub mod diagnose;
 pub mod keymap;
 pub mod ledger;
 pub mod reconcile;

@@ -15,6 +15,9 @@ pub enum RepoState {
     RoleReady,
     PrOpen,
     PrMerged,
+    /// A migrated workflow's run failed since the merge (or on the pull request) and no
+    /// later run verified the migration: `status` names the failure class and its fix.
+    Failing,
     /// Merged, and a migrated workflow has since run successfully on the default branch.
     Verified,
     KeysDeactivated,
@@ -33,6 +36,7 @@ impl RepoState {
             Self::RoleReady => "role_ready",
             Self::PrOpen => "pr_open",
             Self::PrMerged => "pr_merged",
+            Self::Failing => "failing",
             Self::Verified => "verified",
             Self::KeysDeactivated => "keys_deactivated",
             Self::SecretsDeleted => "secrets_deleted",
@@ -42,13 +46,14 @@ impl RepoState {
         }
     }
 
-    pub const ALL: [RepoState; 12] = [
+    pub const ALL: [RepoState; 13] = [
         Self::Discovered,
         Self::Clean,
         Self::Findings,
         Self::RoleReady,
         Self::PrOpen,
         Self::PrMerged,
+        Self::Failing,
         Self::Verified,
         Self::KeysDeactivated,
         Self::SecretsDeleted,
@@ -164,6 +169,8 @@ pub fn next_step(state: RepoState, o: &Observed) -> String {
             "run a migrated workflow (verifies OIDC), then migrate cleanup".into()
         }
         RepoState::Verified => "migrate cleanup".into(),
+        // `status` replaces this with the failure's class and fix.
+        RepoState::Failing => "fix the failing run, then run it again".into(),
         RepoState::KeysDeactivated => "migrate cleanup (deletes the secrets)".into(),
         RepoState::SecretsDeleted => {
             "after the soak: migrate cleanup --delete-keys --soak 7d".into()

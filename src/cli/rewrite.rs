@@ -82,6 +82,21 @@ pub struct RewriteArgs {
     #[arg(long)]
     label: Vec<String>,
 
+    /// With --pr: before publishing, check that each migrated job, each way it runs, would be
+    /// allowed to assume its role (GetRole, ListOpenIDConnectProviders; AWS credentials from
+    /// the standard chain); the table goes into the pull request body.
+    #[arg(long)]
+    preflight: bool,
+
+    /// With --preflight: the OIDC issuer's GitHub host (GHES: `https://HOST/_services/token`).
+    /// Default: the host of --github-url.
+    #[arg(long, value_name = "HOST")]
+    github_host: Option<String>,
+
+    /// With --preflight: the GHEC enterprise slug when the enterprise uses its unique issuer.
+    #[arg(long, value_name = "SLUG")]
+    enterprise_slug: Option<String>,
+
     /// With --pr: the campaign ledger that journals every write.
     #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
     campaign: PathBuf,
@@ -404,5 +419,19 @@ fn remote_settings(args: &RewriteArgs) -> RemoteSettings {
         labels: args.label.clone(),
         format: args.format,
         color: args.color.enabled(),
+        preflight: args.preflight.then(|| preflight_issuer(args)),
     }
+}
+
+/// The issuer whose provider and condition keys the pre-flight check uses.
+fn preflight_issuer(args: &RewriteArgs) -> Result<crate::trust::Issuer, String> {
+    let host = match &args.github_host {
+        Some(host) => Some(host.clone()),
+        None => crate::github::Endpoint::parse(&args.remote.github_url)
+            .map_err(|e| e.to_string())
+            .map(|e| e.host)
+            .ok(),
+    };
+    crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
+        .map_err(|e| e.to_string())
 }

@@ -24,6 +24,8 @@ pub struct RemoteSettings {
     pub labels: Vec<String>,
     pub format: Format,
     pub color: bool,
+    /// `--preflight`: the issuer to check trust for (or why it is invalid).
+    pub preflight: Option<Result<crate::trust::Issuer, String>>,
 }
 
 struct RepoResult {
@@ -86,6 +88,17 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         Some(ledger) => ledger,
         None => &NoJournal,
     };
+    let issuer = match &settings.preflight {
+        Some(Ok(issuer)) => Some(issuer.clone()),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+        None => None,
+    };
+    let iam = issuer
+        .as_ref()
+        .map(|_| runtime.block_on(crate::iam_keys::IamKeys::connect()));
     let bar = Bar(progress_bar());
     let results: Result<Vec<RepoResult>, GitHubError> = runtime.block_on(async {
         if let Some(ledger) = &ledger {
@@ -114,7 +127,17 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                     continue;
                 }
             };
-            let plan = publish::plan_repo(&snapshot, &opts);
+            let mut plan = publish::plan_repo(&snapshot, &opts);
+            if let (Some(issuer), Some(iam)) = (&issuer, &iam)
+                && !plan.files.is_empty()
+            {
+                match preflight(&reader, iam, issuer, &snapshot, &opts).await {
+                    Ok(rows) => plan.preflight = rows,
+                    Err(e) => plan
+                        .notes
+                        .push(format!("pre-flight trust check skipped: {e}")),
+                }
+            }
             let (plan, outcome) = if !settings.publish {
                 let outcome = if plan.files.is_empty() {
                     RepoOutcome::NothingToChange
@@ -166,6 +189,34 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         },
         other => other,
     }
+}
+
+/// The pre-flight trust check of one repository: its `sub` template from GitHub, the roles'
+/// trust and the providers from IAM.
+async fn preflight(
+    reader: &github::GitHubReader,
+    iam: &crate::iam_keys::IamKeys,
+    issuer: &crate::trust::Issuer,
+    snapshot: &RepoSnapshot,
+    opts: &crate::rewrite::RewriteOptions,
+) -> Result<Vec<crate::trust::preflight::Row>, String> {
+    let (jobs, callers) = crate::preflight::planned_jobs(snapshot, &opts.roles);
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Without the template (no access, old GHES) the default format is assumed.
+    let template = reader
+        .repo_sub_customization(&snapshot.owner, &snapshot.name)
+        .await
+        .ok();
+    let repo = crate::preflight::repo_claims(snapshot, template.as_ref());
+    let roles = jobs.iter().map(|j| j.role.clone()).collect();
+    let truth = crate::iam_trust::read(iam, &roles)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(crate::trust::preflight::check(
+        &repo, issuer, &jobs, &callers, &truth,
+    ))
 }
 
 /// Repositories to work on (skipping archived ones, forks and filtered-out names), and
@@ -240,6 +291,16 @@ fn render_text(results: &[RepoResult], settings: &RemoteSettings, requests: u64)
             }
             for e in &plan.errors {
                 out.push_str(&format!("  error: {e}\n"));
+            }
+            for row in plan.preflight.iter().filter(|r| !r.check.passes()) {
+                out.push_str(&format!(
+                    "  pre-flight: {}: {} [{}] sub `{}`: {}\n",
+                    row.path,
+                    row.job,
+                    row.way,
+                    row.sub,
+                    row.check.summary()
+                ));
             }
         }
     }

@@ -160,6 +160,8 @@ pub enum Format {
     Json,
     /// A table ready to paste into a tracking issue.
     Markdown,
+    /// One self-contained page (inline CSS and SVG): totals, burndown, blockers, table.
+    Html,
 }
 
 #[derive(Args)]
@@ -167,6 +169,7 @@ pub enum Format {
   migrate status --org acme
   migrate status --format markdown > status.md
   migrate status --key-map keys.toml --format json
+  migrate status --comment --tracking-issue acme/platform
 
 Deleting the ledger loses no remote state: the next run rebuilds it from GitHub and IAM.
 Exit codes: 0 every repository read, 11 some could not be read (see errors), 1 tool error, 2 usage")]
@@ -181,6 +184,33 @@ pub struct StatusArgs {
 
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+
+    /// For open pull requests: check that each migrated job, each way it runs, would be
+    /// allowed to assume the role its workflow names (GetRole, ListOpenIDConnectProviders).
+    #[arg(long, conflicts_with = "no_aws")]
+    pub preflight: bool,
+
+    /// With --preflight: the OIDC issuer's GitHub host (GHES). Default: the host of --github-url.
+    #[arg(long, value_name = "HOST")]
+    pub github_host: Option<String>,
+
+    /// With --preflight: the GHEC enterprise slug when the enterprise uses its unique issuer.
+    #[arg(long, value_name = "SLUG")]
+    pub enterprise_slug: Option<String>,
+
+    /// Write the output to FILE instead of standard output (e.g. the HTML dashboard).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Comment on each campaign pull request once per failure class of its failed runs, and
+    /// edit that comment on later runs (journaled before it is sent).
+    #[arg(long)]
+    pub comment: bool,
+
+    /// Keep one issue in OWNER/REPO current with this status and the blockers: created once
+    /// (found again by a marker in its body), then edited in place (journaled).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub tracking_issue: Option<String>,
 }
 
 pub fn run(args: StatusArgs) -> u8 {
@@ -192,12 +222,57 @@ pub fn run(args: StatusArgs) -> u8 {
         }
     };
     let truth = match session.gather(&args.campaign, args.key_map.as_deref()) {
-        Ok((truth, _)) => truth,
+        Ok((mut truth, iam)) => {
+            let default_branches: BTreeMap<String, String> = session
+                .ledger
+                .repos()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
+                .collect();
+            {
+                let _entered = session.runtime.enter();
+                let mut errors = Vec::new();
+                truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
+                    &session.reader,
+                    iam.as_ref(),
+                    &truth.repos,
+                    &default_branches,
+                    &mut errors,
+                ));
+                truth.errors.extend(errors);
+                reconcile::failures::apply(&mut truth.repos, &truth.failures);
+            }
+            if args.preflight
+                && let Some(iam) = iam
+            {
+                let issuer = match preflight_issuer(&args) {
+                    Ok(issuer) => issuer,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::USAGE;
+                    }
+                };
+                let _entered = session.runtime.enter();
+                let mut errors = Vec::new();
+                truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
+                    &session.reader,
+                    &iam,
+                    &issuer,
+                    &truth.repos,
+                    &default_branches,
+                    &mut errors,
+                ));
+                truth.errors.extend(errors);
+            }
+            truth
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::TOOL_ERROR;
         }
     };
+
     report_resolved(&truth);
     if matches!(args.format, Format::Table) {
         eprintln!(
@@ -205,16 +280,151 @@ pub fn run(args: StatusArgs) -> u8 {
             truth.requests, truth.not_modified
         );
     }
+    let point = progress_point(&truth);
+    if let Err(e) = session.ledger.record_progress(&point) {
+        truth_note(&format!("the progress history could not be recorded: {e}"));
+    }
     let text = match args.format {
         Format::Table => table(&truth),
         Format::Markdown => markdown(&truth),
+        Format::Html => dashboard(&truth, &session.ledger).render(),
         Format::Json => serde_json::to_string_pretty(&to_json(&truth)).unwrap_or_default() + "\n",
     };
-    match super::print(&text) {
+    if (args.comment || args.tracking_issue.is_some())
+        && let Err(e) = announce(&args, &session, &truth)
+    {
+        eprintln!("error: {e}");
+        return exit::TOOL_ERROR;
+    }
+    let printed = match &args.output {
+        Some(path) => match std::fs::write(path, &text) {
+            Ok(()) => {
+                eprintln!("wrote {}", path.display());
+                exit::CLEAN
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return exit::TOOL_ERROR;
+            }
+        },
+        None => super::print(&text),
+    };
+    match printed {
         exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
         exit::CLEAN => INCOMPLETE,
         failed => failed,
     }
+}
+
+/// `--comment` and `--tracking-issue`: the writes, each journaled; one line each on stderr.
+fn announce(
+    args: &StatusArgs,
+    session: &Session,
+    truth: &Truth,
+) -> Result<(), crate::github::GitHubError> {
+    let _entered = session.runtime.enter();
+    let (_, writer) = github::connect_writer(&args.campaign.github_url, args.campaign.policy())?;
+    let lines = session.runtime.block_on(async {
+        crate::announce::settle(&writer, &session.ledger).await;
+        let mut lines = Vec::new();
+        if args.comment {
+            lines.extend(
+                crate::announce::comment_failures(
+                    &writer,
+                    &session.ledger,
+                    &truth.repos,
+                    &truth.failures,
+                )
+                .await,
+            );
+        }
+        if let Some(slug) = &args.tracking_issue {
+            let body = crate::campaign::announce::tracking_body(&markdown(truth), &truth.failures);
+            lines
+                .push(crate::announce::tracking_issue(&writer, &session.ledger, slug, &body).await);
+        }
+        lines
+    });
+    for line in lines {
+        eprintln!("{line}");
+    }
+    Ok(())
+}
+
+fn truth_note(note: &str) {
+    eprintln!("note: {note}");
+}
+
+/// This run's size, for the burndown.
+fn progress_point(truth: &Truth) -> crate::campaign::ledger::ProgressPoint {
+    crate::campaign::ledger::ProgressPoint {
+        at: time::now(),
+        repos: truth.repos.len(),
+        repos_with_keys: truth
+            .repos
+            .iter()
+            .filter(|v| v.observed.old_secrets_present > 0 || !v.observed.references.is_empty())
+            .count(),
+        active_keys: truth.keys.values().filter(|k| k.status == "Active").count(),
+    }
+}
+
+/// The HTML dashboard's content: this run and the ledger's history.
+fn dashboard(truth: &Truth, ledger: &Ledger) -> crate::campaign::dashboard::Dashboard {
+    use crate::campaign::dashboard::{Dashboard, DashboardRow};
+    let mut blockers: BTreeMap<crate::campaign::diagnose::FailureClass, Vec<String>> =
+        BTreeMap::new();
+    for (repo, failures) in &truth.failures {
+        for f in failures {
+            let repos = blockers.entry(f.diagnosis.class).or_default();
+            if !repos.contains(repo) {
+                repos.push(repo.clone());
+            }
+        }
+    }
+    let rows = truth
+        .repos
+        .iter()
+        .map(|v| {
+            let r = row(v, truth);
+            DashboardRow {
+                repo: v.facts.repo.clone(),
+                state: v.state.as_str().to_string(),
+                pr: v.facts.pull.as_ref().map(|p| (p.number, p.url.clone())),
+                roles: v.observed.roles.clone(),
+                keys: v
+                    .facts
+                    .keys
+                    .iter()
+                    .map(|(id, _)| format!("{} {}", mask_key_id(id), r.key_last_used))
+                    .collect(),
+                next: v.next.clone(),
+            }
+        })
+        .collect();
+    Dashboard {
+        title: match &truth.org {
+            Some(org) => format!("{org}: static AWS keys → OIDC"),
+            None => "Static AWS keys → OIDC".to_string(),
+        },
+        generated_at: time::now(),
+        totals: totals(truth),
+        history: ledger.progress().unwrap_or_default(),
+        blockers,
+        rows,
+    }
+}
+
+/// The issuer whose provider and condition keys `--preflight` checks.
+fn preflight_issuer(args: &StatusArgs) -> Result<crate::trust::Issuer, String> {
+    let host = match &args.github_host {
+        Some(host) => Some(host.clone()),
+        None => crate::github::Endpoint::parse(&args.campaign.github_url)
+            .map(|e| e.host)
+            .ok(),
+    };
+    crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
+        .map_err(|e| e.to_string())
 }
 
 /// Tells what pending journal entries turned out to be.
@@ -390,6 +600,51 @@ fn table(truth: &Truth) -> String {
     }
     out.push_str(&format!("\n{}\n", totals_line(truth)));
     out.push_str(&organization_lines(truth));
+    for (repo, failures) in &truth.failures {
+        out.push_str(&format!("\nfailing {repo}:\n"));
+        for f in failures {
+            out.push_str(&format!(
+                "  {} {}: {} — {}\n    {}{}\n",
+                f.workflow,
+                f.job.as_deref().unwrap_or("-"),
+                f.diagnosis.class.as_str(),
+                f.diagnosis.fix,
+                f.run_url,
+                f.sub
+                    .as_deref()
+                    .map(|s| format!(" (presented sub `{s}`)"))
+                    .unwrap_or_default()
+            ));
+            if !f.allowed_subs.is_empty() {
+                out.push_str(&format!(
+                    "    the role allows: {}\n",
+                    f.allowed_subs
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    for (repo, rows) in &truth.preflight {
+        let denied: Vec<_> = rows.iter().filter(|r| !r.check.passes()).collect();
+        out.push_str(&format!(
+            "\npre-flight {repo}: {} of {} ways would not be allowed to assume the role\n",
+            denied.len(),
+            rows.len()
+        ));
+        for r in denied {
+            out.push_str(&format!(
+                "  {}: {} [{}] sub `{}`: {}\n",
+                r.path,
+                r.job,
+                r.way,
+                r.sub,
+                r.check.summary()
+            ));
+        }
+    }
     append_notes(&mut out, truth, "");
     out
 }
@@ -406,6 +661,10 @@ fn markdown(truth: &Truth) -> String {
         out.push_str(&format!("| {} |\n", c.join(" | ")));
     }
     out.push_str(&format!("\n**{}**\n", totals_line(truth)));
+    for (repo, rows) in &truth.preflight {
+        out.push_str(&format!("\n#### Pre-flight trust check: {repo}\n\n"));
+        out.push_str(&crate::trust::preflight::markdown(rows));
+    }
     append_notes(&mut out, truth, "- ");
     out
 }
@@ -476,6 +735,8 @@ fn to_json(truth: &Truth) -> serde_json::Value {
                     "workflow": r.workflow, "run_url": r.run_url, "run_at": time::format(r.run_at),
                 })),
                 "keys": keys,
+                "preflight": truth.preflight.get(&v.facts.repo),
+                "failures": truth.failures.get(&v.facts.repo),
                 "next_step": v.next,
             })
         })

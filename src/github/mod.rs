@@ -9,9 +9,11 @@ pub mod endpoint;
 pub mod enterprise;
 pub mod error;
 pub mod governor;
+pub mod issues;
 pub mod permissions;
 pub mod rate;
 pub mod read;
+pub mod runs;
 mod transport;
 pub mod write;
 

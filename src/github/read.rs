@@ -402,7 +402,12 @@ impl GitHubReader {
         Ok(reply.body)
     }
 
-    async fn get(&self, path: &str, accept: &str, what: &str) -> Result<Reply, GitHubError> {
+    pub(super) async fn get(
+        &self,
+        path: &str,
+        accept: &str,
+        what: &str,
+    ) -> Result<Reply, GitHubError> {
         // Only JSON listings are worth keeping; raw files can be large.
         let cacheable = accept == "application/vnd.github+json";
         let Some(cache) = self.cache.as_ref().filter(|_| cacheable) else {
@@ -467,7 +472,7 @@ impl GitHubReader {
         }
     }
 
-    async fn get_json(&self, path: &str, what: &str) -> Result<Value, GitHubError> {
+    pub(super) async fn get_json(&self, path: &str, what: &str) -> Result<Value, GitHubError> {
         self.get(path, "application/vnd.github+json", what)
             .await?
             .json(what)

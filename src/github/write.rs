@@ -55,7 +55,7 @@ impl GitHubWriter {
         self.transport.governor.requests()
     }
 
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         path: &str,

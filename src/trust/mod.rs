@@ -2,10 +2,12 @@
 //! pair from scan facts, validate the policies, and render them as Terraform, CloudFormation
 //! or JSON. Pure: the CLI layer reads git remotes and writes the output.
 
+pub mod conditions;
 pub mod emit;
 pub mod naming;
 pub mod plan;
 pub mod policy;
+pub mod preflight;
 pub mod reconcile;
 
 use std::fmt;

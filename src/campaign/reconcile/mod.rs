@@ -16,7 +16,9 @@ use crate::github::{ConditionalCache, GitHubError, GitHubReader};
 use crate::iam_keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
 
+pub mod failures;
 mod iam;
+pub mod preflight;
 mod runs;
 mod settle;
 
@@ -76,6 +78,10 @@ pub struct Truth {
     /// GitHub requests this run made, and how many of them GitHub answered `304` (free).
     pub requests: u64,
     pub not_modified: u64,
+    /// The pre-flight trust check of open pull requests (`status --preflight`), by repository.
+    pub preflight: BTreeMap<String, Vec<crate::trust::preflight::Row>>,
+    /// Failed runs of migrated workflows, explained, by repository.
+    pub failures: BTreeMap<String, Vec<failures::Failure>>,
 }
 
 /// The target recorded in the ledger, or the one given now (which is then recorded).

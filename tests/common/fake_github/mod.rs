@@ -180,6 +180,33 @@ type AppState = (
     Arc<(openapi::Spec, graphql_schema::Schema)>,
 );
 
+/// Where the logs endpoint redirects to: `PREFIX{owner}/{repo}/{job_id}`, served without the
+/// token, like the signed blob URL GitHub hands out.
+pub const LOG_BLOB_PREFIX: &str = "/_blob/job-logs/";
+
+/// The text of a job's log, as the blob store behind GitHub's redirect serves it.
+fn log_blob(shared: &Mutex<Shared>, rest: &str) -> Response {
+    let mut parts = rest.rsplitn(2, '/');
+    let job_id: u64 = parts.next().unwrap_or_default().parse().unwrap_or_default();
+    let slug = parts.next().unwrap_or_default();
+    let s = shared.lock().expect("lock");
+    let log = s
+        .world
+        .repos
+        .get(slug)
+        .and_then(|r| {
+            r.runs
+                .iter()
+                .flat_map(|run| &run.jobs)
+                .find(|j| j.id == job_id)
+        })
+        .map(|j| j.log.clone());
+    match log {
+        Some(text) => (StatusCode::OK, [("content-type", "text/plain")], text).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn handle(
     State((shared, spec)): State<AppState>,
     method: Method,
@@ -190,6 +217,17 @@ async fn handle(
     let latency = shared.lock().expect("lock").latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    if let Some(rest) = uri.path().strip_prefix(LOG_BLOB_PREFIX) {
+        let response = log_blob(&shared, rest);
+        shared.lock().expect("lock").log.push(Logged {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            operation: "log-blob".into(),
+            status: response.status().as_u16(),
+            injected: false,
+        });
+        return response;
     }
     let auth = headers
         .get("authorization")

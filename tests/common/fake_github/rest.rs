@@ -107,6 +107,26 @@ fn with_link(mut response: Response, link: Option<String>) -> Response {
 }
 
 /// A page of `items` under `field` (`{"total_count", field: [...]}`).
+fn comment_json(slug: &str, c: &super::state::Comment) -> Value {
+    json!({
+        "id": c.id, "body": c.body,
+        "html_url": format!("https://github.example/{slug}/issues/{}#issuecomment-{}", c.issue_number, c.id),
+    })
+}
+
+fn issue_json(slug: &str, i: &super::state::Issue) -> Value {
+    json!({
+        "number": i.number, "title": i.title, "body": i.body, "state": "open",
+        "html_url": format!("https://github.example/{slug}/issues/{}", i.number),
+    })
+}
+
+/// A listing GitHub answers with a bare array (issues, comments).
+fn page_array(req: &Request<'_>, items: Vec<Value>) -> Response {
+    let (_, slice, link) = paginate(req, items);
+    with_link(json_response(StatusCode::OK, json!(slice)), link)
+}
+
 fn page(req: &Request<'_>, field: &str, items: Vec<Value>) -> Response {
     let (total, slice, link) = paginate(req, items);
     with_link(
@@ -303,13 +323,55 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
                 .map(|r| {
                     json!({
                         "id": r.id, "path": r.path, "head_branch": r.head_branch, "head_sha": r.head_sha,
-                        "status": "completed", "conclusion": r.conclusion,
+                        "status": "completed", "conclusion": r.conclusion, "event": r.event,
                         "created_at": super::state::rfc3339(r.created_at),
                         "html_url": format!("https://github.example/{}/actions/runs/{}", repo.slug(), r.id),
                     })
                 })
                 .collect();
             page(req, "workflow_runs", items)
+        }
+        "actions/list-jobs-for-workflow-run" => {
+            let run_id: u64 = req.param("run_id").parse().unwrap_or_default();
+            let Some(run) = repo.runs.iter().find(|r| r.id == run_id) else {
+                return not_found();
+            };
+            let items = run
+                .jobs
+                .iter()
+                .map(|j| {
+                    json!({
+                        "id": j.id, "run_id": run.id, "name": j.name, "status": "completed",
+                        "conclusion": j.conclusion,
+                        "started_at": super::state::rfc3339(run.created_at),
+                        "completed_at": super::state::rfc3339(run.created_at + 60),
+                        "html_url": format!("https://github.example/{}/actions/runs/{}/job/{}", repo.slug(), run.id, j.id),
+                    })
+                })
+                .collect();
+            page(req, "jobs", items)
+        }
+        "actions/download-job-logs-for-workflow-run" => {
+            // GitHub answers with a redirect to a short-lived URL of the log's text.
+            let job_id: u64 = req.param("job_id").parse().unwrap_or_default();
+            if !repo
+                .runs
+                .iter()
+                .flat_map(|r| &r.jobs)
+                .any(|j| j.id == job_id)
+            {
+                return not_found();
+            }
+            let host = req
+                .headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let location = format!(
+                "http://{host}{}{slug}/{job_id}?sig=short-lived",
+                super::LOG_BLOB_PREFIX
+            );
+            (StatusCode::FOUND, [("location", location)]).into_response()
         }
         "actions/list-repo-organization-secrets" => page(req, "secrets", Vec::new()),
         "actions/delete-repo-secret" => {
@@ -561,6 +623,69 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
             }
             let p = p.clone();
             json_response(StatusCode::OK, pull_json(repo, &p))
+        }
+        "issues/list-comments" => {
+            let number: u64 = req.param("issue_number").parse().unwrap_or(0);
+            let slug = repo.slug();
+            let items = repo
+                .comments
+                .iter()
+                .filter(|c| c.issue_number == number)
+                .map(|c| comment_json(&slug, c))
+                .collect();
+            page_array(req, items)
+        }
+        "issues/create-comment" => {
+            let number: u64 = req.param("issue_number").parse().unwrap_or(0);
+            let exists = repo.pulls.iter().any(|p| p.number == number)
+                || repo.issues.iter().any(|i| i.number == number);
+            if !exists {
+                return not_found();
+            }
+            let comment = super::state::Comment {
+                id: repo.id * 1000 + repo.comments.len() as u64 + 1,
+                issue_number: number,
+                body: req.json()["body"].as_str().unwrap_or_default().to_string(),
+            };
+            repo.comments.push(comment.clone());
+            json_response(StatusCode::CREATED, comment_json(&repo.slug(), &comment))
+        }
+        "issues/update-comment" => {
+            let id: u64 = req.param("comment_id").parse().unwrap_or(0);
+            let slug = repo.slug();
+            let body = req.json();
+            let Some(c) = repo.comments.iter_mut().find(|c| c.id == id) else {
+                return not_found();
+            };
+            c.body = body["body"].as_str().unwrap_or_default().to_string();
+            json_response(StatusCode::OK, comment_json(&slug, c))
+        }
+        "issues/list-for-repo" => {
+            let slug = repo.slug();
+            let items = repo.issues.iter().map(|i| issue_json(&slug, i)).collect();
+            page_array(req, items)
+        }
+        "issues/create" => {
+            let body = req.json();
+            let issue = super::state::Issue {
+                number: (repo.pulls.len() + repo.issues.len() + 1) as u64,
+                title: body["title"].as_str().unwrap_or_default().to_string(),
+                body: body["body"].as_str().unwrap_or_default().to_string(),
+            };
+            repo.issues.push(issue.clone());
+            json_response(StatusCode::CREATED, issue_json(&repo.slug(), &issue))
+        }
+        "issues/update" => {
+            let number: u64 = req.param("issue_number").parse().unwrap_or(0);
+            let slug = repo.slug();
+            let body = req.json();
+            let Some(i) = repo.issues.iter_mut().find(|i| i.number == number) else {
+                return not_found();
+            };
+            if let Some(b) = body["body"].as_str() {
+                i.body = b.to_string();
+            }
+            json_response(StatusCode::OK, issue_json(&slug, i))
         }
         "issues/add-labels" => {
             let number: u64 = req.param("issue_number").parse().unwrap_or(0);

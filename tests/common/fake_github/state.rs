@@ -61,6 +61,18 @@ pub struct Run {
     pub conclusion: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// `push`, `pull_request`...
+    pub event: String,
+    pub jobs: Vec<RunJob>,
+}
+
+/// A job of a run, with its log as the runner wrote it.
+#[derive(Clone, Debug)]
+pub struct RunJob {
+    pub id: u64,
+    pub name: String,
+    pub conclusion: String,
+    pub log: String,
 }
 
 /// Now, in Unix seconds.
@@ -91,6 +103,24 @@ pub struct Repo {
     pub environments: BTreeMap<String, Vec<String>>,
     pub oidc: Value,
     pub runs: Vec<Run>,
+    /// Issues (numbers shared with pull requests, as on GitHub).
+    pub issues: Vec<Issue>,
+    /// Comments on issues and pull requests.
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Comment {
+    pub id: u64,
+    pub issue_number: u64,
+    pub body: String,
 }
 
 impl Repo {
@@ -170,6 +200,8 @@ impl World {
             environments: BTreeMap::new(),
             oidc: json!({"use_default": true}),
             runs: Vec::new(),
+            issues: Vec::new(),
+            comments: Vec::new(),
         };
         repo.trees.insert(tree_sha.clone(), tree);
         repo.commits.insert(
@@ -279,8 +311,45 @@ impl World {
             head_sha: repo.head().cloned().unwrap_or_default(),
             conclusion: conclusion.to_string(),
             created_at: now() - age,
+            event: "push".to_string(),
+            jobs: Vec::new(),
         };
         repo.runs.push(run);
+        id
+    }
+
+    /// A failed run of `path`, `(branch, event, conclusion)`, `age` seconds ago, whose jobs
+    /// are `(name, conclusion, log)`; `startup_failure` runs have no jobs.
+    pub fn failed_run(
+        &mut self,
+        slug: &str,
+        path: &str,
+        (branch, event, conclusion): (&str, &str, &str),
+        age: i64,
+        jobs: &[(&str, &str, &str)],
+    ) -> u64 {
+        let id = self.id();
+        let jobs = jobs
+            .iter()
+            .map(|(name, conclusion, log)| RunJob {
+                id: self.id(),
+                name: name.to_string(),
+                conclusion: conclusion.to_string(),
+                log: log.to_string(),
+            })
+            .collect();
+        let repo = self.repos.get_mut(slug).expect("repo exists");
+        let head_sha = repo.head().cloned().unwrap_or_default();
+        repo.runs.push(Run {
+            id,
+            path: path.to_string(),
+            head_branch: branch.to_string(),
+            head_sha,
+            conclusion: conclusion.to_string(),
+            created_at: now() - age,
+            event: event.to_string(),
+            jobs,
+        });
         id
     }
 }

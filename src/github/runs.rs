@@ -1,0 +1,122 @@
+//! Failed workflow runs for diagnosis (effects): the failed runs of a branch since a time,
+//! a run's jobs, and a job's log (`…/logs` answers with a redirect to the log's text).
+
+use super::GitHubError;
+use super::read::{GitHubReader, percent_encode};
+
+/// A failed (or never started) run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRun {
+    pub id: u64,
+    /// The workflow file; GitHub may append `@REF`.
+    pub path: String,
+    pub url: String,
+    /// `push`, `pull_request`, `schedule`...
+    pub event: String,
+    pub head_branch: String,
+    /// `failure` or `startup_failure`.
+    pub conclusion: String,
+    pub created_at: String,
+}
+
+/// One job of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunJob {
+    pub id: u64,
+    pub name: String,
+    pub conclusion: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+impl GitHubReader {
+    /// Runs on `branch` created at or after `since` (RFC 3339) that did not succeed, newest first.
+    pub async fn failed_runs_since(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        since: &str,
+    ) -> Result<Vec<FailedRun>, GitHubError> {
+        let what = format!("workflow runs of {owner}/{repo}");
+        let mut out = Vec::new();
+        // `status=failure` does not list runs that never started: ask for those too.
+        for status in ["failure", "startup_failure"] {
+            let v = self
+                .get_json(
+                    &format!(
+                        "/repos/{owner}/{repo}/actions/runs?branch={}&status={status}&created=%3E%3D{}&per_page=100",
+                        percent_encode(branch),
+                        percent_encode(since)
+                    ),
+                    &what,
+                )
+                .await?;
+            out.extend(
+                v["workflow_runs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| FailedRun {
+                        id: r["id"].as_u64().unwrap_or_default(),
+                        path: r["path"].as_str().unwrap_or_default().to_string(),
+                        url: r["html_url"].as_str().unwrap_or_default().to_string(),
+                        event: r["event"].as_str().unwrap_or_default().to_string(),
+                        head_branch: r["head_branch"].as_str().unwrap_or_default().to_string(),
+                        conclusion: r["conclusion"].as_str().unwrap_or(status).to_string(),
+                        created_at: r["created_at"].as_str().unwrap_or_default().to_string(),
+                    }),
+            );
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(out)
+    }
+
+    /// The jobs of the latest attempt of a run.
+    pub async fn run_jobs(
+        &self,
+        owner: &str,
+        repo: &str,
+        run_id: u64,
+    ) -> Result<Vec<RunJob>, GitHubError> {
+        let what = format!("jobs of run {run_id} of {owner}/{repo}");
+        let v = self
+            .get_json(
+                &format!("/repos/{owner}/{repo}/actions/runs/{run_id}/jobs?per_page=100"),
+                &what,
+            )
+            .await?;
+        Ok(v["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|j| RunJob {
+                id: j["id"].as_u64().unwrap_or_default(),
+                name: j["name"].as_str().unwrap_or_default().to_string(),
+                conclusion: j["conclusion"].as_str().unwrap_or_default().to_string(),
+                started_at: j["started_at"].as_str().map(str::to_string),
+                completed_at: j["completed_at"].as_str().map(str::to_string),
+            })
+            .collect())
+    }
+
+    /// A job's log as plain text. GitHub answers `302 Found` with the log's (short-lived)
+    /// location, which the client follows.
+    pub async fn job_log(
+        &self,
+        owner: &str,
+        repo: &str,
+        job_id: u64,
+    ) -> Result<String, GitHubError> {
+        let what = format!("log of job {job_id} of {owner}/{repo}");
+        // Not the JSON media type: logs are large and never worth an ETag entry.
+        let reply = self
+            .get(
+                &format!("/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"),
+                "application/vnd.github.raw+json",
+                &what,
+            )
+            .await?;
+        Ok(reply.body)
+    }
+}
