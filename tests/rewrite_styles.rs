@@ -166,8 +166,10 @@ fn scan_and_rewrite_agree_on_every_testdata_file() {
         .args([
             "rewrite",
             dir.to_str().expect("UTF-8 path"),
-            "--role-arn",
-            ROLE,
+            // A role per environment too (testdata/flow/environments.yml reads one secret name
+            // under two environments).
+            "--role-map",
+            "testdata/role-maps/everything.toml",
         ])
         .args(["--format", "json"])
         .output()
