@@ -288,6 +288,56 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         .collect()
 }
 
+/// Callers that pass different key pairs to one local callee: the callee cannot get one role
+/// for them, so neither it nor they are `auto`.
+fn disagreeing_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>) {
+    let mut passed: HashMap<usize, Vec<(usize, usize, Vec<String>)>> = HashMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let root = repo_root(Path::new(&file.path));
+        for (k, f) in file.findings.iter().enumerate() {
+            let (true, Some(callee), Some(root)) = (
+                f.rule == detect::PASSED_TO_WORKFLOW,
+                f.callee.as_deref(),
+                root.as_ref(),
+            ) else {
+                continue;
+            };
+            if let Some(&c) = index.get(&normalize(&root.join(callee))) {
+                passed.entry(c).or_default().push((i, k, f.secrets.clone()));
+            }
+        }
+    }
+    for (callee, callers) in passed {
+        let mut pairs: Vec<&Vec<String>> = callers.iter().map(|(_, _, s)| s).collect();
+        pairs.sort();
+        pairs.dedup();
+        if pairs.len() < 2 {
+            continue;
+        }
+        let listed: Vec<String> = pairs.iter().map(|p| p.join("+")).collect();
+        let callee_path = files[callee].path.clone();
+        let reason = format!(
+            "reusable-callee: callers pass different key pairs ({}) to {callee_path}, which can assume only one role: give each key pair its own workflow, or pass the role ARN as an input",
+            listed.join(", ")
+        );
+        for (i, k, _) in &callers {
+            let f = &mut files[*i].findings[*k];
+            f.fix = Fix::Manual;
+            f.reason = reason.clone();
+            f.cross_file = true;
+        }
+        for f in files[callee]
+            .findings
+            .iter_mut()
+            .filter(|f| f.fix == Fix::Auto)
+        {
+            f.fix = Fix::Manual;
+            f.reason = reason.clone();
+            f.cross_file = true;
+        }
+    }
+}
+
 /// Links callers to local callees both ways a caller passes secrets; the explicit pass runs
 /// again after `inherit` linking so a caller of an inheriting caller follows it too.
 fn link_callers(files: &mut [FileReport], texts: &[(String, String)]) {
@@ -350,6 +400,7 @@ fn link_local_callers(files: &mut [FileReport]) {
         .enumerate()
         .map(|(i, f)| (normalize(Path::new(&f.path)), i))
         .collect();
+    disagreeing_callers(files, &index);
     for _round in 0..8 {
         let mut downgrades: Vec<(usize, usize, String)> = Vec::new();
         for (i, file) in files.iter().enumerate() {
