@@ -7,6 +7,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod aws_steps;
 pub mod campaign;
 pub mod cli;
 pub mod detect;

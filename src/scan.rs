@@ -26,6 +26,9 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
     #[serde(skip)]
     inherit_calls: Vec<InheritCall>,
+    /// The steps `trust --permissions inferred` compiles a policy from.
+    #[serde(skip)]
+    pub aws_steps: Vec<crate::aws_steps::JobSteps>,
 }
 
 /// A file that could not be scanned, or a problem inside one that was.
@@ -113,6 +116,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
         triggers,
         findings: detect::detect(&cx),
         inherit_calls: detect::inherit_calls(&cx),
+        aws_steps: crate::aws_steps::read(&workflow, &lines, text),
     };
     FileOutcome::Scanned(Box::new(report), problem)
 }

@@ -3,7 +3,9 @@
 //! or JSON. Pure: the CLI layer reads git remotes and writes the output.
 
 pub mod emit;
+pub mod infer;
 pub mod naming;
+pub mod permissions;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::naming::{self, RoleNameTemplate};
+use super::permissions::{InferredPermissions, PermissionSource};
 use super::policy::{self, AssumingJob, DEFAULT_AUDIENCE};
 use super::{AccountId, Issuer, RepoIds, Slug, TrustError};
 use crate::detect::Severity;
@@ -78,6 +79,11 @@ pub struct RoleSpec {
     pub subs: Vec<String>,
     pub trust_policy: Value,
     pub permission_policy: Value,
+    /// Where `permission_policy` comes from (`trust --permissions`).
+    pub permissions: PermissionSource,
+    /// The policy compiled from the jobs' steps, with each statement's sources, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<InferredPermissions>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -371,6 +377,8 @@ pub fn build_plan(
                 subs: claims.values.into_iter().collect(),
                 trust_policy: trust,
                 permission_policy: policy::placeholder_permission_policy(),
+                permissions: PermissionSource::Placeholder,
+                inferred: None,
                 tags,
             });
         }
