@@ -10,12 +10,12 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 
+use crate::trust::permissions::PermissionSource;
 use crate::trust::plan::{RoleSpec, TrustPlan};
-use crate::trust::policy::validate_trust;
+use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
 use crate::trust::reconcile::{self, ExistingProvider, ProviderChange, RoleChange};
 
 /// The inline policy every created role gets until someone writes the real one.
-const PLACEHOLDER_POLICY_NAME: &str = "migrate-placeholder-replace-me";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -223,6 +223,24 @@ pub struct Permissions {
 }
 
 impl Permissions {
+    /// What `trust --permissions` chose for the role: the inferred policy, the user's
+    /// permissions (when --copy-permissions-from read them), or the placeholder.
+    fn for_role(role: &RoleSpec, copied: Option<&Self>) -> Self {
+        match (role.permissions, copied) {
+            (PermissionSource::Inferred, _) => Self {
+                managed: Vec::new(),
+                inline: vec![(
+                    INFERRED_POLICY_NAME.to_string(),
+                    role.permission_policy.to_string(),
+                )],
+            },
+            (PermissionSource::Copied, Some(copied)) => copied.clone(),
+            // An explicit --copy-permissions-from still applies to placeholder roles (as before).
+            (PermissionSource::Placeholder, Some(copied)) => copied.clone(),
+            _ => Self::placeholder(role),
+        }
+    }
+
     fn placeholder(role: &RoleSpec) -> Self {
         Self {
             managed: Vec::new(),
@@ -504,9 +522,7 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
                     Ok(()) => match create_role(
                         &client,
                         role,
-                        &copied
-                            .clone()
-                            .unwrap_or_else(|| Permissions::placeholder(role)),
+                        &Permissions::for_role(role, copied.as_ref()),
                     )
                     .await
                     {

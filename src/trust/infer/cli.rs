@@ -145,8 +145,10 @@ fn s3_uri(word: &str) -> Option<(&str, &str)> {
 
 /// Object ARN for a key or prefix: a prefix (`dir/`, empty, or a recursive copy) covers `*`.
 fn object_arn(bucket: &str, key: &str, whole_prefix: bool) -> String {
-    if whole_prefix || key.is_empty() || key.ends_with('/') {
+    if key.is_empty() || key.ends_with('/') {
         format!("arn:aws:s3:::{bucket}/{key}*")
+    } else if whole_prefix {
+        format!("arn:aws:s3:::{bucket}/{key}/*")
     } else {
         format!("arn:aws:s3:::{bucket}/{key}")
     }
@@ -174,7 +176,6 @@ fn s3_high_level(sink: &mut Sink<'_, '_>, line: usize, inv: &Invocation) {
         .collect();
     let grant = |sink: &mut Sink<'_, '_>, action: &str, bucket: &str, arn: String| {
         let arn = sink.arn(line, &what, bucket, |_| arn.clone());
-        debug_assert!(row.contains(&action) || action == "s3:PutObjectAcl");
         sink.grant(line, &what, &[action], vec![arn]);
     };
     let is_source = |n: usize| n == 0 && inv.positionals.len() > 1;
@@ -262,7 +263,7 @@ fn s3_high_level(sink: &mut Sink<'_, '_>, line: usize, inv: &Invocation) {
             sink.warn(
                 line,
                 format!(
-                    "{what}: location unknown (`{}` is not written in the workflow): `*` for its actions",
+                    "{what}: location unknown (`{}` not written in the workflow): `*` for its actions",
                     names.join("`, `")
                 ),
             );
@@ -419,13 +420,13 @@ fn resources(sink: &mut Sink<'_, '_>, line: usize, inv: &Invocation) -> Vec<Stri
             }
         }
         "s3api" => {
+            // With `--key` the call is on an object, else on the bucket.
             for bucket in values("--bucket") {
-                let key = inv.option("--key");
-                out.push(sink.arn(line, &what, &bucket, |b| format!("arn:aws:s3:::{b}")));
-                if let Some(key) = key {
-                    let joined = format!("{bucket}/{key}");
-                    out.push(sink.arn(line, &what, &joined, |j| format!("arn:aws:s3:::{j}")));
-                }
+                let target = match inv.option("--key") {
+                    Some(key) => format!("{bucket}/{key}"),
+                    None => bucket,
+                };
+                out.push(sink.arn(line, &what, &target, |t| format!("arn:aws:s3:::{t}")));
             }
         }
         "iam" => {
@@ -457,6 +458,14 @@ fn passed_roles(inv: &Invocation) -> Vec<&str> {
 
 /// Compiles the words after `aws`.
 pub fn compile(sink: &mut Sink<'_, '_>, line: usize, words: &[String]) {
+    // `aws --version`, `aws configure …` and `aws help` are local: no AWS call.
+    if words.iter().any(|w| w == "--version")
+        || words
+            .first()
+            .is_some_and(|w| w == "configure" || w == "help")
+    {
+        return;
+    }
     let Some(inv) = parse(words) else {
         let shown = words.join(" ");
         sink.unknown(line, &format!("cannot read the AWS CLI call `aws {shown}`"));

@@ -264,26 +264,36 @@ fn sam_deploy(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
     let actions = tables().known("sam:deploy").to_vec();
     sink.grant(line, what, &actions, stacks);
     let artifacts = tables().known("sam:artifacts").to_vec();
-    if let Some(bucket) = flag(args, "--s3-bucket") {
-        let bucket_arn = sink.arn(line, what, &bucket, |b| format!("arn:aws:s3:::{b}"));
-        let objects = if bucket_arn == "*" {
-            "*".to_string()
-        } else {
-            format!("{bucket_arn}/*")
-        };
-        sink.grant(line, what, &artifacts, vec![bucket_arn, objects]);
+    let bucket = if let Some(bucket) = flag(args, "--s3-bucket") {
+        Some(sink.arn(line, what, &bucket, |b| format!("arn:aws:s3:::{b}")))
     } else if args.iter().any(|a| a == "--resolve-s3") {
-        sink.grant(
-            line,
-            what,
-            &artifacts,
-            vec![
-                "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-*".into(),
-                "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-*/*".into(),
-            ],
-        );
+        Some("arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-*".to_string())
+    } else {
+        None
+    };
+    if let Some(bucket) = bucket {
+        artifact_bucket(sink, line, what, &artifacts, &bucket);
     }
     needs_service_role(sink, line, what, flag(args, "--role-arn").as_deref());
+}
+
+/// Uploads to an artifact bucket: list the bucket, read and write its objects.
+fn artifact_bucket(
+    sink: &mut Sink<'_, '_>,
+    line: usize,
+    what: &str,
+    actions: &[&str],
+    bucket: &str,
+) {
+    let (list, objects): (Vec<&str>, Vec<&str>) =
+        actions.iter().partition(|a| **a == "s3:ListBucket");
+    let objects_arn = if bucket == "*" {
+        "*".to_string()
+    } else {
+        format!("{bucket}/*")
+    };
+    sink.grant(line, what, &list, vec![bucket.to_string()]);
+    sink.grant(line, what, &objects, vec![objects_arn]);
 }
 
 /// `serverless deploy`: stack `SERVICE-STAGE` from serverless.yml and the deployment bucket;
@@ -304,6 +314,17 @@ fn serverless(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
     let arn = stack_arn(sink, line, what, &stack);
     let actions = tables().known("serverless:deploy").to_vec();
     sink.grant(line, what, &actions, vec![arn]);
+    // The framework's deployment bucket is a resource of the stack, named after it.
+    let bucket = if stack.contains('«') {
+        "*".to_string()
+    } else {
+        format!(
+            "arn:aws:s3:::{}-serverlessdeploymentbucket-*",
+            stack.to_ascii_lowercase()
+        )
+    };
+    let artifacts = tables().known("serverless:artifacts").to_vec();
+    artifact_bucket(sink, line, what, &artifacts, &bucket);
     let role = config.as_deref().and_then(|text| {
         text.lines()
             .find_map(|l| l.trim().strip_prefix("cfnRole:"))
@@ -315,7 +336,6 @@ fn serverless(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
 /// Terraform: the S3 backend and its DynamoDB lock from the configuration in the repository;
 /// what `plan`/`apply` manage cannot be inferred.
 fn terraform(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
-    let what = "terraform";
     let dir = args
         .iter()
         .find_map(|a| a.strip_prefix("-chdir="))
@@ -333,16 +353,28 @@ fn terraform(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
     let backend = backend_config(sink, &dir);
     match backend {
         Some(b) => {
+            // The S3 backend lists the bucket, reads and writes the state, and (with S3
+            // locking) writes and deletes `KEY.tflock`.
+            let what = "terraform backend";
             let state_actions = tables().known("terraform:state").to_vec();
-            let mut resources = vec![format!("arn:aws:s3:::{}", b.bucket)];
-            match &b.key {
-                Some(key) => {
-                    resources.push(format!("arn:aws:s3:::{}/{key}", b.bucket));
-                    resources.push(format!("arn:aws:s3:::{}/{key}.tflock", b.bucket));
-                }
-                None => resources.push(format!("arn:aws:s3:::{}/*", b.bucket)),
-            }
-            sink.grant(line, "terraform backend", &state_actions, resources);
+            let pick = |names: &[&str]| -> Vec<&str> {
+                state_actions
+                    .iter()
+                    .copied()
+                    .filter(|a| names.contains(a))
+                    .collect()
+            };
+            let (list, write, delete) = (
+                pick(&["s3:ListBucket"]),
+                pick(&["s3:GetObject", "s3:PutObject"]),
+                pick(&["s3:DeleteObject"]),
+            );
+            sink.grant(line, what, &list, vec![format!("arn:aws:s3:::{}", b.bucket)]);
+            let key = b.key.clone().unwrap_or_else(|| "*".into());
+            let state = format!("arn:aws:s3:::{}/{key}", b.bucket);
+            let lock = format!("arn:aws:s3:::{}/{key}.tflock", b.bucket);
+            sink.grant(line, what, &write, vec![state, lock.clone()]);
+            sink.grant(line, what, &delete, vec![lock]);
             if let Some(table) = &b.lock_table {
                 let region = b
                     .region
@@ -615,7 +647,9 @@ fn rendered_task_definition(sink: &Sink<'_, '_>, value: &str) -> Option<String> 
             if action == "aws-actions/amazon-ecs-render-task-definition"
                 && step.id.as_deref() == Some(id.as_str()) =>
         {
-            inputs.get("task-definition").cloned()
+            inputs
+                .get("task-definition")
+                .map(|v| shell::expand_expressions(v, &step.env, 0))
         }
         _ => None,
     })

@@ -25,11 +25,11 @@ pub struct Statement {
     pub from: Vec<String>,
 }
 
-/// `aws s3 sync` at `ci.yml:12` → `AwsS3SyncCiYml12`.
+/// `aws s3 sync` at `ci.yml:12` → `AwsS3SyncL12` (the file is in the statement's sources).
 fn sid_for(what: &str, source: &str) -> String {
-    let file = source.rsplit('/').next().unwrap_or(source);
+    let line = source.rsplit(':').next().unwrap_or("");
     let mut out = String::new();
-    for part in format!("{what} {file}").split(|c: char| !c.is_ascii_alphanumeric()) {
+    for part in format!("{what} L{line}").split(|c: char| !c.is_ascii_alphanumeric()) {
         let mut chars = part.chars();
         if let Some(first) = chars.next() {
             out.push(first.to_ascii_uppercase());
@@ -153,8 +153,8 @@ mod tests {
         ]);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].resources.len(), 2);
-        assert_eq!(got[0].sid, "AwsS3SyncCiYml3");
-        assert_eq!(got[1].sid, "AwsS3SyncCiYml6");
+        assert_eq!(got[0].sid, "AwsS3SyncL3");
+        assert_eq!(got[1].sid, "AwsS3SyncL6");
         assert_eq!(got[0].sources.len(), 3);
         assert!(iam_size(&document(&got)) < ROLE_INLINE_LIMIT);
     }

@@ -140,7 +140,7 @@ impl Sink<'_, '_> {
         self.warn(
             line,
             format!(
-                "{what}: resource unknown ({} is not written in the workflow): `*` for its actions",
+                "{what}: resource unknown ({} not written in the workflow): `*` for its actions",
                 names.join(", ")
             ),
         );

@@ -134,6 +134,7 @@ mod tests {
         "sam:deploy",
         "sam:artifacts",
         "serverless:deploy",
+        "serverless:artifacts",
         "terraform:state",
         "terraform:lock",
         "ecs:pass-role",
