@@ -75,45 +75,63 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
             .contains(&format!("created role gha-{repo}-dev "))
     );
 
-    let (trust_doc, policy_names, tags, client_ids) = common::moto::iam(async |client: Client| {
-        let role = client
-            .get_role()
-            .role_name(format!("gha-{repo}-dev"))
-            .send()
-            .await
-            .unwrap();
-        let role = role.role().unwrap().clone();
-        let policies = client
-            .list_role_policies()
-            .role_name(format!("gha-{repo}-dev"))
-            .send()
-            .await
-            .unwrap();
-        let provider = client
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(format!(
-                "arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
-            ))
-            .send()
-            .await
-            .unwrap();
-        (
-            role.assume_role_policy_document().unwrap().to_string(),
-            policies.policy_names().to_vec(),
-            role.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect::<Vec<_>>(),
-            provider.client_id_list().to_vec(),
-        )
-    });
+    let (trust_doc, policy_names, inferred, tags, client_ids) =
+        common::moto::iam(async |client: Client| {
+            let role = client
+                .get_role()
+                .role_name(format!("gha-{repo}-dev"))
+                .send()
+                .await
+                .unwrap();
+            let role = role.role().unwrap().clone();
+            let policies = client
+                .list_role_policies()
+                .role_name(format!("gha-{repo}-dev"))
+                .send()
+                .await
+                .unwrap();
+            let inferred = client
+                .get_role_policy()
+                .role_name(format!("gha-{repo}-dev"))
+                .policy_name("migrate-inferred-from-workflows")
+                .send()
+                .await
+                .unwrap()
+                .policy_document()
+                .to_string();
+            let provider = client
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(format!(
+                    "arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+                ))
+                .send()
+                .await
+                .unwrap();
+            (
+                role.assume_role_policy_document().unwrap().to_string(),
+                policies.policy_names().to_vec(),
+                inferred,
+                role.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect::<Vec<_>>(),
+                provider.client_id_list().to_vec(),
+            )
+        });
     assert_eq!(decode(&trust_doc), wanted["roles"][1]["trust_policy"]);
     assert_eq!(
         decode(&trust_doc)["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
             [0],
         format!("repo:octo-org/{repo}:environment:development")
     );
-    assert_eq!(policy_names, vec!["migrate-placeholder-replace-me"]);
+    // The job runs `cdk deploy`: the role gets the policy compiled from it, exactly.
+    assert_eq!(policy_names, vec!["migrate-inferred-from-workflows"]);
+    assert_eq!(wanted["roles"][1]["permissions"], "inferred");
+    assert_eq!(decode(&inferred), wanted["roles"][1]["permission_policy"]);
+    assert_eq!(
+        decode(&inferred)["Statement"][0]["Resource"],
+        format!("arn:aws:iam::{ACCOUNT}:role/cdk-*")
+    );
     assert!(tags.contains(&("migrate:campaign".into(), "static-keys-to-oidc".into())));
     assert!(client_ids.contains(&"sts.amazonaws.com".to_string()));
 
@@ -287,7 +305,14 @@ fn apply_copies_the_permissions_of_an_iam_user() {
 
     let run = trust(
         &repo,
-        &["--apply", "--yes", "--copy-permissions-from", &user],
+        &[
+            "--apply",
+            "--yes",
+            "--permissions",
+            "copied",
+            "--copy-permissions-from",
+            &user,
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 
