@@ -386,3 +386,131 @@ fn apply_with_an_unknown_user_changes_nothing() {
     );
     assert!(role_missing(&format!("gha-{repo}")));
 }
+
+/// `trust --apply` on a checkout of `testdata/permissions`, for one repository name.
+fn trust_checkout(repo: &str, case: &str, extra: &[&str]) -> Run {
+    let slug = format!("octo-org/{repo}");
+    let dir = format!("{}/testdata/permissions/{case}", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug", &slug])
+        .args(["--default-branch", "main"])
+        .args(extra)
+        .arg(dir)
+        .output()
+        .unwrap();
+    Run::of(output)
+}
+
+/// A user with one inline policy; returns its name.
+fn user_with_policy(repo: &str, label: &str, document: &str) -> String {
+    let user = format!("ci-{label}-{repo}");
+    common::moto::iam(async |client: Client| {
+        client.create_user().user_name(&user).send().await.unwrap();
+        client
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name("ci")
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap();
+    });
+    user
+}
+
+/// The actions of the role's inferred inline policy, sorted.
+fn inferred_actions(role: &str) -> Vec<String> {
+    let doc = common::moto::iam(async |client: Client| {
+        client
+            .get_role_policy()
+            .role_name(role)
+            .policy_name("migrate-inferred-from-workflows")
+            .send()
+            .await
+            .unwrap()
+            .policy_document()
+            .to_string()
+    });
+    let mut actions: Vec<String> = decode(&doc)["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+#[test]
+fn inferred_policies_are_bounded_by_the_old_user() {
+    if !common::moto::configured("`trust --apply` bounded by the user") {
+        return;
+    }
+    // Broad user: everything the workflow needs is within `s3:*`.
+    let repo = common::moto::unique("bound-broad");
+    let broad = user_with_policy(
+        &repo,
+        "broad",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    );
+    let run = trust_checkout(
+        &repo,
+        "s3-cli",
+        &["--apply", "--yes", "--copy-permissions-from", &broad],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("every inferred permission is within"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        inferred_actions(&format!("gha-{repo}")),
+        vec![
+            "s3:DeleteObject",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:PutObject",
+            "s3:PutObjectAcl"
+        ]
+    );
+
+    // Narrow user with an explicit Deny: uploads to the site only, deletes denied.
+    let repo = common::moto::unique("bound-narrow");
+    let narrow = user_with_policy(
+        &repo,
+        "narrow",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:Put*","s3:DeleteObject"],"Resource":"arn:aws:s3:::www.example.com/*"},
+            {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::www.example.com"},
+            {"Effect":"Deny","Action":"s3:Delete*","Resource":"*"}]}"#,
+    );
+    let run = trust_checkout(
+        &repo,
+        "s3-cli",
+        &["--apply", "--yes", "--copy-permissions-from", &narrow],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        inferred_actions(&format!("gha-{repo}")),
+        vec!["s3:ListBucket", "s3:PutObject", "s3:PutObjectAcl"]
+    );
+    for expected in [
+        "s3:DeleteObject on arn:aws:s3:::www.example.com/site/*, but IAM user ci-narrow",
+        "is explicitly denied it",
+        "s3:GetObject on arn:aws:s3:::build-artifacts/app/latest.zip, but IAM user",
+        "is not allowed it",
+        "s3:ListBucket on arn:aws:s3:::tmp-bucket",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+}

@@ -10,6 +10,12 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::trust::bound;
+use crate::trust::infer::limits;
 use crate::trust::permissions::PermissionSource;
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
@@ -225,15 +231,19 @@ pub struct Permissions {
 impl Permissions {
     /// What `trust --permissions` chose for the role: the inferred policy, the user's
     /// permissions (when --copy-permissions-from read them), or the placeholder.
-    fn for_role(role: &RoleSpec, copied: Option<&Self>) -> Self {
+    fn for_role(role: &RoleSpec, copied: Option<&Self>, bounded: Option<&Value>) -> Self {
         match (role.permissions, copied) {
-            (PermissionSource::Inferred, _) => Self {
-                managed: Vec::new(),
-                inline: vec![(
-                    INFERRED_POLICY_NAME.to_string(),
-                    role.permission_policy.to_string(),
-                )],
-            },
+            (PermissionSource::Inferred, _) => {
+                let document = bounded.unwrap_or(&role.permission_policy);
+                let empty = document["Statement"].as_array().is_none_or(Vec::is_empty);
+                if empty {
+                    return Self::placeholder(role);
+                }
+                Self {
+                    managed: Vec::new(),
+                    inline: vec![(INFERRED_POLICY_NAME.to_string(), document.to_string())],
+                }
+            }
             (PermissionSource::Copied, Some(copied)) => copied.clone(),
             // An explicit --copy-permissions-from still applies to placeholder roles (as before).
             (PermissionSource::Placeholder, Some(copied)) => copied.clone(),
@@ -267,6 +277,73 @@ fn inline_name(parts: &[&str]) -> String {
         .take(128)
         .collect();
     name
+}
+
+/// The policy documents behind the user's permissions: inline ones as read, managed ones
+/// through their default version.
+async fn policy_documents(
+    client: &Client,
+    permissions: &Permissions,
+) -> Result<Vec<Value>, String> {
+    let parse = |text: &str| {
+        serde_json::from_str::<Value>(&crate::trust::reconcile::decode_policy_document(text))
+            .map_err(|e| format!("a policy document IAM returned is not JSON: {e}"))
+    };
+    let mut out = Vec::new();
+    for (_, document) in &permissions.inline {
+        out.push(parse(document)?);
+    }
+    for arn in &permissions.managed {
+        let policy = client
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetPolicy", &e))?;
+        let version = policy
+            .policy()
+            .and_then(|p| p.default_version_id())
+            .ok_or_else(|| format!("{arn} has no default version"))?;
+        let document = client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetPolicyVersion", &e))?;
+        let text = document
+            .policy_version()
+            .and_then(|v| v.document())
+            .ok_or_else(|| format!("{arn} version {version} has no document"))?;
+        out.push(parse(text)?);
+    }
+    Ok(out)
+}
+
+/// Inferred policies bounded by the user's own (role name → document); prints what was dropped.
+fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for role in &plan.roles {
+        let Some(inferred) = role
+            .inferred
+            .as_ref()
+            .filter(|_| role.permissions == PermissionSource::Inferred)
+        else {
+            continue;
+        };
+        let (kept, dropped) = bound::bound(&inferred.statements, user, documents);
+        for message in &dropped {
+            eprintln!("warning: role {}: {message}", role.name);
+        }
+        if dropped.is_empty() {
+            eprintln!(
+                "role {}: every inferred permission is within IAM user {user}'s",
+                role.name
+            );
+        }
+        out.insert(role.name.clone(), limits::document(&kept));
+    }
+    out
 }
 
 /// The user's attached managed policies, inline policies, and the policies of its groups
@@ -469,7 +546,7 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
     };
     if let (Some(user), Some(copied)) = (copy_from, &copied) {
         eprintln!(
-            "new roles get the permissions of IAM user {user}: managed [{}], inline [{}]",
+            "roles with copied permissions get those of IAM user {user}, and inferred ones are bounded by them: managed [{}], inline [{}]",
             copied.managed.join(", "),
             copied
                 .inline
@@ -479,6 +556,20 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
                 .join(", ")
         );
     }
+    let bounded = match (copy_from, &copied) {
+        (Some(user), Some(copied))
+            if plan
+                .roles
+                .iter()
+                .any(|r| r.permissions == PermissionSource::Inferred) =>
+        {
+            let documents = policy_documents(&client, copied)
+                .await
+                .map_err(ApplyError::Iam)?;
+            bounded_policies(plan, user, &documents)
+        }
+        _ => BTreeMap::new(),
+    };
     for line in describe(&changes) {
         eprintln!("{line}");
     }
@@ -522,7 +613,7 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
                     Ok(()) => match create_role(
                         &client,
                         role,
-                        &Permissions::for_role(role, copied.as_ref()),
+                        &Permissions::for_role(role, copied.as_ref(), bounded.get(&role.name)),
                     )
                     .await
                     {

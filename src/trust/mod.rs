@@ -2,6 +2,7 @@
 //! pair from scan facts, validate the policies, and render them as Terraform, CloudFormation
 //! or JSON. Pure: the CLI layer reads git remotes and writes the output.
 
+pub mod bound;
 pub mod emit;
 pub mod infer;
 pub mod naming;
