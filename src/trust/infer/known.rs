@@ -108,9 +108,13 @@ fn docker_image(sink: &mut Sink<'_, '_>, line: usize, key: &str, image: &str, ec
     };
     let account = sink.ctx.account.to_string();
     let arn = if let Some(rest) = registry.strip_suffix(".amazonaws.com") {
-        // ACCOUNT.dkr.ecr.REGION
-        let parts: Vec<&str> = rest.split('.').collect();
-        let [acct, "dkr", "ecr", region] = parts.as_slice() else {
+        // ACCOUNT.dkr.ecr.REGION (the account may be an expression holding dots).
+        let parts: Vec<&str> = rest.rsplitn(4, '.').collect();
+        let [region, "ecr", "dkr", acct] = parts.as_slice() else {
+            sink.unknown(
+                line,
+                &format!("`{image}` is not an ECR image URI the compiler reads"),
+            );
             return;
         };
         let full = format!("{acct}:{region}:{repository}");
@@ -618,6 +622,15 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
                 }));
             }
             sink.grant(line, action, &known, arns);
+        }
+        // docker/login-action logs in to ECR with the keys it is given (GetAuthorizationToken).
+        "docker/login-action"
+            if inputs
+                .get("registry")
+                .is_some_and(|r| r.contains(".dkr.ecr.") || r.contains("public.ecr.aws")) =>
+        {
+            let login = tables().known("uses:aws-actions/amazon-ecr-login").to_vec();
+            sink.grant(line, action, &login, Vec::new());
         }
         "docker/build-push-action" => {
             let push = inputs.get("push").is_some_and(|v| v.trim() == "true");
