@@ -514,3 +514,72 @@ fn inferred_policies_are_bounded_by_the_old_user() {
         assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
     }
 }
+
+#[test]
+fn apply_shows_inferred_observed_and_granted_for_each_role() {
+    if !common::moto::configured("the evidence table") {
+        return;
+    }
+    use common::moto::ServiceUse;
+    let front = common::moto::IamFront::start();
+    let repo = common::moto::unique("evidence");
+    let user = user_with_policy(
+        &repo,
+        "evidence",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}]}"#,
+    );
+    front.set_last_accessed(
+        &user,
+        vec![
+            ServiceUse {
+                namespace: "s3",
+                name: "Amazon S3",
+                last_authenticated: Some("2026-11-02T10:00:00Z"),
+                actions: vec![
+                    ("PutObject", Some("2026-11-02T10:00:00Z")),
+                    ("DeleteObject", None),
+                ],
+            },
+            ServiceUse {
+                namespace: "ec2",
+                name: "Amazon EC2",
+                last_authenticated: Some("2026-10-01T08:00:00Z"),
+                actions: vec![],
+            },
+            ServiceUse {
+                namespace: "lambda",
+                name: "AWS Lambda",
+                last_authenticated: None,
+                actions: vec![],
+            },
+        ],
+    );
+    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug"])
+        .arg(format!("octo-org/{repo}"))
+        .args(["--default-branch", "main", "--apply", "--yes"])
+        .args(["--copy-permissions-from", &user, &dir])
+        .env("AWS_ENDPOINT_URL_IAM", &front.url)
+        .output()
+        .unwrap();
+    let run = Run::of(output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for expected in [
+        format!("role gha-{repo}: inferred / observed / granted to IAM user {user}:"),
+        "action inferred from the workflow observed (IAM last accessed) granted to the user".into(),
+        "s3:PutObject yes (AwsS3SyncL20) used 2026-11-02T10:00:00Z yes".into(),
+        "s3:DeleteObject yes (AwsS3RmL23) never used yes".into(),
+        "s3:GetObject yes (AwsS3CpL22) service used 2026-11-02T10:00:00Z yes".into(),
+        "ec2:* no service used 2026-10-01T08:00:00Z (not inferred)".into(),
+    ] {
+        assert!(rows.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("lambda:*"), "{}", run.stderr);
+}

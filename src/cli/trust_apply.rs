@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::trust::bound;
 use crate::trust::infer::limits;
 use crate::trust::permissions::PermissionSource;
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
 use crate::trust::reconcile::{self, ExistingProvider, ProviderChange, RoleChange};
+use crate::trust::{bound, evidence};
 
 /// The inline policy every created role gets until someone writes the real one.
 
@@ -346,6 +346,76 @@ fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeM
     out
 }
 
+/// IAM's service-last-accessed data for the user, with action-level detail where IAM tracks it
+/// (`GenerateServiceLastAccessedDetails`, then `GetServiceLastAccessedDetails` until done).
+async fn last_accessed(client: &Client, user: &str) -> Result<Vec<evidence::ServiceUse>, String> {
+    use aws_sdk_iam::types::{AccessAdvisorUsageGranularityType, JobStatusType};
+    let arn = client
+        .get_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| iam_error("GetUser", &e))?
+        .user()
+        .map(|u| u.arn().to_string())
+        .ok_or_else(|| format!("IAM user {user} has no ARN"))?;
+    let job = client
+        .generate_service_last_accessed_details()
+        .arn(&arn)
+        .granularity(AccessAdvisorUsageGranularityType::ActionLevel)
+        .send()
+        .await
+        .map_err(|e| iam_error("GenerateServiceLastAccessedDetails", &e))?
+        .job_id()
+        .map(str::to_string)
+        .ok_or("GenerateServiceLastAccessedDetails returned no job id")?;
+    let time = |t: Option<&aws_sdk_iam::primitives::DateTime>| {
+        t.and_then(|t| {
+            t.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+                .ok()
+        })
+    };
+    for _ in 0..60 {
+        let details = client
+            .get_service_last_accessed_details()
+            .job_id(&job)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetServiceLastAccessedDetails", &e))?;
+        match details.job_status() {
+            JobStatusType::Completed => {
+                return Ok(details
+                    .services_last_accessed()
+                    .iter()
+                    .map(|s| evidence::ServiceUse {
+                        namespace: s.service_namespace().to_string(),
+                        last_authenticated: time(s.last_authenticated()),
+                        actions: s
+                            .tracked_actions_last_accessed()
+                            .iter()
+                            .map(|a| {
+                                (
+                                    a.action_name().unwrap_or_default().to_string(),
+                                    time(a.last_accessed_time()),
+                                )
+                            })
+                            .collect(),
+                    })
+                    .collect());
+            }
+            JobStatusType::Failed => {
+                return Err(format!(
+                    "IAM could not report the last use of {user}'s permissions"
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    Err(format!(
+        "IAM did not finish reporting the last use of {user}'s permissions within 30 s"
+    ))
+}
+
 /// The user's attached managed policies, inline policies, and the policies of its groups
 /// (where users usually get their permissions). Fails on an unknown user before any change.
 async fn read_user_permissions(client: &Client, user: &str) -> Result<Permissions, String> {
@@ -566,6 +636,28 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
             let documents = policy_documents(&client, copied)
                 .await
                 .map_err(ApplyError::Iam)?;
+            match last_accessed(&client, user).await {
+                Ok(uses) => {
+                    for role in plan
+                        .roles
+                        .iter()
+                        .filter(|r| r.permissions == PermissionSource::Inferred)
+                    {
+                        if let Some(inferred) = &role.inferred {
+                            eprintln!(
+                                "role {}: inferred / observed / granted to IAM user {user}:",
+                                role.name
+                            );
+                            for line in evidence::table(&inferred.statements, &uses, &documents) {
+                                eprintln!("{line}");
+                            }
+                        }
+                    }
+                }
+                Err(message) => {
+                    eprintln!("warning: no evidence of real use for IAM user {user}: {message}")
+                }
+            }
             bounded_policies(plan, user, &documents)
         }
         _ => BTreeMap::new(),

@@ -4,6 +4,7 @@
 
 pub mod bound;
 pub mod emit;
+pub mod evidence;
 pub mod infer;
 pub mod naming;
 pub mod permissions;
