@@ -6,13 +6,18 @@
 #
 #   benches/trust-permissions.sh [RUNS] [BASELINE_BINARY]
 #
-# BASELINE_BINARY (e.g. a release build of the commit before the compiler) adds a third row.
+# BASELINE_BINARY (e.g. a build of the commit before the compiler) adds a third row.
+# MIGRATE_BIN=path uses that binary instead of building a release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-50}"
 baseline="${2:-}"
-cargo build --release --quiet
-bin=target/release/migrate
+if [ -n "${MIGRATE_BIN:-}" ]; then
+  bin="$MIGRATE_BIN"
+else
+  cargo build --release --quiet
+  bin=target/release/migrate
+fi
 args=(trust --account-id 123456789012 --slug octo-org/octo-repo --default-branch main --format json testdata/corpus)
 total() {
   local start end

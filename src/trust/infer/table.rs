@@ -10,22 +10,26 @@ const S3_COMMANDS: &str = include_str!("data/s3-commands.tsv");
 const KNOWN: &str = include_str!("data/known.tsv");
 const ACTIONS: &str = include_str!("data/actions.tsv");
 
-/// Every table, keyed for lookup.
+/// Every table, indexed for lookup without copying rows: loading must stay cheap, since every
+/// `trust` run pays it (the operations table has thousands of rows, a workflow uses a handful).
 pub struct Tables {
-    /// cli service → command → IAM actions.
-    commands: HashMap<&'static str, HashMap<&'static str, Vec<&'static str>>>,
+    /// `cli-commands.tsv` rows (few).
+    cli_commands: Vec<&'static str>,
     /// `aws s3 COMMAND` → IAM actions.
     s3: HashMap<&'static str, Vec<&'static str>>,
     /// Known actions and deploy tools (`uses:aws-actions/amazon-ecr-login`, `cdk:deploy`).
     known: HashMap<&'static str, Vec<&'static str>>,
-    /// IAM action → its resource types (empty: `*` only).
-    resource_types: HashMap<&'static str, Vec<&'static str>>,
+    /// `actions.tsv` rows, sorted by action: binary-searched.
+    actions: Vec<&'static str>,
+}
+
+fn data_lines(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
 }
 
 fn rows(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split('\t').collect())
+    data_lines(text).map(|l| l.split('\t').collect())
 }
 
 fn list(field: Option<&&'static str>) -> Vec<&'static str> {
@@ -34,38 +38,52 @@ fn list(field: Option<&&'static str>) -> Vec<&'static str> {
         .unwrap_or_default()
 }
 
+/// The `n`th tab-separated field of a row.
+fn field(row: &str, n: usize) -> Option<&str> {
+    row.split('\t').nth(n)
+}
+
+/// The rows of `operations.tsv` for one service, found in the text itself (the generator writes
+/// each service's rows together), so nothing is indexed up front.
+fn service_rows(service: &str) -> impl Iterator<Item = &'static str> + '_ {
+    let needle = format!("\n{service}\t");
+    let start = memchr::memmem::find(OPERATIONS.as_bytes(), needle.as_bytes()).map(|at| at + 1);
+    start
+        .map(|at| &OPERATIONS[at..])
+        .unwrap_or("")
+        .lines()
+        .take_while(move |line| field(line, 0) == Some(service))
+}
+
 impl Tables {
     fn load() -> Self {
-        let mut commands: HashMap<&'static str, HashMap<&'static str, Vec<&'static str>>> =
-            HashMap::new();
-        for row in rows(OPERATIONS).chain(rows(CLI_COMMANDS)) {
-            if let [service, command, actions, ..] = row.as_slice() {
-                commands
-                    .entry(*service)
-                    .or_default()
-                    .insert(*command, list(Some(actions)));
-            }
-        }
         let s3 = rows(S3_COMMANDS)
             .filter_map(|row| Some((*row.first()?, list(row.get(2)))))
             .collect();
         let known = rows(KNOWN)
             .filter_map(|row| Some((*row.first()?, list(row.get(1)))))
             .collect();
-        let resource_types = rows(ACTIONS)
-            .filter_map(|row| Some((*row.first()?, list(row.get(1)))))
-            .collect();
+        // generate.py writes actions.tsv sorted (checked by a test).
+        let actions: Vec<&'static str> = data_lines(ACTIONS).collect();
         Self {
-            commands,
+            cli_commands: data_lines(CLI_COMMANDS).collect(),
             s3,
             known,
-            resource_types,
+            actions,
         }
     }
 
     /// The actions of `aws SERVICE COMMAND` (API operations and CLI customizations).
-    pub fn command(&self, service: &str, command: &str) -> Option<&[&'static str]> {
-        self.commands.get(service)?.get(command).map(Vec::as_slice)
+    pub fn command(&self, service: &str, command: &str) -> Option<Vec<&'static str>> {
+        let matches =
+            |row: &&&'static str| field(row, 0) == Some(service) && field(row, 1) == Some(command);
+        let row: &'static str = self
+            .cli_commands
+            .iter()
+            .find(matches)
+            .copied()
+            .or_else(|| service_rows(service).find(|row| matches(&row)))?;
+        Some(list(field(row, 2).as_ref()))
     }
 
     /// The actions of `aws s3 COMMAND`.
@@ -78,16 +96,25 @@ impl Tables {
         self.known.get(key).map_or(&[], Vec::as_slice)
     }
 
+    fn resource_types(&self, action: &str) -> Option<&'static str> {
+        let at = self
+            .actions
+            .binary_search_by(|row| row.split('\t').next().unwrap_or("").cmp(action))
+            .ok()?;
+        Some(field(self.actions[at], 1).unwrap_or(""))
+    }
+
     /// Whether IAM scopes the action to resources (else only `*` applies).
     pub fn takes_resources(&self, action: &str) -> bool {
-        self.resource_types
-            .get(action)
+        self.resource_types(action)
             .is_none_or(|types| !types.is_empty())
     }
 
     /// Every action any table can emit (for the catalogue check in tests/validators.rs).
     pub fn all_actions(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.resource_types.keys().copied()
+        self.actions
+            .iter()
+            .map(|row| row.split('\t').next().unwrap_or(""))
     }
 }
 
@@ -105,11 +132,17 @@ mod tests {
         let t = tables();
         assert_eq!(
             t.command("s3api", "list-objects-v2"),
-            Some(&["s3:ListBucket"][..])
+            Some(vec!["s3:ListBucket"])
         );
         assert_eq!(
             t.command("ecr", "get-login-password"),
-            Some(&["ecr:GetAuthorizationToken"][..])
+            Some(vec!["ecr:GetAuthorizationToken"])
+        );
+        assert_eq!(t.command("ecr", "no-such-command"), None);
+        let names: Vec<&str> = t.all_actions().collect();
+        assert!(
+            names.windows(2).all(|w| w[0] < w[1]),
+            "actions.tsv must stay sorted"
         );
         assert!(t.s3("sync").unwrap().contains(&"s3:PutObject"));
         assert!(!t.takes_resources("ecr:GetAuthorizationToken"));
