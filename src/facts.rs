@@ -148,6 +148,10 @@ pub struct JobFacts {
     /// AWS services the job calls (IAM's names: `s3`, `ecs`, `cloudformation`...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aws_services: Vec<String>,
+    /// Roles the job assumed with its static keys as source credentials: after the move it
+    /// chains to them from its new role, which must be allowed to assume them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chains_to: Vec<String>,
 }
 
 pub fn job_facts(workflow: &Workflow<'_>, triggers: &Triggers) -> Vec<JobFacts> {
@@ -208,6 +212,7 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
             }
         }
     }
+    narrow_to_aws_conditions(&mut subjects, workflow, job);
     subjects.sort();
     subjects.dedup();
     let audience = job
@@ -229,7 +234,153 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
         calls: job.reusable_call().map(|u| u.raw.to_string()),
         audience,
         aws_services: crate::services::job_services(job),
+        chains_to: job
+            .steps()
+            .iter()
+            .filter(|s| crate::detect::positions::is_configure_step(s))
+            .filter_map(|s| {
+                let with = s.with()?;
+                let keyed = with.entries().any(|(k, _)| {
+                    k.as_str()
+                        .and_then(crate::detect::names::configure_input_part)
+                        .is_some()
+                });
+                keyed
+                    .then(|| with.get_str("role-to-assume").map(str::to_string))
+                    .flatten()
+            })
+            .collect(),
     }
+}
+
+/// What a condition says about the runs it lets through, as far as `sub` is concerned.
+#[derive(Debug, Clone, Default)]
+struct RunFilter {
+    /// Only these events (`github.event_name == '...'`).
+    events: Option<Vec<String>>,
+    /// Events excluded (`github.event_name != '...'`).
+    not_events: Vec<String>,
+    /// Only this branch (`github.ref == 'refs/heads/X'`).
+    branch: Option<String>,
+    /// Only tags (`startsWith(github.ref, 'refs/tags/')`).
+    tags_only: bool,
+}
+
+impl RunFilter {
+    /// Reads a conjunction of simple atoms; anything with `||` or `!` around it says nothing.
+    fn of(condition: &str) -> Self {
+        let c = crate::detect::flow::guards::unwrap_expression(condition);
+        let mut f = Self::default();
+        if c.contains("||") {
+            return f;
+        }
+        for atom in c.split("&&") {
+            let atom: String = atom
+                .trim()
+                .trim_matches(|ch| ch == '(' || ch == ')')
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('"', "'");
+            let value = |prefix: &str| {
+                atom.strip_prefix(prefix)
+                    .map(|v| v.trim().trim_matches('\'').to_string())
+            };
+            if let Some(e) = value("github.event_name == ") {
+                f.events = Some(vec![e]);
+            } else if let Some(e) = value("github.event_name != ") {
+                f.not_events.push(e);
+            } else if let Some(r) = value("github.ref == ") {
+                if let Some(b) = r.strip_prefix("refs/heads/") {
+                    f.branch = Some(b.to_string());
+                } else if r.starts_with("refs/tags/") {
+                    f.tags_only = true;
+                }
+            } else if atom.starts_with("startsWith(github.ref, 'refs/tags/") {
+                f.tags_only = true;
+            }
+        }
+        f
+    }
+
+    /// The subjects of `all` that runs passing this filter can present.
+    fn apply(&self, all: &[Subject]) -> Vec<Subject> {
+        let event_ok = |e: &str| {
+            self.events
+                .as_ref()
+                .is_none_or(|es| es.iter().any(|x| x == e))
+                && !self.not_events.iter().any(|x| x == e)
+        };
+        let mut out = Vec::new();
+        for s in all {
+            match s {
+                Subject::PullRequest => {
+                    if event_ok("pull_request") && self.branch.is_none() && !self.tags_only {
+                        out.push(s.clone());
+                    }
+                }
+                Subject::Branch(pattern) => {
+                    if self.tags_only {
+                        continue;
+                    }
+                    match &self.branch {
+                        Some(b) if crate::rewrite::roles::glob_match(pattern, b) => {
+                            out.push(Subject::Branch(b.clone()));
+                        }
+                        Some(_) => {}
+                        None => out.push(s.clone()),
+                    }
+                }
+                Subject::Tag(_) => {
+                    if self.branch.is_none() {
+                        out.push(s.clone());
+                    }
+                }
+                Subject::DefaultBranch => {
+                    if !self.tags_only {
+                        out.push(s.clone());
+                    }
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        out
+    }
+}
+
+/// Keeps only the subjects of runs where the job really uses AWS: the job's `if:`, and the
+/// `if:`s of the steps that take credentials when every one of them has one (the configure
+/// step the rewrite inserts runs under their OR). A role then never trusts, say,
+/// `pull_request` for a job whose AWS steps run only on pushes to `main`.
+fn narrow_to_aws_conditions(subjects: &mut Vec<Subject>, workflow: &Workflow<'_>, job: &Job<'_>) {
+    if subjects.iter().any(|s| {
+        matches!(
+            s,
+            Subject::Environment(_) | Subject::EnvironmentExpression(_) | Subject::Caller
+        )
+    }) {
+        return;
+    }
+    if let Some(cond) = job.id.and_then(|_| job.node.get_str("if")) {
+        *subjects = RunFilter::of(cond).apply(subjects);
+    }
+    let flow = crate::detect::flow::job_flow(workflow, job);
+    let conditions: Vec<Option<&str>> = flow
+        .steps
+        .iter()
+        .filter(|s| s.consumes() || s.consumption == crate::detect::flow::Consumption::Configure)
+        .map(|s| s.condition.as_deref())
+        .collect();
+    if conditions.is_empty() || conditions.iter().any(Option::is_none) {
+        return;
+    }
+    let mut union: Vec<Subject> = Vec::new();
+    for cond in conditions.into_iter().flatten() {
+        union.extend(RunFilter::of(cond).apply(subjects));
+    }
+    union.sort();
+    union.dedup();
+    *subjects = union;
 }
 
 #[cfg(test)]
@@ -274,6 +425,22 @@ mod tests {
                 Subject::PullRequest
             ]
         );
+    }
+
+    #[test]
+    fn aws_steps_guarded_to_main_pushes_trust_only_main() {
+        let f = facts(
+            "on:\n  push:\n    branches: ['**']\n  pull_request:\njobs:\n  a:\n    steps:\n      - run: npm test\n      - if: github.event_name == 'push' && github.ref == 'refs/heads/main'\n        run: aws s3 sync dist s3://site\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n",
+        );
+        assert_eq!(f[0].subjects, vec![Subject::Branch("main".into())]);
+    }
+
+    #[test]
+    fn an_unconditional_aws_step_keeps_every_subject() {
+        let f = facts(
+            "on: [push, pull_request]\njobs:\n  a:\n    env:\n      AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n      AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n    steps:\n      - if: github.event_name == 'push'\n        run: aws s3 ls\n      - run: aws sts get-caller-identity\n",
+        );
+        assert!(f[0].subjects.contains(&Subject::PullRequest));
     }
 
     #[test]

@@ -8,12 +8,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod aws_steps;
+pub mod budget;
 pub mod campaign;
 pub mod cli;
 pub mod detect;
 pub mod discover;
 pub mod expr;
 pub mod facts;
+pub mod fleet;
 pub mod github;
 pub mod iam_keys;
 pub mod iam_roles;

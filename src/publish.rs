@@ -54,6 +54,8 @@ pub struct FilePlan {
     pub text: String,
     pub changes: Vec<String>,
     pub diff: String,
+    /// Each step that took static keys: before and after, as the rewrite proved them.
+    pub flow: Vec<crate::detect::flow::compare::FlowRow>,
 }
 
 /// What `rewrite --pr` intends for one repository.
@@ -96,6 +98,10 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
         .filter_map(|f| f.text.as_ref().ok().map(|t| (f.path.clone(), t.as_str())))
         .collect();
     let linked = scan::cross_file_findings(&readable);
+    let mut opts = opts.clone();
+    opts.local_workflows =
+        rewrite::permissions::LocalWorkflows::from_files(readable.iter().cloned());
+    let opts = &opts;
     for file in &snapshot.files {
         let Ok(text) = &file.text else { continue };
         let links = linked.get(&file.path).map_or(&[][..], Vec::as_slice);
@@ -163,6 +169,7 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
                         .iter()
                         .map(|c| c.description.clone())
                         .collect(),
+                    flow: outcome.flow,
                     original: outcome.original,
                     text: outcome.text,
                 });
@@ -187,6 +194,13 @@ pub fn pull_body(plan: &RepoPlan) -> String {
         body.push_str(&format!("- `{}`\n", file.path));
         for change in &file.changes {
             body.push_str(&format!("  - {change}\n"));
+        }
+    }
+    if plan.files.iter().any(|f| !f.flow.is_empty()) {
+        body.push_str("\n### Credential flow\nEvery step that read the static keys, and what it gets now (proven on the rewritten files):\n");
+        for file in plan.files.iter().filter(|f| !f.flow.is_empty()) {
+            body.push_str(&format!("\n`{}`\n\n", file.path));
+            body.push_str(&crate::report::flow::markdown_table(&file.flow));
         }
     }
     body.push_str("\n### Before merging\nThe role must exist and its trust policy must allow these subjects (audience `sts.amazonaws.com`):\n\n");

@@ -29,6 +29,9 @@ pub struct FileReport {
     /// The steps `trust --permissions inferred` compiles a policy from.
     #[serde(skip)]
     pub aws_steps: Vec<crate::aws_steps::JobSteps>,
+    /// Local reusable workflows this file's jobs call (`./.github/workflows/x.yml`).
+    #[serde(skip)]
+    local_calls: Vec<String>,
 }
 
 /// A file that could not be scanned, or a problem inside one that was.
@@ -117,6 +120,13 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
         findings: detect::detect(&cx),
         inherit_calls: detect::inherit_calls(&cx),
         aws_steps: crate::aws_steps::read(&workflow, &lines, text),
+        local_calls: workflow
+            .jobs()
+            .iter()
+            .filter_map(|j| j.reusable_call())
+            .filter(|u| u.local)
+            .map(|u| u.raw.trim().to_string())
+            .collect(),
     };
     FileOutcome::Scanned(Box::new(report), problem)
 }
@@ -150,6 +160,15 @@ pub struct Input {
 
 /// Analyzes texts in parallel and links callers to callees. Pure.
 pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
+    // Callers and callees of local reusable workflows, for the permissions check across them.
+    let linked_texts: Vec<(String, String)> = inputs
+        .iter()
+        .filter_map(|i| {
+            let text = i.text.as_ref().ok()?;
+            (text.contains("workflow_call") || text.contains("./.github/workflows/"))
+                .then(|| (i.path.clone(), text.clone()))
+        })
+        .collect();
     let outcomes: Vec<FileOutcome> = inputs
         .into_par_iter()
         .map(|input| match input.text {
@@ -168,7 +187,7 @@ pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
             FileOutcome::Failed(e) => report.errors.push(e),
         }
     }
-    link_reusable_callers(&mut report.files);
+    link_callers(&mut report.files, &linked_texts);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     report
         .errors
@@ -218,29 +237,46 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         _ => None,
     };
     let mut reports: Vec<FileReport> = (0..files.len())
-        .filter(|&i| files[i].1.contains("inherit"))
+        .filter(|&i| files[i].1.contains("inherit") || files[i].1.contains("./.github/workflows/"))
         .filter_map(analyzed)
         .collect();
-    let wanted: Vec<PathBuf> = reports
-        .iter()
-        .flat_map(|r| {
-            let root = repo_root(Path::new(&r.path));
-            r.inherit_calls
-                .iter()
-                .filter_map(move |c| root.as_ref().map(|root| normalize(&root.join(&c.callee))))
-        })
-        .collect();
-    let have: Vec<PathBuf> = reports
-        .iter()
-        .map(|r| normalize(Path::new(&r.path)))
-        .collect();
-    for (i, (path, _)) in files.iter().enumerate() {
-        let path = normalize(Path::new(path));
-        if wanted.contains(&path) && !have.contains(&path) {
-            reports.extend(analyzed(i));
+    // Callees, and their callees in turn (nested reusable workflows).
+    loop {
+        let wanted: Vec<PathBuf> = reports
+            .iter()
+            .flat_map(|r| {
+                let root = repo_root(Path::new(&r.path));
+                r.inherit_calls
+                    .iter()
+                    .map(|c| c.callee.clone())
+                    .chain(r.local_calls.iter().cloned())
+                    .filter_map(move |c| root.as_ref().map(|root| normalize(&root.join(c))))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let have: Vec<PathBuf> = reports
+            .iter()
+            .map(|r| normalize(Path::new(&r.path)))
+            .collect();
+        let missing: Vec<usize> = files
+            .iter()
+            .enumerate()
+            .filter(|(_, (path, _))| {
+                let path = normalize(Path::new(path));
+                wanted.contains(&path) && !have.contains(&path)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if missing.is_empty() {
+            break;
         }
+        reports.extend(missing.into_iter().filter_map(analyzed));
     }
-    link_reusable_callers(&mut reports);
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|(p, t)| (p.clone(), (*t).to_string()))
+        .collect();
+    link_callers(&mut reports, &texts);
     reports
         .into_iter()
         .map(|r| {
@@ -254,6 +290,114 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         })
         .filter(|(_, f)| !f.is_empty())
         .collect()
+}
+
+/// Links callers to local callees both ways a caller passes secrets; the explicit pass runs
+/// again after `inherit` linking so a caller of an inheriting caller follows it too.
+fn link_callers(files: &mut [FileReport], texts: &[(String, String)]) {
+    link_local_callers(files);
+    link_reusable_callers(files);
+    link_local_callers(files);
+    link_caller_permissions(files, texts);
+}
+
+/// A job that calls a local reusable workflow must allow what its callee's jobs request (and
+/// theirs, down the chain), or GitHub refuses to start the run: rewrite grants that union or
+/// leaves the job to a person, and scan says the same.
+fn link_caller_permissions(files: &mut [FileReport], texts: &[(String, String)]) {
+    use crate::rewrite::permissions::{LocalWorkflows, permissions_blocker};
+    let local = LocalWorkflows::from_files(texts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    for file in files.iter_mut() {
+        if file.local_calls.is_empty() || !file.findings.iter().any(|f| f.fix == Fix::Auto) {
+            continue;
+        }
+        let Some((_, text)) = texts.iter().find(|(p, _)| *p == file.path) else {
+            continue;
+        };
+        let Ok(doc) = Document::parse(text) else {
+            continue;
+        };
+        let Some(workflow) = Workflow::classify(&doc) else {
+            continue;
+        };
+        let callees = local.seen_from(&file.path);
+        for job in workflow.jobs() {
+            let (Some(id), Some(call)) = (job.id, job.reusable_call()) else {
+                continue;
+            };
+            if !call.local {
+                continue;
+            }
+            let reached = |f: &Finding| f.fix == Fix::Auto && f.job.as_deref() == Some(id);
+            if !file.findings.iter().any(reached) {
+                continue;
+            }
+            if let Some(reason) = permissions_blocker(text, &workflow, &job, &callees) {
+                for f in file.findings.iter_mut().filter(|f| reached(f)) {
+                    f.fix = Fix::Manual;
+                    f.reason =
+                        format!("token-permissions: cannot grant `id-token: write`: {reason}");
+                    f.cross_file = true;
+                }
+            }
+        }
+    }
+}
+
+/// A caller that passes key secrets to a local reusable workflow is `auto` only when that
+/// workflow is among the files of this run and is itself fully `auto` (so its secrets can be
+/// dropped while it moves to OIDC in the same change). Repeated so a caller of a caller
+/// follows its callee's verdict. Downgraded findings are marked `cross_file`.
+fn link_local_callers(files: &mut [FileReport]) {
+    let index: HashMap<PathBuf, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (normalize(Path::new(&f.path)), i))
+        .collect();
+    for _round in 0..8 {
+        let mut downgrades: Vec<(usize, usize, String)> = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let root = repo_root(Path::new(&file.path));
+            for (k, f) in file.findings.iter().enumerate() {
+                if f.rule != detect::PASSED_TO_WORKFLOW || f.fix != Fix::Auto || f.cross_file {
+                    continue;
+                }
+                let Some(callee) = f.callee.as_deref() else {
+                    continue;
+                };
+                let target = root.as_ref().map(|r| normalize(&r.join(callee)));
+                let reason = match target.as_ref().and_then(|t| index.get(t)) {
+                    None => Some(format!(
+                        "reusable-callee: the callee {callee} is not among the files of this run, so it would still expect the secrets this caller stops passing: rewrite them together"
+                    )),
+                    Some(&c) => files[c]
+                        .findings
+                        .iter()
+                        .filter(|cf| cf.severity > Severity::Info && cf.fix != Fix::Auto)
+                        // The root cause, not the declarations it keeps.
+                        .min_by_key(|cf| cf.rule == "aws-keys-workflow-call-secret")
+                        .map(|cf| {
+                            format!(
+                                "reusable-callee: the callee {callee} keeps its keys (line {}: {}), so this caller must keep passing them",
+                                cf.line, cf.reason
+                            )
+                        }),
+                };
+                if let Some(reason) = reason {
+                    downgrades.push((i, k, reason));
+                }
+            }
+        }
+        if downgrades.is_empty() {
+            return;
+        }
+        for (i, k, reason) in downgrades {
+            let f = &mut files[i].findings[k];
+            f.fix = Fix::Manual;
+            f.reason = reason;
+            f.cross_file = true;
+        }
+    }
 }
 
 /// The repository root of a file under `.github/` (the directory holding `.github`).

@@ -269,3 +269,213 @@ fn rewrite_grants_the_token_to_callers_that_inherit_secrets() {
         .expect("runs");
     assert_eq!(json(&scan)["summary"]["auto"], 0);
 }
+
+/// Scan's verdicts and rewrite's outcome agree on every file: a finding scan calls `auto` is
+/// rewritten, one it calls `manual` is left for a person (the credential-flow model is the
+/// one source of both).
+#[test]
+fn scan_and_rewrite_agree_on_every_testdata_file() {
+    let scanned = migrate()
+        .args(["scan", "testdata", "--format", "json"])
+        .output()
+        .expect("runs");
+    let scan = json(&scanned);
+    let rewritten = migrate()
+        .args([
+            "rewrite",
+            "testdata",
+            "--role-map",
+            "testdata/role-maps/everything.toml",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let rewrite = json(&rewritten);
+    let mut left_manual = std::collections::BTreeSet::new();
+    for file in rewrite["files"].as_array().expect("files") {
+        for m in file["manual"].as_array().expect("manual") {
+            left_manual.insert((
+                file["path"].as_str().unwrap_or_default().to_string(),
+                m["line"].as_u64().unwrap_or_default(),
+                m["rule"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        for m in file["manual"].as_array().expect("manual") {
+            let reason = m["reason"].as_str().unwrap_or_default();
+            assert!(
+                !reason.starts_with("flow-check:"),
+                "{}: the rewrite could not prove what scan called auto: {reason}",
+                file["path"]
+            );
+        }
+    }
+    assert_eq!(
+        rewrite["errors"],
+        serde_json::json!([]),
+        "{}",
+        stdout(&rewritten)
+    );
+    let mut disagreements = Vec::new();
+    for f in scan["findings"].as_array().expect("findings") {
+        let key = (
+            f["path"].as_str().unwrap_or_default().to_string(),
+            f["line"].as_u64().unwrap_or_default(),
+            f["rule"].as_str().unwrap_or_default().to_string(),
+        );
+        let manual_in_scan = f["fix"] == "manual";
+        if manual_in_scan != left_manual.contains(&key) {
+            disagreements.push(format!("{key:?} scan={}", f["fix"]));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+}
+
+/// `--explain` prints each step's credentials before and after, and what blocks the rest.
+#[test]
+fn explain_shows_the_credential_flow() {
+    let output = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/role-chaining.yml",
+            "testdata/flow/conditional-consumers.yml",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--explain",
+        ])
+        .output()
+        .expect("runs");
+    insta::assert_snapshot!(stdout(&output));
+    // Findings are left for a person, so the exit code says so; nothing was written.
+    assert_eq!(output.status.code(), Some(10));
+}
+
+/// The JSON output carries the proven before/after rows per file.
+#[test]
+fn rewrite_json_carries_the_flow_rows() {
+    let output = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/role-chaining.yml",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/gha-deploy",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc = json(&output);
+    let rows = doc["files"][0]["flow"].as_array().expect("flow rows");
+    let chained = rows
+        .iter()
+        .find(|r| r["job"] == "inputs-and-role")
+        .expect("the chained job's consumer");
+    assert_eq!(
+        chained["after"],
+        "role arn:aws:iam::210987654321:role/deployer chained from role arn:aws:iam::123456789012:role/gha-deploy (OIDC)"
+    );
+}
+
+/// Class 9: one secret name read under two environments gets one role per environment from
+/// `trust`, and `rewrite` with that role map gives each job its own; a single role is refused.
+#[test]
+fn environments_get_a_role_each_from_trust_to_rewrite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let map = dir.path().join("roles.toml");
+    let trust = migrate()
+        .args([
+            "trust",
+            "testdata/flow/environments.yml",
+            "--account-id",
+            "123456789012",
+            "--slug",
+            "acme/site",
+            "--format",
+            "role-map",
+        ])
+        .output()
+        .expect("runs");
+    let text = stdout(&trust);
+    assert!(text.contains("[environments.\"staging\"]"), "{text}");
+    assert!(text.contains("[environments.\"production\"]"), "{text}");
+    std::fs::write(&map, &text).expect("write role map");
+    let rewrite = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/environments.yml",
+            "--slug",
+            "acme/site",
+            "--role-map",
+        ])
+        .arg(&map)
+        .output()
+        .expect("runs");
+    let diff = stdout(&rewrite);
+    assert_eq!(rewrite.status.code(), Some(0), "{diff}");
+    assert!(
+        diff.contains(
+            "+          role-to-assume: arn:aws:iam::123456789012:role/gha-site-staging\n"
+        ) && diff.contains("+          role-to-assume: arn:aws:iam::123456789012:role/gha-site\n"),
+        "{diff}"
+    );
+    let single = migrate()
+        .args([
+            "rewrite",
+            "testdata/flow/environments.yml",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/one",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(single.status.code(), Some(11));
+    assert!(
+        stdout(&single).contains("read under the environments staging, production"),
+        "{}",
+        stdout(&single)
+    );
+}
+
+/// Class 2: the role that replaces keys which were the source of an assume-role call may
+/// assume the old target role, and `trust` warns that the target must now trust it.
+#[test]
+fn trust_lets_the_new_role_chain_to_the_old_target() {
+    let output = migrate()
+        .args([
+            "trust",
+            "testdata/flow/role-chaining.yml",
+            "--account-id",
+            "123456789012",
+            "--slug",
+            "acme/app",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    let doc = json(&output);
+    let statements = doc["roles"][0]["permission_policy"]["Statement"]
+        .as_array()
+        .expect("statements");
+    let chain = statements
+        .iter()
+        .find(|s| s["Sid"] == "ChainToExistingRoles")
+        .expect("a chaining statement");
+    assert_eq!(
+        chain["Action"],
+        serde_json::json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    assert_eq!(
+        chain["Resource"],
+        serde_json::json!(["arn:aws:iam::210987654321:role/deployer"])
+    );
+    let warned = doc["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .any(|w| {
+            w.as_str().is_some_and(|w| {
+                w.contains("arn:aws:iam::210987654321:role/deployer's trust policy must allow")
+            })
+        });
+    assert!(warned, "{}", doc["warnings"]);
+}

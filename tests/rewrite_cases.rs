@@ -179,32 +179,47 @@ fn crlf_file_stays_crlf() {
         "a bare LF crept in:\n{:?}",
         outcome.text
     );
-    assert!(outcome.text.contains(
-        "      - name: Configure AWS credentials (OIDC)\r\n        uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\r\n"
-    ));
+    // `on: push` also runs on Dependabot's branches, where no OIDC token exists: the step
+    // skips those runs.
+    assert!(
+        outcome.text.contains(
+            "      - name: Configure AWS credentials (OIDC)\r\n        if: 'github.event.pull_request.head.repo.fork != true && github.actor != ''dependabot[bot]'''\r\n        uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\r\n"
+        ),
+        "{}",
+        outcome.text
+    );
     assert!(!outcome.text.contains("AWS_ACCESS_KEY_ID"));
 }
 
 #[test]
 fn whole_env_goes_when_only_keys_were_in_it() {
-    let text = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: arn:aws:iam::123456789012:role/x\n          aws-region: us-east-1\n      - run: aws s3 ls\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n";
+    let text = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n    steps:\n      - uses: actions/checkout@v4\n      - run: aws s3 ls\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n          AWS_REGION: us-east-1\n";
     let outcome = rewrite::rewrite("w.yml", text, &single_role()).expect("rewrites");
     assert!(
-        outcome.text.ends_with("      - run: aws s3 ls\n"),
+        outcome
+            .text
+            .ends_with("      - run: aws s3 ls\n        env:\n          AWS_REGION: us-east-1\n"),
         "{}",
         outcome.text
-    );
-    assert!(
-        outcome
-            .notes
-            .iter()
-            .any(|n| n.contains("already configures AWS credentials")),
-        "{:?}",
-        outcome.notes
     );
     assert!(outcome.text.contains(
         "      id-token: write  # needed by aws-actions/configure-aws-credentials (OIDC)\n"
     ));
+}
+
+#[test]
+fn step_keys_overriding_an_assumed_role_stay_manual() {
+    // Step 2 ran with its own keys, not the role of step 1: making it use that role would
+    // change the account it works in.
+    let text = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n      id-token: write\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: arn:aws:iam::123456789012:role/x\n          aws-region: us-east-1\n      - run: aws s3 ls\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n";
+    let outcome = rewrite::rewrite("w.yml", text, &single_role()).expect("rewrites");
+    assert_eq!(outcome.text, text);
+    assert_eq!(outcome.manual.len(), 1, "{:?}", outcome.manual);
+    assert!(
+        outcome.manual[0].reason.starts_with("distinct-key-pairs: "),
+        "{:?}",
+        outcome.manual
+    );
 }
 
 #[test]

@@ -64,6 +64,17 @@ fn report(path: &str, outcome: &RewriteOutcome) -> String {
     for n in &outcome.notes {
         out.push_str(&format!("note: {n}\n"));
     }
+    for r in &outcome.flow {
+        out.push_str(&format!(
+            "flow: job {} {} [runs if {}]: {} -> {} [provided if {}]\n",
+            r.job.as_deref().unwrap_or("-"),
+            r.step,
+            r.condition.as_deref().unwrap_or("always"),
+            r.before,
+            r.after,
+            r.provided_under.as_deref().unwrap_or("always")
+        ));
+    }
     out
 }
 

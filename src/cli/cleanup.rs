@@ -98,7 +98,7 @@ pub fn run(args: CleanupArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let session = match Session::open(&args.campaign) {
+    let session = match Session::open(&args.campaign, crate::github::permissions::Task::Cleanup) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

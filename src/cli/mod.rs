@@ -1,5 +1,6 @@
 //! The command line: argument parsing (clap derive) and dispatch to one module per command.
 
+mod app_auth;
 mod cleanup;
 mod rewrite;
 mod rewrite_remote;

@@ -26,6 +26,7 @@ pub enum Format {
 #[command(after_help = "Examples:
   migrate rewrite . --role-arn arn:aws:iam::123456789012:role/gha-deploy
   migrate rewrite . --role-map roles.toml --write
+  migrate rewrite .github/workflows/deploy.yml --role-map roles.toml --explain
   migrate rewrite .github/workflows/deploy.yml --role-arn ARN --action-ref v5
   migrate rewrite --org acme --role-arn 'arn:aws:iam::123456789012:role/gha-{repo}' --pr --dry-run
   migrate rewrite --org acme --role-map trust.json --pr --label security --draft
@@ -85,6 +86,11 @@ pub struct RewriteArgs {
     #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
     campaign: PathBuf,
 
+    /// Print, per file, each step's credentials before and after the rewrite (the
+    /// credential-flow model) and what blocks an automatic move; changes nothing.
+    #[arg(long, conflicts_with_all = ["write", "pr"])]
+    explain: bool,
+
     /// Apply the changes in place (atomically); without it, only show diffs.
     #[arg(long)]
     write: bool,
@@ -128,6 +134,10 @@ struct FileResult {
 }
 
 pub fn run(args: RewriteArgs) -> u8 {
+    if let Err(e) = args.remote.single_org("rewrite") {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
     if let Some(target) = args.remote.target() {
         return super::rewrite_remote::run(&args.remote, &target, &remote_settings(&args));
     }
@@ -169,6 +179,8 @@ pub fn run(args: RewriteArgs) -> u8 {
         })
         .collect();
     let linked = crate::scan::cross_file_findings(&readable);
+    opts.local_workflows =
+        rewrite::permissions::LocalWorkflows::from_files(readable.iter().cloned());
     let mut results: Vec<FileResult> = texts
         .par_iter()
         .filter_map(|(c, text)| {
@@ -225,9 +237,10 @@ pub fn run(args: RewriteArgs) -> u8 {
         .filter_map(|r| r.outcome.as_ref().ok())
         .map(|o| o.manual.len())
         .sum();
-    let text = match args.format {
-        Format::Diff => render_diff(&results, &errors, args.write, args.color.enabled()),
-        Format::Json => render_json(&results, &errors, args.write),
+    let text = match (args.explain, args.format) {
+        (true, _) => render_explain(&results, &errors),
+        (false, Format::Diff) => render_diff(&results, &errors, args.write, args.color.enabled()),
+        (false, Format::Json) => render_json(&results, &errors, args.write),
     };
     match super::print(&text) {
         exit::CLEAN => match (manual > 0, !errors.is_empty()) {
@@ -320,6 +333,37 @@ fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bo
     out
 }
 
+fn render_explain(results: &[FileResult], errors: &[String]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let Ok(o) = &r.outcome else { continue };
+        let model = rewrite::flow_model(&o.original);
+        if model
+            .jobs
+            .iter()
+            .all(|j| j.steps.iter().all(|s| s.credential.is_none()))
+        {
+            continue;
+        }
+        out.push_str(&crate::report::flow::explain(
+            &r.path.display().to_string(),
+            &model,
+            &o.flow,
+        ));
+        for m in &o.manual {
+            out.push_str(&format!(
+                "  manual: line {} [{}] {}\n",
+                m.line, m.rule, m.reason
+            ));
+        }
+        out.push('\n');
+    }
+    for e in errors {
+        out.push_str(&format!("error: {e}\n"));
+    }
+    out
+}
+
 fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String {
     let files: Vec<serde_json::Value> = results
         .iter()
@@ -333,6 +377,7 @@ fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String
                 "changes": o.changes,
                 "manual": o.manual,
                 "notes": o.notes,
+                "flow": o.flow,
                 "diff": o.diff(&shown),
             }))
         })

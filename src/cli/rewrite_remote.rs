@@ -1,10 +1,12 @@
 //! `migrate rewrite --org/--repo [--pr]`: plan every repository's rewrite, then (with `--pr`)
 //! publish one branch and pull request each; prints a per-repository summary.
 
+use super::app_auth::target_org;
 use super::rewrite::{Format, paint_diff};
 use super::scan::{Bar, RemoteArgs, progress_bar};
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalId, JournalResult, Ledger};
+use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, RepoSnapshot};
 use crate::publish::{self, Journal, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles};
 use crate::remote::{self, Progress, Target};
@@ -47,7 +49,22 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
     };
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
-    let (reader, writer) = match github::connect_writer(&args.github_url, args.policy()) {
+    let task = if settings.publish {
+        Task::RewritePr
+    } else {
+        Task::RewritePlan
+    };
+    let connected = args.app.identity().and_then(|identity| {
+        let org = target_org(target, &identity)?;
+        runtime.block_on(github::connect_writer_as(
+            &args.github_url,
+            args.policy(),
+            &identity,
+            &org,
+            task,
+        ))
+    });
+    let (reader, writer) = match connected {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("error: {e}");

@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::ColorChoice;
+use super::app_auth::{AppArgs, target_org};
+use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
 use crate::remote::{self, Filters, Target};
 use crate::report::{self, exit};
 use crate::scan::{self, ScanReport};
+use crate::{budget, fleet};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Format {
@@ -31,13 +34,15 @@ pub enum Format {
   GH_TOKEN=... migrate scan --org acme --format json > acme.json
   migrate scan --repo acme/api --repo acme/web
   migrate scan --org acme --github-url https://ghe.example.com
+  migrate scan --org acme --org globex --app-id 123456 --app-key app.pem
+  migrate scan --enterprise acme-corp
 
 Exit codes: 0 clean, 10 findings, 11 some files or repositories could not be scanned, 12 both,
 1 tool error, 2 usage")]
 pub struct ScanArgs {
     /// Files and directories to scan (directories are walked; `.git`, `target`,
     /// `node_modules` are skipped). Default: `.` unless --org or --repo is given.
-    #[arg(conflicts_with_all = ["org", "repo"])]
+    #[arg(conflicts_with_all = ["org", "repo", "enterprise"])]
     paths: Vec<PathBuf>,
 
     #[command(flatten)]
@@ -51,7 +56,22 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> u8 {
+    let fleet = if args.remote.is_fleet() {
+        match scan_fleet(&args.remote) {
+            Ok(done) => Some(done),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
+        }
+    } else {
+        None
+    };
     let (report, remote) = match args.remote.target() {
+        _ if fleet.is_some() => {
+            let (report, remote) = fleet.expect("checked");
+            (report, Some(remote))
+        }
         Some(target) => match scan_remote(&args.remote, &target) {
             Ok((report, remote)) => (report, Some(remote)),
             Err(e) => {
@@ -99,9 +119,15 @@ struct RemoteOutput {
 #[derive(Args, Clone)]
 #[command(next_help_heading = "GitHub")]
 pub(crate) struct RemoteArgs {
-    /// Scan every repository of this organization (archived ones are skipped).
-    #[arg(long)]
-    pub(crate) org: Option<String>,
+    /// Scan every repository of this organization (archived ones are skipped). Repeat it
+    /// for several organizations: each gets its own token and governor, all in parallel.
+    #[arg(long, value_name = "ORG")]
+    pub(crate) org: Vec<String>,
+
+    /// Scan every organization of this enterprise (listed through GraphQL; needs a token
+    /// that can see the enterprise). Combines with --org.
+    #[arg(long, value_name = "SLUG", conflicts_with = "repo")]
+    pub(crate) enterprise: Option<String>,
 
     /// Scan this repository (`OWNER/REPO`); repeatable.
     #[arg(long, value_name = "OWNER/REPO")]
@@ -147,16 +173,34 @@ pub(crate) struct RemoteArgs {
     /// Minimum gap between write requests in milliseconds (GitHub asks for at least 1 s).
     #[arg(long, default_value_t = 1000, hide = true)]
     pub(crate) min_write_interval_ms: u64,
+
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
 }
 
 impl RemoteArgs {
     /// What to read from GitHub, or `None` for local paths.
     pub(crate) fn target(&self) -> Option<Target> {
-        match (&self.org, self.repo.is_empty()) {
+        match (self.org.first(), self.repo.is_empty()) {
             (Some(org), _) => Some(Target::Org(org.clone())),
             (None, false) => Some(Target::Repos(self.repo.clone())),
             (None, true) => None,
         }
+    }
+
+    /// Several organizations (repeated --org, or --enterprise): one campaign across them.
+    pub(crate) fn is_fleet(&self) -> bool {
+        self.org.len() > 1 || self.enterprise.is_some()
+    }
+
+    /// For commands that take one organization: refuses several, saying which command can.
+    pub(crate) fn single_org(&self, command: &str) -> Result<(), String> {
+        if self.is_fleet() {
+            return Err(format!(
+                "`{command}` takes one --org at a time (no --enterprise); `scan` runs across organizations"
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn filters(&self) -> Filters {
@@ -248,6 +292,53 @@ fn scan_remote(
     Ok((done.report, RemoteOutput { json, summary_line }))
 }
 
+/// `scan --org A --org B` / `--enterprise`: every organization through its own connection.
+fn scan_fleet(args: &RemoteArgs) -> Result<(ScanReport, RemoteOutput), GitHubError> {
+    let runtime = args.runtime()?;
+    let _entered = runtime.enter();
+    let identity = args.app.identity()?;
+    let policy = args.policy();
+    let done = runtime.block_on(async {
+        let orgs = fleet::organizations(
+            &args.github_url,
+            &policy,
+            &identity,
+            args.enterprise.as_deref(),
+            &args.org,
+        )
+        .await?;
+        fleet::scan_orgs(
+            &args.github_url,
+            &policy,
+            &identity,
+            &orgs,
+            &args.filters(),
+            &Bar(progress_bar()),
+            &|estimate| eprintln!("estimate: {}", budget::render(estimate)),
+        )
+        .await
+    })?;
+    let repositories = &done.scan.repositories;
+    let scanned = repositories
+        .iter()
+        .filter(|r| r.outcome == "scanned")
+        .count();
+    let summary_line = format!(
+        "{} organizations: {} repositories scanned, {} skipped; {} GitHub requests ({} retried)",
+        done.organizations.len(),
+        scanned,
+        repositories.len() - scanned,
+        done.scan.requests,
+        done.scan.retries
+    );
+    let json = serde_json::json!({
+        "repositories": repositories,
+        "organizations": done.organizations,
+        "github": { "requests": done.scan.requests, "retries": done.scan.retries },
+    });
+    Ok((done.scan.report, RemoteOutput { json, summary_line }))
+}
+
 /// Discovers and scans the target on GitHub (shared by `scan` and `trust`), with a progress
 /// bar on a terminal.
 pub(crate) fn fetch_remote(
@@ -257,11 +348,16 @@ pub(crate) fn fetch_remote(
     let runtime = args.runtime()?;
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
-    let reader = github::connect_reader(&args.github_url, args.policy())?;
-    runtime.block_on(remote::scan(
-        &reader,
-        target,
-        &args.filters(),
-        &Bar(progress_bar()),
-    ))
+    let identity = args.app.identity()?;
+    runtime.block_on(async {
+        let reader = github::connect_reader_as(
+            &args.github_url,
+            args.policy(),
+            &identity,
+            &target_org(target, &identity)?,
+            Task::Scan,
+        )
+        .await?;
+        remote::scan(&reader, target, &args.filters(), &Bar(progress_bar())).await
+    })
 }

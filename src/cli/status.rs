@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use super::app_auth::{AppArgs, target_org};
 use crate::campaign::reconcile::{self, CampaignError, RepoView, Truth};
 use crate::campaign::state::RepoState;
 use crate::campaign::{Ledger, time};
 use crate::detect::aws_key_literal::mask_key_id;
+use crate::github::permissions::Task;
 use crate::github::{self, GitHubReader, Policy};
 use crate::iam_keys::IamKeys;
 use crate::report::exit;
@@ -59,6 +61,9 @@ pub struct CampaignArgs {
     /// roles is shown). Refused when the key map names keys.
     #[arg(long)]
     pub no_aws: bool,
+
+    #[command(flatten)]
+    pub(crate) app: AppArgs,
 }
 
 impl CampaignArgs {
@@ -80,7 +85,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(args: &CampaignArgs) -> Result<Self, CampaignError> {
+    /// `task`: what the command will do on GitHub (a GitHub App's installation must allow it).
+    pub fn open(args: &CampaignArgs, task: Task) -> Result<Self, CampaignError> {
         let ledger = Ledger::open(&args.campaign)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -90,7 +96,21 @@ impl Session {
         let reader = {
             // octocrab's client spawns its buffer worker on the current runtime.
             let _entered = runtime.enter();
-            github::connect_reader(&args.github_url, args.policy())?
+            let identity = args.app.identity()?;
+            let org = match &identity {
+                github::Identity::Token => String::new(),
+                github::Identity::App(_) => target_org(
+                    &reconcile::target(&ledger, args.org.as_deref(), &args.repo)?,
+                    &identity,
+                )?,
+            };
+            runtime.block_on(github::connect_reader_as(
+                &args.github_url,
+                args.policy(),
+                &identity,
+                &org,
+                task,
+            ))?
         };
         Ok(Self {
             ledger,
@@ -164,7 +184,7 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> u8 {
-    let session = match Session::open(&args.campaign) {
+    let session = match Session::open(&args.campaign, Task::Status) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -280,6 +300,41 @@ fn totals(truth: &Truth) -> BTreeMap<&'static str, usize> {
     out
 }
 
+/// The owner part of `OWNER/REPO`.
+fn organization_of(slug: &str) -> &str {
+    slug.split_once('/').map_or(slug, |(owner, _)| owner)
+}
+
+/// Per organization: how many repositories are in each state (campaigns across organizations).
+fn by_organization(truth: &Truth) -> BTreeMap<&str, BTreeMap<&'static str, usize>> {
+    let mut out: BTreeMap<&str, BTreeMap<&'static str, usize>> = BTreeMap::new();
+    for view in &truth.repos {
+        *out.entry(organization_of(&view.facts.repo))
+            .or_default()
+            .entry(view.state.as_str())
+            .or_default() += 1;
+    }
+    out
+}
+
+/// One totals line per organization, when the campaign spans several.
+fn organization_lines(truth: &Truth) -> String {
+    let groups = by_organization(truth);
+    if groups.len() < 2 {
+        return String::new();
+    }
+    let mut out = String::new();
+    for (org, states) in groups {
+        let count: usize = states.values().sum();
+        let parts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!(
+            "  {org}: {count} repositories: {}\n",
+            parts.join(", ")
+        ));
+    }
+    out
+}
+
 fn totals_line(truth: &Truth) -> String {
     let parts: Vec<String> = totals(truth)
         .iter()
@@ -334,6 +389,7 @@ fn table(truth: &Truth) -> String {
         out.push_str(&line(cells(r)));
     }
     out.push_str(&format!("\n{}\n", totals_line(truth)));
+    out.push_str(&organization_lines(truth));
     append_notes(&mut out, truth, "");
     out
 }
@@ -406,6 +462,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
                 .collect();
             json!({
                 "repository": v.facts.repo,
+                "organization": organization_of(&v.facts.repo),
                 "state": v.state,
                 "pull_request": v.facts.pull.as_ref().map(|p| json!({
                     "number": p.number, "url": p.url, "state": p.state, "merged": p.merged,
@@ -428,6 +485,7 @@ fn to_json(truth: &Truth) -> serde_json::Value {
         "organization": truth.org,
         "repositories": repos,
         "totals": totals(truth),
+        "by_organization": by_organization(truth),
         "suggestions": truth.suggestions.iter().map(|s| json!({"repository": s.repo, "user": s.user, "why": s.why})).collect::<Vec<_>>(),
         "errors": truth.errors,
         "notes": truth.notes,

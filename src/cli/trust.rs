@@ -515,6 +515,10 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
 }
 
 pub fn run(args: TrustArgs) -> u8 {
+    if let Err(e) = args.remote.single_org("trust") {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
     let mut warnings = Vec::new();
     let result = plan_and_render(&args, &mut warnings);
     for warning in &warnings {

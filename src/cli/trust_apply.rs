@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::trust::infer::limits;
-use crate::trust::permissions::PermissionSource;
+use crate::trust::permissions::{self, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
 use crate::trust::reconcile::{self, ExistingProvider, ProviderChange, RoleChange};
@@ -341,7 +341,10 @@ fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeM
                 role.name
             );
         }
-        out.insert(role.name.clone(), limits::document(&kept));
+        out.insert(
+            role.name.clone(),
+            permissions::with_kept_statements(limits::document(&kept), &role.permission_policy),
+        );
     }
     out
 }

@@ -57,10 +57,20 @@ impl Rule for EnvKeys {
                 })
                 .collect();
 
+            let renamed = names
+                .iter()
+                .find(|n| !crate::detect::flow::CHAIN_VARS.contains(&n.trim()));
             let (fix, reason) = if let Some(reason) =
                 super::blocking_reason(first.block, "env block", &refs)
             {
                 (Fix::Manual, reason)
+            } else if let Some(name) = renamed {
+                (
+                    Fix::Manual,
+                    format!(
+                        "key-only-consumer: {name} is not a name the AWS SDKs read, so whatever reads it needs the bare key (no session token): make it use the default credential chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then rewrite"
+                    ),
+                )
             } else if let Some(action) = token_droppers.first() {
                 (
                     Fix::Manual,

@@ -54,7 +54,7 @@ impl Rule for PassedToWorkflow {
                     ),
                 )
             };
-            out.push(cx.finding(FindingSpec {
+            let mut finding = cx.finding(FindingSpec {
                 rule: ID,
                 severity: Severity::Medium,
                 span: first.value.span(),
@@ -69,7 +69,9 @@ impl Rule for PassedToWorkflow {
                 references: refs,
                 fix,
                 reason,
-            }));
+            });
+            finding.callee = callee.local.then(|| callee.raw.trim().to_string());
+            out.push(finding);
         }
     }
 }
@@ -187,6 +189,7 @@ pub fn link_inherited_secrets<'a>(
             entry: None,
             snippet: call.snippet.clone(),
             cross_file: true,
+            callee: None,
         });
     }
     out

@@ -1,10 +1,12 @@
 //! Detection: the rules that find static AWS key material in one parsed workflow or
 //! composite action, and the finding type they produce. Pure: no I/O here.
 
+pub mod flow;
 pub mod names;
 pub mod positions;
 pub mod region;
 pub mod sources;
+pub mod token_scopes;
 
 pub mod aws_key_literal;
 mod aws_keys_action_input;
@@ -13,6 +15,7 @@ mod aws_keys_dynamic_secret;
 mod aws_keys_env;
 mod aws_keys_passed_to_workflow;
 mod aws_keys_run_script;
+mod aws_keys_service_container;
 mod aws_keys_workflow_call_secret;
 
 use crate::expr::Context;
@@ -21,7 +24,7 @@ use crate::workflow::{Job, Step, Workflow};
 use crate::yaml::Span;
 
 pub use aws_keys_passed_to_workflow::{
-    CalleeKeys, InheritCall, inherit_calls, link_inherited_secrets,
+    CalleeKeys, ID as PASSED_TO_WORKFLOW, InheritCall, inherit_calls, link_inherited_secrets,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -99,6 +102,9 @@ pub struct Finding {
     /// Found by linking files (a `secrets: inherit` caller), not by looking at this file alone.
     #[serde(skip)]
     pub cross_file: bool,
+    /// For a caller of a local reusable workflow: the callee as written.
+    #[serde(skip)]
+    pub callee: Option<String>,
 }
 
 /// One rule: a stable kebab-case id and a check over a file.
@@ -119,6 +125,7 @@ pub fn rules() -> &'static [&'static dyn Rule] {
         &aws_keys_passed_to_workflow::PassedToWorkflow,
         &aws_key_literal::LiteralKey,
         &aws_keys_dynamic_secret::DynamicSecret,
+        &aws_keys_service_container::ServiceContainerKeys,
     ]
 }
 
@@ -174,6 +181,7 @@ impl<'a> FileContext<'a> {
             entry: spec.entry,
             snippet: self.lines.line_text(self.text, line).to_string(),
             cross_file: false,
+            callee: None,
         }
     }
 }
@@ -195,9 +203,71 @@ pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
     for rule in rules() {
         rule.check(cx, &mut out);
     }
+    apply_flow(&flow::analyze(cx.text, &cx.workflow), &mut out);
+    apply_permissions(cx, &mut out);
     settle_declarations(&mut out);
     out.sort_by(|a, b| (a.line, a.column, a.rule).cmp(&(b.line, b.column, b.rule)));
     out
+}
+
+/// The credential-flow verdicts: a finding in a job whose move cannot be proven safe is
+/// `manual` with the blocker's reason; keys that are not AWS keys are `info`, never touched.
+fn apply_flow(model: &flow::FileFlow, findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let not_aws = model.blockers.iter().find(|b| {
+            b.class == flow::BlockerClass::NotAws
+                && b.pair.as_ref().is_some_and(|p| {
+                    let names = p.names();
+                    !f.secrets.is_empty() && f.secrets.iter().all(|s| names.contains(s))
+                })
+        });
+        if let Some(b) = not_aws {
+            f.severity = Severity::Info;
+            f.fix = Fix::Manual;
+            f.reason = format!("not-aws: {}", b.reason);
+            continue;
+        }
+        if f.fix != Fix::Auto {
+            continue;
+        }
+        if let Some(b) = model.blocker_for(f.job.as_deref(), f.step.as_ref().map(|s| s.index)) {
+            f.fix = Fix::Manual;
+            f.reason = format!("{}: {}", b.class.id(), b.reason);
+        }
+    }
+}
+
+/// A job whose token permissions the rewrite cannot keep (a scope it cannot tell) is not
+/// `auto`. Jobs that call a local reusable workflow are judged when the callee is known
+/// (`scan`'s cross-file pass), since its permissions count too.
+fn apply_permissions(cx: &FileContext<'_>, findings: &mut [Finding]) {
+    let callees = crate::rewrite::permissions::Callees::none();
+    for job in cx.workflow.jobs() {
+        let Some(id) = job.id else { continue };
+        if job.reusable_call().is_some_and(|u| u.local) {
+            continue;
+        }
+        // Workflow-level findings reach every job that may use AWS.
+        let uses_aws = job
+            .steps()
+            .iter()
+            .any(|s| sources::step_aws_use(s) != sources::AwsUse::No);
+        let reached = |f: &Finding| {
+            f.fix == Fix::Auto && (f.job.as_deref() == Some(id) || (f.job.is_none() && uses_aws))
+        };
+        if !findings.iter().any(reached) {
+            continue;
+        }
+        let Some(reason) =
+            crate::rewrite::permissions::permissions_blocker(cx.text, &cx.workflow, &job, &callees)
+        else {
+            continue;
+        };
+        for f in findings.iter_mut().filter(|f| reached(f)) {
+            f.fix = Fix::Manual;
+            f.reason = format!("token-permissions: cannot grant `id-token: write`: {reason}");
+        }
+    }
 }
 
 /// A `workflow_call` secret declaration can only be dropped when nothing that still

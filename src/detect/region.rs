@@ -69,6 +69,7 @@ pub fn from_env<'d>(
     let scopes = [
         (step.and_then(|s| s.env()), "step env"),
         (job.env(), "job env"),
+        (job.container_env(), "container env"),
         (workflow.env(), "workflow env"),
     ];
     let exact = |name: &str| matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION");

@@ -33,6 +33,22 @@ impl<'d> Scopes<'d> {
         scopes
     }
 
+    /// Every env entry visible here as (name, value text), innermost scope winning.
+    pub fn visible_entries(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for layer in &self.layers {
+            for (k, v) in layer.entries() {
+                let (Some(name), Some(value)) = (k.as_str(), v.as_str()) else {
+                    continue;
+                };
+                if !out.iter().any(|(n, _)| n == name) {
+                    out.push((name.to_string(), value.to_string()));
+                }
+            }
+        }
+        out
+    }
+
     /// The scopes outside the given `env:` mapping (what its own values can read).
     pub fn outside(&self, env: Node<'d>) -> Self {
         let at = self

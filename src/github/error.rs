@@ -50,6 +50,43 @@ pub enum GitHubError {
     BadResponse { what: String, message: String },
     #[error("invalid --github-url `{0}`")]
     BadUrl(String),
+    /// `--app-key` could not be read or is not an RSA private key.
+    #[error(
+        "cannot use the GitHub App key {}: {message}\nhelp: --app-key takes the private key (.pem) generated on the App's settings page", path.display()
+    )]
+    AppKey {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    /// `GET /orgs/{org}/installation` answered 404.
+    #[error(
+        "the GitHub App is not installed on {org} (or --app-id names another App)\nhelp: install it on the organization (App settings > Install App), or drop --app-id to use a personal token"
+    )]
+    AppNotInstalled { org: String },
+    /// GitHub refused the App's JWT or the installation token request.
+    #[error(
+        "GitHub refused the GitHub App's credentials: {message}\nhelp: check that --app-id and --app-key belong to the same App and that this machine's clock is right"
+    )]
+    AppRejected { message: String },
+    /// `enterprise(slug:)` came back empty: this token cannot see the enterprise.
+    #[error(
+        "cannot list the organizations of enterprise {slug}: {message}\nhelp: listing an enterprise needs a personal token of an enterprise member (an organization's App installation cannot see the enterprise, nor can GitHub Enterprise Server); name each organization with --org instead"
+    )]
+    EnterpriseHidden { slug: String, message: String },
+    /// `--repo`s of several owners with a GitHub App, which acts through one installation.
+    #[error(
+        "with --app-id, every --repo must belong to one owner (here: {owners})\nhelp: run once per owner, or use --org for each organization with `scan`"
+    )]
+    AppOwners { owners: String },
+    /// The installation lacks permissions the command needs; nothing was changed.
+    #[error(
+        "the GitHub App's installation on {org} lacks what `{task}` needs: {missing}\nhelp: grant them in the App's settings (Permissions & events), then have an owner of {org} accept the new permissions; nothing was changed"
+    )]
+    MissingPermissions {
+        org: String,
+        task: String,
+        missing: String,
+    },
 }
 
 impl GitHubError {

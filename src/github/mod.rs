@@ -1,12 +1,16 @@
 //! GitHub access (effects): token discovery, endpoints for github.com and GHES, a governed
 //! transport, and split capabilities: [`GitHubReader`] for scanning, a writer for PRs.
 
+pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod campaign;
 pub mod endpoint;
+pub mod enterprise;
 pub mod error;
 pub mod governor;
+pub mod permissions;
+pub mod rate;
 pub mod read;
 mod transport;
 pub mod write;
@@ -44,4 +48,99 @@ pub fn connect_writer(
         GitHubReader::new(transport.clone()),
         GitHubWriter { transport },
     ))
+}
+
+/// Who migrate acts as on GitHub.
+pub enum Identity {
+    /// A token from GH_TOKEN, GITHUB_TOKEN or `gh auth token`.
+    Token,
+    /// A GitHub App, through its installation on each organization.
+    App(app::AppCredentials),
+}
+
+/// A transport to `org` as `identity`. For an App, the installation's permissions are checked
+/// against what `task` needs first, so a missing one stops the command before any request
+/// that could change something.
+async fn open_transport(
+    url: &str,
+    policy: Policy,
+    identity: &Identity,
+    org: &str,
+    task: permissions::Task,
+) -> Result<transport::Transport, GitHubError> {
+    let endpoint = Endpoint::parse(url)?;
+    match identity {
+        Identity::Token => {
+            let token = auth::token_from_environment(&endpoint.host)?;
+            transport::Transport::new(endpoint, token, policy)
+        }
+        Identity::App(credentials) => {
+            let app = app::App::new(&endpoint, credentials)?;
+            let installation = app.installation_for_org(org).await?;
+            let missing = permissions::missing(task, &installation.permissions);
+            if !missing.is_empty() {
+                return Err(GitHubError::MissingPermissions {
+                    org: org.to_string(),
+                    task: task.name().to_string(),
+                    missing: missing
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            let client = app.installation_client(installation.id)?;
+            transport::Transport::for_installation(endpoint, client, policy)
+        }
+    }
+}
+
+/// Opens a read-only connection to `org` as `identity` (for an App: its installation there).
+pub async fn connect_reader_as(
+    url: &str,
+    policy: Policy,
+    identity: &Identity,
+    org: &str,
+    task: permissions::Task,
+) -> Result<GitHubReader, GitHubError> {
+    let transport = open_transport(url, policy, identity, org, task).await?;
+    Ok(GitHubReader::new(Arc::new(transport)))
+}
+
+/// Opens a read-write connection to `org` as `identity`; reads and writes share one governor.
+pub async fn connect_writer_as(
+    url: &str,
+    policy: Policy,
+    identity: &Identity,
+    org: &str,
+    task: permissions::Task,
+) -> Result<(GitHubReader, GitHubWriter), GitHubError> {
+    let transport = Arc::new(open_transport(url, policy, identity, org, task).await?);
+    Ok((
+        GitHubReader::new(transport.clone()),
+        GitHubWriter { transport },
+    ))
+}
+
+/// A reader to ask about enterprise `slug`: the personal token, or for a GitHub App its first
+/// installation (which GitHub lets see the enterprise only when installed on it).
+pub async fn connect_for_enterprise(
+    url: &str,
+    policy: Policy,
+    identity: &Identity,
+) -> Result<GitHubReader, GitHubError> {
+    let org = match identity {
+        Identity::Token => String::new(),
+        Identity::App(credentials) => {
+            let app = app::App::new(&Endpoint::parse(url)?, credentials)?;
+            let installations = app.installations().await?;
+            let first = installations
+                .first()
+                .ok_or_else(|| GitHubError::AppNotInstalled {
+                    org: "any organization".into(),
+                })?;
+            first.account.clone()
+        }
+    };
+    connect_reader_as(url, policy, identity, &org, permissions::Task::Scan).await
 }

@@ -52,7 +52,56 @@ impl Reply {
 pub struct Transport {
     rest: Octocrab,
     graphql: Octocrab,
+    /// With a GitHub App: the installation whose token every request carries (the REST and
+    /// GraphQL clients then carry none of their own).
+    installation: Option<InstallationAuth>,
     pub governor: Governor,
+}
+
+/// How long before its `expires_at` an installation token is replaced: long enough that a
+/// request sent with it cannot outlive it.
+pub const TOKEN_REFRESH_MARGIN: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// An installation client of octocrab's: it mints the token with the App's JWT and keeps it
+/// until [`TOKEN_REFRESH_MARGIN`] before its expiry. One mint at a time.
+struct InstallationAuth {
+    client: Octocrab,
+    mint: tokio::sync::Mutex<()>,
+}
+
+impl InstallationAuth {
+    async fn header(&self) -> Result<http::HeaderValue, GitHubError> {
+        let _one_at_a_time = self.mint.lock().await;
+        let margin = chrono_margin();
+        let token = self
+            .client
+            .installation_token_with_buffer(margin)
+            .await
+            .map_err(|e| GitHubError::AppRejected {
+                message: octocrab_message(&e),
+            })?;
+        let mut value = http::HeaderValue::from_str(&format!(
+            "Bearer {}",
+            secrecy::ExposeSecret::expose_secret(&token)
+        ))
+        .map_err(|_| GitHubError::AppRejected {
+            message: "the installation token is not a valid header value".into(),
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+fn chrono_margin() -> chrono::Duration {
+    chrono::Duration::seconds(TOKEN_REFRESH_MARGIN.as_secs() as i64)
+}
+
+/// octocrab's error text without its backtrace (GitHub's message for an HTTP error).
+fn octocrab_message(error: &octocrab::Error) -> String {
+    match error {
+        octocrab::Error::GitHub { source, .. } => source.message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// What kind of access a request needs; writes are serialized and spaced out.
@@ -79,6 +128,32 @@ impl Transport {
         Ok(Self {
             rest: build(&endpoint.rest)?,
             graphql: build(&endpoint.graphql)?,
+            installation: None,
+            governor: Governor::new(policy),
+        })
+    }
+
+    /// A transport acting as a GitHub App installation (`installation`: a client from
+    /// [`super::app::App::installation_client`]).
+    pub fn for_installation(
+        endpoint: Endpoint,
+        installation: Octocrab,
+        policy: Policy,
+    ) -> Result<Self, GitHubError> {
+        let build = |base: &str| -> Result<Octocrab, GitHubError> {
+            Octocrab::builder()
+                .base_uri(base)
+                .map_err(|_| GitHubError::BadUrl(base.to_string()))?
+                .build()
+                .map_err(|e| GitHubError::BadUrl(format!("{base}: {e}")))
+        };
+        Ok(Self {
+            rest: build(&endpoint.rest)?,
+            graphql: build(&endpoint.graphql)?,
+            installation: Some(InstallationAuth {
+                client: installation,
+                mint: tokio::sync::Mutex::new(()),
+            }),
             governor: Governor::new(policy),
         })
     }
@@ -142,6 +217,9 @@ impl Transport {
                 .header("X-GitHub-Api-Version", "2022-11-28");
             if let Some(etag) = if_none_match {
                 builder = builder.header(http::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(installation) = &self.installation {
+                builder = builder.header(http::header::AUTHORIZATION, installation.header().await?);
             }
             let request =
                 client

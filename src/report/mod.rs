@@ -1,5 +1,6 @@
 //! Rendering scan results: one module per `--format`, plus the shared summary and exit codes.
 
+pub mod flow;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
-use crate::detect::{self, Finding, Fix, region};
+use crate::detect::{self, Finding, Fix, flow, region};
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
 use crate::yaml::{Document, Node, Style};
@@ -58,6 +58,8 @@ pub struct RewriteOptions {
     pub action_version: Option<String>,
     /// `owner/repo` of the file, for repository-qualified role-map entries.
     pub repo: Option<String>,
+    /// The run's workflow files, so a caller's permissions cover what its local callees request.
+    pub local_workflows: permissions::LocalWorkflows,
 }
 
 impl RewriteOptions {
@@ -67,6 +69,7 @@ impl RewriteOptions {
             action_ref: resolve_action_ref(DEFAULT_ACTION_REF, true).0,
             action_version: resolve_action_ref(DEFAULT_ACTION_REF, true).1,
             repo: None,
+            local_workflows: permissions::LocalWorkflows::default(),
         }
     }
 
@@ -115,6 +118,16 @@ pub enum RewriteError {
         secrets: String,
         arns: String,
     },
+    #[error(
+        "{path}:{line}: job {job}: its keys are read under the environments {environments}; environment secrets may hold other accounts' keys, so the role map needs an entry for environment {environment} ([environments.{environment}] in TOML, as `migrate trust --format role-map` writes it)"
+    )]
+    SharedAcrossEnvironments {
+        path: String,
+        line: usize,
+        job: String,
+        environment: String,
+        environments: String,
+    },
     #[error("{path}: refusing the rewrite: {reason}")]
     Unverified { path: String, reason: String },
 }
@@ -150,6 +163,8 @@ pub struct RewriteOutcome {
     pub changes: Vec<Change>,
     pub manual: Vec<ManualFinding>,
     pub notes: Vec<String>,
+    /// Every step that took static keys: its credentials before and after, as proven.
+    pub flow: Vec<flow::compare::FlowRow>,
 }
 
 impl RewriteOutcome {
@@ -160,6 +175,7 @@ impl RewriteOutcome {
             changes: Vec::new(),
             manual: Vec::new(),
             notes: Vec::new(),
+            flow: Vec::new(),
         }
     }
 
@@ -178,6 +194,16 @@ impl RewriteOutcome {
             .header(&format!("a/{path}"), &format!("b/{path}"))
             .to_string()
     }
+}
+
+/// The credential-flow model of one file's text (empty when it is no workflow or action).
+pub fn flow_model(text: &str) -> flow::FileFlow {
+    let Ok(doc) = Document::parse(text) else {
+        return flow::FileFlow::default();
+    };
+    Workflow::classify(&doc)
+        .map(|w| flow::analyze(text, &w))
+        .unwrap_or_default()
 }
 
 /// Rewrites one file. `path` is only used in messages.
@@ -208,7 +234,16 @@ pub fn rewrite_linked(
         return Ok(RewriteOutcome::unchanged(text));
     };
     let mut findings = detect::detect_in(path, text, workflow);
-    findings.extend(linked.iter().filter(|f| f.cross_file).cloned());
+    for link in linked.iter().filter(|f| f.cross_file) {
+        // A finding the look across files decided differently replaces this file's own.
+        match findings
+            .iter_mut()
+            .find(|f| f.rule == link.rule && f.span == link.span)
+        {
+            Some(own) => *own = link.clone(),
+            None => findings.push(link.clone()),
+        }
+    }
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
     }
@@ -304,6 +339,11 @@ struct Planner<'a, 'd, 'f> {
     workflow: Workflow<'d>,
     opts: &'a RewriteOptions,
     positions: Vec<KeyPosition<'d>>,
+    /// The credential flow of the input, for the conditions of inserted steps.
+    flow: flow::FileFlow,
+    /// Whether the workflow also runs where no OIDC token exists (fork pull requests,
+    /// Dependabot), so inserted configure steps must skip those runs.
+    tokenless_runs: bool,
     accepted: Vec<Accepted<'f>>,
     /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
     inserted: HashMap<String, Vec<usize>>,
@@ -319,6 +359,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             workflow,
             opts,
             positions: positions::key_positions(&workflow),
+            flow: flow::analyze(text, &workflow),
+            tokenless_runs: flow::guards::has_tokenless_runs(&workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
@@ -384,10 +426,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .collect())
     }
 
-    fn role(&self, finding: &Finding) -> Result<RoleArn, PlanError> {
+    /// The role for the keys of `finding` as `job` reads them (under its environment).
+    fn role(&self, finding: &Finding, job: &Job<'d>) -> Result<RoleArn, PlanError> {
+        let environment = job.environment().and_then(|e| e.as_str());
         self.opts
             .roles
-            .role_for(self.opts.repo.as_deref(), &finding.secrets)
+            .role_in(self.opts.repo.as_deref(), environment, &finding.secrets)
             .map_err(|e| {
                 let job = finding.job.clone().unwrap_or_else(|| "(workflow)".into());
                 let secrets = finding.secrets.join(", ");
@@ -407,6 +451,45 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     },
                 })
             })
+            .and_then(|(arn, for_environment)| {
+                // Environment secrets override repository secrets of the same name: keys read
+                // under different environments may belong to different accounts.
+                let environments = self.environments_reading(&finding.secrets);
+                match environment {
+                    Some(env) if environments.len() > 1 && !for_environment => {
+                        Err(PlanError::Fatal(RewriteError::SharedAcrossEnvironments {
+                            path: self.path.to_string(),
+                            line: finding.line,
+                            job: job.label(),
+                            environment: env.to_string(),
+                            environments: environments
+                                .iter()
+                                .map(|e| e.as_deref().unwrap_or("(none)").to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        }))
+                    }
+                    _ => Ok(arn),
+                }
+            })
+    }
+
+    /// The environments (`None`: repository secrets) under which this file's jobs read any of
+    /// `secrets`.
+    fn environments_reading(&self, secrets: &[String]) -> Vec<Option<String>> {
+        let mut out: Vec<Option<String>> = Vec::new();
+        for job in &self.flow.jobs {
+            let reads = job.steps.iter().any(|s| {
+                s.credential
+                    .as_ref()
+                    .and_then(flow::Credential::key_pair)
+                    .is_some_and(|p| p.names().iter().any(|n| secrets.contains(n)))
+            });
+            if reads && !out.contains(&job.environment) {
+                out.push(job.environment.clone());
+            }
+        }
+        out
     }
 
     fn where_(job: &Job<'_>, step: Option<&Step<'_>>) -> String {
@@ -437,15 +520,43 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let keys: Vec<Node<'_>> = group.iter().map(|p| p.key).collect();
         let mut out = FindingPlan::default();
         let removed: Vec<&str> = group.iter().map(|p| p.name()).collect();
-        let new = if with.get("role-to-assume").is_some() {
+        let new = if let Some(target) = with.get_str("role-to-assume") {
+            // Role chaining: the keys' new role is assumed with OIDC in a step of its own,
+            // and this step chains from it to the role it always assumed.
+            let role = self.role(finding, &job)?;
+            let region = region::for_step(self.text, &self.workflow, &job, &step, None)
+                .map(Region::from_source)
+                .ok_or("no AWS region found")?;
+            let source_step = ConfigureStep {
+                role: &role,
+                region: &region,
+                action_ref: &self.opts.action_ref,
+                action_version: self.opts.action_version.as_deref(),
+                condition: step.condition(),
+            };
+            steps::insert_configure_step(
+                self.text,
+                &mut out.plan,
+                &job,
+                &step,
+                &source_step,
+                self.with_indent,
+            )?;
+            out.inserted.push((job.label(), step.index));
             out.descriptions.push(format!(
-                "{}: removed {}; kept its role-to-assume",
+                "{}: removed {}; a configure step inserted before it assumes {} with OIDC, and it chains from there to {target} (`role-chaining: true`)",
                 Self::where_(&job, Some(&step)),
-                removed.join(", ")
+                removed.join(", "),
+                role.as_str()
             ));
-            None
+            out.notes.push(format!(
+                "{}: {target} must trust {} (sts:AssumeRole and sts:TagSession) instead of the IAM user; `migrate trust` gives the new role the permission to assume it",
+                Self::where_(&job, Some(&step)),
+                role.as_str()
+            ));
+            Some(chaining_entry())
         } else {
-            let role = self.role(finding)?;
+            let role = self.role(finding, &job)?;
             out.descriptions.push(format!(
                 "{}: removed {}; added role-to-assume {}",
                 Self::where_(&job, Some(&step)),
@@ -551,18 +662,37 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     vec![(job, step)]
                 }
             }
-            (Some(job), None) => first_aws_step(&job).map(|s| (job, s)).into_iter().collect(),
+            // The first step that takes its credentials from this env block: a job whose
+            // own env (or a configure step) shadows it never used these keys.
+            (Some(job), None) => self.first_reader(&job, level).into_iter().collect(),
             (None, _) => self
                 .workflow
                 .jobs()
                 .into_iter()
-                .filter_map(|j| first_aws_step(&j).map(|s| (j, s)))
+                .filter_map(|j| self.first_reader(&j, level))
                 .collect(),
         };
         for (job, step) in targets {
             self.insert_before(&mut out, finding, &job, &step, None)?;
         }
         Ok(out)
+    }
+
+    /// The first step of `job` that takes credentials from the env block at `level`.
+    fn first_reader(&self, job: &Job<'d>, level: EnvLevel) -> Option<(Job<'d>, Step<'d>)> {
+        let origin = match level {
+            EnvLevel::Workflow => flow::Origin::WorkflowEnv,
+            EnvLevel::Job => flow::Origin::JobEnv,
+            EnvLevel::Container => flow::Origin::ContainerEnv,
+            EnvLevel::Step => flow::Origin::StepEnv,
+        };
+        let model = self.flow.job(job.id)?;
+        let index = model
+            .steps
+            .iter()
+            .find(|s| s.consumes() && s.origin == Some(origin))?
+            .index;
+        job.steps().get(index).map(|s| (*job, *s))
     }
 
     /// Inserts a configure step before `step` unless the job already configures credentials
@@ -606,12 +736,17 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let region = region::for_step(self.text, &self.workflow, job, step, preset)
             .map(Region::from_source)
             .ok_or("no AWS region found")?;
-        let role = self.role(finding)?;
+        let role = self.role(finding, job)?;
+        let condition = with_token_guard(
+            served_condition(&self.flow, job.id, step.index),
+            self.tokenless_runs,
+        );
         let new_step = ConfigureStep {
             role: &role,
             region: &region,
             action_ref: &self.opts.action_ref,
             action_version: self.opts.action_version.as_deref(),
+            condition: condition.as_deref(),
         };
         steps::insert_configure_step(
             self.text,
@@ -754,7 +889,12 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                     .into_iter()
                     .find(|j| j.id == Some(id.as_str()))
                 {
-                    Some(job) => permissions::grant_id_token(self.text, &self.workflow, &job),
+                    Some(job) => permissions::grant_id_token(
+                        self.text,
+                        &self.workflow,
+                        &job,
+                        &self.opts.local_workflows.seen_from(self.path),
+                    ),
                     None => Grant::Impossible(format!("job {id} not found")),
                 };
                 grants.push((id.clone(), grant));
@@ -763,6 +903,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let mut edits = EditSet::default();
         let mut changes = Changes::default();
         let mut live_jobs: Vec<String> = Vec::new();
+        let mut inserted: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut applied: Vec<&Finding> = Vec::new();
         for accepted in self.accepted {
             let Accepted { finding, plan } = accepted;
             let blocked = plan.jobs.iter().find_map(|id| {
@@ -785,6 +927,10 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 continue;
             }
             changes.merge(plan.plan.changes);
+            for (job, index) in &plan.inserted {
+                inserted.entry(job.clone()).or_default().push(*index);
+            }
+            applied.push(finding);
             outcome
                 .changes
                 .extend(plan.descriptions.into_iter().map(|description| Change {
@@ -841,7 +987,44 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 "after the rewrite, scan still finds {left}"
             )));
         }
-        outcome.text = new_text;
+        let output = Document::parse(&new_text)
+            .map_err(|e| refuse(format!("the rewritten text does not parse ({})", e.message)))?;
+        let after = Workflow::classify(&output)
+            .map(|w| flow::analyze(&new_text, &w))
+            .unwrap_or_default();
+        let roles = &self.opts.roles;
+        let repo = self.opts.repo.as_deref();
+        let proof = flow::compare::check(
+            &self.flow,
+            &after,
+            |job| {
+                let label = job.map_or_else(|| "(composite action)".to_string(), str::to_string);
+                inserted.get(&label).cloned().unwrap_or_default()
+            },
+            |pair| {
+                roles
+                    .role_in(repo, pair.environment.as_deref(), &pair.names())
+                    .ok()
+                    .map(|(r, _)| r.as_str().to_string())
+            },
+        );
+        match proof {
+            Ok(rows) => {
+                outcome.flow = rows;
+                outcome.text = new_text;
+            }
+            Err(reason) => {
+                // Not proven: nothing is written, and every change becomes a finding for a person.
+                for finding in applied {
+                    outcome
+                        .manual
+                        .push(manual_entry(finding, &format!("flow-check: {reason}")));
+                }
+                outcome.manual.sort_by_key(|m| (m.line, m.column));
+                outcome.changes.clear();
+                outcome.notes.clear();
+            }
+        }
         Ok(())
     }
 }
@@ -882,6 +1065,16 @@ fn job_line(text: &str, workflow: &Workflow<'_>, id: &str) -> usize {
         .map_or(0, |k| LineIndex::new(text).line_col(text, k.span().start).0)
 }
 
+/// `role-chaining: true`, as a plain scalar in block and flow context alike.
+fn chaining_entry() -> NewEntry<'static> {
+    NewEntry {
+        key: "role-chaining",
+        block_text: "true".to_string(),
+        flow_text: "true".to_string(),
+        value: Value::plain("true"),
+    }
+}
+
 fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
     let flow_text = format!("\"{}\"", role.as_str());
     let value = if style == Style::Flow {
@@ -897,11 +1090,48 @@ fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
     }
 }
 
-/// The first step of a job that uses (or may use) AWS credentials from its environment.
-fn first_aws_step<'d>(job: &Job<'d>) -> Option<Step<'d>> {
-    job.steps()
-        .into_iter()
-        .find(|s| sources::step_aws_use(s) != AwsUse::No)
+/// The condition a configure step inserted before `from` must carry: none when a step it
+/// serves (up to the next configure step) runs unconditionally, else the OR of their `if:`s,
+/// so it runs exactly where they may and needs no token where all of them were skipped.
+fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> Option<String> {
+    let job = model.job(job)?;
+    let mut conditions: Vec<String> = Vec::new();
+    for step in job.steps.iter().skip_while(|s| s.index < from) {
+        if step.consumption == flow::Consumption::Configure {
+            break;
+        }
+        if !step.consumes() && step.index != from {
+            continue;
+        }
+        let c = flow::guards::unwrap_expression(step.condition.as_deref()?);
+        if !conditions.contains(&c) {
+            conditions.push(c);
+        }
+    }
+    match conditions.len() {
+        0 => None,
+        1 => conditions.pop(),
+        _ => Some(
+            conditions
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" || "),
+        ),
+    }
+}
+
+/// `served` restricted to runs that get an OIDC token, where the workflow has others. There the
+/// keys were empty too (GitHub passes no secrets to forks, Dependabot gets its own), so the
+/// steps it serves fail or pass exactly as before, and the job does not fail at this step.
+fn with_token_guard(served: Option<String>, tokenless_runs: bool) -> Option<String> {
+    if !tokenless_runs {
+        return served;
+    }
+    Some(match served {
+        Some(c) => format!("{} && ({c})", flow::guards::TOKEN_AVAILABLE),
+        None => flow::guards::TOKEN_AVAILABLE.to_string(),
+    })
 }
 
 /// The file's indentation step: a job's keys minus the job id's column, else 2.

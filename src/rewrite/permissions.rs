@@ -1,13 +1,23 @@
 //! Giving a job `id-token: write` without taking away any scope it had: a job map gains the
 //! entry; a job that inherited the workflow's map gets a copy of it plus the entry; a job
-//! on repository defaults gets `contents: read` too (with a note on what else it may use);
-//! `read-all` becomes an explicit read map; `write-all` already grants it.
+//! on repository defaults gets `contents: read` plus every scope its steps use (see
+//! [`crate::detect::token_scopes`]) and whatever the local reusable workflow it calls requests,
+//! or is refused when that cannot be told; `read-all` becomes an explicit read map;
+//! `write-all` already grants it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::edits::EditSet;
 use super::layout;
 use super::verify::{Changes, Value};
-use crate::workflow::{Job, Workflow};
-use crate::yaml::{Node, Style};
+use crate::detect::token_scopes::{self, Access, Scope, Scopes};
+use crate::workflow::{Job, Uses, Workflow};
+use crate::yaml::{Document, Node, Style};
+
+/// How deep reusable workflows may nest before migrate stops following them (GitHub allows
+/// ten levels of callers and callees).
+const MAX_CALL_DEPTH: usize = 10;
 
 /// The trailing comment written on every added `id-token: write`; it also keeps zizmor's
 /// `undocumented-permissions` audit quiet.
@@ -31,22 +41,105 @@ pub const READ_ALL_SCOPES: &[&str] = &[
     "statuses",
 ];
 
-/// Actions that act on the repository with `GITHUB_TOKEN` and need more than `contents: read`.
-const TOKEN_WRITING_ACTIONS: &[&str] = &[
-    "actions/create-release",
-    "actions/upload-release-asset",
-    "actions/github-script",
-    "softprops/action-gh-release",
-    "ncipollo/release-action",
-    "peter-evans/create-pull-request",
-    "peter-evans/create-or-update-comment",
-    "marocchino/sticky-pull-request-comment",
-    "stefanzweifel/git-auto-commit-action",
-    "EndBug/add-and-commit",
-    "actions/deploy-pages",
-    "JamesIves/github-pages-deploy-action",
-    "peaceiris/actions-gh-pages",
-];
+/// The texts of the workflow files of one run, so a caller's grant can cover what the local
+/// reusable workflows it calls request. Cheap to clone; empty when the run has none.
+#[derive(Clone, Default)]
+pub struct LocalWorkflows {
+    /// Normalised path (`repo/.github/workflows/x.yml`) → text.
+    files: Arc<BTreeMap<String, String>>,
+}
+
+/// Paths only: the texts may hold key material, which is never printed.
+impl std::fmt::Debug for LocalWorkflows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.files.keys()).finish()
+    }
+}
+
+impl LocalWorkflows {
+    /// The run's files, by the paths the run knows them by.
+    pub fn from_files<P: AsRef<str>, T: AsRef<str>>(
+        files: impl IntoIterator<Item = (P, T)>,
+    ) -> Self {
+        Self {
+            files: Arc::new(
+                files
+                    .into_iter()
+                    .map(|(p, t)| (normalize(p.as_ref()), t.as_ref().to_string()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The callees of the file at `caller` (a path of this run).
+    pub fn seen_from<'a>(&'a self, caller: &'a str) -> Callees<'a> {
+        Callees {
+            workflows: Some(self),
+            caller,
+        }
+    }
+}
+
+/// Local reusable workflows as seen from one caller file: `./.github/workflows/x.yml` is
+/// resolved against the caller's repository root (the directory holding its `.github`).
+#[derive(Debug, Clone, Copy)]
+pub struct Callees<'a> {
+    workflows: Option<&'a LocalWorkflows>,
+    caller: &'a str,
+}
+
+impl<'a> Callees<'a> {
+    /// No callee texts at all (a single file).
+    pub fn none() -> Callees<'static> {
+        Callees {
+            workflows: None,
+            caller: "",
+        }
+    }
+
+    /// The path and text of the local workflow `uses` (`./...`) names.
+    fn resolve(&self, uses: &str) -> Option<(&'a str, &'a str)> {
+        let files = &self.workflows?.files;
+        let caller = normalize(self.caller);
+        let root = match caller.find("/.github/") {
+            Some(i) => &caller[..i + 1],
+            None if caller.starts_with(".github/") => "",
+            None => return None,
+        };
+        let target = normalize(&format!("{root}{}", uses.trim()));
+        files
+            .get_key_value(&target)
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+    }
+
+    fn from(&self, caller: &'a str) -> Callees<'a> {
+        Callees {
+            workflows: self.workflows,
+            caller,
+        }
+    }
+}
+
+/// `./a/./b/../c` → `a/c` (and `\` → `/`), without touching the filesystem.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let unified = path.replace('\\', "/");
+    for part in unified.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    if unified.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct PermissionPlan {
@@ -65,14 +158,37 @@ pub enum Grant {
     Impossible(String),
 }
 
-/// Plans the edits that give `job` `id-token: write`.
-pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Grant {
+/// The reason `rewrite` would refuse to give `job` `id-token: write` (its finding then
+/// becomes `manual`), or `None` when it can. `scan` calls this so both reach one verdict.
+pub fn permissions_blocker(
+    text: &str,
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    callees: &Callees<'_>,
+) -> Option<String> {
+    match grant_id_token(text, workflow, job, callees) {
+        Grant::Impossible(reason) => Some(reason),
+        Grant::AlreadyGranted | Grant::Planned(_) => None,
+    }
+}
+
+/// Plans the edits that give `job` `id-token: write`. `callees` gives the texts of local
+/// reusable workflows `job` may call, whose requested permissions its map must allow.
+pub fn grant_id_token(
+    text: &str,
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    callees: &Callees<'_>,
+) -> Grant {
     let label = job.label();
     if let Some(perms) = job.permissions() {
         if perms.touches_anchor() {
             return Grant::Impossible(format!(
                 "the permissions of job {label} use YAML anchors or aliases"
             ));
+        }
+        if let Some(reason) = callee_not_allowed(job, perms, callees) {
+            return Grant::Impossible(reason);
         }
         return match scalar_keyword(perms) {
             Some("write-all") => Grant::AlreadyGranted,
@@ -91,6 +207,9 @@ pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Gra
             Grant::Impossible("the workflow's permissions use YAML anchors or aliases".to_string())
         }
         Some(wf) => match scalar_keyword(wf) {
+            _ if let Some(reason) = callee_not_allowed(job, wf, callees) => {
+                Grant::Impossible(reason)
+            }
             Some("write-all") => Grant::AlreadyGranted,
             Some("read-all") => {
                 let entries: Vec<(String, String, Value)> = READ_ALL_SCOPES
@@ -137,29 +256,200 @@ pub fn grant_id_token(text: &str, workflow: &Workflow<'_>, job: &Job<'_>) -> Gra
                 )
             }
         },
-        None => {
-            let uses = token_users(text, job);
-            let note = if uses.is_empty() {
-                format!(
-                    "job {label} had no `permissions:` and ran with the repository's default token scopes; it now gets only `contents: read` and `id-token: write`, and nothing in it seems to need more"
-                )
-            } else {
-                format!(
-                    "job {label} had no `permissions:` and ran with the repository's default token scopes; it now gets only `contents: read` and `id-token: write`, but it uses {}: add the scopes they need",
-                    uses.join(", ")
-                )
-            };
-            add_job_map(
-                text,
-                job,
-                vec![("contents".into(), "read".into(), Value::plain("read"))],
-                format!(
-                    "job {label}: added `permissions:` with `contents: read` and `id-token: write`"
-                ),
-                Some(note),
-            )
+        None => on_repository_defaults(text, workflow, job, callees),
+    }
+}
+
+/// A job that ran on the repository's default scopes gets its first map: `contents: read`,
+/// every scope its steps use and every scope its local callee asks for, plus `id-token: write`.
+fn on_repository_defaults(
+    text: &str,
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    callees: &Callees<'_>,
+) -> Grant {
+    let label = job.label();
+    let needs = token_scopes::job_token_needs(workflow, job);
+    if let Some(reason) = needs.blocker(&label) {
+        return Grant::Impossible(reason);
+    }
+    // Each added scope says why, for the reviewer of the pull request (and zizmor's
+    // `undocumented-permissions`); the baseline `contents: read` is GitHub's own example.
+    let mut scopes = Scopes::of(&[(Scope::Contents, Access::Read)]);
+    let mut reasons = needs.reasons.clone();
+    reasons.retain(|scope, _| {
+        !(*scope == Scope::Contents && needs.scopes.get(*scope) == Some(Access::Read))
+    });
+    scopes.extend(&needs.scopes);
+    if let Some(call) = job.reusable_call() {
+        match callee_needs(&call, callees, 1) {
+            Ok(callee) => {
+                let mut wanted = callee.requested;
+                wanted.extend(&callee.inherited);
+                for (scope, access) in wanted.missing_from(&scopes).iter() {
+                    if scope != Scope::Contents || access == Access::Write {
+                        reasons.insert(scope, format!("requested by {}", call.raw.trim()));
+                    }
+                }
+                scopes.extend(&wanted);
+            }
+            Err(reason) => {
+                return Grant::Impossible(format!(
+                    "job {label} ran with the repository's default token scopes and {reason}"
+                ));
+            }
         }
     }
+    let entries: Vec<(String, String, Value)> = scopes
+        .iter()
+        .filter(|(s, _)| *s != Scope::IdToken)
+        .map(|(s, a)| {
+            let written = match reasons.get(&s) {
+                Some(why) => format!("{}  # {why}", a.as_str()),
+                None => a.as_str().to_string(),
+            };
+            (s.as_str().to_string(), written, Value::plain(a.as_str()))
+        })
+        .collect();
+    let listed: Vec<String> = scopes
+        .iter()
+        .filter(|(s, _)| *s != Scope::IdToken)
+        .map(|(s, a)| format!("`{}: {}`", s.as_str(), a.as_str()))
+        .collect();
+    add_job_map(
+        text,
+        job,
+        entries,
+        format!(
+            "job {label}: added `permissions:` with {} and `id-token: write`",
+            listed.join(", ")
+        ),
+        None,
+    )
+}
+
+/// What the local workflow a job calls asks of the caller's token: the maps its jobs request
+/// (GitHub refuses to start the run when the caller allows less), and what its jobs without a
+/// map use, since they run with the caller's token as it is.
+#[derive(Debug, Default)]
+struct CalleeNeeds {
+    requested: Scopes,
+    inherited: Scopes,
+}
+
+fn callee_needs(
+    call: &Uses<'_>,
+    callees: &Callees<'_>,
+    depth: usize,
+) -> Result<CalleeNeeds, String> {
+    let name = call.raw.trim();
+    if !call.local {
+        return Err(format!(
+            "cannot see the permissions its callee {name} (in another repository) requests: give the calling job a `permissions:` map covering them"
+        ));
+    }
+    if depth > MAX_CALL_DEPTH {
+        return Err(format!(
+            "its reusable workflows nest deeper than {MAX_CALL_DEPTH} levels at {name}"
+        ));
+    }
+    let Some((path, text)) = callees.resolve(call.path) else {
+        return Err(format!(
+            "cannot see the permissions its callee {name} requests: rewrite them together"
+        ));
+    };
+    let unreadable = || format!("its callee {name} is not a workflow migrate can read");
+    let doc = Document::parse(text).map_err(|_| unreadable())?;
+    let workflow = Workflow::classify(&doc).ok_or_else(unreadable)?;
+    let mut out = CalleeNeeds::default();
+    for job in workflow.jobs() {
+        let label = job.label();
+        match job.permissions().or_else(|| workflow.permissions()) {
+            Some(perms) => {
+                let requested = requested_scopes(perms).map_err(|e| {
+                    format!("the permissions job {label} of its callee {name} requests {e}")
+                })?;
+                out.requested.extend(&requested);
+            }
+            None => {
+                out.inherited.grant(Scope::Contents, Access::Read);
+                let needs = token_scopes::job_token_needs(&workflow, &job);
+                if let Some(first) = needs.undecidable.first() {
+                    return Err(format!(
+                        "its callee {name} has job {label}, which takes the caller's token and whose {} cannot be told: {}",
+                        first.step, first.reason
+                    ));
+                }
+                out.inherited.extend(&needs.scopes);
+                if let Some(nested) = job.reusable_call() {
+                    let deeper = callee_needs(&nested, &callees.from(path), depth + 1)?;
+                    out.requested.extend(&deeper.requested);
+                    out.inherited.extend(&deeper.inherited);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The scopes a `permissions:` value grants (or requests).
+fn requested_scopes(perms: Node<'_>) -> Result<Scopes, String> {
+    if perms.touches_anchor() {
+        return Err("use YAML anchors or aliases".into());
+    }
+    match scalar_keyword(perms) {
+        Some("read-all") => return Ok(Scopes::all(Access::Read)),
+        Some("write-all") => return Ok(Scopes::all(Access::Write)),
+        Some(other) => return Err(format!("are `{other}`, which is not a known value")),
+        None => {}
+    }
+    let mut out = Scopes::default();
+    for (k, v) in perms.entries() {
+        let key = k.as_str().unwrap_or("");
+        let access = match v.as_str().map(str::trim) {
+            Some("read") => Access::Read,
+            Some("write") => Access::Write,
+            Some("none") => continue,
+            _ => {
+                return Err(format!(
+                    "give `{key}` a value that is not read, write or none"
+                ));
+            }
+        };
+        match Scope::parse(key.trim()) {
+            Some(scope) => out.grant(scope, access),
+            None if key.trim() == "metadata" => {}
+            None => return Err(format!("name `{key}`, which is not a known scope")),
+        }
+    }
+    Ok(out)
+}
+
+/// Why `perms` (the caller's map, or the workflow map it inherits) does not allow what the
+/// local workflow `job` calls requests; `None` when it does, or when the callee cannot be
+/// seen (the map then stays what it was, plus `id-token: write`).
+fn callee_not_allowed(job: &Job<'_>, perms: Node<'_>, callees: &Callees<'_>) -> Option<String> {
+    let call = job.reusable_call()?;
+    if !call.local {
+        return None;
+    }
+    let callee = callee_needs(&call, callees, 1).ok()?;
+    let granted = requested_scopes(perms).ok()?;
+    let mut missing = callee.requested.missing_from(&granted);
+    missing = Scopes::of(
+        &missing
+            .iter()
+            .filter(|(s, _)| *s != Scope::IdToken)
+            .collect::<Vec<_>>(),
+    );
+    (!missing.is_empty()).then(|| {
+        format!(
+            "job {} calls {}, whose jobs request {}, which its `permissions:` do not allow (GitHub refuses to start the run): add them to its map",
+            job.label(),
+            call.raw.trim(),
+            missing.describe()
+        )
+    })
 }
 
 fn scalar_keyword<'d>(node: Node<'d>) -> Option<&'d str> {
@@ -184,25 +474,6 @@ fn single_line_scalar<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
         && !src.is_empty()
         && !src.contains('\n'))
     .then_some(src)
-}
-
-/// `GITHUB_TOKEN` uses and token-writing actions in a job, for the dropped-defaults note.
-fn token_users(text: &str, job: &Job<'_>) -> Vec<String> {
-    let span = job.node.span();
-    let body = &text[span.start..span.end];
-    let mut out = Vec::new();
-    if body.contains("GITHUB_TOKEN") || body.contains("github.token") {
-        out.push("GITHUB_TOKEN".to_string());
-    }
-    for step in job.steps() {
-        if let Some(uses) = step.uses()
-            && TOKEN_WRITING_ACTIONS.iter().any(|a| uses.is(a))
-            && !out.iter().any(|o| o == uses.repo)
-        {
-            out.push(uses.repo.to_string());
-        }
-    }
-    out
 }
 
 fn add_to_map(text: &str, perms: Node<'_>, label: &str) -> Grant {
@@ -409,4 +680,155 @@ fn add_job_map(
     plan.changes
         .add_entry(job.node, "permissions", Value::Mapping(values));
     Grant::Planned(Box::new(plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPLOY: &str = "on:\n  workflow_call:\njobs:\n  d:\n    runs-on: ubuntu-latest\n    permissions:\n      contents: read\n      pull-requests: write\n    steps:\n      - run: make\n";
+    const MIDDLE: &str =
+        "on:\n  workflow_call:\njobs:\n  m:\n    uses: ./.github/workflows/deploy.yml\n";
+
+    fn blocker(text: &str, files: &[(&str, &str)]) -> Option<String> {
+        let local = LocalWorkflows::from_files(files.iter().copied());
+        let doc = Document::parse(text).expect("valid YAML");
+        let workflow = Workflow::classify(&doc).expect("a workflow");
+        let job = workflow.jobs()[0];
+        permissions_blocker(
+            text,
+            &workflow,
+            &job,
+            &local.seen_from("repo/.github/workflows/caller.yml"),
+        )
+    }
+
+    fn caller(perms: &str, callee: &str) -> String {
+        format!("on: push\njobs:\n  c:\n{perms}    uses: ./.github/workflows/{callee}\n")
+    }
+
+    #[test]
+    fn a_job_whose_token_use_cannot_be_told_is_blocked_with_the_step() {
+        let text = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/github-script@v7\n        with:\n          script: await github.graphql('{ viewer { login } }')\n";
+        let reason = blocker(text, &[]).expect("blocked");
+        assert!(
+            reason.contains("step 1 (actions/github-script@v7)"),
+            "{reason}"
+        );
+        assert!(reason.contains("GraphQL"), "{reason}");
+    }
+
+    #[test]
+    fn a_job_on_defaults_whose_scopes_are_known_is_not_blocked() {
+        let text = "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: aws s3 ls\n";
+        assert_eq!(blocker(text, &[]), None);
+    }
+
+    #[test]
+    fn a_caller_needs_its_callee_text() {
+        let reason = blocker(&caller("", "deploy.yml"), &[]).expect("blocked");
+        assert!(
+            reason.contains("cannot see the permissions its callee ./.github/workflows/deploy.yml requests: rewrite them together"),
+            "{reason}"
+        );
+        let files = [("repo/.github/workflows/deploy.yml", DEPLOY)];
+        assert_eq!(blocker(&caller("", "deploy.yml"), &files), None);
+    }
+
+    #[test]
+    fn a_remote_callee_cannot_be_seen() {
+        let text = "on: push\njobs:\n  c:\n    uses: acme/shared/.github/workflows/deploy.yml@v1\n";
+        let reason = blocker(text, &[]).expect("blocked");
+        assert!(reason.contains("in another repository"), "{reason}");
+    }
+
+    #[test]
+    fn an_explicit_caller_map_must_allow_what_the_callees_request_down_every_level() {
+        let files = [
+            ("repo/.github/workflows/deploy.yml", DEPLOY),
+            ("repo/.github/workflows/middle.yml", MIDDLE),
+        ];
+        let narrow = "    permissions:\n      contents: read\n";
+        for callee in ["deploy.yml", "middle.yml"] {
+            let reason = blocker(&caller(narrow, callee), &files).expect("blocked");
+            assert!(
+                reason.contains("pull-requests: write"),
+                "{callee}: {reason}"
+            );
+        }
+        let wide = "    permissions:\n      contents: read\n      pull-requests: write\n";
+        assert_eq!(blocker(&caller(wide, "middle.yml"), &files), None);
+        let workflow_map = "on: push\npermissions:\n  contents: read\njobs:\n  c:\n    uses: ./.github/workflows/middle.yml\n";
+        assert!(blocker(workflow_map, &files).is_some());
+    }
+
+    #[test]
+    fn a_created_map_covers_the_callee_union() {
+        let files = [
+            ("repo/.github/workflows/deploy.yml", DEPLOY),
+            ("repo/.github/workflows/middle.yml", MIDDLE),
+        ];
+        let local = LocalWorkflows::from_files(files);
+        let text = caller("", "middle.yml");
+        let doc = Document::parse(&text).expect("valid YAML");
+        let workflow = Workflow::classify(&doc).expect("a workflow");
+        let job = workflow.jobs()[0];
+        let Grant::Planned(plan) = grant_id_token(
+            &text,
+            &workflow,
+            &job,
+            &local.seen_from("repo/.github/workflows/caller.yml"),
+        ) else {
+            panic!("planned")
+        };
+        let edited = plan.edits.apply(&text);
+        assert!(
+            edited.contains("    permissions:\n      contents: read\n      pull-requests: write  # requested by ./.github/workflows/middle.yml\n      id-token: write"),
+            "{edited}"
+        );
+    }
+
+    #[test]
+    fn callees_that_call_each_other_in_a_loop_stop_at_the_depth_limit() {
+        let looped = "on:\n  workflow_call:\njobs:\n  l:\n    uses: ./.github/workflows/loop.yml\n";
+        let files = [("repo/.github/workflows/loop.yml", looped)];
+        let reason = blocker(&caller("", "loop.yml"), &files).expect("blocked");
+        assert!(reason.contains("nest deeper than 10 levels"), "{reason}");
+    }
+
+    #[test]
+    fn paths_resolve_against_the_callers_repository_root() {
+        let local = LocalWorkflows::from_files([
+            (".github/workflows/x.yml", "a"),
+            ("r/./.github/workflows/y.yml", "b"),
+        ]);
+        assert_eq!(
+            local
+                .seen_from(".github/workflows/c.yml")
+                .resolve("./.github/workflows/x.yml"),
+            Some((".github/workflows/x.yml", "a"))
+        );
+        assert_eq!(
+            local
+                .seen_from("r/.github/workflows/c.yml")
+                .resolve("./.github/workflows/y.yml"),
+            Some(("r/.github/workflows/y.yml", "b"))
+        );
+        assert_eq!(
+            local
+                .seen_from("r/.github/workflows/c.yml")
+                .resolve("./.github/workflows/x.yml"),
+            None
+        );
+        assert_eq!(Callees::none().resolve("./.github/workflows/x.yml"), None);
+    }
+
+    #[test]
+    fn debug_output_names_paths_never_texts() {
+        let local =
+            LocalWorkflows::from_files([(".github/workflows/x.yml", "AKIAIOSFODNN7EXAMPLE")]);
+        let shown = format!("{local:?}");
+        assert!(shown.contains(".github/workflows/x.yml"), "{shown}");
+        assert!(!shown.contains("AKIA"), "{shown}");
+    }
 }

@@ -52,12 +52,18 @@ fn is_valid_role_arn(arn: &str) -> bool {
 #[derive(Debug, Clone)]
 struct RoleRule {
     repo: Option<String>,
+    /// A GitHub environment: the rule serves only jobs that run in it (environment secrets
+    /// override repository secrets of the same name, so they may hold other keys).
+    environment: Option<String>,
     secret: String,
     arn: RoleArn,
 }
 
 impl RoleRule {
-    fn matches(&self, repo: Option<&str>, secret: &str) -> bool {
+    fn matches(&self, repo: Option<&str>, environment: Option<&str>, secret: &str) -> bool {
+        if self.environment.is_some() && self.environment.as_deref() != environment {
+            return false;
+        }
         let repo_ok = match (&self.repo, repo) {
             (None, _) => true,
             (Some(pattern), Some(repo)) => {
@@ -70,9 +76,10 @@ impl RoleRule {
 
     /// More specific rules win: a repository-qualified rule over a bare one, then the rule
     /// with more literal characters.
-    fn specificity(&self) -> (bool, usize) {
+    fn specificity(&self) -> (bool, bool, usize) {
         let literal = |p: &str| p.chars().filter(|c| !matches!(c, '*' | '?')).count();
         (
+            self.environment.is_some(),
             self.repo.is_some(),
             self.secret.len().min(literal(&self.secret)) + self.repo.as_deref().map_or(0, literal),
         )
@@ -86,6 +93,9 @@ impl RoleRule {
 /// AWS_ACCESS_KEY_ID = "arn:aws:iam::111111111111:role/deploy"
 /// "*_STAGING" = "arn:aws:iam::222222222222:role/staging"
 /// "octo-org/web:AWS_ACCESS_KEY_ID" = "arn:aws:iam::333333333333:role/web"
+///
+/// [environments.production]
+/// AWS_ACCESS_KEY_ID = "arn:aws:iam::444444444444:role/prod"
 /// ```
 #[derive(Debug, Clone)]
 pub struct RoleMap {
@@ -100,28 +110,54 @@ impl RoleMap {
             message,
         };
         let table: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let roles = table
-            .get("roles")
-            .ok_or_else(|| invalid("missing the [roles] table".into()))?;
-        let roles = roles
-            .as_table()
-            .ok_or_else(|| invalid("`roles` must be a table".into()))?;
-        let mut rules = Vec::new();
-        for (key, value) in roles {
-            let arn = value
-                .as_str()
-                .ok_or_else(|| invalid(format!("roles.\"{key}\" must be a string ARN")))?;
-            let arn = RoleArn::parse(arn, &format!("{origin}: roles.\"{key}\""))?;
-            let (repo, secret) = match key.rsplit_once(':') {
-                Some((repo, secret)) if repo.contains('/') => {
-                    (Some(repo.to_string()), secret.to_string())
-                }
-                _ => (None, key.clone()),
-            };
-            if secret.is_empty() {
-                return Err(invalid(format!("roles.\"{key}\" names no secret")));
+        let mut tables: Vec<(Option<String>, String, &toml::Table)> = Vec::new();
+        match table.get("roles") {
+            Some(roles) => tables.push((
+                None,
+                "roles".into(),
+                roles
+                    .as_table()
+                    .ok_or_else(|| invalid("`roles` must be a table".into()))?,
+            )),
+            None if table.get("environments").is_none() => {
+                return Err(invalid("missing the [roles] table".into()));
             }
-            rules.push(RoleRule { repo, secret, arn });
+            None => {}
+        }
+        if let Some(envs) = table.get("environments") {
+            let envs = envs
+                .as_table()
+                .ok_or_else(|| invalid("`environments` must be a table of tables".into()))?;
+            for (env, roles) in envs {
+                let roles = roles
+                    .as_table()
+                    .ok_or_else(|| invalid(format!("environments.\"{env}\" must be a table")))?;
+                tables.push((Some(env.clone()), format!("environments.\"{env}\""), roles));
+            }
+        }
+        let mut rules = Vec::new();
+        for (environment, name, roles) in tables {
+            for (key, value) in roles {
+                let arn = value
+                    .as_str()
+                    .ok_or_else(|| invalid(format!("{name}.\"{key}\" must be a string ARN")))?;
+                let arn = RoleArn::parse(arn, &format!("{origin}: {name}.\"{key}\""))?;
+                let (repo, secret) = match key.rsplit_once(':') {
+                    Some((repo, secret)) if repo.contains('/') => {
+                        (Some(repo.to_string()), secret.to_string())
+                    }
+                    _ => (None, key.clone()),
+                };
+                if secret.is_empty() {
+                    return Err(invalid(format!("{name}.\"{key}\" names no secret")));
+                }
+                rules.push(RoleRule {
+                    repo,
+                    environment: environment.clone(),
+                    secret,
+                    arn,
+                });
+            }
         }
         Ok(Self { rules })
     }
@@ -156,9 +192,34 @@ impl RoleMap {
                     RoleArn::parse(arn, &format!("{origin}: role_map.\"{repo}\".\"{secret}\""))?;
                 rules.push(RoleRule {
                     repo: Some(repo.clone()),
+                    environment: None,
                     secret: secret.clone(),
                     arn,
                 });
+            }
+        }
+        // `{"role_map_by_environment": {"OWNER/REPO": {"ENV": {"SECRET": "ARN"}}}}`
+        if let Some(by_env) = doc
+            .get("role_map_by_environment")
+            .and_then(serde_json::Value::as_object)
+        {
+            for (repo, envs) in by_env {
+                for (env, secrets) in envs.as_object().into_iter().flatten() {
+                    for (secret, arn) in secrets.as_object().into_iter().flatten() {
+                        let at = format!(
+                            "{origin}: role_map_by_environment.\"{repo}\".\"{env}\".\"{secret}\""
+                        );
+                        let arn = arn
+                            .as_str()
+                            .ok_or_else(|| invalid(format!("{at} must be a string ARN")))?;
+                        rules.push(RoleRule {
+                            repo: Some(repo.clone()),
+                            environment: Some(env.clone()),
+                            secret: secret.clone(),
+                            arn: RoleArn::parse(arn, &at)?,
+                        });
+                    }
+                }
             }
         }
         Ok(Self { rules })
@@ -175,11 +236,22 @@ impl RoleMap {
 
     /// The role for one secret of `repo` (`owner/repo`, when known).
     pub fn lookup(&self, repo: Option<&str>, secret: &str) -> Option<&RoleArn> {
+        self.lookup_in(repo, None, secret).map(|(arn, _)| arn)
+    }
+
+    /// The role for one secret read under `environment`, and whether the rule that gave it
+    /// names that environment.
+    pub fn lookup_in(
+        &self,
+        repo: Option<&str>,
+        environment: Option<&str>,
+        secret: &str,
+    ) -> Option<(&RoleArn, bool)> {
         self.rules
             .iter()
-            .filter(|r| r.matches(repo, secret))
+            .filter(|r| r.matches(repo, environment, secret))
             .max_by_key(|r| r.specificity())
-            .map(|r| &r.arn)
+            .map(|r| (&r.arn, r.environment.is_some()))
     }
 }
 
@@ -207,17 +279,32 @@ impl RoleSource {
         repo: Option<&str>,
         secrets: &[String],
     ) -> Result<RoleArn, RoleLookupError> {
+        self.role_in(repo, None, secrets).map(|(arn, _)| arn)
+    }
+
+    /// [`Self::role_for`] for keys read under `environment`; the flag says whether the role
+    /// came from an entry for that environment.
+    pub fn role_in(
+        &self,
+        repo: Option<&str>,
+        environment: Option<&str>,
+        secrets: &[String],
+    ) -> Result<(RoleArn, bool), RoleLookupError> {
         match self {
-            Self::Single(arn) => Ok(arn.clone()),
+            Self::Single(arn) => Ok((arn.clone(), false)),
             Self::Map(map) => {
-                let mut found: Vec<&RoleArn> =
-                    secrets.iter().filter_map(|s| map.lookup(repo, s)).collect();
+                let hits: Vec<(&RoleArn, bool)> = secrets
+                    .iter()
+                    .filter_map(|s| map.lookup_in(repo, environment, s))
+                    .collect();
+                let specific = hits.iter().any(|(_, e)| *e);
+                let mut found: Vec<&RoleArn> = hits.iter().map(|(a, _)| *a).collect();
                 found.dedup();
                 found.sort_by(|a, b| a.0.cmp(&b.0));
                 found.dedup();
                 match found.as_slice() {
                     [] => Err(RoleLookupError::Unmapped),
-                    [one] => Ok((*one).clone()),
+                    [one] => Ok(((*one).clone(), specific)),
                     many => Err(RoleLookupError::Conflicting(
                         many.iter().map(|a| a.0.clone()).collect(),
                     )),
@@ -228,7 +315,7 @@ impl RoleSource {
 }
 
 /// `*` matches any run of characters, `?` one character; everything else is literal.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;

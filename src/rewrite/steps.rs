@@ -272,6 +272,14 @@ pub struct ConfigureStep<'a> {
     pub action_ref: &'a str,
     /// Written as `# vX.Y.Z` after a pinned SHA.
     pub action_version: Option<&'a str>,
+    /// `if:` of the steps it serves, so it runs exactly where they do (and needs no token
+    /// where they were skipped).
+    pub condition: Option<&'a str>,
+}
+
+/// A condition as a single-quoted YAML scalar (the one style that needs no escapes but `''`).
+fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 pub const STEP_NAME: &str = "Configure AWS credentials (OIDC)";
@@ -328,8 +336,12 @@ pub fn insert_configure_step(
         .action_version
         .map(|v| format!(" # {v}"))
         .unwrap_or_default();
+    let condition = step
+        .condition
+        .map(|c| format!("{body}if: {}{eol}", single_quoted(c)))
+        .unwrap_or_default();
     let mut block = format!(
-        "{dash}name: {STEP_NAME}{eol}{body}uses: {uses}{version_comment}{eol}{body}with:{eol}{inner}role-to-assume: {}{eol}{inner}aws-region: {}{eol}",
+        "{dash}name: {STEP_NAME}{eol}{condition}{body}uses: {uses}{version_comment}{eol}{body}with:{eol}{inner}role-to-assume: {}{eol}{inner}aws-region: {}{eol}",
         step.role.as_str(),
         step.region.text
     );
@@ -337,17 +349,19 @@ pub fn insert_configure_step(
         block.push_str(eol);
     }
     plan.push(at..at, block)?;
-    let value = Value::map(vec![
-        ("name", Value::plain(STEP_NAME)),
-        ("uses", Value::plain(&uses)),
-        (
-            "with",
-            Value::map(vec![
-                ("role-to-assume", Value::plain(step.role.as_str())),
-                ("aws-region", step.region.value.clone()),
-            ]),
-        ),
-    ]);
+    let mut entries = vec![("name", Value::plain(STEP_NAME))];
+    if let Some(c) = step.condition {
+        entries.push(("if", Value::quoted(c)));
+    }
+    entries.push(("uses", Value::plain(&uses)));
+    entries.push((
+        "with",
+        Value::map(vec![
+            ("role-to-assume", Value::plain(step.role.as_str())),
+            ("aws-region", step.region.value.clone()),
+        ]),
+    ));
+    let value = Value::map(entries);
     plan.changes.insert_item(steps, before.index, value);
     Ok(())
 }

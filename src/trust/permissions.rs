@@ -40,6 +40,30 @@ pub struct InferredPermissions {
     pub unknown_steps: Vec<String>,
 }
 
+/// The plan's own statements a compiled policy keeps: the role-chaining grant
+/// (`ChainToExistingRoles`, for keys that were the source of an assume-role call).
+pub fn with_kept_statements(
+    mut document: serde_json::Value,
+    plan_policy: &serde_json::Value,
+) -> serde_json::Value {
+    let kept: Vec<serde_json::Value> = plan_policy["Statement"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter(|s| s["Sid"] == "ChainToExistingRoles")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(list) = document
+        .get_mut("Statement")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        list.extend(kept);
+    }
+    document
+}
+
 /// The scanned file a role's job is in.
 fn file_of<'r>(report: &'r ScanReport, repo: &str, path: &str) -> Option<&'r FileReport> {
     report
@@ -93,7 +117,7 @@ pub fn choose(
                 PermissionSource::Copied
             }
             _ => {
-                role.permission_policy = document;
+                role.permission_policy = with_kept_statements(document, &role.permission_policy);
                 PermissionSource::Inferred
             }
         };

@@ -74,6 +74,10 @@ pub struct RoleSpec {
     pub stage: String,
     /// The secret names the jobs used for this key pair; empty for a literal key in the file.
     pub secrets: Vec<String>,
+    /// The GitHub environment whose secrets these are, when the repository reads the same
+    /// names under several environments (environment secrets override repository secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub jobs: Vec<JobRef>,
     pub audiences: Vec<String>,
     pub subs: Vec<String>,
@@ -184,15 +188,20 @@ type KeyedJob<'a> = (BTreeSet<String>, AssumingJob<'a>);
 
 /// Jobs of one repository grouped by key pair. Groups that share any secret name merge, so
 /// each secret name maps to exactly one role (the role map relies on that).
+/// Jobs that read the same names under different environments may hold different keys
+/// (environment secrets override the repository's), so they never share a role.
 fn group_by_keys<'a>(jobs: Vec<KeyedJob<'a>>) -> Vec<(BTreeSet<String>, Vec<AssumingJob<'a>>)> {
     let mut groups: Vec<(BTreeSet<String>, Vec<AssumingJob<'a>>)> = Vec::new();
     for (secrets, job) in jobs {
-        let shares =
-            |g: &BTreeSet<String>| (g.is_empty() && secrets.is_empty()) || !g.is_disjoint(&secrets);
+        let environment = job.facts.environment.clone();
+        let shares = |g: &(BTreeSet<String>, Vec<AssumingJob<'a>>)| {
+            let same_env = g.1.iter().all(|j| j.facts.environment == environment);
+            same_env && ((g.0.is_empty() && secrets.is_empty()) || !g.0.is_disjoint(&secrets))
+        };
         let mut merged = (secrets.clone(), vec![job]);
         let mut kept = Vec::new();
         for group in groups {
-            if shares(&group.0) {
+            if shares(&group) {
                 merged.0.extend(group.0);
                 merged.1.extend(group.1);
             } else {
@@ -204,6 +213,21 @@ fn group_by_keys<'a>(jobs: Vec<KeyedJob<'a>>) -> Vec<(BTreeSet<String>, Vec<Assu
     }
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     groups
+}
+
+/// How many groups (by environment) read any of `secrets`.
+fn by_environment_count(
+    groups: &[(BTreeSet<String>, Option<String>)],
+    secrets: &BTreeSet<String>,
+) -> usize {
+    let mut envs: Vec<&Option<String>> = groups
+        .iter()
+        .filter(|(s, _)| !s.is_disjoint(secrets))
+        .map(|(_, e)| e)
+        .collect();
+    envs.sort();
+    envs.dedup();
+    envs.len()
 }
 
 /// A name no earlier role took (IAM role names are unique case-insensitively).
@@ -299,7 +323,12 @@ pub fn build_plan(
             prefixes: &prefixes,
             claim_keys,
         };
-        for (secrets, group) in group_by_keys(jobs) {
+        let groups = group_by_keys(jobs);
+        let secret_environments: Vec<(BTreeSet<String>, Option<String>)> = groups
+            .iter()
+            .map(|(s, g)| (s.clone(), g[0].facts.environment.clone()))
+            .collect();
+        for (secrets, group) in groups {
             let keys_label = if secrets.is_empty() {
                 "a literal access key".to_string()
             } else {
@@ -318,7 +347,26 @@ pub fn build_plan(
                 ));
                 continue;
             }
-            let stage = stage_of(&secrets);
+            // The same names under several environments: one role each, named by environment.
+            let environment = group[0]
+                .facts
+                .environment
+                .clone()
+                .filter(|_| by_environment_count(&secret_environments, &secrets) > 1);
+            let stage = match &environment {
+                Some(env) => {
+                    let base = stage_of(&secrets);
+                    let env = env
+                        .to_ascii_lowercase()
+                        .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+                    if base.is_empty() {
+                        env
+                    } else {
+                        format!("{base}-{env}")
+                    }
+                }
+                None => stage_of(&secrets),
+            };
             let base = options.template.render(&slug.owner, &slug.repo, &stage);
             let name = unique_name(&base, &stage, &mut taken);
             if name != base {
@@ -366,17 +414,33 @@ pub fn build_plan(
                 ("managed-by".to_string(), "migrate".to_string()),
                 ("migrate:campaign".to_string(), options.campaign.clone()),
             ]);
+            let mut chains_to: Vec<String> = group
+                .iter()
+                .flat_map(|j| j.facts.chains_to.iter().cloned())
+                .collect();
+            chains_to.sort();
+            chains_to.dedup();
+            for target in &chains_to {
+                warnings.push(format!(
+                    "{slug}: the workflows chain from role {name} to {target} (`role-chaining: true`): {target}'s trust policy must allow arn:aws:iam::{}:role/{name} to sts:AssumeRole and sts:TagSession instead of the IAM user",
+                    options.account.as_str()
+                ));
+            }
             roles.push(RoleSpec {
                 arn: format!("arn:aws:iam::{}:role/{name}", options.account.as_str()),
                 name,
                 repo: slug.to_string(),
                 stage,
                 secrets: secrets.into_iter().collect(),
+                environment,
                 jobs,
                 audiences: audiences.into_iter().collect(),
                 subs: claims.values.into_iter().collect(),
                 trust_policy: trust,
-                permission_policy: policy::placeholder_permission_policy(),
+                permission_policy: policy::with_chaining(
+                    policy::placeholder_permission_policy(),
+                    &chains_to,
+                ),
                 permissions: PermissionSource::Placeholder,
                 inferred: None,
                 tags,

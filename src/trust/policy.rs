@@ -391,6 +391,28 @@ pub fn placeholder_permission_policy() -> Value {
     })
 }
 
+/// `policy` plus a statement that lets the role assume (and tag sessions of) the roles its
+/// workflows chain to. An expression (`${{ ... }}`) cannot be named, so it is left out: the
+/// caller warns about it.
+pub fn with_chaining(mut policy: Value, targets: &[String]) -> Value {
+    let arns: Vec<&String> = targets
+        .iter()
+        .filter(|t| t.starts_with("arn:") && !t.contains("${{"))
+        .collect();
+    if arns.is_empty() {
+        return policy;
+    }
+    if let Some(statements) = policy.get_mut("Statement").and_then(Value::as_array_mut) {
+        statements.push(json!({
+            "Sid": "ChainToExistingRoles",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Resource": arns,
+        }));
+    }
+    policy
+}
+
 /// Whether one `sub` value is scoped to a repository: `repo:OWNER/REPO:…` with no wildcard
 /// before the tail (or `repo:OWNER/*` when org-wide trust was asked for).
 fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
@@ -572,6 +594,7 @@ mod tests {
             calls: None,
             audience: None,
             aws_services: Vec::new(),
+            chains_to: Vec::new(),
         }
     }
 

@@ -15,13 +15,17 @@ import sys
 
 # (method, path template) of every REST call migrate makes. Keep sorted by path.
 OPERATIONS = [
+    ("get", "/app/installations"),
+    ("post", "/app/installations/{installation_id}/access_tokens"),
     ("get", "/orgs/{org}"),
     ("get", "/orgs/{org}/actions/oidc/customization/sub"),
     ("get", "/orgs/{org}/actions/secrets"),
     ("delete", "/orgs/{org}/actions/secrets/{secret_name}"),
     ("get", "/orgs/{org}/actions/secrets/{secret_name}/repositories"),
+    ("get", "/orgs/{org}/installation"),
     ("delete", "/orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"),
     ("get", "/orgs/{org}/repos"),
+    ("get", "/rate_limit"),
     ("get", "/repos/{owner}/{repo}"),
     ("get", "/repos/{owner}/{repo}/actions/oidc/customization/sub"),
     ("get", "/repos/{owner}/{repo}/actions/runs"),

@@ -2,10 +2,16 @@
 
 use migrate::rewrite::{self, RewriteOptions, RewriteOutcome};
 
-pub const ROLE: &str = "arn:aws:iam::123456789012:role/gha-deploy";
-
+/// A role for every secret, and one per environment of the fixtures
+/// (`testdata/role-maps/everything.toml`: `*` is `arn:aws:iam::123456789012:role/gha-deploy`).
 pub fn opts() -> RewriteOptions {
-    RewriteOptions::with_role_arn(ROLE).expect("valid ARN")
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/role-maps/everything.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("role map fixture");
+    let map = migrate::rewrite::RoleMap::from_toml(&text, path).expect("valid role map");
+    RewriteOptions::new(migrate::rewrite::RoleSource::Map(map))
 }
 
 /// Lines a rewrite may delete: key material, the mappings that held it, permissions, and

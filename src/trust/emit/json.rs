@@ -13,10 +13,18 @@ pub const VERSION: u32 = 1;
 
 pub fn render(plan: &TrustPlan, options: EmitOptions) -> String {
     let mut role_map: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    let mut by_environment: BTreeMap<&str, BTreeMap<&str, BTreeMap<&str, &str>>> = BTreeMap::new();
     for role in &plan.roles {
-        let repo = role_map.entry(role.repo.as_str()).or_default();
+        let names = match &role.environment {
+            Some(env) => by_environment
+                .entry(role.repo.as_str())
+                .or_default()
+                .entry(env.as_str())
+                .or_default(),
+            None => role_map.entry(role.repo.as_str()).or_default(),
+        };
         for secret in &role.secrets {
-            repo.insert(secret.as_str(), role.arn.as_str());
+            names.insert(secret.as_str(), role.arn.as_str());
         }
     }
     let doc = json!({
@@ -30,6 +38,7 @@ pub fn render(plan: &TrustPlan, options: EmitOptions) -> String {
         },
         "roles": plan.roles,
         "role_map": role_map,
+        "role_map_by_environment": by_environment,
         "warnings": plan.warnings,
     });
     let mut text = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");

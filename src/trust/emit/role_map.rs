@@ -18,6 +18,7 @@ pub fn render(plan: &TrustPlan) -> String {
     let mut entries: Vec<(String, &str)> = plan
         .roles
         .iter()
+        .filter(|role| role.environment.is_none())
         .flat_map(|role| {
             role.secrets
                 .iter()
@@ -27,6 +28,24 @@ pub fn render(plan: &TrustPlan) -> String {
     entries.sort();
     for (key, arn) in entries {
         out.push_str(&format!("{} = {}\n", toml_string(&key), toml_string(arn)));
+    }
+    let mut by_env: std::collections::BTreeMap<&str, Vec<(String, &str)>> = Default::default();
+    for role in &plan.roles {
+        if let Some(env) = &role.environment {
+            for secret in &role.secrets {
+                by_env
+                    .entry(env.as_str())
+                    .or_default()
+                    .push((format!("{}:{secret}", role.repo), role.arn.as_str()));
+            }
+        }
+    }
+    for (env, mut entries) in by_env {
+        entries.sort();
+        out.push_str(&format!("\n[environments.{}]\n", toml_string(env)));
+        for (key, arn) in entries {
+            out.push_str(&format!("{} = {}\n", toml_string(&key), toml_string(arn)));
+        }
     }
     out
 }

@@ -9,7 +9,9 @@ use super::graphql_schema::Schema;
 use super::state::Repo;
 use super::{Shared, json_response};
 
-pub fn handle(s: &mut Shared, schema: &Schema, body: &[u8]) -> Response {
+/// `sees_enterprises`: whether the caller may list an enterprise's organizations (a personal
+/// token does; an organization's App installation does not).
+pub fn handle(s: &mut Shared, schema: &Schema, body: &[u8], sees_enterprises: bool) -> Response {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         return json_response(
             StatusCode::BAD_REQUEST,
@@ -43,6 +45,9 @@ pub fn handle(s: &mut Shared, schema: &Schema, body: &[u8]) -> Response {
         .and_then(|rest| rest.split(')').next())
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
+    if query.contains("enterprise(slug: $slug)") {
+        return enterprise(s, vars, sees_enterprises);
+    }
     if query.contains("organization(login: $org)") {
         return organization(s, vars, environments);
     }
@@ -196,4 +201,38 @@ fn repo_node(s: &Shared, repo: &Repo, environments: usize) -> Value {
             }))
             .collect::<Vec<_>>()},
     })
+}
+
+/// `enterprise(slug:) { organizations(first:, after:) }`, in pages of `first`.
+fn enterprise(s: &Shared, vars: &Value, sees_enterprises: bool) -> Response {
+    let slug = vars["slug"].as_str().unwrap_or_default();
+    let orgs = s.enterprises.get(slug).filter(|_| sees_enterprises);
+    let Some(orgs) = orgs else {
+        return json_response(
+            StatusCode::OK,
+            json!({"data": {"enterprise": null}, "errors": [{
+                "type": "NOT_FOUND", "path": ["enterprise"],
+                "message": format!("Could not resolve to an Enterprise with the slug of '{slug}'."),
+            }]}),
+        );
+    };
+    let start: usize = vars["cursor"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = orgs
+        .iter()
+        .skip(start)
+        .take(100)
+        .map(|login| json!({"login": login}))
+        .collect();
+    let end = start + page.len();
+    json_response(
+        StatusCode::OK,
+        json!({"data": {"enterprise": {"organizations": {
+            "totalCount": orgs.len(),
+            "pageInfo": {"hasNextPage": end < orgs.len(), "endCursor": end.to_string()},
+            "nodes": page,
+        }}}}),
+    )
 }

@@ -5,6 +5,7 @@
 //! injected.
 #![allow(dead_code)]
 
+pub mod app;
 mod graphql;
 pub mod graphql_schema;
 mod openapi;
@@ -57,6 +58,10 @@ pub struct Shared {
     /// `Repository` fields this server's GraphQL schema lacks (an older GitHub Enterprise
     /// Server): a query selecting one gets GitHub's `undefinedField` error.
     pub missing_repository_fields: Vec<String>,
+    /// A GitHub App and its installations, when the test uses one.
+    pub app: Option<app::FakeApp>,
+    /// Enterprise slug → its organizations' logins (GraphQL `enterprise(slug:)`).
+    pub enterprises: std::collections::BTreeMap<String, Vec<String>>,
     rng: u64,
 }
 
@@ -91,6 +96,8 @@ impl FakeGitHub {
             violations: Vec::new(),
             forbidden: Vec::new(),
             missing_repository_fields: Vec::new(),
+            app: None,
+            enterprises: Default::default(),
             rng: 0x9e37_79b9_7f4a_7c15,
         }));
         let spec = Arc::new((openapi::Spec::load(), graphql_schema::Schema::load()));
@@ -143,12 +150,27 @@ impl FakeGitHub {
         self.with(|s| s.log.clone())
     }
 
-    /// Requests whose method is not GET (and not the GraphQL POST).
+    /// Requests whose method is not GET (and not the GraphQL POST, nor a GitHub App minting
+    /// an installation token: neither changes anything).
     pub fn writes(&self) -> Vec<Logged> {
         self.log()
             .into_iter()
-            .filter(|l| l.method != "GET" && l.operation != "graphql")
+            .filter(|l| {
+                l.method != "GET"
+                    && l.operation != "graphql"
+                    && l.operation != "apps/create-installation-access-token"
+            })
             .collect()
+    }
+
+    /// Installs a GitHub App (see [`app::FakeApp`]); its JWTs and tokens are then accepted
+    /// next to the personal token.
+    pub fn set_app(&self, app: app::FakeApp) {
+        self.with(|s| s.app = Some(app));
+    }
+
+    pub fn app<R>(&self, f: impl FnOnce(&mut app::FakeApp) -> R) -> R {
+        self.with(|s| f(s.app.as_mut().expect("the fake has an App")))
     }
 }
 
@@ -173,12 +195,24 @@ async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if auth != format!("Bearer {TOKEN}") && auth != format!("token {TOKEN}") {
-        return json_response(
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({"message": "Bad credentials"}),
-        );
-    }
+    let bearer = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("token "))
+        .unwrap_or_default();
+    let caller = if bearer == TOKEN {
+        app::Caller::Person
+    } else {
+        let mut s = shared.lock().expect("lock");
+        match s.app.as_mut().and_then(|a| app::authenticate(a, bearer)) {
+            Some(caller) => caller,
+            None => {
+                return json_response(
+                    StatusCode::UNAUTHORIZED,
+                    serde_json::json!({"message": "Bad credentials"}),
+                );
+            }
+        }
+    };
     let full_path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
     // The lock must not live across the await below: the handler's future must be Send.
@@ -191,11 +225,23 @@ async fn handle(
         }
 
         if full_path == "/api/graphql" || full_path == "/graphql" {
-            let response = graphql::handle(&mut s, &spec.1, &body);
+            let sees_enterprises = caller == app::Caller::Person;
+            let response = graphql::handle(&mut s, &spec.1, &body, sees_enterprises);
             ("graphql".to_string(), response.status().as_u16(), response)
         } else {
             let path = full_path.strip_prefix("/api/v3").unwrap_or(&full_path);
-            match spec.0.check(method.as_str(), path, &query, &body) {
+            let checked = spec.0.check(method.as_str(), path, &query, &body);
+            let gated = checked.as_ref().ok().and_then(|(op, params)| {
+                Some((
+                    op.id.clone(),
+                    app_gate(&mut s, caller, &op.id, params, path)?,
+                ))
+            });
+            match checked {
+                _ if gated.is_some() => {
+                    let (id, response) = gated.expect("checked");
+                    (id, response.status().as_u16(), response)
+                }
                 Err(violation) => {
                     s.violations.push(violation.clone());
                     let status = if violation.contains("not in GitHub's OpenAPI") {
@@ -243,6 +289,67 @@ async fn handle(
         injected: false,
     });
     response
+}
+
+/// What the App's part of the fake answers: its own operations, a JWT used elsewhere (401),
+/// an installation reaching outside its organization (404). `None`: the request goes on.
+fn app_gate(
+    s: &mut Shared,
+    caller: app::Caller,
+    operation: &str,
+    params: &[(String, String)],
+    path: &str,
+) -> Option<Response> {
+    if operation == "rate-limit/get" {
+        return Some(rate_limit(s, caller));
+    }
+    let fake_app = s.app.as_mut()?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Some(response) = app::handle(fake_app, caller, operation, &param) {
+        return Some(response);
+    }
+    match caller {
+        app::Caller::App => {
+            fake_app
+                .refused
+                .push(format!("{operation} with the App's JWT"));
+            Some(json_response(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"message": "A JSON web token cannot be used on this endpoint"}),
+            ))
+        }
+        app::Caller::Installation(id) if !app::reaches(fake_app, id, path) => Some(json_response(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"message": "Not Found"}),
+        )),
+        _ => None,
+    }
+}
+
+/// `GET /rate_limit`: 5,000 an hour for the personal token, each installation its own; the
+/// fake never runs short, so `remaining` is the whole limit, resetting in an hour.
+fn rate_limit(s: &Shared, caller: app::Caller) -> Response {
+    let limit = match (caller, &s.app) {
+        (app::Caller::Installation(id), Some(fake_app)) => fake_app
+            .installations
+            .iter()
+            .find(|i| i.id == id)
+            .map_or(5_000, |i| i.rate_limit),
+        _ => 5_000,
+    };
+    let reset = state::now() + 3600;
+    let core = serde_json::json!({"limit": limit, "used": 0, "remaining": limit, "reset": reset, "resource": "core"});
+    let graphql = serde_json::json!({"limit": limit, "used": 0, "remaining": limit, "reset": reset, "resource": "graphql"});
+    json_response(
+        StatusCode::OK,
+        serde_json::json!({"resources": {"core": core, "graphql": graphql}, "rate": core}),
+    )
 }
 
 /// GitHub's conditional requests: every successful GET carries an `ETag`; a request whose

@@ -1,0 +1,196 @@
+//! The proof a rewrite must pass: the model of the output gives every step that took static
+//! keys in the input either the same keys (left alone) or the role the role map assigns to
+//! those keys, through a form it can use, under a condition that holds wherever it runs.
+
+use super::{Consumption, Credential, FileFlow, JobFlow, KeyPair, Origin, StepFlow};
+
+/// One consumer's credentials before and after, for people (`--explain`, JSON, PR bodies).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlowRow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    pub step: String,
+    /// 0-based index in the input.
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    pub before: String,
+    pub after: String,
+    /// The `if:` of the step that gives it its credentials after the rewrite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provided_under: Option<String>,
+}
+
+/// Maps each input step of `job` to its index in the output, given the input indices that
+/// inserted steps precede.
+fn output_index(inserted: &[usize], index: usize) -> usize {
+    index + inserted.iter().filter(|&&i| i <= index).count()
+}
+
+/// Whether a step running under `consumer` always finds its provider ran too.
+fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
+    let Some(provider) = provider.map(super::guards::unwrap_expression) else {
+        return true;
+    };
+    // The token guard only leaves out runs where the keys were empty before (no secrets for
+    // forks; Dependabot's own): there the step fails or passes as it did.
+    let token = super::guards::TOKEN_AVAILABLE;
+    if provider == token {
+        return true;
+    }
+    let provider = match provider.strip_prefix(&format!("{token} && (")) {
+        Some(rest) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
+        None => provider,
+    };
+    let Some(consumer) = consumer.map(super::guards::unwrap_expression) else {
+        return false;
+    };
+    provider == consumer
+        || provider
+            .split(" || ")
+            .any(|part| part.trim() == format!("({consumer})"))
+}
+
+/// Checks the rewrite of one file; `inserted(job)` gives the input indices inserted configure
+/// steps precede, `role_for` the role the map assigns to a key pair.
+pub fn check(
+    before: &FileFlow,
+    after: &FileFlow,
+    inserted: impl Fn(Option<&str>) -> Vec<usize>,
+    role_for: impl Fn(&KeyPair) -> Option<String>,
+) -> Result<Vec<FlowRow>, String> {
+    let mut rows = Vec::new();
+    for job in &before.jobs {
+        let Some(out_job) = after.job(job.job.as_deref()) else {
+            return Err(format!("job {} is missing from the output", label(job)));
+        };
+        let moved = inserted(job.job.as_deref());
+        for step in job.consumers() {
+            let Some(out) = out_job.steps.get(output_index(&moved, step.index)) else {
+                return Err(format!("{}: missing from the output", where_(job, step)));
+            };
+            let row = verify_step(job, step, &moved, out_job, out, &role_for)?;
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn verify_step(
+    job: &JobFlow,
+    step: &StepFlow,
+    moved: &[usize],
+    out_job: &JobFlow,
+    out: &StepFlow,
+    role_for: &impl Fn(&KeyPair) -> Option<String>,
+) -> Result<FlowRow, String> {
+    let before = step.credential.clone();
+    let after = out.credential.clone();
+    let provided_under = match out.origin {
+        Some(Origin::Exported(i)) => out_job.steps.get(i).and_then(|p| p.condition.clone()),
+        _ => None,
+    };
+    let row = FlowRow {
+        job: job.job.clone(),
+        step: step.label.clone(),
+        index: step.index,
+        condition: step.condition.clone(),
+        before: before.as_ref().map_or("none".into(), Credential::describe),
+        after: after.as_ref().map_or("none".into(), Credential::describe),
+        provided_under: provided_under.clone(),
+    };
+    let origin_then = match step.origin {
+        Some(Origin::Exported(i)) => Some(Origin::Exported(output_index(moved, i))),
+        other => other,
+    };
+    if before == after && origin_then == out.origin {
+        return Ok(row);
+    }
+    let fail = |why: String| Err(format!("{}: {why}", where_(job, step)));
+    if let Some(Credential::Chained { pair, role }) = &before {
+        let Some(expected) = role_for(pair) else {
+            return fail(format!("no role is mapped for {}", pair.describe()));
+        };
+        return match &after {
+            Some(Credential::RoleChain { from, role: to }) if *from == expected && to == role => {
+                Ok(row)
+            }
+            _ => fail(format!(
+                "it used {} and should get {role} chained from {expected}, but gets {}",
+                row.before, row.after
+            )),
+        };
+    }
+    let Some(Credential::Keys { pair }) = &before else {
+        return fail(format!(
+            "its credentials changed from {} to {}",
+            row.before, row.after
+        ));
+    };
+    let Some(expected) = role_for(pair) else {
+        return fail(format!("no role is mapped for {}", pair.describe()));
+    };
+    match &after {
+        Some(Credential::Role { role }) if *role == expected => {}
+        _ => {
+            return fail(format!(
+                "it used {} and should get role {expected}, but gets {}",
+                pair.describe(),
+                row.after
+            ));
+        }
+    }
+    if let Consumption::KeyOnly(how) = &out.consumption {
+        return fail(format!("it cannot use temporary credentials: {how}"));
+    }
+    let Some(Origin::Exported(_)) = out.origin else {
+        return fail("its role does not come from a configure step".into());
+    };
+    // A configure step edited in place keeps its condition, and with it the old coverage.
+    let same_provider =
+        matches!(step.origin, Some(Origin::Exported(_))) && step.origin_condition == provided_under;
+    if !same_provider && !covered(provided_under.as_deref(), step.condition.as_deref()) {
+        return fail(format!(
+            "the configure step it relies on runs only if {}, but the step runs {}",
+            provided_under.as_deref().unwrap_or("always"),
+            step.condition
+                .as_deref()
+                .map_or("always".into(), |c| format!("if {c}"))
+        ));
+    }
+    Ok(row)
+}
+
+fn label(job: &JobFlow) -> String {
+    job.job
+        .clone()
+        .unwrap_or_else(|| "(composite action)".into())
+}
+
+fn where_(job: &JobFlow, step: &StepFlow) -> String {
+    format!("job {}, {}", label(job), step.label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage() {
+        assert!(covered(None, Some("a")));
+        assert!(!covered(Some("a"), None));
+        assert!(covered(Some("${{ a }}"), Some("a")));
+        assert!(covered(Some("(a) || (b)"), Some("b")));
+        assert!(!covered(Some("(a) || (b)"), Some("c")));
+        let guarded = format!("{} && ((a) || (b))", super::super::guards::TOKEN_AVAILABLE);
+        assert!(covered(Some(&guarded), Some("a")));
+        assert!(covered(Some(super::super::guards::TOKEN_AVAILABLE), None));
+    }
+
+    #[test]
+    fn indices_shift_past_inserted_steps() {
+        assert_eq!(output_index(&[0], 0), 1);
+        assert_eq!(output_index(&[2], 1), 1);
+        assert_eq!(output_index(&[0, 2], 3), 5);
+    }
+}

@@ -1,0 +1,148 @@
+//! Campaigns across several organizations (repeated `--org`, or `--enterprise`): each
+//! organization gets its own connection — its own token (for a GitHub App, its installation's)
+//! and its own governor, so the secondary-limit rules stay per token — and all are scanned in
+//! parallel, then merged into one result.
+
+use futures::future::join_all;
+
+use crate::budget::{self, Estimate, Share};
+use crate::github::permissions::Task;
+use crate::github::{self, GitHubError, GitHubReader, Identity, Policy};
+use crate::remote::{self, Filters, OrgRecord, Progress, RemoteScan, Target};
+use crate::scan::{FileError, ScanReport};
+
+/// One scan over several organizations.
+pub struct FleetScan {
+    /// Every organization's repositories and findings together; `organization` is `None`.
+    pub scan: RemoteScan,
+    /// Each organization's secrets and OIDC template, in the order scanned.
+    pub organizations: Vec<OrgRecord>,
+}
+
+/// The organizations of the campaign: those named with `--org`, and (with `--enterprise`)
+/// every organization of the enterprise; sorted, each once.
+pub async fn organizations(
+    url: &str,
+    policy: &Policy,
+    identity: &Identity,
+    enterprise: Option<&str>,
+    named: &[String],
+) -> Result<Vec<String>, GitHubError> {
+    let mut orgs = named.to_vec();
+    if let Some(slug) = enterprise {
+        let reader = github::connect_for_enterprise(url, policy.clone(), identity).await?;
+        orgs.extend(reader.enterprise_organizations(slug).await?);
+    }
+    orgs.sort();
+    orgs.dedup();
+    Ok(orgs)
+}
+
+/// Scans every organization in parallel, each through its own connection. An organization
+/// that cannot be reached (App not installed there, a permission missing) is reported as an
+/// error of that organization and the others go on; a rejected token stops everything.
+pub async fn scan_orgs(
+    url: &str,
+    policy: &Policy,
+    identity: &Identity,
+    orgs: &[String],
+    filters: &Filters,
+    progress: &dyn Progress,
+    announce: &dyn Fn(&Estimate),
+) -> Result<FleetScan, GitHubError> {
+    let connections = join_all(
+        orgs.iter()
+            .map(|org| github::connect_reader_as(url, policy.clone(), identity, org, Task::Scan)),
+    )
+    .await;
+    let reachable: Vec<(&String, &GitHubReader)> = orgs
+        .iter()
+        .zip(&connections)
+        .filter_map(|(org, c)| Some((org, c.as_ref().ok()?)))
+        .collect();
+    if let Some(estimate) = estimate_run(&reachable).await {
+        announce(&estimate);
+    }
+    let mut scans = join_all(reachable.iter().map(|(org, reader)| async move {
+        remote::scan(reader, &Target::Org((*org).clone()), filters, progress).await
+    }))
+    .await
+    .into_iter();
+    let runs: Vec<Result<RemoteScan, GitHubError>> = connections
+        .into_iter()
+        .map(|c| match c {
+            Ok(_) => scans
+                .next()
+                .unwrap_or(Err(GitHubError::GraphQl("no scan".into()))),
+            Err(e) => Err(e),
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let mut unreachable = Vec::new();
+    for (org, run) in orgs.iter().zip(runs) {
+        match run {
+            Ok(part) => parts.push(part),
+            Err(e @ (GitHubError::Unauthorized | GitHubError::AppRejected { .. })) => {
+                return Err(e);
+            }
+            Err(e) => unreachable.push(FileError {
+                repository: None,
+                path: org.clone(),
+                line: None,
+                column: None,
+                message: e.to_string(),
+            }),
+        }
+    }
+    let mut fleet = merge(parts);
+    fleet.scan.report.errors.extend(unreachable);
+    Ok(fleet)
+}
+
+/// Each organization's repository count and its token's limit, then the estimate, when the run
+/// covers more than [`budget::ESTIMATE_ABOVE`] repositories. Advisory: an organization whose
+/// count or limit cannot be read is left out of it.
+async fn estimate_run(reachable: &[(&String, &GitHubReader)]) -> Option<Estimate> {
+    let shares = join_all(reachable.iter().map(|(org, reader)| async move {
+        Some(Share {
+            repositories: reader.org_repository_count(org).await.ok()?,
+            limit: reader.rate_limit().await.ok()?,
+        })
+    }))
+    .await;
+    let shares: Vec<Share> = shares.into_iter().flatten().collect();
+    let repositories: usize = shares.iter().map(|s| s.repositories).sum();
+    (repositories > budget::ESTIMATE_ABOVE)
+        .then(|| budget::estimate(&shares, crate::campaign::time::now()))
+}
+
+/// One result from several organizations' scans (pure).
+pub fn merge(parts: Vec<RemoteScan>) -> FleetScan {
+    let mut report = ScanReport {
+        files: Vec::new(),
+        errors: Vec::new(),
+        skipped: 0,
+    };
+    let mut repositories = Vec::new();
+    let mut organizations = Vec::new();
+    let (mut requests, mut retries) = (0, 0);
+    for part in parts {
+        report.files.extend(part.report.files);
+        report.errors.extend(part.report.errors);
+        report.skipped += part.report.skipped;
+        repositories.extend(part.repositories);
+        organizations.extend(part.organization);
+        requests += part.requests;
+        retries += part.retries;
+    }
+    FleetScan {
+        scan: RemoteScan {
+            report,
+            repositories,
+            organization: None,
+            requests,
+            retries,
+        },
+        organizations,
+    }
+}
