@@ -171,3 +171,28 @@ fn in_repository(path: &str) -> &str {
         None => path,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inferred_policies_keep_the_role_chaining_grant() {
+        let plan_policy = json!({"Statement": [
+            {"Sid": "TodoReplaceWithThePermissionsTheWorkflowNeeds", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+            {"Sid": "ChainToExistingRoles", "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": ["arn:aws:iam::123456789012:role/deployer"]}
+        ]});
+        let inferred = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "CdkDeployL9", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::123456789012:role/cdk-*"}
+        ]});
+        let kept = with_kept_statements(inferred, &plan_policy);
+        let sids: Vec<&str> = kept["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        assert_eq!(sids, vec!["CdkDeployL9", "ChainToExistingRoles"]);
+    }
+}
