@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod announce;
+pub mod aws_steps;
 pub mod budget;
 pub mod campaign;
 pub mod cli;

@@ -26,6 +26,9 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
     #[serde(skip)]
     inherit_calls: Vec<InheritCall>,
+    /// The steps `trust --permissions inferred` compiles a policy from.
+    #[serde(skip)]
+    pub aws_steps: Vec<crate::aws_steps::JobSteps>,
     /// Local reusable workflows this file's jobs call (`./.github/workflows/x.yml`).
     #[serde(skip)]
     local_calls: Vec<String>,
@@ -116,6 +119,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
         triggers,
         findings: detect::detect(&cx),
         inherit_calls: detect::inherit_calls(&cx),
+        aws_steps: crate::aws_steps::read(&workflow, &lines, text),
         local_calls: workflow
             .jobs()
             .iter()

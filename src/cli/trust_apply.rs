@@ -10,12 +10,18 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::trust::infer::limits;
+use crate::trust::permissions::{self, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
-use crate::trust::policy::validate_trust;
+use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
 use crate::trust::reconcile::{self, ExistingProvider, ProviderChange, RoleChange};
+use crate::trust::{bound, evidence};
 
 /// The inline policy every created role gets until someone writes the real one.
-const PLACEHOLDER_POLICY_NAME: &str = "migrate-placeholder-replace-me";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -223,6 +229,28 @@ pub struct Permissions {
 }
 
 impl Permissions {
+    /// What `trust --permissions` chose for the role: the inferred policy, the user's
+    /// permissions (when --copy-permissions-from read them), or the placeholder.
+    fn for_role(role: &RoleSpec, copied: Option<&Self>, bounded: Option<&Value>) -> Self {
+        match (role.permissions, copied) {
+            (PermissionSource::Inferred, _) => {
+                let document = bounded.unwrap_or(&role.permission_policy);
+                let empty = document["Statement"].as_array().is_none_or(Vec::is_empty);
+                if empty {
+                    return Self::placeholder(role);
+                }
+                Self {
+                    managed: Vec::new(),
+                    inline: vec![(INFERRED_POLICY_NAME.to_string(), document.to_string())],
+                }
+            }
+            (PermissionSource::Copied, Some(copied)) => copied.clone(),
+            // An explicit --copy-permissions-from still applies to placeholder roles (as before).
+            (PermissionSource::Placeholder, Some(copied)) => copied.clone(),
+            _ => Self::placeholder(role),
+        }
+    }
+
     fn placeholder(role: &RoleSpec) -> Self {
         Self {
             managed: Vec::new(),
@@ -249,6 +277,146 @@ fn inline_name(parts: &[&str]) -> String {
         .take(128)
         .collect();
     name
+}
+
+/// The policy documents behind the user's permissions: inline ones as read, managed ones
+/// through their default version.
+async fn policy_documents(
+    client: &Client,
+    permissions: &Permissions,
+) -> Result<Vec<Value>, String> {
+    let parse = |text: &str| {
+        serde_json::from_str::<Value>(&crate::trust::reconcile::decode_policy_document(text))
+            .map_err(|e| format!("a policy document IAM returned is not JSON: {e}"))
+    };
+    let mut out = Vec::new();
+    for (_, document) in &permissions.inline {
+        out.push(parse(document)?);
+    }
+    for arn in &permissions.managed {
+        let policy = client
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetPolicy", &e))?;
+        let version = policy
+            .policy()
+            .and_then(|p| p.default_version_id())
+            .ok_or_else(|| format!("{arn} has no default version"))?;
+        let document = client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetPolicyVersion", &e))?;
+        let text = document
+            .policy_version()
+            .and_then(|v| v.document())
+            .ok_or_else(|| format!("{arn} version {version} has no document"))?;
+        out.push(parse(text)?);
+    }
+    Ok(out)
+}
+
+/// Inferred policies bounded by the user's own (role name → document); prints what was dropped.
+fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for role in &plan.roles {
+        let Some(inferred) = role
+            .inferred
+            .as_ref()
+            .filter(|_| role.permissions == PermissionSource::Inferred)
+        else {
+            continue;
+        };
+        let (kept, dropped) = bound::bound(&inferred.statements, user, documents);
+        for message in &dropped {
+            eprintln!("warning: role {}: {message}", role.name);
+        }
+        if dropped.is_empty() {
+            eprintln!(
+                "role {}: every inferred permission is within IAM user {user}'s",
+                role.name
+            );
+        }
+        out.insert(
+            role.name.clone(),
+            permissions::with_kept_statements(limits::document(&kept), &role.permission_policy),
+        );
+    }
+    out
+}
+
+/// IAM's service-last-accessed data for the user, with action-level detail where IAM tracks it
+/// (`GenerateServiceLastAccessedDetails`, then `GetServiceLastAccessedDetails` until done).
+async fn last_accessed(client: &Client, user: &str) -> Result<Vec<evidence::ServiceUse>, String> {
+    use aws_sdk_iam::types::{AccessAdvisorUsageGranularityType, JobStatusType};
+    let arn = client
+        .get_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| iam_error("GetUser", &e))?
+        .user()
+        .map(|u| u.arn().to_string())
+        .ok_or_else(|| format!("IAM user {user} has no ARN"))?;
+    let job = client
+        .generate_service_last_accessed_details()
+        .arn(&arn)
+        .granularity(AccessAdvisorUsageGranularityType::ActionLevel)
+        .send()
+        .await
+        .map_err(|e| iam_error("GenerateServiceLastAccessedDetails", &e))?
+        .job_id()
+        .map(str::to_string)
+        .ok_or("GenerateServiceLastAccessedDetails returned no job id")?;
+    let time = |t: Option<&aws_sdk_iam::primitives::DateTime>| {
+        t.and_then(|t| {
+            t.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+                .ok()
+        })
+    };
+    for _ in 0..60 {
+        let details = client
+            .get_service_last_accessed_details()
+            .job_id(&job)
+            .send()
+            .await
+            .map_err(|e| iam_error("GetServiceLastAccessedDetails", &e))?;
+        match details.job_status() {
+            JobStatusType::Completed => {
+                return Ok(details
+                    .services_last_accessed()
+                    .iter()
+                    .map(|s| evidence::ServiceUse {
+                        namespace: s.service_namespace().to_string(),
+                        last_authenticated: time(s.last_authenticated()),
+                        actions: s
+                            .tracked_actions_last_accessed()
+                            .iter()
+                            .map(|a| {
+                                (
+                                    a.action_name().unwrap_or_default().to_string(),
+                                    time(a.last_accessed_time()),
+                                )
+                            })
+                            .collect(),
+                    })
+                    .collect());
+            }
+            JobStatusType::Failed => {
+                return Err(format!(
+                    "IAM could not report the last use of {user}'s permissions"
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+    Err(format!(
+        "IAM did not finish reporting the last use of {user}'s permissions within 30 s"
+    ))
 }
 
 /// The user's attached managed policies, inline policies, and the policies of its groups
@@ -451,7 +619,7 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
     };
     if let (Some(user), Some(copied)) = (copy_from, &copied) {
         eprintln!(
-            "new roles get the permissions of IAM user {user}: managed [{}], inline [{}]",
+            "roles with copied permissions get those of IAM user {user}, and inferred ones are bounded by them: managed [{}], inline [{}]",
             copied.managed.join(", "),
             copied
                 .inline
@@ -461,6 +629,42 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
                 .join(", ")
         );
     }
+    let bounded = match (copy_from, &copied) {
+        (Some(user), Some(copied))
+            if plan
+                .roles
+                .iter()
+                .any(|r| r.permissions == PermissionSource::Inferred) =>
+        {
+            let documents = policy_documents(&client, copied)
+                .await
+                .map_err(ApplyError::Iam)?;
+            match last_accessed(&client, user).await {
+                Ok(uses) => {
+                    for role in plan
+                        .roles
+                        .iter()
+                        .filter(|r| r.permissions == PermissionSource::Inferred)
+                    {
+                        if let Some(inferred) = &role.inferred {
+                            eprintln!(
+                                "role {}: inferred / observed / granted to IAM user {user}:",
+                                role.name
+                            );
+                            for line in evidence::table(&inferred.statements, &uses, &documents) {
+                                eprintln!("{line}");
+                            }
+                        }
+                    }
+                }
+                Err(message) => {
+                    eprintln!("warning: no evidence of real use for IAM user {user}: {message}")
+                }
+            }
+            bounded_policies(plan, user, &documents)
+        }
+        _ => BTreeMap::new(),
+    };
     for line in describe(&changes) {
         eprintln!("{line}");
     }
@@ -504,9 +708,7 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
                     Ok(()) => match create_role(
                         &client,
                         role,
-                        &copied
-                            .clone()
-                            .unwrap_or_else(|| Permissions::placeholder(role)),
+                        &Permissions::for_role(role, copied.as_ref(), bounded.get(&role.name)),
                     )
                     .await
                     {

@@ -2,9 +2,13 @@
 //! pair from scan facts, validate the policies, and render them as Terraform, CloudFormation
 //! or JSON. Pure: the CLI layer reads git remotes and writes the output.
 
+pub mod bound;
 pub mod conditions;
 pub mod emit;
+pub mod evidence;
+pub mod infer;
 pub mod naming;
+pub mod permissions;
 pub mod plan;
 pub mod policy;
 pub mod preflight;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::naming::{self, RoleNameTemplate};
+use super::permissions::{InferredPermissions, PermissionSource};
 use super::policy::{self, AssumingJob, DEFAULT_AUDIENCE};
 use super::{AccountId, Issuer, RepoIds, Slug, TrustError};
 use crate::detect::Severity;
@@ -82,6 +83,11 @@ pub struct RoleSpec {
     pub subs: Vec<String>,
     pub trust_policy: Value,
     pub permission_policy: Value,
+    /// Where `permission_policy` comes from (`trust --permissions`).
+    pub permissions: PermissionSource,
+    /// The policy compiled from the jobs' steps, with each statement's sources, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<InferredPermissions>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -435,6 +441,8 @@ pub fn build_plan(
                     policy::placeholder_permission_policy(),
                     &chains_to,
                 ),
+                permissions: PermissionSource::Placeholder,
+                inferred: None,
                 tags,
             });
         }

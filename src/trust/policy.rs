@@ -12,6 +12,12 @@ use crate::facts::{JobFacts, Subject};
 /// configure-aws-credentials' default `audience`.
 pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 
+/// The inline policy name of the placeholder permissions.
+pub const PLACEHOLDER_POLICY_NAME: &str = "migrate-placeholder-replace-me";
+
+/// The inline policy name of the permissions inferred from the workflow steps.
+pub const INFERRED_POLICY_NAME: &str = "migrate-inferred-from-workflows";
+
 /// The `Sid` of the placeholder permission statement: searchable, and says what to do.
 pub const PLACEHOLDER_SID: &str = "TodoReplaceWithThePermissionsTheWorkflowNeeds";
 

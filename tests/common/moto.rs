@@ -114,6 +114,18 @@ struct FrontState {
     moto: String,
     service_credentials: Arc<Mutex<BTreeMap<String, usize>>>,
     denied: Arc<Mutex<Vec<String>>>,
+    /// User name → the services its keys used (service-last-accessed data).
+    last_accessed: Arc<Mutex<BTreeMap<String, Vec<ServiceUse>>>>,
+}
+
+/// One service's last use, as `GetServiceLastAccessedDetails` reports it: namespace, last
+/// authentication (`None`: not used in the tracking period), and tracked actions.
+#[derive(Clone, Debug)]
+pub struct ServiceUse {
+    pub namespace: &'static str,
+    pub name: &'static str,
+    pub last_authenticated: Option<&'static str>,
+    pub actions: Vec<(&'static str, Option<&'static str>)>,
 }
 
 impl IamFront {
@@ -158,6 +170,16 @@ impl IamFront {
             .push(action.to_string());
     }
 
+    /// IAM's service-last-accessed data for `user` (moto implements neither
+    /// `GenerateServiceLastAccessedDetails` nor `GetServiceLastAccessedDetails`).
+    pub fn set_last_accessed(&self, user: &str, services: Vec<ServiceUse>) {
+        self.state
+            .last_accessed
+            .lock()
+            .expect("lock")
+            .insert(user.to_string(), services);
+    }
+
     /// `user` has `n` service-specific credentials (CodeCommit, say).
     pub fn set_service_credentials(&self, user: &str, n: usize) {
         self.state
@@ -196,6 +218,80 @@ async fn front(
             xml,
         )
             .into_response();
+    }
+    // Shapes from the IAM API reference (GenerateServiceLastAccessedDetails,
+    // GetServiceLastAccessedDetails); the job id names the user, the job is done at once.
+    if action == "GenerateServiceLastAccessedDetails" {
+        let arn = param("Arn")
+            .unwrap_or_default()
+            .replace("%3A", ":")
+            .replace("%2F", "/");
+        let user = arn.rsplit('/').next().unwrap_or_default().to_string();
+        let xml = format!(
+            "<GenerateServiceLastAccessedDetailsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+             <GenerateServiceLastAccessedDetailsResult><JobId>job-{user}</JobId>\
+             </GenerateServiceLastAccessedDetailsResult>\
+             <ResponseMetadata><RequestId>front</RequestId></ResponseMetadata>\
+             </GenerateServiceLastAccessedDetailsResponse>"
+        );
+        return ([("content-type", "text/xml")], xml).into_response();
+    }
+    if action == "GetServiceLastAccessedDetails" {
+        let job = param("JobId").unwrap_or_default();
+        let user = job.strip_prefix("job-").unwrap_or_default().to_string();
+        let services = state
+            .last_accessed
+            .lock()
+            .expect("lock")
+            .get(&user)
+            .cloned()
+            .unwrap_or_default();
+        let members: String = services
+            .iter()
+            .map(|s| {
+                let used = s.last_authenticated.map_or(String::new(), |t| {
+                    format!(
+                        "<LastAuthenticated>{t}</LastAuthenticated>\
+                         <LastAuthenticatedEntity>arn:aws:iam::123456789012:user/{user}</LastAuthenticatedEntity>\
+                         <LastAuthenticatedRegion>eu-west-1</LastAuthenticatedRegion>"
+                    )
+                });
+                let actions: String = s
+                    .actions
+                    .iter()
+                    .map(|(name, when)| {
+                        let when = when.map_or(String::new(), |t| {
+                            format!(
+                                "<LastAccessedTime>{t}</LastAccessedTime>\
+                                 <LastAccessedEntity>arn:aws:iam::123456789012:user/{user}</LastAccessedEntity>\
+                                 <LastAccessedRegion>eu-west-1</LastAccessedRegion>"
+                            )
+                        });
+                        format!("<member><ActionName>{name}</ActionName>{when}</member>")
+                    })
+                    .collect();
+                format!(
+                    "<member><ServiceName>{}</ServiceName><ServiceNamespace>{}</ServiceNamespace>{used}\
+                     <TotalAuthenticatedEntities>{}</TotalAuthenticatedEntities>\
+                     <TrackedActionsLastAccessed>{actions}</TrackedActionsLastAccessed></member>",
+                    s.name,
+                    s.namespace,
+                    usize::from(s.last_authenticated.is_some())
+                )
+            })
+            .collect();
+        let xml = format!(
+            "<GetServiceLastAccessedDetailsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+             <GetServiceLastAccessedDetailsResult><JobStatus>COMPLETED</JobStatus>\
+             <JobType>ACTION_LEVEL</JobType>\
+             <JobCreationDate>2026-11-30T00:00:00Z</JobCreationDate>\
+             <JobCompletionDate>2026-11-30T00:00:01Z</JobCompletionDate>\
+             <ServicesLastAccessed>{members}</ServicesLastAccessed><IsTruncated>false</IsTruncated>\
+             </GetServiceLastAccessedDetailsResult>\
+             <ResponseMetadata><RequestId>front</RequestId></ResponseMetadata>\
+             </GetServiceLastAccessedDetailsResponse>"
+        );
+        return ([("content-type", "text/xml")], xml).into_response();
     }
     if action == "ListServiceSpecificCredentials" {
         let user = param("UserName").unwrap_or_default();

@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::cloudformation::secrets_label;
 use super::{EmitOptions, identifier_words};
+use crate::trust::permissions::PermissionSource;
 use crate::trust::plan::{RoleSpec, TrustPlan};
-use crate::trust::policy::PLACEHOLDER_SID;
+use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, PLACEHOLDER_SID};
 
 /// A piece of HCL. Consecutive one-line attributes form a group whose `=` signs align, as
 /// `terraform fmt` does; anything else ends the group.
@@ -176,7 +177,6 @@ fn jobs_by_file(role: &RoleSpec) -> String {
 /// the provider (creating or looking it up).
 fn role_items(role: &RoleSpec, name: &str, provider_arn: &str, provider_ref: &str) -> Vec<Item> {
     let trust = format!("{name}_trust");
-    let permissions = format!("{name}_permissions");
     let mut statement = vec![
         attr("effect", quote("Allow")),
         attr("actions", quoted_list(&["sts:AssumeRoleWithWebIdentity"])),
@@ -195,7 +195,7 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str, provider_ref: &st
         .iter()
         .map(|(k, v)| (quote(k), quote(v)))
         .collect();
-    vec![
+    let head = vec![
         Item::Comment(format!(
             "{}: replaces {} in {}",
             role.repo,
@@ -227,11 +227,65 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str, provider_ref: &st
             ],
         ),
         Item::Blank,
-        Item::Comment(format!(
-            "TODO: placeholder permissions ({PLACEHOLDER_SID}); replace with what the workflow needs."
-        )),
-        Item::Block(
-            format!("data \"aws_iam_policy_document\" \"{permissions}\""),
+    ];
+    head.into_iter()
+        .chain(permission_items(role, name))
+        .chain(vec![
+            Item::Block(
+                format!("output \"{name}_arn\""),
+                vec![attr("value", format!("aws_iam_role.{name}.arn"))],
+            ),
+            Item::Blank,
+        ])
+        .collect()
+}
+
+/// The role's permission policy document and its attachment: the inferred statements, each
+/// after a comment naming the steps it comes from, or the placeholder.
+fn permission_items(role: &RoleSpec, name: &str) -> Vec<Item> {
+    let permissions = format!("{name}_permissions");
+    let inferred = role
+        .inferred
+        .as_ref()
+        .filter(|_| role.permissions == PermissionSource::Inferred);
+    let (comment, statements, policy_name) = match inferred {
+        Some(inferred) => {
+            let mut blocks = Vec::new();
+            for statement in &inferred.statements {
+                let sources: Vec<&str> = statement.sources.iter().map(String::as_str).collect();
+                blocks.push(Item::Comment(format!(
+                    "{}: {}",
+                    statement.from.join(", "),
+                    sources.join(", ")
+                )));
+                let actions: Vec<&str> = statement.actions.iter().map(String::as_str).collect();
+                let resources: Vec<&str> = statement.resources.iter().map(String::as_str).collect();
+                blocks.push(Item::Block(
+                    "statement".into(),
+                    vec![
+                        attr("sid", quote(&statement.sid)),
+                        attr("effect", quote("Allow")),
+                        attr("actions", quoted_list(&actions)),
+                        attr("resources", quoted_list(&resources)),
+                    ],
+                ));
+            }
+            (
+                "Permissions inferred from the workflow steps (each statement names its steps)."
+                    .to_string(),
+                blocks,
+                INFERRED_POLICY_NAME,
+            )
+        }
+        None => (
+            match role.permissions {
+                PermissionSource::Copied => format!(
+                    "TODO: this role needs the old user's permissions (its steps could not all be read; see the warnings); `migrate trust --apply --copy-permissions-from USER` copies them. Placeholder ({PLACEHOLDER_SID}) until then."
+                ),
+                _ => format!(
+                    "TODO: placeholder permissions ({PLACEHOLDER_SID}); replace with what the workflow needs."
+                ),
+            },
             vec![Item::Block(
                 "statement".into(),
                 vec![
@@ -241,23 +295,26 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str, provider_ref: &st
                     attr("resources", quoted_list(&["*"])),
                 ],
             )],
+            PLACEHOLDER_POLICY_NAME,
+        ),
+    };
+    vec![
+        Item::Comment(comment),
+        Item::Block(
+            format!("data \"aws_iam_policy_document\" \"{permissions}\""),
+            statements,
         ),
         Item::Blank,
         Item::Block(
             format!("resource \"aws_iam_role_policy\" \"{name}\""),
             vec![
-                attr("name", quote("migrate-placeholder-replace-me")),
+                attr("name", quote(policy_name)),
                 attr("role", format!("aws_iam_role.{name}.id")),
                 attr(
                     "policy",
                     format!("data.aws_iam_policy_document.{permissions}.json"),
                 ),
             ],
-        ),
-        Item::Blank,
-        Item::Block(
-            format!("output \"{name}_arn\""),
-            vec![attr("value", format!("aws_iam_role.{name}.arn"))],
         ),
         Item::Blank,
     ]
@@ -271,8 +328,12 @@ pub fn render(plan: &TrustPlan, options: EmitOptions) -> String {
             plan.account.as_str()
         )),
         Item::Comment(
-            "Each role's permissions are a placeholder (TODO below): replace them before relying on the role."
-                .into(),
+            if plan.roles.iter().all(|r| r.permissions == PermissionSource::Inferred) {
+                "Each role's permissions are inferred from its workflow steps: review them before relying on the role."
+            } else {
+                "Roles marked TODO below have placeholder permissions: replace them before relying on the role."
+            }
+            .into(),
         ),
         Item::Block(
             "terraform".into(),

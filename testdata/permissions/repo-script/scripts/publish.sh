@@ -1,0 +1,3 @@
+#!/bin/sh
+set -e
+aws s3 sync dist s3://releases.example.com/latest
