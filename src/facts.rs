@@ -364,6 +364,10 @@ fn narrow_to_aws_conditions(subjects: &mut Vec<Subject>, workflow: &Workflow<'_>
     if let Some(cond) = job.id.and_then(|_| job.node.get_str("if")) {
         *subjects = RunFilter::of(cond).apply(subjects);
     }
+    // Only conditions on steps can narrow further; most jobs have none.
+    if job.steps().iter().all(|s| s.condition().is_none()) {
+        return;
+    }
     let flow = crate::detect::flow::job_flow(workflow, job);
     let conditions: Vec<Option<&str>> = flow
         .steps

@@ -111,15 +111,22 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
         }
     });
     let triggers = Triggers::from_on(workflow.on());
+    let findings = detect::detect(&cx);
+    // The policy compiler reads the steps of files that hold keys; the rest need no record.
+    let aws_steps = if findings.iter().any(|f| f.severity > Severity::Info) {
+        crate::aws_steps::read(&workflow, &lines, text)
+    } else {
+        Vec::new()
+    };
     let report = FileReport {
         repository: None,
         path: path.to_string(),
         kind: workflow.kind,
         jobs: facts::job_facts(&workflow, &triggers),
         triggers,
-        findings: detect::detect(&cx),
+        findings,
         inherit_calls: detect::inherit_calls(&cx),
-        aws_steps: crate::aws_steps::read(&workflow, &lines, text),
+        aws_steps,
         local_calls: workflow
             .jobs()
             .iter()

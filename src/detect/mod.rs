@@ -203,8 +203,10 @@ pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
     for rule in rules() {
         rule.check(cx, &mut out);
     }
-    apply_flow(&flow::analyze(cx.text, &cx.workflow), &mut out);
-    apply_permissions(cx, &mut out);
+    if !out.is_empty() {
+        apply_flow(&flow::analyze(cx.text, &cx.workflow), &mut out);
+        apply_permissions(cx, &mut out);
+    }
     settle_declarations(&mut out);
     out.sort_by(|a, b| (a.line, a.column, a.rule).cmp(&(b.line, b.column, b.rule)));
     out

@@ -374,7 +374,13 @@ pub fn job_flow(workflow: &Workflow<'_>, job: &Job<'_>) -> JobFlow {
         let mut stack = base.clone();
         stack.push((Origin::StepEnv, env_layer(step.env(), &scopes)));
         let seen = combine(&stack, &exported, env_name);
-        let consumption = consumers::classify(&step, &scopes);
+        // How a step takes credentials matters only where it sees some (reading scripts is
+        // the expensive part of the model).
+        let consumption = if seen.is_some() || is_configure(&step) {
+            consumers::classify(&step, &scopes)
+        } else {
+            Consumption::None
+        };
         let condition = step.condition().map(str::to_string);
         if consumption == Consumption::Configure {
             let role = step
