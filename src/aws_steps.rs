@@ -134,13 +134,20 @@ fn job_region(job: &Job<'_>, env: &BTreeMap<String, String>) -> Option<String> {
         .or_else(|| env.get("AWS_DEFAULT_REGION").cloned())
 }
 
-/// Every job's recorded steps, in file order.
-pub fn read(workflow: &Workflow<'_>, lines: &LineIndex, text: &str) -> Vec<JobSteps> {
+/// The recorded steps of the jobs `wanted` picks (by id; `None` for a composite action), in
+/// file order.
+pub fn read(
+    workflow: &Workflow<'_>,
+    lines: &LineIndex,
+    text: &str,
+    wanted: impl Fn(Option<&str>) -> bool,
+) -> Vec<JobSteps> {
     let mut workflow_env = BTreeMap::new();
     literal_env(workflow.env(), &mut workflow_env);
     workflow
         .jobs()
         .iter()
+        .filter(|job| wanted(job.id))
         .map(|job| {
             let mut env = workflow_env.clone();
             literal_env(job.env(), &mut env);
@@ -167,7 +174,7 @@ mod tests {
         let text = "on: push\nenv:\n  BUCKET: site\njobs:\n  deploy:\n    runs-on: x\n    env:\n      AWS_REGION: eu-west-1\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo hi\n          aws s3 sync . s3://$BUCKET\n        env:\n          BUCKET: other\n      - run: npm test\n";
         let doc = Document::parse(text).unwrap();
         let workflow = Workflow::classify(&doc).unwrap();
-        let jobs = read(&workflow, &LineIndex::new(text), text);
+        let jobs = read(&workflow, &LineIndex::new(text), text, |_| true);
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].region.as_deref(), Some("eu-west-1"));
         assert_eq!(

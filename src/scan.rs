@@ -112,12 +112,16 @@ pub fn analyze(path: &str, text: &str, explicit: bool) -> FileOutcome {
     });
     let triggers = Triggers::from_on(workflow.on());
     let findings = detect::detect(&cx);
-    // The policy compiler reads the steps of files that hold keys; the rest need no record.
-    let aws_steps = if findings.iter().any(|f| f.severity > Severity::Info) {
-        crate::aws_steps::read(&workflow, &lines, text)
-    } else {
-        Vec::new()
-    };
+    // The policy compiler reads the steps of the jobs that hold keys (every job, for keys in
+    // the workflow's env); the rest need no record.
+    let keyed: Vec<Option<&str>> = findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .map(|f| f.job.as_deref())
+        .collect();
+    let aws_steps = crate::aws_steps::read(&workflow, &lines, text, |job| {
+        keyed.contains(&None) || keyed.contains(&job)
+    });
     let report = FileReport {
         repository: None,
         path: path.to_string(),
