@@ -3,6 +3,7 @@
 //! region in effect, copied out of the YAML tree so the policy compiler needs no document.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::source::LineIndex;
 use crate::workflow::{Job, Step, Workflow, env_entries};
@@ -28,8 +29,9 @@ pub struct StepRecord {
     pub label: String,
     /// The step's `id:`, which later steps use to read its outputs.
     pub id: Option<String>,
-    /// Workflow, job and step `env:` merged (the step's win), values as written.
-    pub env: BTreeMap<String, String>,
+    /// Workflow, job and step `env:` merged (the step's win), values as written. Shared with
+    /// the job when the step has no `env:` of its own (most steps), so it is stored once.
+    pub env: Arc<BTreeMap<String, String>>,
     pub action: StepAction,
 }
 
@@ -74,7 +76,7 @@ fn mapping(node: Option<Node<'_>>) -> BTreeMap<String, String> {
 
 fn record_step(
     step: &Step<'_>,
-    base_env: &BTreeMap<String, String>,
+    base_env: &Arc<BTreeMap<String, String>>,
     lines: &LineIndex,
     text: &str,
 ) -> Option<StepRecord> {
@@ -113,8 +115,14 @@ fn record_step(
         .or_else(|| step.node.get("uses"))
         .unwrap_or(step.node);
     let (line, _) = lines.line_col(text, anchor.span().start);
-    let mut env = base_env.clone();
-    literal_env(step.env(), &mut env);
+    let env = match step.env() {
+        Some(own) => {
+            let mut merged = (**base_env).clone();
+            literal_env(Some(own), &mut merged);
+            Arc::new(merged)
+        }
+        None => Arc::clone(base_env),
+    };
     Some(StepRecord {
         line,
         label: step.label(),
@@ -151,6 +159,7 @@ pub fn read(
         .map(|job| {
             let mut env = workflow_env.clone();
             literal_env(job.env(), &mut env);
+            let env = Arc::new(env);
             JobSteps {
                 job: job.id.map(str::to_string),
                 region: job_region(job, &env),

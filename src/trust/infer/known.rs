@@ -472,7 +472,7 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
     let relative = path.trim_start_matches("./");
     match sink.ctx.files.read(relative) {
         Some(text) if depth < MAX_SCRIPT_DEPTH => {
-            let env = sink.step.env.clone();
+            let env = (*sink.step.env).clone();
             let commands = shell::commands(&text, 1, &env);
             // Lines inside the script are reported at the step's line.
             let commands: Vec<Command> = commands
