@@ -260,3 +260,19 @@ fn diff_has_a_and_b_headers() {
     .expect("rewrites");
     assert_eq!(unchanged.diff("n.yml"), "");
 }
+
+#[test]
+fn pull_request_target_runs_for_forks_keep_their_credentials() {
+    // `pull_request_target` runs for fork pull requests get the token and the secrets: the
+    // guard on the inserted step must not skip them (it skips only `pull_request` from forks).
+    let text = "on:\n  push:\n  pull_request_target:\njobs:\n  label:\n    runs-on: ubuntu-latest\n    env:\n      AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n      AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n      AWS_REGION: us-east-1\n    steps:\n      - run: aws s3 ls\n";
+    let outcome = rewrite::rewrite("t.yml", text, &single_role()).expect("rewrites");
+    assert!(
+        outcome.text.contains(
+            "        if: '(github.event.pull_request.head.repo.fork != true || github.event_name == ''pull_request_target'') && github.actor != ''dependabot[bot]'''\n"
+        ),
+        "{}",
+        outcome.text
+    );
+    assert!(outcome.manual.is_empty(), "{:?}", outcome.manual);
+}

@@ -341,9 +341,9 @@ struct Planner<'a, 'd, 'f> {
     positions: Vec<KeyPosition<'d>>,
     /// The credential flow of the input, for the conditions of inserted steps.
     flow: flow::FileFlow,
-    /// Whether the workflow also runs where no OIDC token exists (fork pull requests,
-    /// Dependabot), so inserted configure steps must skip those runs.
-    tokenless_runs: bool,
+    /// The condition that skips runs without an OIDC token (fork pull requests, Dependabot),
+    /// where the workflow has such runs: inserted configure steps carry it.
+    token_guard: Option<&'static str>,
     accepted: Vec<Accepted<'f>>,
     /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
     inserted: HashMap<String, Vec<usize>>,
@@ -360,7 +360,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             opts,
             positions: positions::key_positions(&workflow),
             flow: flow::analyze(text, &workflow),
-            tokenless_runs: flow::guards::has_tokenless_runs(&workflow),
+            token_guard: flow::guards::token_guard(&workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
@@ -739,7 +739,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let role = self.role(finding, job)?;
         let condition = with_token_guard(
             served_condition(&self.flow, job.id, step.index),
-            self.tokenless_runs,
+            self.token_guard,
         );
         let new_step = ConfigureStep {
             role: &role,
@@ -1124,13 +1124,13 @@ fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> O
 /// `served` restricted to runs that get an OIDC token, where the workflow has others. There the
 /// keys were empty too (GitHub passes no secrets to forks, Dependabot gets its own), so the
 /// steps it serves fail or pass exactly as before, and the job does not fail at this step.
-fn with_token_guard(served: Option<String>, tokenless_runs: bool) -> Option<String> {
-    if !tokenless_runs {
+fn with_token_guard(served: Option<String>, guard: Option<&str>) -> Option<String> {
+    let Some(guard) = guard else {
         return served;
-    }
+    };
     Some(match served {
-        Some(c) => format!("{} && ({c})", flow::guards::TOKEN_AVAILABLE),
-        None => flow::guards::TOKEN_AVAILABLE.to_string(),
+        Some(c) => format!("{guard} && ({c})"),
+        None => guard.to_string(),
     })
 }
 

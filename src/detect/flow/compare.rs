@@ -34,11 +34,13 @@ fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
     };
     // The token guard only leaves out runs where the keys were empty before (no secrets for
     // forks; Dependabot's own): there the step fails or passes as it did.
-    let token = super::guards::TOKEN_AVAILABLE;
-    if provider == token {
+    if super::guards::TOKEN_GUARDS.contains(&provider.as_str()) {
         return true;
     }
-    let provider = match provider.strip_prefix(&format!("{token} && (")) {
+    let guarded = super::guards::TOKEN_GUARDS
+        .iter()
+        .find_map(|token| provider.strip_prefix(&format!("{token} && (")));
+    let provider = match guarded {
         Some(rest) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
         None => provider,
     };
@@ -185,6 +187,11 @@ mod tests {
         let guarded = format!("{} && ((a) || (b))", super::super::guards::TOKEN_AVAILABLE);
         assert!(covered(Some(&guarded), Some("a")));
         assert!(covered(Some(super::super::guards::TOKEN_AVAILABLE), None));
+        let target = format!(
+            "{} && (a)",
+            super::super::guards::TOKEN_AVAILABLE_WITH_TARGET
+        );
+        assert!(covered(Some(&target), Some("a")));
     }
 
     #[test]

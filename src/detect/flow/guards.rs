@@ -11,6 +11,27 @@ use crate::workflow::{Job, Step};
 pub const TOKEN_AVAILABLE: &str =
     "github.event.pull_request.head.repo.fork != true && github.actor != 'dependabot[bot]'";
 
+/// [`TOKEN_AVAILABLE`] for a workflow that also runs on `pull_request_target`, whose runs for
+/// fork pull requests do get a token (and the repository's secrets).
+pub const TOKEN_AVAILABLE_WITH_TARGET: &str = "(github.event.pull_request.head.repo.fork != true || github.event_name == 'pull_request_target') && github.actor != 'dependabot[bot]'";
+
+/// Every guard [`token_guard`] writes.
+pub const TOKEN_GUARDS: [&str; 2] = [TOKEN_AVAILABLE, TOKEN_AVAILABLE_WITH_TARGET];
+
+/// The condition that is false exactly where this workflow's runs get no OIDC token, or
+/// `None` when every run gets one.
+pub fn token_guard(workflow: &crate::workflow::Workflow<'_>) -> Option<&'static str> {
+    if !has_tokenless_runs(workflow) {
+        return None;
+    }
+    let triggers = crate::facts::Triggers::from_on(workflow.on());
+    Some(if triggers.pull_request_target {
+        TOKEN_AVAILABLE_WITH_TARGET
+    } else {
+        TOKEN_AVAILABLE
+    })
+}
+
 /// Whether some runs of this workflow get no OIDC token: pull request events (forks and
 /// Dependabot), pushes to any branch (Dependabot's), and reusable workflows (their caller's
 /// event). Pushes to named branches or tags, schedules and manual runs always get one.
