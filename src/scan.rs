@@ -198,7 +198,11 @@ pub fn scan_texts(inputs: Vec<Input>) -> ScanReport {
             FileOutcome::Failed(e) => report.errors.push(e),
         }
     }
-    link_callers(&mut report.files, &linked_texts);
+    let linked: Vec<(&str, &str)> = linked_texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    link_callers(&mut report.files, &linked);
     report.files.sort_by(|a, b| a.path.cmp(&b.path));
     report
         .errors
@@ -283,10 +287,7 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         }
         reports.extend(missing.into_iter().filter_map(analyzed));
     }
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|(p, t)| (p.clone(), (*t).to_string()))
-        .collect();
+    let texts: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), *t)).collect();
     link_callers(&mut reports, &texts);
     reports
         .into_iter()
@@ -336,26 +337,21 @@ fn disagreeing_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>
             listed.join(", ")
         );
         for (i, k, _) in &callers {
-            let f = &mut files[*i].findings[*k];
-            f.fix = Fix::Manual;
-            f.reason = reason.clone();
-            f.cross_file = true;
+            files[*i].findings[*k].leave_to_person_linked(reason.clone());
         }
         for f in files[callee]
             .findings
             .iter_mut()
             .filter(|f| f.fix == Fix::Auto)
         {
-            f.fix = Fix::Manual;
-            f.reason = reason.clone();
-            f.cross_file = true;
+            f.leave_to_person_linked(reason.clone());
         }
     }
 }
 
 /// Links callers to local callees both ways a caller passes secrets; the explicit pass runs
 /// again after `inherit` linking so a caller of an inheriting caller follows it too.
-fn link_callers(files: &mut [FileReport], texts: &[(String, String)]) {
+fn link_callers(files: &mut [FileReport], texts: &[(&str, &str)]) {
     link_local_callers(files);
     link_reusable_callers(files);
     link_local_callers(files);
@@ -365,9 +361,12 @@ fn link_callers(files: &mut [FileReport], texts: &[(String, String)]) {
 /// A job that calls a local reusable workflow must allow what its callee's jobs request (and
 /// theirs, down the chain), or GitHub refuses to start the run: rewrite grants that union or
 /// leaves the job to a person, and scan says the same.
-fn link_caller_permissions(files: &mut [FileReport], texts: &[(String, String)]) {
+fn link_caller_permissions(files: &mut [FileReport], texts: &[(&str, &str)]) {
     use crate::rewrite::permissions::{LocalWorkflows, permissions_blocker};
-    let local = LocalWorkflows::from_files(texts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    if files.iter().all(|f| f.local_calls.is_empty()) {
+        return;
+    }
+    let local = LocalWorkflows::from_files(texts.iter().copied());
     for file in files.iter_mut() {
         if file.local_calls.is_empty() || !file.findings.iter().any(|f| f.fix == Fix::Auto) {
             continue;
@@ -395,10 +394,7 @@ fn link_caller_permissions(files: &mut [FileReport], texts: &[(String, String)])
             }
             if let Some(reason) = permissions_blocker(text, &workflow, &job, &callees) {
                 for f in file.findings.iter_mut().filter(|f| reached(f)) {
-                    f.fix = Fix::Manual;
-                    f.reason =
-                        format!("token-permissions: cannot grant `id-token: write`: {reason}");
-                    f.cross_file = true;
+                    f.leave_to_person_linked(detect::token_permissions_reason(&reason));
                 }
             }
         }
@@ -454,10 +450,7 @@ fn link_local_callers(files: &mut [FileReport]) {
             return;
         }
         for (i, k, reason) in downgrades {
-            let f = &mut files[i].findings[k];
-            f.fix = Fix::Manual;
-            f.reason = reason;
-            f.cross_file = true;
+            files[i].findings[k].leave_to_person_linked(reason);
         }
     }
 }

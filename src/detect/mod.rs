@@ -107,6 +107,26 @@ pub struct Finding {
     pub callee: Option<String>,
 }
 
+impl Finding {
+    /// Leaves the finding to a person, for `reason` (a class id first where there is one).
+    pub fn leave_to_person(&mut self, reason: String) {
+        self.fix = Fix::Manual;
+        self.reason = reason;
+    }
+
+    /// [`Self::leave_to_person`], decided by looking across files: `rewrite` takes this verdict
+    /// over the one it reaches on the file alone.
+    pub fn leave_to_person_linked(&mut self, reason: String) {
+        self.leave_to_person(reason);
+        self.cross_file = true;
+    }
+}
+
+/// The reason of a finding whose job would lose a token scope it uses (scan and rewrite agree).
+pub fn token_permissions_reason(why: &str) -> String {
+    format!("token-permissions: cannot grant `id-token: write`: {why}")
+}
+
 /// One rule: a stable kebab-case id and a check over a file.
 pub trait Rule: Sync {
     fn id(&self) -> &'static str;
@@ -204,7 +224,7 @@ pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
         rule.check(cx, &mut out);
     }
     if !out.is_empty() {
-        apply_flow(&flow::analyze(cx.text, &cx.workflow), &mut out);
+        apply_flow(&flow::analyze(&cx.workflow), &mut out);
         apply_permissions(cx, &mut out);
     }
     settle_declarations(&mut out);
@@ -225,16 +245,14 @@ fn apply_flow(model: &flow::FileFlow, findings: &mut [Finding]) {
         });
         if let Some(b) = not_aws {
             f.severity = Severity::Info;
-            f.fix = Fix::Manual;
-            f.reason = format!("not-aws: {}", b.reason);
+            f.leave_to_person(format!("not-aws: {}", b.reason));
             continue;
         }
         if f.fix != Fix::Auto {
             continue;
         }
         if let Some(b) = model.blocker_for(f.job.as_deref(), f.step.as_ref().map(|s| s.index)) {
-            f.fix = Fix::Manual;
-            f.reason = format!("{}: {}", b.class.id(), b.reason);
+            f.leave_to_person(format!("{}: {}", b.class.id(), b.reason));
         }
     }
 }
@@ -266,8 +284,7 @@ fn apply_permissions(cx: &FileContext<'_>, findings: &mut [Finding]) {
             continue;
         };
         for f in findings.iter_mut().filter(|f| reached(f)) {
-            f.fix = Fix::Manual;
-            f.reason = format!("token-permissions: cannot grant `id-token: write`: {reason}");
+            f.leave_to_person(token_permissions_reason(&reason));
         }
     }
 }

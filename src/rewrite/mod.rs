@@ -202,7 +202,7 @@ pub fn flow_model(text: &str) -> flow::FileFlow {
         return flow::FileFlow::default();
     };
     Workflow::classify(&doc)
-        .map(|w| flow::analyze(text, &w))
+        .map(|w| flow::analyze(&w))
         .unwrap_or_default()
 }
 
@@ -359,7 +359,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             workflow,
             opts,
             positions: positions::key_positions(&workflow),
-            flow: flow::analyze(text, &workflow),
+            flow: flow::analyze(&workflow),
             token_guard: flow::guards::token_guard(&workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),
@@ -990,7 +990,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let output = Document::parse(&new_text)
             .map_err(|e| refuse(format!("the rewritten text does not parse ({})", e.message)))?;
         let after = Workflow::classify(&output)
-            .map(|w| flow::analyze(&new_text, &w))
+            .map(|w| flow::analyze(&w))
             .unwrap_or_default();
         let roles = &self.opts.roles;
         let repo = self.opts.repo.as_deref();

@@ -97,8 +97,7 @@ const NODE_ACTIONS: &[&str] = &[
 
 const MAX_SESSION_MINUTES: u64 = 60;
 
-pub fn find(text: &str, workflow: &Workflow<'_>, jobs: &[(Job<'_>, JobFlow)]) -> Vec<Blocker> {
-    let _ = text;
+pub fn find(workflow: &Workflow<'_>, jobs: &[(Job<'_>, JobFlow)]) -> Vec<Blocker> {
     let mut out = Vec::new();
     for (job, flow) in jobs {
         let uses_keys = flow.steps.iter().any(|s| {
@@ -129,7 +128,7 @@ pub fn find(text: &str, workflow: &Workflow<'_>, jobs: &[(Job<'_>, JobFlow)]) ->
         let mut first_env_pair: Option<&KeyPair> = None;
         for (i, step) in flow.steps.iter().enumerate() {
             if step.consumption == Consumption::Configure {
-                if let Some(produced) = produced_by(job, flow, i) {
+                if let Some(produced) = produced_by(flow, i) {
                     exported = Some(produced);
                 }
                 continue;
@@ -381,8 +380,7 @@ pub fn find(text: &str, workflow: &Workflow<'_>, jobs: &[(Job<'_>, JobFlow)]) ->
 }
 
 /// What the configure step at `i` exports, as the model recorded it for the next step.
-fn produced_by<'f>(job: &Job<'_>, flow: &'f JobFlow, i: usize) -> Option<&'f Credential> {
-    let _ = job;
+fn produced_by(flow: &JobFlow, i: usize) -> Option<&Credential> {
     flow.exports.iter().find(|(at, _)| *at == i).map(|(_, c)| c)
 }
 

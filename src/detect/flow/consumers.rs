@@ -25,7 +25,7 @@ pub enum Consumption {
 const KEY_ONLY_ACTIONS: &[&str] = IGNORES_SESSION_TOKEN;
 
 pub fn classify(step: &Step<'_>, scopes: &Scopes<'_>) -> Consumption {
-    if super::is_configure(step) {
+    if crate::detect::positions::is_configure_step(step) {
         return Consumption::Configure;
     }
     if let Some(reason) = key_only(step, scopes) {

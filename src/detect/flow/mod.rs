@@ -197,7 +197,7 @@ impl FileFlow {
 }
 
 /// Builds the model and its blockers for one parsed file.
-pub fn analyze(text: &str, workflow: &Workflow<'_>) -> FileFlow {
+pub fn analyze(workflow: &Workflow<'_>) -> FileFlow {
     let jobs: Vec<(Job<'_>, JobFlow)> = workflow
         .jobs()
         .into_iter()
@@ -206,7 +206,7 @@ pub fn analyze(text: &str, workflow: &Workflow<'_>) -> FileFlow {
             (job, flow)
         })
         .collect();
-    let blockers = blockers::find(text, workflow, &jobs);
+    let blockers = blockers::find(workflow, &jobs);
     FileFlow {
         jobs: jobs.into_iter().map(|(_, f)| f).collect(),
         blockers,
@@ -376,7 +376,7 @@ pub fn job_flow(workflow: &Workflow<'_>, job: &Job<'_>) -> JobFlow {
         let seen = combine(&stack, &exported, env_name);
         // How a step takes credentials matters only where it sees some (reading scripts is
         // the expensive part of the model).
-        let consumption = if seen.is_some() || is_configure(&step) {
+        let consumption = if seen.is_some() || positions::is_configure_step(&step) {
             consumers::classify(&step, &scopes)
         } else {
             Consumption::None
@@ -449,9 +449,4 @@ pub fn job_flow(workflow: &Workflow<'_>, job: &Job<'_>) -> JobFlow {
         steps,
         exports,
     }
-}
-
-/// Is this step configure-aws-credentials (or a copy of it)?
-pub(crate) fn is_configure(step: &Step<'_>) -> bool {
-    positions::is_configure_step(step)
 }
