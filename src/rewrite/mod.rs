@@ -982,16 +982,15 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 }
             })
         })?;
-        if let Some(left) = leftover_auto_findings(self.path, &new_text, &outcome.manual).first() {
+        let output = Document::parse(&new_text)
+            .map_err(|e| refuse(format!("the rewritten text does not parse ({})", e.message)))?;
+        let output = Workflow::classify(&output);
+        if let Some(left) = leftover_in(self.path, &new_text, output, &outcome.manual).first() {
             return Err(refuse(format!(
                 "after the rewrite, scan still finds {left}"
             )));
         }
-        let output = Document::parse(&new_text)
-            .map_err(|e| refuse(format!("the rewritten text does not parse ({})", e.message)))?;
-        let after = Workflow::classify(&output)
-            .map(|w| flow::analyze(&w))
-            .unwrap_or_default();
+        let after = output.map(|w| flow::analyze(&w)).unwrap_or_default();
         let roles = &self.opts.roles;
         let repo = self.opts.repo.as_deref();
         let proof = flow::compare::check(
@@ -1034,7 +1033,17 @@ pub fn leftover_auto_findings(path: &str, text: &str, manual: &[ManualFinding]) 
     let Ok(doc) = Document::parse(text) else {
         return vec!["a file that does not parse".into()];
     };
-    let Some(workflow) = Workflow::classify(&doc) else {
+    leftover_in(path, text, Workflow::classify(&doc), manual)
+}
+
+/// [`leftover_auto_findings`] on a text already parsed.
+fn leftover_in(
+    path: &str,
+    text: &str,
+    workflow: Option<Workflow<'_>>,
+    manual: &[ManualFinding],
+) -> Vec<String> {
+    let Some(workflow) = workflow else {
         return Vec::new();
     };
     detect::detect_in(path, text, workflow)
