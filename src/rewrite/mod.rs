@@ -1105,6 +1105,7 @@ fn role_entry(role: &RoleArn, style: Style) -> NewEntry<'static> {
 fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> Option<String> {
     let job = model.job(job)?;
     let mut conditions: Vec<String> = Vec::new();
+    let mut unconditional = false;
     for step in job.steps.iter().skip_while(|s| s.index < from) {
         if step.consumption == flow::Consumption::Configure {
             break;
@@ -1112,10 +1113,22 @@ fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> O
         if !step.consumes() && step.index != from {
             continue;
         }
-        let c = flow::guards::unwrap_expression(step.condition.as_deref()?);
+        let Some(condition) = step.condition.as_deref() else {
+            unconditional = true;
+            continue;
+        };
+        // Evaluated here, before the step, it could come out otherwise than at the step (a
+        // later step's output or export, a failure in between): run whatever happened.
+        if flow::guards::decided_later(condition) {
+            return Some(flow::guards::ALWAYS.to_string());
+        }
+        let c = flow::guards::unwrap_expression(condition);
         if !conditions.contains(&c) {
             conditions.push(c);
         }
+    }
+    if unconditional {
+        return None;
     }
     match conditions.len() {
         0 => None,

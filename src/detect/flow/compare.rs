@@ -34,7 +34,8 @@ fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
     };
     // The token guard only leaves out runs where the keys were empty before (no secrets for
     // forks; Dependabot's own): there the step fails or passes as it did.
-    if super::guards::TOKEN_GUARDS.contains(&provider.as_str()) {
+    if super::guards::TOKEN_GUARDS.contains(&provider.as_str()) || provider == super::guards::ALWAYS
+    {
         return true;
     }
     let guarded = super::guards::TOKEN_GUARDS
@@ -44,6 +45,9 @@ fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
         Some(rest) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
         None => provider,
     };
+    if provider == super::guards::ALWAYS {
+        return true;
+    }
     let Some(consumer) = consumer.map(super::guards::unwrap_expression) else {
         return false;
     };

@@ -50,6 +50,24 @@ pub fn has_tokenless_runs(workflow: &crate::workflow::Workflow<'_>) -> bool {
             .any(|e| e.starts_with("pull_request_review") || e == "merge_group")
 }
 
+/// The condition of an inserted step that must run whatever happened before it.
+pub const ALWAYS: &str = "always()";
+
+/// Whether a condition's value depends on what happens between an inserted step and the step
+/// it serves: outputs and exports of steps, or the job's status (`always()`, `failure()`...).
+pub fn decided_later(condition: &str) -> bool {
+    [
+        "steps.",
+        "env.",
+        "always()",
+        "failure()",
+        "cancelled()",
+        "job.status",
+    ]
+    .iter()
+    .any(|w| condition.contains(w))
+}
+
 /// An `if:` without its `${{ }}` wrapper (GitHub evaluates both forms the same).
 pub fn unwrap_expression(condition: &str) -> String {
     let t = condition.trim();
