@@ -23,7 +23,9 @@ pub fn planned_jobs(
     let mut callers = Vec::new();
     for file in &snapshot.files {
         let Ok(text) = &file.text else { continue };
-        let FileOutcome::Scanned(report, _) = scan::analyze(&file.path, text, true) else {
+        let FileOutcome::Scanned(report, _) =
+            scan::analyze(&file.path, text, true, scan::StepRecords::Skip)
+        else {
             continue;
         };
         for facts in &report.jobs {
@@ -86,7 +88,8 @@ pub fn repo_claims(snapshot: &RepoSnapshot, template: Option<&SubCustomization>)
 /// job whose configure-aws-credentials step names a literal `role-to-assume` ARN, and the
 /// file's jobs that call reusable workflows.
 pub fn migrated_jobs(path: &str, text: &str) -> (Vec<PlannedJob>, Vec<(String, JobFacts)>) {
-    let FileOutcome::Scanned(report, _) = scan::analyze(path, text, true) else {
+    let FileOutcome::Scanned(report, _) = scan::analyze(path, text, true, scan::StepRecords::Skip)
+    else {
         return (Vec::new(), Vec::new());
     };
     let Ok(doc) = crate::yaml::Document::parse(text) else {

@@ -137,7 +137,9 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
                             format!("arn:aws{arn}")
                         }),
                 );
-                if let FileOutcome::Scanned(report, _) = scan::analyze(&file.path, text, true) {
+                if let FileOutcome::Scanned(report, _) =
+                    scan::analyze(&file.path, text, true, scan::StepRecords::Skip)
+                {
                     let jobs_with_keys: Vec<&str> = report
                         .findings
                         .iter()

@@ -27,6 +27,8 @@ pub struct Filters {
     pub all_secrets: bool,
     /// Skip reading OIDC `sub` templates (campaign status has no use for them).
     pub skip_sub_templates: bool,
+    /// Record keyed jobs' steps for the policy compiler (`trust` only).
+    pub step_records: scan::StepRecords,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -170,7 +172,7 @@ pub async fn scan(
             });
         }
     }
-    let mut report = scan::scan_texts(inputs);
+    let mut report = scan::scan_texts(inputs, filters.step_records);
     report.errors.extend(errors);
     attach_repositories(&mut report, &snapshots);
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use migrate::scan::scan_paths;
+use migrate::scan::{StepRecords, scan_paths};
 use migrate::trust::naming::RoleNameTemplate;
 use migrate::trust::plan::{self, RepoIdentity, TrustOptions, TrustPlan};
 use migrate::trust::{AccountId, Issuer, RepoIds, Slug};
@@ -15,7 +15,7 @@ use migrate::trust::{AccountId, Issuer, RepoIds, Slug};
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus");
 
 fn plan_for(paths: &[PathBuf], ids: Option<&str>, allow_org_wide: bool) -> TrustPlan {
-    let report = scan_paths(paths);
+    let report = scan_paths(paths, StepRecords::Skip);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let identities: BTreeMap<_, _> = plan::roots_needing_roles(&report)
         .into_iter()

@@ -95,8 +95,13 @@ pub fn main() -> ExitCode {
 
 /// Writes to stdout; a closed pipe (`migrate scan | head`) is not an error.
 pub(crate) fn print(text: &str) -> u8 {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    print_with(|out| out.write_all(text.as_bytes()))
+}
+
+/// [`print`] for output written piece by piece (through a buffer).
+pub(crate) fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> u8 {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
         Ok(()) => exit::CLEAN,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::CLEAN,
         Err(e) => {

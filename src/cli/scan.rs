@@ -85,26 +85,48 @@ pub fn run(args: ScanArgs) -> u8 {
             } else {
                 args.paths.clone()
             };
-            (scan::scan_paths(&paths), None)
+            (scan::scan_paths(&paths, scan::StepRecords::Skip), None)
         }
     };
-    let text = match args.format {
+    let printed = match args.format {
+        Format::Json => {
+            super::print_with(|out| report::json::write_with(&report, remote.map(|r| r.json), out))
+        }
+        format => super::print(&render(
+            &report,
+            format,
+            remote.as_ref(),
+            args.color.enabled(),
+        )),
+    };
+    let code = match printed {
+        exit::CLEAN => report::exit_code(&report),
+        failed => failed,
+    };
+    // Freeing thousands of file reports one by one only delays the exit.
+    std::mem::forget(report);
+    code
+}
+
+/// The report in a text format (JSON is streamed instead).
+fn render(
+    report: &ScanReport,
+    format: Format,
+    remote: Option<&RemoteOutput>,
+    color: bool,
+) -> String {
+    match format {
         Format::Human => {
-            let mut text =
-                report::human::render(&report, &report::human::Palette::new(args.color.enabled()));
-            if let Some(remote) = &remote {
+            let mut text = report::human::render(report, &report::human::Palette::new(color));
+            if let Some(remote) = remote {
                 text.push_str(&remote.summary_line);
                 text.push('\n');
             }
             text
         }
-        Format::Json => report::json::render_with(&report, remote.map(|r| r.json)),
-        Format::Sarif => report::sarif::render(&report),
-        Format::Github => report::github::render(&report),
-    };
-    match super::print(&text) {
-        exit::CLEAN => report::exit_code(&report),
-        failed => failed,
+        Format::Json => report::json::render_with(report, remote.map(|r| r.json.clone())),
+        Format::Sarif => report::sarif::render(report),
+        Format::Github => report::github::render(report),
     }
 }
 
@@ -210,6 +232,7 @@ impl RemoteArgs {
             name: self.name.clone(),
             all_secrets: self.all_secrets,
             skip_sub_templates: false,
+            step_records: scan::StepRecords::Skip,
         }
     }
 
@@ -271,7 +294,7 @@ fn scan_remote(
     args: &RemoteArgs,
     target: &Target,
 ) -> Result<(ScanReport, RemoteOutput), GitHubError> {
-    let done = fetch_remote(args, target)?;
+    let done = fetch_remote(args, target, scan::StepRecords::Skip)?;
     let scanned = done
         .repositories
         .iter()
@@ -344,6 +367,7 @@ fn scan_fleet(args: &RemoteArgs) -> Result<(ScanReport, RemoteOutput), GitHubErr
 pub(crate) fn fetch_remote(
     args: &RemoteArgs,
     target: &Target,
+    step_records: scan::StepRecords,
 ) -> Result<remote::RemoteScan, GitHubError> {
     let runtime = args.runtime()?;
     // octocrab's client spawns its buffer worker on the current runtime.
@@ -358,6 +382,10 @@ pub(crate) fn fetch_remote(
             Task::Scan,
         )
         .await?;
-        remote::scan(&reader, target, &args.filters(), &Bar(progress_bar())).await
+        let filters = Filters {
+            step_records,
+            ..args.filters()
+        };
+        remote::scan(&reader, target, &filters, &Bar(progress_bar())).await
     })
 }

@@ -49,6 +49,14 @@ pub enum Permissions {
 }
 
 impl Permissions {
+    /// Only compiled policies read the steps.
+    fn step_records(self) -> scan::StepRecords {
+        match self {
+            Self::Inferred => scan::StepRecords::Keep,
+            Self::Copied | Self::Placeholder => scan::StepRecords::Skip,
+        }
+    }
+
     fn choice(self) -> PermissionChoice {
         match self {
             Self::Inferred => PermissionChoice::Inferred,
@@ -421,7 +429,7 @@ fn read_github(
     target: &Target,
     warnings: &mut Vec<String>,
 ) -> Result<(scan::ScanReport, BTreeMap<RepoKey, RepoIdentity>), TrustCliError> {
-    let remote = fetch_remote(&args.remote, target)?;
+    let remote = fetch_remote(&args.remote, target, args.permissions.step_records())?;
     if remote.repositories.is_empty() && !remote.report.errors.is_empty() {
         let reasons: Vec<String> = remote
             .report
@@ -471,7 +479,7 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     let (report, identities) = match args.remote.target() {
         Some(target) => read_github(args, &target, warnings)?,
         None => {
-            let report = scan::scan_paths(&args.paths);
+            let report = scan::scan_paths(&args.paths, args.permissions.step_records());
             let identities = identities(args, &report, warnings)?;
             (report, identities)
         }

@@ -1,7 +1,7 @@
 //! Rule `aws-keys-action-input`: key material passed as inputs to actions other than
 //! configure-aws-credentials (docker/login-action to ECR, beanstalk-deploy, lambda actions...).
 
-use super::positions::{self, PositionKind};
+use super::positions::PositionKind;
 use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
 
 pub struct ActionInputKeys;
@@ -16,7 +16,7 @@ impl Rule for ActionInputKeys {
     }
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
-        let all = positions::key_positions(&cx.workflow);
+        let all = cx.positions();
         let ours: Vec<_> = all
             .iter()
             .filter(|p| {

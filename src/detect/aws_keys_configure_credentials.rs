@@ -16,7 +16,7 @@ impl Rule for ConfigureCredentialsKeys {
     }
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
-        let all = positions::key_positions(&cx.workflow);
+        let all = cx.positions();
         let ours: Vec<_> = all
             .iter()
             .filter(|p| p.kind == PositionKind::ConfigureInput && p.resolved.dynamic.is_empty())

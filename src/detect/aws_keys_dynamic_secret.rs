@@ -1,7 +1,6 @@
 //! Rule `aws-keys-dynamic-secret`: key material read from a secret whose name is computed
 //! at run time (`secrets[matrix.x]`, `secrets[format(...)]`): no tool can know which.
 
-use super::positions;
 use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity};
 
 pub struct DynamicSecret;
@@ -16,7 +15,7 @@ impl Rule for DynamicSecret {
     }
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
-        for p in positions::key_positions(&cx.workflow) {
+        for p in cx.positions() {
             if p.resolved.dynamic.is_empty() {
                 continue;
             }

@@ -1,6 +1,6 @@
 //! Rule `aws-keys-env`: `AWS_ACCESS_KEY_ID`-style env entries set from secrets or variables.
 
-use super::positions::{self, PositionKind};
+use super::positions::PositionKind;
 use super::sources::{self, AwsUse, IGNORES_SESSION_TOKEN};
 use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
 use crate::workflow::{Job, Step};
@@ -17,7 +17,7 @@ impl Rule for EnvKeys {
     }
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
-        let all = positions::key_positions(&cx.workflow);
+        let all = cx.positions();
         let ours: Vec<_> = all
             .iter()
             .filter(|p| matches!(p.kind, PositionKind::Env(_)) && p.resolved.dynamic.is_empty())

@@ -2,7 +2,7 @@
 //! by explicit `secrets:` mapping here, or by `secrets: inherit` to a local workflow that
 //! uses them (linked across files by [`link_inherited_secrets`]).
 
-use super::positions::{self, PositionKind};
+use super::positions::PositionKind;
 use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
 
 pub struct PassedToWorkflow;
@@ -19,7 +19,7 @@ impl Rule for PassedToWorkflow {
     }
 
     fn check(&self, cx: &FileContext<'_>, out: &mut Vec<Finding>) {
-        let all = positions::key_positions(&cx.workflow);
+        let all = cx.positions();
         let ours: Vec<_> = all
             .iter()
             .filter(|p| p.kind == PositionKind::CallSecret)

@@ -155,6 +155,8 @@ pub struct FileContext<'a> {
     pub text: &'a str,
     pub lines: &'a LineIndex,
     pub workflow: Workflow<'a>,
+    /// The key positions every rule walks, found once per file on first use.
+    positions: std::cell::OnceCell<Vec<positions::KeyPosition<'a>>>,
 }
 
 /// Arguments for [`FileContext::finding`] that most findings leave at their defaults.
@@ -172,6 +174,22 @@ pub struct FindingSpec<'s> {
 }
 
 impl<'a> FileContext<'a> {
+    pub fn new(path: &'a str, text: &'a str, lines: &'a LineIndex, workflow: Workflow<'a>) -> Self {
+        Self {
+            path,
+            text,
+            lines,
+            workflow,
+            positions: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Where the file holds key material (env entries, action inputs, call secrets).
+    pub fn positions(&self) -> &[positions::KeyPosition<'a>] {
+        self.positions
+            .get_or_init(|| positions::key_positions(&self.workflow))
+    }
+
     pub fn finding(&self, spec: FindingSpec<'_>) -> Finding {
         let (line, column) = self.lines.line_col(self.text, spec.span.start);
         let mut references = spec.references;
@@ -210,12 +228,7 @@ impl<'a> FileContext<'a> {
 /// Findings of one parsed file, for callers that need nothing else from its context.
 pub fn detect_in(path: &str, text: &str, workflow: Workflow<'_>) -> Vec<Finding> {
     let lines = LineIndex::new(text);
-    detect(&FileContext {
-        path,
-        text,
-        lines: &lines,
-        workflow,
-    })
+    detect(&FileContext::new(path, text, &lines, workflow))
 }
 
 pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {

@@ -1036,24 +1036,26 @@ fn first_word(line: &str) -> &str {
 
 /// `$NAME`, `${NAME}` or `$env:NAME` in a shell line.
 fn mentions_var(line: &str, name: &str) -> bool {
-    [
-        format!("${name}"),
-        format!("${{{name}}}"),
-        format!("$env:{name}"),
-    ]
-    .iter()
-    .any(|p| {
-        line.match_indices(p.as_str()).any(|(i, _)| {
-            !line[i + p.len()..]
+    // Called for every script line and token variable: no allocation on the way.
+    line.match_indices(name).any(|(i, _)| {
+        let before = &line[..i];
+        let after = &line[i + name.len()..];
+        let ends_word = || {
+            !after
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+        };
+        (before.ends_with('$') || before.ends_with("$env:")) && ends_word()
+            || before.ends_with("${") && after.starts_with('}')
     })
 }
 
 /// A value that reads the job's own token: `${{ github.token }}` or `${{ secrets.GITHUB_TOKEN }}`.
 pub fn is_default_token(value: &str) -> bool {
+    if !value.contains("${{") {
+        return false;
+    }
     let lower = value.to_ascii_lowercase();
     expr::expression_blocks(value).into_iter().any(|r| {
         let inner = &lower[r];
@@ -1063,6 +1065,9 @@ pub fn is_default_token(value: &str) -> bool {
 
 /// A value that reads a secret other than the job's token (a personal access token).
 fn mentions_other_secret(value: &str) -> bool {
+    if !value.contains("${{") {
+        return false;
+    }
     let lower = value.to_ascii_lowercase();
     expr::expression_blocks(value).into_iter().any(|r| {
         lower[r]
@@ -1085,6 +1090,21 @@ fn env_values<'d>(env: Option<Node<'d>>) -> impl Iterator<Item = (&'d str, &'d s
 mod tests {
     use super::*;
     use crate::yaml::Document;
+
+    #[test]
+    fn variable_mentions() {
+        for line in [
+            "curl -H \"Authorization: token $GH_TOKEN\" x",
+            "curl -H \"token ${GH_TOKEN}\" x",
+            "echo ${GH_TOKEN}x",
+            "Invoke-RestMethod -Headers @{a=$env:GH_TOKEN}",
+        ] {
+            assert!(mentions_var(line, "GH_TOKEN"), "{line}");
+        }
+        for line in ["echo $GH_TOKEN_FILE", "echo GH_TOKEN", "echo ${GH_TOKEN_X}"] {
+            assert!(!mentions_var(line, "GH_TOKEN"), "{line}");
+        }
+    }
 
     fn needs(text: &str) -> TokenNeeds {
         let doc = Document::parse(text).expect("valid YAML");

@@ -35,6 +35,20 @@ pub fn render(report: &ScanReport) -> String {
 /// The JSON document plus extra top-level fields (`repositories`, `organization`,
 /// `github`) for scans that read GitHub.
 pub fn render_with(report: &ScanReport, extra: Option<serde_json::Value>) -> String {
+    let mut bytes = Vec::new();
+    if let Err(e) = write_with(report, extra, &mut bytes) {
+        return format!("{{\"error\": \"{e}\"}}\n");
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// [`render_with`] streamed to `out`: a scan of thousands of files writes megabytes of JSON,
+/// which need not sit in memory (or be copied as a buffer grows) before they are printed.
+pub fn write_with(
+    report: &ScanReport,
+    extra: Option<serde_json::Value>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let output = Output {
         version: VERSION,
         tool: Tool {
@@ -51,8 +65,6 @@ pub fn render_with(report: &ScanReport, extra: Option<serde_json::Value>) -> Str
         },
     };
     // Serialized straight from the report: no intermediate `Value` tree of the whole output.
-    let mut text =
-        serde_json::to_string_pretty(&output).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
+    serde_json::to_writer_pretty(&mut *out, &output)?;
+    out.write_all(b"\n")
 }
