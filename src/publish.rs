@@ -104,7 +104,7 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
     let linked = scan::cross_file_findings(&readable);
     let mut opts = opts.clone();
     opts.local_workflows =
-        rewrite::permissions::LocalWorkflows::from_files(readable.iter().cloned());
+        rewrite::permissions::LocalWorkflows::from_callable_files(readable.iter().cloned());
     let opts = &opts;
     for file in &snapshot.files {
         let Ok(text) = &file.text else { continue };

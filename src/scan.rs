@@ -1,7 +1,7 @@
 //! The scan pipeline: per-file analysis (parse, classify, detect, facts), then the
 //! cross-file pass that links `secrets: inherit` callers to their local callees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use rayon::prelude::*;
@@ -264,12 +264,13 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         _ => None,
     };
     let mut reports: Vec<FileReport> = (0..files.len())
+        .into_par_iter()
         .filter(|&i| files[i].1.contains("inherit") || files[i].1.contains("./.github/workflows/"))
         .filter_map(analyzed)
         .collect();
     // Callees, and their callees in turn (nested reusable workflows).
     loop {
-        let wanted: Vec<PathBuf> = reports
+        let wanted: HashSet<PathBuf> = reports
             .iter()
             .flat_map(|r| {
                 let root = repo_root(Path::new(&r.path));
@@ -281,7 +282,7 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
                     .collect::<Vec<_>>()
             })
             .collect();
-        let have: Vec<PathBuf> = reports
+        let have: HashSet<PathBuf> = reports
             .iter()
             .map(|r| normalize(Path::new(&r.path)))
             .collect();
@@ -297,7 +298,7 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
         if missing.is_empty() {
             break;
         }
-        reports.extend(missing.into_iter().filter_map(analyzed));
+        reports.par_extend(missing.into_par_iter().filter_map(analyzed));
     }
     let texts: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), *t)).collect();
     link_callers(&mut reports, &texts);
@@ -378,7 +379,7 @@ fn link_caller_permissions(files: &mut [FileReport], texts: &[(&str, &str)]) {
     if files.iter().all(|f| f.local_calls.is_empty()) {
         return;
     }
-    let local = LocalWorkflows::from_files(texts.iter().copied());
+    let local = LocalWorkflows::from_callable_files(texts.iter().copied());
     let by_path: HashMap<&str, &str> = texts.iter().copied().collect();
     // Each caller is parsed again and judged on its own: in parallel, like the first pass.
     files.par_iter_mut().for_each(|file| {

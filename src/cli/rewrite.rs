@@ -144,8 +144,22 @@ pub fn role_source(role_arn: Option<&str>, role_map: Option<&Path>) -> Result<Ro
 
 struct FileResult {
     path: PathBuf,
+    /// Without its texts: they are let go once `piece` is rendered.
     outcome: Result<RewriteOutcome, String>,
     written: Option<Result<(), String>>,
+    changed: bool,
+    /// The file's diff (or `--explain` table), rendered next to the rewrite, in parallel.
+    piece: String,
+}
+
+/// The part of the output that needs the file's texts.
+fn render_piece(path: &Path, outcome: &RewriteOutcome, explain: bool, format: Format) -> String {
+    let shown = path.display().to_string();
+    match (explain, format) {
+        (true, _) => explain_file(&shown, outcome),
+        (false, Format::Diff) => outcome.diff(shown.trim_start_matches('/')),
+        (false, Format::Json) => outcome.diff(&shown),
+    }
 }
 
 pub fn run(args: RewriteArgs) -> u8 {
@@ -195,7 +209,7 @@ pub fn run(args: RewriteArgs) -> u8 {
         .collect();
     let linked = crate::scan::cross_file_findings(&readable);
     opts.local_workflows =
-        rewrite::permissions::LocalWorkflows::from_files(readable.iter().cloned());
+        rewrite::permissions::LocalWorkflows::from_callable_files(readable.iter().cloned());
     let mut results: Vec<FileResult> = texts
         .par_iter()
         .filter_map(|(c, text)| {
@@ -207,6 +221,8 @@ pub fn run(args: RewriteArgs) -> u8 {
                         path: c.path.clone(),
                         outcome: Err(e.clone()),
                         written: None,
+                        changed: false,
+                        piece: String::new(),
                     });
                 }
             };
@@ -227,10 +243,24 @@ pub fn run(args: RewriteArgs) -> u8 {
                 ),
                 _ => None,
             };
+            let mut outcome = outcome;
+            let (changed, piece) = match &mut outcome {
+                Ok(o) => {
+                    let piece = render_piece(&c.path, o, args.explain, args.format);
+                    let changed = o.changed();
+                    // Thousands of files' texts, twice each, need not wait for the output.
+                    o.original = String::new();
+                    o.text = String::new();
+                    (changed, piece)
+                }
+                Err(_) => (false, String::new()),
+            };
             Some(FileResult {
                 path: c.path.clone(),
                 outcome,
                 written,
+                changed,
+                piece,
             })
         })
         .collect();
@@ -309,10 +339,10 @@ fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bo
     for r in results {
         let Ok(o) = &r.outcome else { continue };
         let shown = r.path.display().to_string();
-        if o.changed() {
+        if r.changed {
             let applied = !wrote || matches!(r.written, Some(Ok(())));
             changed += usize::from(applied);
-            out.push_str(&paint_diff(&o.diff(shown.trim_start_matches('/')), color));
+            out.push_str(&paint_diff(&r.piece, color));
         }
         for m in &o.manual {
             out.push_str(&format!(
@@ -348,30 +378,31 @@ fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bo
     out
 }
 
+/// One file's `--explain` table; empty for a file where no step takes keys.
+fn explain_file(shown: &str, o: &RewriteOutcome) -> String {
+    let model = rewrite::flow_model(&o.original);
+    if model
+        .jobs
+        .iter()
+        .all(|j| j.steps.iter().all(|s| s.credential.is_none()))
+    {
+        return String::new();
+    }
+    let mut out = crate::report::flow::explain(shown, &model, &o.flow);
+    for m in &o.manual {
+        out.push_str(&format!(
+            "  manual: line {} [{}] {}\n",
+            m.line, m.rule, m.reason
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 fn render_explain(results: &[FileResult], errors: &[String]) -> String {
     let mut out = String::new();
     for r in results {
-        let Ok(o) = &r.outcome else { continue };
-        let model = rewrite::flow_model(&o.original);
-        if model
-            .jobs
-            .iter()
-            .all(|j| j.steps.iter().all(|s| s.credential.is_none()))
-        {
-            continue;
-        }
-        out.push_str(&crate::report::flow::explain(
-            &r.path.display().to_string(),
-            &model,
-            &o.flow,
-        ));
-        for m in &o.manual {
-            out.push_str(&format!(
-                "  manual: line {} [{}] {}\n",
-                m.line, m.rule, m.reason
-            ));
-        }
-        out.push('\n');
+        out.push_str(&r.piece);
     }
     for e in errors {
         out.push_str(&format!("error: {e}\n"));
@@ -387,13 +418,13 @@ fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String
             let shown = r.path.display().to_string();
             Some(serde_json::json!({
                 "path": shown,
-                "changed": o.changed(),
-                "written": wrote && o.changed() && matches!(r.written, Some(Ok(()))),
+                "changed": r.changed,
+                "written": wrote && r.changed && matches!(r.written, Some(Ok(()))),
                 "changes": o.changes,
                 "manual": o.manual,
                 "notes": o.notes,
                 "flow": o.flow,
-                "diff": o.diff(&shown),
+                "diff": r.piece,
             }))
         })
         .collect();

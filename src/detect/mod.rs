@@ -157,6 +157,8 @@ pub struct FileContext<'a> {
     pub workflow: Workflow<'a>,
     /// The key positions every rule walks, found once per file on first use.
     positions: std::cell::OnceCell<Vec<positions::KeyPosition<'a>>>,
+    /// The credential-flow model, built on first use (only files with findings need it).
+    flow: std::cell::OnceCell<flow::FileFlow>,
 }
 
 /// Arguments for [`FileContext::finding`] that most findings leave at their defaults.
@@ -181,7 +183,25 @@ impl<'a> FileContext<'a> {
             lines,
             workflow,
             positions: std::cell::OnceCell::new(),
+            flow: std::cell::OnceCell::new(),
         }
+    }
+
+    pub fn flow(&self) -> &flow::FileFlow {
+        self.flow.get_or_init(|| flow::analyze(&self.workflow))
+    }
+
+    /// The positions and flow model, for a rewrite that plans from the same analysis.
+    pub fn into_analysis(self) -> (Vec<positions::KeyPosition<'a>>, flow::FileFlow) {
+        let workflow = self.workflow;
+        (
+            self.positions
+                .into_inner()
+                .unwrap_or_else(|| positions::key_positions(&workflow)),
+            self.flow
+                .into_inner()
+                .unwrap_or_else(|| flow::analyze(&workflow)),
+        )
     }
 
     /// Where the file holds key material (env entries, action inputs, call secrets).
@@ -237,7 +257,7 @@ pub fn detect(cx: &FileContext<'_>) -> Vec<Finding> {
         rule.check(cx, &mut out);
     }
     if !out.is_empty() {
-        apply_flow(&flow::analyze(&cx.workflow), &mut out);
+        apply_flow(cx.flow(), &mut out);
         apply_permissions(cx, &mut out);
     }
     settle_declarations(&mut out);

@@ -233,7 +233,9 @@ pub fn rewrite_linked(
     let Some(workflow) = Workflow::classify(&doc) else {
         return Ok(RewriteOutcome::unchanged(text));
     };
-    let mut findings = detect::detect_in(path, text, workflow);
+    let lines = crate::source::LineIndex::new(text);
+    let cx = detect::FileContext::new(path, text, &lines, workflow);
+    let mut findings = detect::detect(&cx);
     for link in linked.iter().filter(|f| f.cross_file) {
         // A finding the look across files decided differently replaces this file's own.
         match findings
@@ -247,7 +249,8 @@ pub fn rewrite_linked(
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
     }
-    let mut planner = Planner::new(path, text, workflow, opts);
+    let (positions, flow) = cx.into_analysis();
+    let mut planner = Planner::new(path, text, workflow, opts, positions, flow);
     let mut outcome = RewriteOutcome::unchanged(text);
 
     let mut declarations = Vec::new();
@@ -351,15 +354,22 @@ struct Planner<'a, 'd, 'f> {
 }
 
 impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
-    fn new(path: &'a str, text: &'a str, workflow: Workflow<'d>, opts: &'a RewriteOptions) -> Self {
+    fn new(
+        path: &'a str,
+        text: &'a str,
+        workflow: Workflow<'d>,
+        opts: &'a RewriteOptions,
+        positions: Vec<KeyPosition<'d>>,
+        flow: flow::FileFlow,
+    ) -> Self {
         let unit = file_indent_unit(text, &workflow);
         Self {
             path,
             text,
             workflow,
             opts,
-            positions: positions::key_positions(&workflow),
-            flow: flow::analyze(&workflow),
+            positions,
+            flow,
             token_guard: flow::guards::token_guard(&workflow),
             accepted: Vec::new(),
             inserted: HashMap::new(),

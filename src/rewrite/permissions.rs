@@ -71,6 +71,18 @@ impl LocalWorkflows {
         }
     }
 
+    /// The run's files that can be called (their text mentions `workflow_call`, which a
+    /// callee's `on:` must name): a run over thousands of files keeps only those texts.
+    pub fn from_callable_files<P: AsRef<str>, T: AsRef<str>>(
+        files: impl IntoIterator<Item = (P, T)>,
+    ) -> Self {
+        Self::from_files(
+            files
+                .into_iter()
+                .filter(|(_, t)| t.as_ref().contains("workflow_call")),
+        )
+    }
+
     /// The callees of the file at `caller` (a path of this run).
     pub fn seen_from<'a>(&'a self, caller: &'a str) -> Callees<'a> {
         Callees {

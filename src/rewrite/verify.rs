@@ -8,7 +8,7 @@ use crate::yaml::{Document, Kind, Node, NodeId, Style};
 /// A parsed value, comparable across documents. Mappings compare as sets of entries (YAML
 /// mappings are unordered); sequences in order. Plain and quoted scalars differ, because
 /// `true` and `"true"` do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Value {
     Scalar {
         text: String,
@@ -50,19 +50,25 @@ impl Value {
         convert(node, &anchors, &Changes::default())
     }
 
-    fn normalized(&self) -> Self {
+    /// Mapping entries in one order (by key; any total order will do), in place.
+    fn normalize(&mut self) {
         match self {
             Self::Mapping(entries) => {
-                let mut entries: Vec<(Value, Value)> = entries
-                    .iter()
-                    .map(|(k, v)| (k.normalized(), v.normalized()))
-                    .collect();
-                entries.sort_by(|a, b| format!("{:?}", a.0).cmp(&format!("{:?}", b.0)));
-                Self::Mapping(entries)
+                for (k, v) in entries.iter_mut() {
+                    k.normalize();
+                    v.normalize();
+                }
+                // Stable: duplicate keys keep their order on both sides.
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
             }
-            Self::Sequence(items) => Self::Sequence(items.iter().map(Value::normalized).collect()),
-            other => other.clone(),
+            Self::Sequence(items) => items.iter_mut().for_each(Value::normalize),
+            Self::Scalar { .. } | Self::Alias(_) => {}
         }
+    }
+
+    fn normalized(mut self) -> Self {
+        self.normalize();
+        self
     }
 }
 
