@@ -1,6 +1,7 @@
 //! Trust facts: which events start a workflow, and for each job the OIDC `sub` claim shapes
 //! it would present. `migrate trust` builds role trust policies from these.
 
+use crate::detect::flow::FileFlow;
 use crate::workflow::{FileKind, Job, Workflow};
 use crate::yaml::Node;
 
@@ -154,15 +155,25 @@ pub struct JobFacts {
     pub chains_to: Vec<String>,
 }
 
-pub fn job_facts(workflow: &Workflow<'_>, triggers: &Triggers) -> Vec<JobFacts> {
+/// `flow` is the file's credential-flow model when the caller already built it.
+pub fn job_facts(
+    workflow: &Workflow<'_>,
+    triggers: &Triggers,
+    flow: Option<&FileFlow>,
+) -> Vec<JobFacts> {
     workflow
         .jobs()
         .iter()
-        .map(|job| facts_for(workflow, job, triggers))
+        .map(|job| facts_for(workflow, job, triggers, flow))
         .collect()
 }
 
-fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
+fn facts_for(
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    t: &Triggers,
+    flow: Option<&FileFlow>,
+) -> JobFacts {
     let environment = job
         .environment()
         .and_then(|e| e.as_str())
@@ -212,7 +223,7 @@ fn facts_for(workflow: &Workflow<'_>, job: &Job<'_>, t: &Triggers) -> JobFacts {
             }
         }
     }
-    narrow_to_aws_conditions(&mut subjects, workflow, job);
+    narrow_to_aws_conditions(&mut subjects, workflow, job, flow);
     subjects.sort();
     subjects.dedup();
     let audience = job
@@ -352,7 +363,12 @@ impl RunFilter {
 /// `if:`s of the steps that take credentials when every one of them has one (the configure
 /// step the rewrite inserts runs under their OR). A role then never trusts, say,
 /// `pull_request` for a job whose AWS steps run only on pushes to `main`.
-fn narrow_to_aws_conditions(subjects: &mut Vec<Subject>, workflow: &Workflow<'_>, job: &Job<'_>) {
+fn narrow_to_aws_conditions(
+    subjects: &mut Vec<Subject>,
+    workflow: &Workflow<'_>,
+    job: &Job<'_>,
+    known: Option<&FileFlow>,
+) {
     if subjects.iter().any(|s| {
         matches!(
             s,
@@ -368,7 +384,14 @@ fn narrow_to_aws_conditions(subjects: &mut Vec<Subject>, workflow: &Workflow<'_>
     if job.steps().iter().all(|s| s.condition().is_none()) {
         return;
     }
-    let flow = crate::detect::flow::job_flow(workflow, job);
+    let built;
+    let flow = match known.and_then(|f| f.job(job.id)) {
+        Some(flow) => flow,
+        None => {
+            built = crate::detect::flow::job_flow(workflow, job);
+            &built
+        }
+    };
     let conditions: Vec<Option<&str>> = flow
         .steps
         .iter()
@@ -396,7 +419,7 @@ mod tests {
         let doc = Document::parse(text).unwrap();
         let wf = Workflow::classify(&doc).unwrap();
         let t = Triggers::from_on(wf.on());
-        job_facts(&wf, &t)
+        job_facts(&wf, &t, None)
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool, steps: StepRecords) -> Fi
         repository: None,
         path: path.to_string(),
         kind: workflow.kind,
-        jobs: facts::job_facts(&workflow, &triggers),
+        jobs: facts::job_facts(&workflow, &triggers, cx.built_flow()),
         triggers,
         findings,
         inherit_calls: detect::inherit_calls(&cx),
@@ -365,9 +365,17 @@ fn disagreeing_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>
 /// Links callers to local callees both ways a caller passes secrets; the explicit pass runs
 /// again after `inherit` linking so a caller of an inheriting caller follows it too.
 fn link_callers(files: &mut [FileReport], texts: &[(&str, &str)]) {
-    link_local_callers(files);
-    link_reusable_callers(files);
-    link_local_callers(files);
+    if files.iter().all(|f| f.local_calls.is_empty()) {
+        return;
+    }
+    let index: HashMap<PathBuf, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (normalize(Path::new(&f.path)), i))
+        .collect();
+    link_local_callers(files, &index);
+    link_reusable_callers(files, &index);
+    link_local_callers(files, &index);
     link_caller_permissions(files, texts);
 }
 
@@ -420,13 +428,8 @@ fn link_caller_permissions(files: &mut [FileReport], texts: &[(&str, &str)]) {
 /// workflow is among the files of this run and is itself fully `auto` (so its secrets can be
 /// dropped while it moves to OIDC in the same change). Repeated so a caller of a caller
 /// follows its callee's verdict. Downgraded findings are marked `cross_file`.
-fn link_local_callers(files: &mut [FileReport]) {
-    let index: HashMap<PathBuf, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (normalize(Path::new(&f.path)), i))
-        .collect();
-    disagreeing_callers(files, &index);
+fn link_local_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>) {
+    disagreeing_callers(files, index);
     for _round in 0..8 {
         let mut downgrades: Vec<(usize, usize, String)> = Vec::new();
         for (i, file) in files.iter().enumerate() {
@@ -497,12 +500,7 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn link_reusable_callers(files: &mut [FileReport]) {
-    let index: HashMap<PathBuf, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (normalize(Path::new(&f.path)), i))
-        .collect();
+fn link_reusable_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>) {
     let mut linked: Vec<(usize, Vec<Finding>)> = Vec::new();
     for (i, file) in files.iter().enumerate() {
         if file.inherit_calls.is_empty() {

@@ -51,8 +51,13 @@ const VALUE_OPTIONS: &[&str] = &[
 
 /// Services the commands of a shell script call.
 pub fn script_services(script: &str) -> BTreeSet<String> {
+    /// The commands below; a line without any of them calls no service (most lines).
+    const COMMANDS: &[&str] = &["aws", "cdk", "sam", "serverless", "sls", "copilot"];
     let mut out = BTreeSet::new();
     for line in script.lines() {
+        if !COMMANDS.iter().any(|c| line.contains(c)) {
+            continue;
+        }
         // Commands start a line or follow a separator; `$(…)` and backticks open one too.
         let spaced = line
             .replace("&&", " ; ")

@@ -187,6 +187,11 @@ impl<'a> FileContext<'a> {
         }
     }
 
+    /// The flow model if something already needed it.
+    pub fn built_flow(&self) -> Option<&flow::FileFlow> {
+        self.flow.get()
+    }
+
     pub fn flow(&self) -> &flow::FileFlow {
         self.flow.get_or_init(|| flow::analyze(&self.workflow))
     }
