@@ -15,6 +15,7 @@ if [ ! -d "$corpus" ]; then
   done
 fi
 cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/migrate"
 files=$(find "$corpus" -type f | wc -l)
 bytes=$(du -sb "$corpus" | cut -f1)
 echo "corpus: $files files, $((bytes / 1024 / 1024)) MB, $(nproc) cores"
@@ -24,9 +25,9 @@ run() {
 }
 for i in 1 2 3; do
   echo "migrate scan --format json $corpus (run $i)"
-  run target/release/migrate scan --format json "$corpus"
+  run "$bin" scan --format json "$corpus"
 done
 for i in 1 2 3; do
   echo "migrate rewrite --role-arn ... $corpus, diffs only, no --write (run $i)"
-  run target/release/migrate rewrite --role-arn arn:aws:iam::123456789012:role/bench "$corpus"
+  run "$bin" rewrite --role-arn arn:aws:iam::123456789012:role/bench "$corpus"
 done
