@@ -108,7 +108,8 @@ pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
     let opts = &opts;
     for file in &snapshot.files {
         let Ok(text) = &file.text else { continue };
-        let links = linked.get(&file.path).map_or(&[][..], Vec::as_slice);
+        let none = scan::FileLinks::default();
+        let links = linked.get(&file.path).unwrap_or(&none);
         match rewrite::rewrite_linked(&file.path, text, opts, links) {
             Err(e) => plan.errors.push(e.to_string()),
             Ok(outcome) => {

@@ -1,14 +1,16 @@
 //! The scan pipeline: per-file analysis (parse, classify, detect, facts), then the
 //! cross-file pass that links `secrets: inherit` callers to their local callees.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::detect::positions::PositionKind;
 use crate::detect::{self, CalleeKeys, FileContext, Finding, Fix, InheritCall, Severity};
 use crate::discover::{self, Candidate};
 use crate::facts::{self, JobFacts, Triggers};
+use crate::rewrite::roles::{SecretNames, callers_names};
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Workflow};
 use crate::yaml::Document;
@@ -32,6 +34,23 @@ pub struct FileReport {
     /// Local reusable workflows this file's jobs call (`./.github/workflows/x.yml`).
     #[serde(skip)]
     local_calls: Vec<String>,
+    /// Key secrets this file's jobs pass to local reusable workflows.
+    #[serde(skip)]
+    passed: Vec<PassedSecret>,
+    /// For a reusable workflow: what its callers in this run pass as each `secrets.NAME`, in
+    /// their own secret names (through every level of callers). The role map knows keys by
+    /// those names, so the callee's role follows them.
+    #[serde(skip)]
+    pub secret_names: SecretNames,
+}
+
+/// `NAME: ${{ secrets.FROM }}` in a job's `secrets:` for a local reusable workflow.
+#[derive(Debug, Clone)]
+struct PassedSecret {
+    /// The callee as written.
+    callee: String,
+    name: String,
+    from: Vec<String>,
 }
 
 /// Whether a scan records the steps of each job that holds keys, for the policy compiler
@@ -149,8 +168,25 @@ pub fn analyze(path: &str, text: &str, explicit: bool, steps: StepRecords) -> Fi
             .filter(|u| u.local)
             .map(|u| u.raw.trim().to_string())
             .collect(),
+        passed: passed_secrets(&cx),
+        secret_names: SecretNames::new(),
     };
     FileOutcome::Scanned(Box::new(report), problem)
+}
+
+fn passed_secrets(cx: &FileContext<'_>) -> Vec<PassedSecret> {
+    cx.positions()
+        .iter()
+        .filter(|p| p.kind == PositionKind::CallSecret)
+        .filter_map(|p| {
+            let call = p.job.as_ref()?.reusable_call()?;
+            call.local.then(|| PassedSecret {
+                callee: call.raw.trim().to_string(),
+                name: p.name().to_string(),
+                from: p.resolved.refs.iter().map(|r| r.name.clone()).collect(),
+            })
+        })
+        .collect()
 }
 
 /// The result of scanning many files.
@@ -256,9 +292,9 @@ fn read_candidate(c: &Candidate) -> Input {
 }
 
 /// Findings only a look across files gives (a job passing `secrets: inherit` to a local
-/// workflow that uses keys), keyed by path. Only files that mention `inherit`, and the local
+/// workflow that uses keys), and the names callers pass a callee's secrets under, keyed by path. Only files that mention `inherit`, and the local
 /// workflows they call, are analyzed: everything else cannot contribute.
-pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Finding>> {
+pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, FileLinks> {
     let analyzed = |i: usize| match analyze(&files[i].0, files[i].1, true, StepRecords::Skip) {
         FileOutcome::Scanned(report, _) => Some(*report),
         _ => None,
@@ -305,16 +341,23 @@ pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, Vec<Find
     reports
         .into_iter()
         .map(|r| {
-            (
-                r.path,
-                r.findings
-                    .into_iter()
-                    .filter(|f| f.cross_file)
-                    .collect::<Vec<_>>(),
-            )
+            let links = FileLinks {
+                findings: r.findings.into_iter().filter(|f| f.cross_file).collect(),
+                secret_names: r.secret_names,
+            };
+            (r.path, links)
         })
-        .filter(|(_, f)| !f.is_empty())
+        .filter(|(_, l)| !l.findings.is_empty() || !l.secret_names.is_empty())
         .collect()
+}
+
+/// What the look across files tells the rewrite of one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileLinks {
+    /// Findings decided with other files in view (they replace the file's own).
+    pub findings: Vec<Finding>,
+    /// For a reusable workflow: its secrets in its callers' names.
+    pub secret_names: SecretNames,
 }
 
 /// Callers that pass different key pairs to one local callee: the callee cannot get one role
@@ -373,10 +416,111 @@ fn link_callers(files: &mut [FileReport], texts: &[(&str, &str)]) {
         .enumerate()
         .map(|(i, f)| (normalize(Path::new(&f.path)), i))
         .collect();
+    link_passed_names(files, &index);
     link_local_callers(files, &index);
     link_reusable_callers(files, &index);
     link_local_callers(files, &index);
     link_caller_permissions(files, texts);
+}
+
+/// One caller (by index) filling a callee's secret from these of its own names.
+type Filler = (usize, Vec<String>);
+
+/// A callee's secret its callers fill from different secrets.
+struct Ambiguity {
+    callee: usize,
+    name: String,
+    filled: Vec<Vec<String>>,
+}
+
+/// What each local callee's `secrets.NAME` holds, in its callers' names ([`FileReport::secret_names`]).
+/// A name two callers fill from different secrets cannot pick one role: the callee's findings
+/// that read it are left to a person (callers passing whole different pairs are caught before).
+fn link_passed_names(files: &mut [FileReport], index: &HashMap<PathBuf, usize>) {
+    // Callee → its secret name → what each caller passes (caller, the caller's names).
+    let mut passed: BTreeMap<usize, BTreeMap<String, Vec<Filler>>> = BTreeMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let Some(root) = repo_root(Path::new(&file.path)) else {
+            continue;
+        };
+        let callee = |raw: &str| index.get(&normalize(&root.join(raw))).copied();
+        for p in &file.passed {
+            if let Some(c) = callee(&p.callee) {
+                let names = passed.entry(c).or_default();
+                names
+                    .entry(p.name.clone())
+                    .or_default()
+                    .push((i, p.from.clone()));
+            }
+        }
+        // `secrets: inherit` passes every secret under its own name.
+        for call in &file.inherit_calls {
+            let Some(c) = callee(&call.callee) else {
+                continue;
+            };
+            for name in files[c].findings.iter().flat_map(|f| f.secrets.iter()) {
+                let names = passed.entry(c).or_default();
+                names
+                    .entry(name.clone())
+                    .or_default()
+                    .push((i, vec![name.clone()]));
+            }
+        }
+    }
+    if passed.is_empty() {
+        return;
+    }
+    // A caller may be a callee itself: translate through its own map, level by level.
+    let mut ambiguous: Vec<Ambiguity> = Vec::new();
+    for _level in 0..8 {
+        ambiguous.clear();
+        let mut changed = false;
+        for (&c, names) in &passed {
+            let mut map = SecretNames::new();
+            for (name, from) in names {
+                let mut filled: Vec<Vec<String>> = from
+                    .iter()
+                    .map(|(i, n)| callers_names(&files[*i].secret_names, n))
+                    .collect();
+                filled.sort();
+                filled.dedup();
+                match filled.as_slice() {
+                    [one] => {
+                        map.insert(name.clone(), one.clone());
+                    }
+                    _ => ambiguous.push(Ambiguity {
+                        callee: c,
+                        name: name.clone(),
+                        filled,
+                    }),
+                }
+            }
+            if files[c].secret_names != map {
+                files[c].secret_names = map;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for Ambiguity {
+        callee,
+        name,
+        filled,
+    } in ambiguous
+    {
+        let shown: Vec<String> = filled.iter().map(|n| n.join("+")).collect();
+        let reason = format!(
+            "reusable-callee: its callers pass different secrets as {name} ({}): one role cannot serve them; have every caller pass the same key pair, or split the workflow",
+            shown.join(", ")
+        );
+        for f in files[callee].findings.iter_mut() {
+            if f.fix == Fix::Auto && f.secrets.contains(&name) {
+                f.leave_to_person_linked(reason.clone());
+            }
+        }
+    }
 }
 
 /// A job that calls a local reusable workflow must allow what its callee's jobs request (and

@@ -479,3 +479,100 @@ fn trust_lets_the_new_role_chain_to_the_old_target() {
         });
     assert!(warned, "{}", doc["warnings"]);
 }
+
+/// Class 6: a reusable workflow's role follows the names its callers pass its secrets from
+/// (through every level), in `rewrite` and `trust` alike; a map entry for the callee's own
+/// names (here a wrong account) is never used for it.
+#[test]
+fn a_callees_role_follows_the_names_its_callers_pass() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir");
+    let fixture = common::root().join("testdata/repos/renamed-secrets/.github/workflows");
+    for entry in std::fs::read_dir(&fixture).expect("fixture") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, workflows.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let wrong = "arn:aws:iam::111111111111:role/wrong-account";
+    let prod = "arn:aws:iam::222222222222:role/prod";
+    let release = "arn:aws:iam::333333333333:role/release";
+    let map = dir.path().join("roles.toml");
+    std::fs::write(
+        &map,
+        format!(
+            "[roles]\nAWS_ACCESS_KEY_ID = \"{wrong}\"\nAWS_SECRET_ACCESS_KEY = \"{wrong}\"\nPROMOTE_KEY_ID = \"{wrong}\"\nPROD_AWS_ACCESS_KEY_ID = \"{prod}\"\nPROD_AWS_SECRET_ACCESS_KEY = \"{prod}\"\nRELEASE_AWS_ACCESS_KEY_ID = \"{release}\"\n"
+        ),
+    )
+    .expect("role map");
+    let output = migrate()
+        .args(["rewrite", "--write", "--role-map"])
+        .arg(&map)
+        .arg(&workflows)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let read = |name: &str| std::fs::read_to_string(workflows.join(name)).expect("read");
+    let deploy = read("deploy.yml");
+    assert!(
+        deploy.contains(&format!("role-to-assume: {prod}")),
+        "{deploy}"
+    );
+    let upload = read("upload.yml");
+    assert!(
+        upload.contains(&format!("role-to-assume: {release}")),
+        "{upload}"
+    );
+    for text in [&deploy, &upload] {
+        assert!(!text.contains(wrong), "{text}");
+    }
+    let scan = migrate()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(json(&scan)["summary"]["auto"], 0, "{}", stdout(&scan));
+
+    // trust, on the original files, keys the callee's role by the same names.
+    let trust = migrate()
+        .args([
+            "trust",
+            "--account-id",
+            "123456789012",
+            "--slug",
+            "octo-org/octo-repo",
+            "--default-branch",
+            "main",
+            "--format",
+            "json",
+        ])
+        .arg(&fixture)
+        .output()
+        .expect("runs");
+    let doc = json(&trust);
+    let role_map = &doc["role_map"]["octo-org/octo-repo"];
+    assert!(role_map.get("AWS_ACCESS_KEY_ID").is_none(), "{role_map}");
+    let roles = doc["roles"].as_array().expect("roles");
+    let role_of = |file: &str| {
+        roles
+            .iter()
+            .find(|r| {
+                r["jobs"].as_array().is_some_and(|jobs| {
+                    jobs.iter()
+                        .any(|j| j["path"].as_str().is_some_and(|p| p.ends_with(file)))
+                })
+            })
+            .map(|r| r["arn"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        role_map["PROD_AWS_ACCESS_KEY_ID"]
+            .as_str()
+            .map(str::to_string),
+        role_of("deploy.yml")
+    );
+    assert_eq!(
+        role_map["RELEASE_AWS_ACCESS_KEY_ID"]
+            .as_str()
+            .map(str::to_string),
+        role_of("upload.yml")
+    );
+}

@@ -226,7 +226,8 @@ pub fn run(args: RewriteArgs) -> u8 {
                     });
                 }
             };
-            let links = linked.get(&shown).map_or(&[][..], Vec::as_slice);
+            let none = crate::scan::FileLinks::default();
+            let links = linked.get(&shown).unwrap_or(&none);
             let outcome = match rewrite::rewrite_linked(&shown, text, &opts, links) {
                 Ok(outcome) => Ok(outcome),
                 // Other YAML under a walked directory is not ours to complain about.

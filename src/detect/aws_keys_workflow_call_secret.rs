@@ -21,9 +21,19 @@ impl Rule for WorkflowCallSecrets {
         let Some(secrets) = cx.workflow.workflow_call().and_then(|wc| wc.get("secrets")) else {
             return;
         };
+        // Secrets this workflow hands on as key material, whatever their names
+        // (`AWS_ACCESS_KEY_ID: ${{ secrets.DEPLOY_ID }}` to a callee of its own): once the
+        // callers stop passing them, a declaration left `required` fails every run at start.
+        let key_material: Vec<&str> = cx
+            .positions()
+            .iter()
+            .flat_map(|p| p.resolved.refs.iter())
+            .filter(|r| r.context == Context::Secrets)
+            .map(|r| r.name.as_str())
+            .collect();
         for (key, value) in secrets.entries() {
             let Some(name) = key.as_str() else { continue };
-            if !names::looks_like_aws_key_name(name) {
+            if !names::looks_like_aws_key_name(name) && !key_material.contains(&name) {
                 continue;
             }
             let required = value.get_str("required").is_some_and(|r| r == "true");

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
 use crate::detect::{self, Finding, Fix, flow, region};
+use crate::scan::FileLinks;
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
 use crate::yaml::{Document, Node, Style};
@@ -212,18 +213,21 @@ pub fn rewrite(
     text: &str,
     opts: &RewriteOptions,
 ) -> Result<RewriteOutcome, RewriteError> {
-    rewrite_linked(path, text, opts, &[])
+    rewrite_linked(path, text, opts, &FileLinks::default())
 }
 
-/// Rewrites one file, also acting on the findings only a look across files gives it
-/// (`cross_file` findings of [`crate::scan::scan_texts`] for this path: a job that passes
-/// `secrets: inherit` to a local workflow this run moves to OIDC needs `id-token: write`).
+/// Rewrites one file, also acting on what only a look across files gives it
+/// ([`crate::scan::cross_file_findings`] for this path): `cross_file` findings (a job that
+/// passes `secrets: inherit` to a local workflow this run moves to OIDC needs
+/// `id-token: write`), and for a reusable workflow the names its callers pass its secrets
+/// under, which choose its role.
 pub fn rewrite_linked(
     path: &str,
     text: &str,
     opts: &RewriteOptions,
-    linked: &[Finding],
+    links: &FileLinks,
 ) -> Result<RewriteOutcome, RewriteError> {
+    let linked = &links.findings;
     let doc = Document::parse(text).map_err(|e| RewriteError::InvalidYaml {
         path: path.to_string(),
         line: e.line,
@@ -251,6 +255,7 @@ pub fn rewrite_linked(
     }
     let (positions, flow) = cx.into_analysis();
     let mut planner = Planner::new(path, text, workflow, opts, positions, flow);
+    planner.secret_names = &links.secret_names;
     let mut outcome = RewriteOutcome::unchanged(text);
 
     let mut declarations = Vec::new();
@@ -336,6 +341,8 @@ struct Accepted<'f> {
     plan: FindingPlan,
 }
 
+static NO_NAMES: roles::SecretNames = roles::SecretNames::new();
+
 struct Planner<'a, 'd, 'f> {
     path: &'a str,
     text: &'a str,
@@ -351,6 +358,8 @@ struct Planner<'a, 'd, 'f> {
     /// Configure steps this rewrite inserts, by job: indices of the steps they precede.
     inserted: HashMap<String, Vec<usize>>,
     with_indent: usize,
+    /// A reusable workflow's secrets in its callers' names: they choose its roles.
+    secret_names: &'a roles::SecretNames,
 }
 
 impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
@@ -374,6 +383,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
+            secret_names: &NO_NAMES,
         }
     }
 
@@ -436,15 +446,17 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .collect())
     }
 
-    /// The role for the keys of `finding` as `job` reads them (under its environment).
+    /// The role for the keys of `finding` as `job` reads them (under its environment; in a
+    /// reusable workflow, by the names its callers pass them from).
     fn role(&self, finding: &Finding, job: &Job<'d>) -> Result<RoleArn, PlanError> {
         let environment = job.environment().and_then(|e| e.as_str());
+        let names = roles::callers_names(self.secret_names, &finding.secrets);
         self.opts
             .roles
-            .role_in(self.opts.repo.as_deref(), environment, &finding.secrets)
+            .role_in(self.opts.repo.as_deref(), environment, &names)
             .map_err(|e| {
                 let job = finding.job.clone().unwrap_or_else(|| "(workflow)".into());
-                let secrets = finding.secrets.join(", ");
+                let secrets = names.join(", ");
                 PlanError::Fatal(match e {
                     RoleLookupError::Unmapped => RewriteError::UnmappedSecret {
                         path: self.path.to_string(),
@@ -1003,6 +1015,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let after = output.map(|w| flow::analyze(&w)).unwrap_or_default();
         let roles = &self.opts.roles;
         let repo = self.opts.repo.as_deref();
+        let secret_names = self.secret_names;
         let proof = flow::compare::check(
             &self.flow,
             &after,
@@ -1012,7 +1025,11 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             },
             |pair| {
                 roles
-                    .role_in(repo, pair.environment.as_deref(), &pair.names())
+                    .role_in(
+                        repo,
+                        pair.environment.as_deref(),
+                        &roles::callers_names(secret_names, &pair.names()),
+                    )
                     .ok()
                     .map(|(r, _)| r.as_str().to_string())
             },

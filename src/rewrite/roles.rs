@@ -255,6 +255,24 @@ impl RoleMap {
     }
 }
 
+/// What a reusable workflow's `secrets.NAME` holds, in its callers' secret names.
+pub type SecretNames = std::collections::BTreeMap<String, Vec<String>>;
+
+/// `names` as the role map knows them: a reusable workflow's secrets under the names its
+/// callers fill them from; any other name as it is. Sorted, without repeats.
+pub fn callers_names(map: &SecretNames, names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .iter()
+        .flat_map(|n| match map.get(n) {
+            Some(from) => from.clone(),
+            None => vec![n.clone()],
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Where roles come from.
 #[derive(Debug, Clone)]
 pub enum RoleSource {

@@ -127,12 +127,16 @@ pub fn roots_needing_roles(report: &ScanReport) -> BTreeSet<RepoKey> {
         .collect()
 }
 
-/// The jobs of one file that use static keys, with the secret names each uses.
+/// The jobs of one file that use static keys, with the secret names each uses (a reusable
+/// workflow's by the names its callers pass them from, as `rewrite` looks its roles up).
 fn assuming_jobs(file: &FileReport) -> Vec<(BTreeSet<String>, &JobFacts)> {
     let mut by_job: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
     for finding in file.findings.iter().filter(|f| f.severity > Severity::Info) {
         let secrets = by_job.entry(finding.job.as_deref()).or_default();
-        secrets.extend(finding.secrets.iter().cloned());
+        secrets.extend(crate::rewrite::roles::callers_names(
+            &file.secret_names,
+            &finding.secrets,
+        ));
     }
     let mut out: Vec<(BTreeSet<String>, &JobFacts)> = Vec::new();
     for (job, secrets) in by_job {
