@@ -16,7 +16,7 @@ if [ -n "${MIGRATE_BIN:-}" ]; then
   bin="$MIGRATE_BIN"
 else
   cargo build --release --quiet
-  bin=target/release/migrate
+  bin="${CARGO_TARGET_DIR:-target}/release/migrate"
 fi
 args=(trust --account-id 123456789012 --slug octo-org/octo-repo --default-branch main --format json testdata/corpus)
 total() {

@@ -2,6 +2,7 @@
 //! compiled from its jobs' steps when every AWS-using step was understood and it fits IAM's
 //! limits, else the old user's permissions (`copied`), else the placeholder; never silently.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::infer::{self, Context, RepoFiles, limits};
@@ -72,22 +73,39 @@ fn file_of<'r>(report: &'r ScanReport, repo: &str, path: &str) -> Option<&'r Fil
         .find(|f| f.path == path && f.repository.as_deref().is_none_or(|r| r == repo))
 }
 
+/// Opens the repository of a scanned file (a checkout on disk, or nothing for a GitHub scan);
+/// called from the threads that compile jobs.
+pub type RepoOpener = dyn Fn(&RepoKey) -> Box<dyn RepoFiles> + Sync;
+
 /// Compiles every role's policy and chooses what each role gets. `files` opens the
-/// repository of a scanned file (a checkout on disk, or nothing for a GitHub scan).
+/// repository of a scanned file.
 pub fn choose(
     plan: &mut TrustPlan,
     report: &ScanReport,
     choice: PermissionChoice,
-    files: &dyn Fn(&RepoKey) -> Box<dyn RepoFiles>,
+    files: &RepoOpener,
 ) {
-    let account = plan.account.as_str().to_string();
-    let mut warnings = Vec::new();
-    for role in &mut plan.roles {
-        if choice == PermissionChoice::Placeholder {
+    if choice == PermissionChoice::Placeholder {
+        for role in &mut plan.roles {
             role.permissions = PermissionSource::Placeholder;
-            continue;
         }
-        let inferred = compile_role(role, report, &account, files, &mut warnings);
+        return;
+    }
+    let account = plan.account.as_str().to_string();
+    // Roles, and the jobs of each (a shared role gathers dozens), compile in parallel; the
+    // results merge in plan order, so the output does not depend on the threads.
+    let compiled: Vec<(InferredPermissions, Vec<String>)> = plan
+        .roles
+        .par_iter()
+        .map(|role| compile_role(role, report, &account, files))
+        .collect();
+    let mut warnings: Vec<String> = Vec::new();
+    for (role, (inferred, role_warnings)) in plan.roles.iter_mut().zip(compiled) {
+        for warning in role_warnings {
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
         let document = limits::document(&inferred.statements);
         let size = limits::iam_size(&document);
         let complete = inferred.unknown_steps.is_empty() && !inferred.statements.is_empty();
@@ -126,42 +144,41 @@ pub fn choose(
     plan.warnings.extend(warnings);
 }
 
+/// One role's compiled permissions and the compiler's warnings, in job order.
 fn compile_role(
     role: &RoleSpec,
     report: &ScanReport,
     account: &str,
-    files: &dyn Fn(&RepoKey) -> Box<dyn RepoFiles>,
-    warnings: &mut Vec<String>,
-) -> InferredPermissions {
+    files: &RepoOpener,
+) -> (InferredPermissions, Vec<String>) {
+    let jobs: Vec<infer::JobInference> = role
+        .jobs
+        .par_iter()
+        .filter_map(|job| {
+            let file = file_of(report, &role.repo, &job.path)?;
+            let steps = file.aws_steps.iter().find(|s| s.job == job.job)?;
+            let repo_files = files(&RepoKey::of(file));
+            let ctx = Context {
+                account,
+                path: in_repository(&file.path),
+                files: repo_files.as_ref(),
+            };
+            Some(infer::compile_job(steps, &ctx))
+        })
+        .collect();
     let mut grants = Vec::new();
     let mut unknown = Vec::new();
-    for job in &role.jobs {
-        let Some(file) = file_of(report, &role.repo, &job.path) else {
-            continue;
-        };
-        let Some(steps) = file.aws_steps.iter().find(|s| s.job == job.job) else {
-            continue;
-        };
-        let repo_files = files(&RepoKey::of(file));
-        let relative = in_repository(&file.path);
-        let ctx = Context {
-            account,
-            path: relative,
-            files: repo_files.as_ref(),
-        };
-        let result = infer::compile_job(steps, &ctx);
+    let mut warnings = Vec::new();
+    for result in jobs {
         grants.extend(result.grants);
         unknown.extend(result.unknown);
-        for warning in result.warnings {
-            if !warnings.contains(&warning) {
-                warnings.push(warning);
-            }
-        }
+        warnings.extend(result.warnings);
     }
-    InferredPermissions {
+    let inferred = InferredPermissions {
         statements: limits::statements(&grants),
         unknown_steps: unknown,
-    }
+    };
+    (inferred, warnings)
 }
 
 /// The path inside the repository (`.github/workflows/x.yml`), as provenance shows it.

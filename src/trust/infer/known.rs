@@ -3,6 +3,7 @@
 //! each with the IAM actions its own documentation lists (`data/known.tsv`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::cli::{self, Invocation};
 use super::shell::{self, Command};
@@ -495,12 +496,13 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
 pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, String>) {
     let line = sink.step.line;
     let inputs = expanded_inputs(inputs, &sink.step.env);
-    let env: BTreeMap<String, String> = sink
-        .step
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), shell::expand_expressions(v, &sink.step.env, 0)))
-        .collect();
+    // The few env values an action's documentation names, expanded when read.
+    let step_env = Arc::clone(&sink.step.env);
+    let env = |name: &str| {
+        step_env
+            .get(name)
+            .map(|v| shell::expand_expressions(v, &step_env, 0))
+    };
     let key = format!("uses:{action}");
     let known = tables().known(&key).to_vec();
     let account = sink.ctx.account.to_string();
@@ -577,27 +579,21 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
             sink.grant(line, action, &["logs:GetLogEvents"], vec![logs]);
         }
         "jakejarvis/s3-sync-action" => {
-            let bucket = env
-                .get("AWS_S3_BUCKET")
-                .cloned()
-                .unwrap_or_else(|| "«AWS_S3_BUCKET»".into());
-            let dest = env.get("DEST_DIR").cloned().unwrap_or_default();
+            let bucket = env("AWS_S3_BUCKET").unwrap_or_else(|| "«AWS_S3_BUCKET»".into());
+            let dest = env("DEST_DIR").unwrap_or_default();
             let args = inputs.get("args").cloned().unwrap_or_default();
             let mut words: Vec<String> = vec!["s3".into(), "sync".into(), ".".into()];
             words.push(format!("s3://{bucket}/{}", dest.trim_matches('/')));
             words.extend(args.split_whitespace().map(str::to_string));
             let saved = sink.region.clone();
-            if let Some(region) = env.get("AWS_REGION") {
-                sink.region = Some(region.clone());
+            if let Some(region) = env("AWS_REGION") {
+                sink.region = Some(region);
             }
             cli::compile(sink, line, &words);
             sink.region = saved;
         }
         "chetan/invalidate-cloudfront-action" => {
-            let id = env
-                .get("DISTRIBUTION")
-                .cloned()
-                .unwrap_or_else(|| "«DISTRIBUTION»".into());
+            let id = env("DISTRIBUTION").unwrap_or_else(|| "«DISTRIBUTION»".into());
             let arn = sink.arn(line, action, &id, |i| {
                 format!("arn:aws:cloudfront::{account}:distribution/{i}")
             });

@@ -162,7 +162,25 @@ enum Token {
 }
 
 /// `$VAR` and `${VAR}` (with `${VAR:-default}`) from the script's own assignments, then env.
-fn expand_variables(word: &str, vars: &BTreeMap<String, String>) -> String {
+/// Shell variables as a script sees them: its own assignments, then the step's env (its
+/// `${{ }}` expanded on first read: a script reads a few of the dozens a job may set).
+struct Vars<'e> {
+    env: &'e BTreeMap<String, String>,
+    assigned: BTreeMap<String, String>,
+}
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        if let Some(value) = self.assigned.get(name) {
+            return Some(value.as_str().into());
+        }
+        self.env
+            .get(name)
+            .map(|v| expand_expressions(v, self.env, 0).into())
+    }
+}
+
+fn expand_variables(word: &str, vars: &Vars<'_>) -> String {
     let mut out = String::new();
     let mut chars = word.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -194,8 +212,8 @@ fn expand_variables(word: &str, vars: &BTreeMap<String, String>) -> String {
             out.push('$');
             continue;
         }
-        match vars.get(name).map(String::as_str).or(default) {
-            Some(value) => out.push_str(value),
+        match vars.get(name).or(default.map(Into::into)) {
+            Some(value) => out.push_str(&value),
             None => out.push_str(&unknown(&format!("${name}"))),
         }
         for _ in 0..used {
@@ -207,10 +225,10 @@ fn expand_variables(word: &str, vars: &BTreeMap<String, String>) -> String {
 
 /// The simple commands of a script, expanded. `env` holds the step's env values as written.
 pub fn commands(script: &str, first_line: usize, env: &BTreeMap<String, String>) -> Vec<Command> {
-    let mut vars: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| (k.clone(), expand_expressions(v, env, 0)))
-        .collect();
+    let mut vars = Vars {
+        env,
+        assigned: BTreeMap::new(),
+    };
     let script = expand_expressions(script, env, 0);
     let mut out = Vec::new();
     for (line, text) in logical_lines(&script, first_line) {
@@ -240,7 +258,7 @@ pub fn commands(script: &str, first_line: usize, env: &BTreeMap<String, String>)
                     }
                     if let (true, Some((name, value))) = (at_start, assignment) {
                         let value = expand_variables(value, &vars);
-                        vars.insert(name.to_string(), value);
+                        vars.assigned.insert(name.to_string(), value);
                         continue;
                     }
                     at_start = false;

@@ -10,8 +10,9 @@ const S3_COMMANDS: &str = include_str!("data/s3-commands.tsv");
 const KNOWN: &str = include_str!("data/known.tsv");
 const ACTIONS: &str = include_str!("data/actions.tsv");
 
-/// Every table, indexed for lookup without copying rows: loading must stay cheap, since every
-/// `trust` run pays it (the operations table has thousands of rows, a workflow uses a handful).
+/// The small tables, indexed on first use; the two large ones (`operations.tsv`,
+/// `actions.tsv`: thousands of rows, of which a workflow uses a handful) are not loaded at
+/// all: generate.py writes them sorted, and a lookup binary-searches the embedded text.
 pub struct Tables {
     /// `cli-commands.tsv` rows (few).
     cli_commands: Vec<&'static str>,
@@ -19,8 +20,6 @@ pub struct Tables {
     s3: HashMap<&'static str, Vec<&'static str>>,
     /// Known actions and deploy tools (`uses:aws-actions/amazon-ecr-login`, `cdk:deploy`).
     known: HashMap<&'static str, Vec<&'static str>>,
-    /// `actions.tsv` rows, sorted by action: binary-searched.
-    actions: Vec<&'static str>,
 }
 
 fn data_lines(text: &'static str) -> impl Iterator<Item = &'static str> {
@@ -43,16 +42,39 @@ fn field(row: &str, n: usize) -> Option<&str> {
     row.split('\t').nth(n)
 }
 
-/// The rows of `operations.tsv` for one service, found in the text itself (the generator writes
-/// each service's rows together), so nothing is indexed up front.
-fn service_rows(service: &str) -> impl Iterator<Item = &'static str> + '_ {
-    let needle = format!("\n{service}\t");
-    let start = memchr::memmem::find(OPERATIONS.as_bytes(), needle.as_bytes()).map(|at| at + 1);
-    start
-        .map(|at| &OPERATIONS[at..])
-        .unwrap_or("")
-        .lines()
-        .take_while(move |line| field(line, 0) == Some(service))
+/// The row of a generated table, sorted by its leading fields, whose leading fields are `key`:
+/// a binary search over the text's bytes, each probe widened to the line it falls in.
+/// Comment lines (`#`, at the top) sort first.
+fn sorted_row(text: &'static str, key: &[&str]) -> Option<&'static str> {
+    use std::cmp::Ordering;
+    let bytes = text.as_bytes();
+    let order = |line: &str| {
+        if line.starts_with('#') {
+            return Ordering::Less;
+        }
+        let mut fields = line.split('\t');
+        for wanted in key {
+            match fields.next().map(|f| f.cmp(wanted)) {
+                Some(Ordering::Equal) => continue,
+                Some(other) => return other,
+                None => return Ordering::Less,
+            }
+        }
+        Ordering::Equal
+    };
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        // Newlines are char boundaries: slicing between them is always valid.
+        let start = memchr::memrchr(b'\n', &bytes[..mid]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &bytes[mid..]).map_or(bytes.len(), |i| mid + i);
+        match order(&text[start..end]) {
+            Ordering::Less => lo = end + 1,
+            Ordering::Greater => hi = start,
+            Ordering::Equal => return Some(&text[start..end]),
+        }
+    }
+    None
 }
 
 impl Tables {
@@ -63,13 +85,10 @@ impl Tables {
         let known = rows(KNOWN)
             .filter_map(|row| Some((*row.first()?, list(row.get(1)))))
             .collect();
-        // generate.py writes actions.tsv sorted (checked by a test).
-        let actions: Vec<&'static str> = data_lines(ACTIONS).collect();
         Self {
             cli_commands: data_lines(CLI_COMMANDS).collect(),
             s3,
             known,
-            actions,
         }
     }
 
@@ -82,7 +101,7 @@ impl Tables {
             .iter()
             .find(matches)
             .copied()
-            .or_else(|| service_rows(service).find(|row| matches(&row)))?;
+            .or_else(|| sorted_row(OPERATIONS, &[service, command]))?;
         Some(list(field(row, 2).as_ref()))
     }
 
@@ -97,11 +116,7 @@ impl Tables {
     }
 
     fn resource_types(&self, action: &str) -> Option<&'static str> {
-        let at = self
-            .actions
-            .binary_search_by(|row| row.split('\t').next().unwrap_or("").cmp(action))
-            .ok()?;
-        Some(field(self.actions[at], 1).unwrap_or(""))
+        Some(field(sorted_row(ACTIONS, &[action])?, 1).unwrap_or(""))
     }
 
     /// Whether IAM scopes the action to resources (else only `*` applies).
@@ -112,9 +127,7 @@ impl Tables {
 
     /// Every action any table can emit (for the catalogue check in tests/validators.rs).
     pub fn all_actions(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.actions
-            .iter()
-            .map(|row| row.split('\t').next().unwrap_or(""))
+        data_lines(ACTIONS).map(|row| row.split('\t').next().unwrap_or(""))
     }
 }
 
@@ -144,6 +157,22 @@ mod tests {
             names.windows(2).all(|w| w[0] < w[1]),
             "actions.tsv must stay sorted"
         );
+        let commands: Vec<(&str, &str)> = data_lines(OPERATIONS)
+            .map(|row| (field(row, 0).unwrap_or(""), field(row, 1).unwrap_or("")))
+            .collect();
+        assert!(
+            commands.windows(2).all(|w| w[0] < w[1]),
+            "operations.tsv must stay sorted by service and command"
+        );
+        // Every row is found by the binary search, first and last included.
+        for (service, command) in &commands {
+            assert!(t.command(service, command).is_some(), "{service} {command}");
+        }
+        for action in &names {
+            assert!(t.resource_types(action).is_some(), "{action}");
+        }
+        assert_eq!(t.resource_types("zzz:Nothing"), None);
+        assert_eq!(t.resource_types("aaa:Nothing"), None);
         assert!(t.s3("sync").unwrap().contains(&"s3:PutObject"));
         assert!(!t.takes_resources("ecr:GetAuthorizationToken"));
         assert!(t.takes_resources("lambda:UpdateFunctionCode"));
