@@ -39,7 +39,8 @@ pub struct StepRecord {
 pub enum StepAction {
     /// A shell script; `first_line` is the line its first script line is on.
     Run { script: String, first_line: usize },
-    /// `uses: owner/repo[/path]@ref`: the lowercased `owner/repo[/path]` and its `with:`.
+    /// `uses: owner/repo[/path]@ref`: the lowercased `owner/repo[/path]` (a local action's
+    /// path as written, `./...`) and its `with:`.
     Uses {
         action: String,
         inputs: BTreeMap<String, String>,
@@ -97,10 +98,14 @@ fn record_step(
         }
     } else {
         let uses = step.uses()?;
-        if uses.local || uses.docker || uses.is_configure_aws_credentials() {
+        if uses.docker || crate::detect::positions::is_configure_step(step) {
             return None;
         }
-        let action = if uses.path.is_empty() {
+        // A local action (`./.github/actions/deploy`) is kept as written: the compiler cannot
+        // see inside it, and says so.
+        let action = if uses.local {
+            uses.path.to_string()
+        } else if uses.path.is_empty() {
             uses.repo.to_ascii_lowercase()
         } else {
             format!("{}/{}", uses.repo, uses.path).to_ascii_lowercase()

@@ -71,6 +71,7 @@ const INFERRED: &[&str] = &[
     "serverless",
     "terraform-backend",
     "repo-script",
+    "harmless-actions",
 ];
 
 #[test]
@@ -84,7 +85,7 @@ fn every_family_compiles_to_its_exact_policy() {
 
 #[test]
 fn unreadable_steps_fall_back_to_copied_and_say_which() {
-    for name in ["terraform-apply", "unknown-steps"] {
+    for name in ["terraform-apply", "unknown-steps", "unknown-actions"] {
         let (role, text) = summary(name);
         assert_eq!(role["permissions"], "copied", "{name}: {text}");
         assert!(

@@ -202,6 +202,13 @@ pub fn step_aws_use(step: &Step<'_>) -> AwsUse {
     AwsUse::Unknown
 }
 
+/// Whether the action (`owner/repo`, any case) is one known never to call AWS.
+pub fn calls_no_aws(action: &str) -> bool {
+    NO_AWS_ACTIONS
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(action))
+}
+
 /// docker/login-action pointed at an ECR registry.
 pub fn is_ecr_login(step: &Step<'_>) -> bool {
     let Some(uses) = step.uses() else {

@@ -641,8 +641,49 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
                 }
             }
         }
-        _ => {}
+        // Runs commands on another host, which gets the job's AWS variables only through `envs`.
+        "appleboy/ssh-action" if !inputs.get("envs").is_some_and(|e| e.contains("AWS_")) => {}
+        local if local.starts_with("./") => sink.unknown(
+            line,
+            &format!(
+                "the local action {local} runs with the job's AWS credentials, and the compiler does not read its steps"
+            ),
+        ),
+        other if calls_no_aws(other) => {}
+        other => sink.unknown(
+            line,
+            &format!(
+                "{other} runs with the job's AWS credentials, and the compiler does not know which AWS calls it makes"
+            ),
+        ),
     }
+}
+
+/// Actions that install tools, move files or talk to GitHub, never to AWS: the rest of a job
+/// that holds AWS credentials may call anything with them. Names are lowercased.
+const NO_AWS_ACTIONS: &[&str] = &[
+    "aws-actions/amazon-ecs-render-task-definition",
+    "aws-actions/setup-sam",
+    "codecov/codecov-action",
+    "docker/metadata-action",
+    "release-drafter/release-drafter",
+    "robburger/terraform-pr-commenter",
+    "sarisia/actions-status-discord",
+    "slackapi/slack-github-action",
+    "step-security/harden-runner",
+    "tokorom/action-slack-incoming-webhook",
+];
+
+/// GitHub's own actions, tool installers (`*/setup-*`, `*/install-*`) and the known harmless
+/// rest (also the list the detector uses for steps that do not touch AWS).
+fn calls_no_aws(action: &str) -> bool {
+    let (owner, repo) = action.split_once('/').unwrap_or((action, ""));
+    let repo_name = repo.split('/').next().unwrap_or(repo);
+    matches!(owner, "actions" | "github")
+        || repo_name.starts_with("setup-")
+        || repo_name.contains("install")
+        || NO_AWS_ACTIONS.contains(&action)
+        || crate::detect::sources::calls_no_aws(action)
 }
 
 /// amazon-ecs-render-task-definition's output: the file its `task-definition` input names.
