@@ -47,6 +47,68 @@ pub enum StepAction {
     },
 }
 
+impl JobSteps {
+    /// These steps with each `${{ vars.NAME }}` whose value `value_of` knows written in, as
+    /// GitHub does before a step runs. Other expressions stay as they are.
+    pub fn with_variables<'v>(&self, value_of: &dyn Fn(&str) -> Option<&'v str>) -> JobSteps {
+        let put = |text: &str| substitute_variables(text, value_of);
+        let map = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter().map(|(k, v)| (k.clone(), put(v))).collect()
+        };
+        JobSteps {
+            job: self.job.clone(),
+            region: self.region.as_deref().map(put),
+            steps: self
+                .steps
+                .iter()
+                .map(|step| StepRecord {
+                    env: Arc::new(map(&step.env)),
+                    action: match &step.action {
+                        StepAction::Run { script, first_line } => StepAction::Run {
+                            script: put(script),
+                            first_line: *first_line,
+                        },
+                        StepAction::Uses { action, inputs } => StepAction::Uses {
+                            action: action.clone(),
+                            inputs: map(inputs),
+                        },
+                    },
+                    ..step.clone()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `text` with each expression that is exactly `vars.NAME` (spaces aside) replaced by the
+/// value `value_of` gives it.
+fn substitute_variables<'v>(text: &str, value_of: &dyn Fn(&str) -> Option<&'v str>) -> String {
+    if !text.contains("vars.") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for block in crate::expr::expression_blocks(text) {
+        let inner = text
+            .get(block.start + 3..block.end.saturating_sub(2))
+            .unwrap_or("")
+            .trim();
+        let value = inner
+            .strip_prefix("vars.")
+            .filter(|name| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+            .and_then(value_of);
+        if let (Some(value), true) = (value, text[..block.end].ends_with("}}")) {
+            out.push_str(&text[done..block.start]);
+            out.push_str(value);
+            done = block.end;
+        }
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
 /// Words a script must contain to be worth recording (the compiler reads nothing else).
 const SCRIPT_WORDS: &[&str] = &[
     "aws",

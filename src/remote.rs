@@ -58,6 +58,10 @@ pub struct RepoRecord {
     /// Environment names when discovery saw them all.
     #[serde(skip)]
     pub environments: Option<Vec<String>>,
+    /// Actions variables (organization's shared with it, then its own), read for the policy
+    /// compiler (`trust --permissions inferred`) where the repository has findings.
+    #[serde(skip)]
+    pub variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -152,6 +156,7 @@ pub async fn scan(
             secrets: Vec::new(),
             campaign_pulls: repo.campaign_pulls.clone(),
             environments: repo.environments.clone(),
+            variables: BTreeMap::new(),
         });
         if skip.is_some() {
             continue;
@@ -215,13 +220,25 @@ pub async fn scan(
                 true => None,
                 false => Some(reader.repo_sub_customization(&owner, &name).await),
             };
-            (secrets, oidc)
+            let variables = match filters.step_records {
+                scan::StepRecords::Skip => None,
+                scan::StepRecords::Keep => Some(reader.repo_variables(&owner, &name).await),
+            };
+            (secrets, oidc, variables)
         }
     }))
     .await;
     let empty = BTreeSet::new();
-    for (&i, (secrets, oidc)) in wanted.iter().zip(lookups) {
+    for (&i, (secrets, oidc, variables)) in wanted.iter().zip(lookups) {
         let record = &mut records[i];
+        match variables {
+            None => {}
+            Some(Ok(variables)) => record.variables = variables,
+            // Without them `vars.X` stays unknown (`*` for that action, with a warning).
+            Some(Err(e)) => report
+                .errors
+                .push(repo_error(&record.repository, "variables", &e)),
+        }
         let used = referenced.get(&record.repository).unwrap_or(&empty);
         match secrets {
             Ok(secrets) => record.secrets = inventory::repo_inventory(&secrets, used),

@@ -438,3 +438,42 @@ fn apply_creates_the_roles_an_org_needs() {
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("nothing to change"), "{stdout}");
 }
+
+/// `${{ vars.X }}` in a step is resolved from the repository's Actions variables (which
+/// override the organization's shared ones): the policy names the real bucket and function
+/// instead of `*`. A variable GitHub does not have stays `*` with a warning.
+#[test]
+fn variables_from_github_name_the_resources() {
+    let mut world = World::default();
+    let workflow = "name: deploy\non:\n  push:\n    branches: [main]\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}\n          aws-region: ${{ vars.AWS_REGION }}\n      - run: aws s3 sync dist s3://${{ vars.SITE_BUCKET }}/ --delete\n      - run: aws lambda update-function-code --function-name ${{ vars.FUNCTION }} --zip-file fileb://f.zip\n      - run: aws cloudfront create-invalidation --distribution-id ${{ vars.MISSING }} --paths '/*'\n";
+    let repo = world.repo(
+        "acme",
+        "site",
+        &[(".github/workflows/deploy.yml", workflow)],
+    );
+    repo.variables
+        .insert("SITE_BUCKET".into(), "acme-site-prod".into());
+    repo.variables.insert("FUNCTION".into(), "site-api".into());
+    let org = world.org("acme");
+    org.variables
+        .insert("AWS_REGION".into(), "eu-west-1".into());
+    // The repository's own value wins over the organization's.
+    org.variables
+        .insert("SITE_BUCKET".into(), "acme-shared-bucket".into());
+    let fake = FakeGitHub::start(world);
+    let run = trust(&fake, &["--repo", "acme/site", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let policy = doc["roles"][0]["permission_policy"].to_string();
+    assert!(policy.contains("arn:aws:s3:::acme-site-prod"), "{policy}");
+    assert!(!policy.contains("acme-shared-bucket"), "{policy}");
+    assert!(
+        policy.contains("arn:aws:lambda:eu-west-1:123456789012:function:site-api"),
+        "{policy}"
+    );
+    assert!(
+        run.stderr.contains("vars.MISSING") && !run.stderr.contains("vars.SITE_BUCKET"),
+        "{}",
+        run.stderr
+    );
+}

@@ -15,7 +15,7 @@ use crate::remote::{RemoteScan, Target};
 use crate::report::exit;
 use crate::scan;
 use crate::trust::emit::{self, EmitOptions};
-use crate::trust::infer::{NoFiles, RepoFiles};
+use crate::trust::infer::{GitHubSettings, NoFiles, RepoFiles};
 use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};
 use crate::trust::permissions::{self, PermissionChoice, PermissionSource};
 use crate::trust::plan::{self, RepoIdentity, RepoKey, TrustOptions};
@@ -422,13 +422,18 @@ fn remote_identities(
     Ok(out)
 }
 
+type Identities = BTreeMap<RepoKey, RepoIdentity>;
+
+/// Actions variables by repository slug (`OWNER/REPO` → name → value).
+type RepoVariables = BTreeMap<String, BTreeMap<String, String>>;
+
 /// Scans GitHub. A target that yields no repository at all (unknown organization, no access)
 /// is an error, not an empty plan.
 fn read_github(
     args: &TrustArgs,
     target: &Target,
     warnings: &mut Vec<String>,
-) -> Result<(scan::ScanReport, BTreeMap<RepoKey, RepoIdentity>), TrustCliError> {
+) -> Result<(scan::ScanReport, Identities, RepoVariables), TrustCliError> {
     let remote = fetch_remote(&args.remote, target, args.permissions.step_records())?;
     if remote.repositories.is_empty() && !remote.report.errors.is_empty() {
         let reasons: Vec<String> = remote
@@ -452,7 +457,12 @@ fn read_github(
             ));
         }
     }
-    Ok((remote.report, identities))
+    let variables = remote
+        .repositories
+        .iter()
+        .map(|r| (r.repository.clone(), r.variables.clone()))
+        .collect();
+    Ok((remote.report, identities, variables))
 }
 
 /// What the command produces: text for stdout, or a plan to apply to IAM.
@@ -476,12 +486,12 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     if let Some(ids) = &args.repo_ids {
         RepoIds::parse(ids)?;
     }
-    let (report, identities) = match args.remote.target() {
+    let (report, identities, variables) = match args.remote.target() {
         Some(target) => read_github(args, &target, warnings)?,
         None => {
             let report = scan::scan_paths(&args.paths, args.permissions.step_records());
             let identities = identities(args, &report, warnings)?;
-            (report, identities)
+            (report, identities, BTreeMap::new())
         }
     };
     for error in &report.errors {
@@ -492,7 +502,16 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         warnings.push(format!("{place}: not scanned: {}", error.message));
     }
     let mut plan = plan::build_plan(&report, &identities, &options)?;
-    permissions::choose(&mut plan, &report, args.permissions.choice(), &repo_files);
+    // A GitHub repository's files are not at hand, but its variables are.
+    let open = move |key: &RepoKey| -> Box<dyn RepoFiles> {
+        match key {
+            RepoKey::GitHub(slug) => Box::new(GitHubSettings {
+                variables: variables.get(slug).cloned().unwrap_or_default(),
+            }),
+            RepoKey::Checkout(_) => repo_files(key),
+        }
+    };
+    permissions::choose(&mut plan, &report, args.permissions.choice(), &open);
     if args.copy_permissions_from.is_none() {
         for role in &plan.roles {
             if role.permissions == PermissionSource::Copied {

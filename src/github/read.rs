@@ -2,6 +2,7 @@
 //! raw files, secrets (names only) and OIDC `sub` customization. `scan` gets only this type,
 //! so it cannot write.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -509,6 +510,31 @@ impl GitHubReader {
             }
         }
         Ok(items)
+    }
+
+    /// The Actions variables a workflow of the repository reads as `${{ vars.NAME }}` outside
+    /// any environment: the organization's that are shared with it, overridden by its own.
+    /// Unlike secrets, their values are readable.
+    pub async fn repo_variables(
+        &self,
+        owner: &str,
+        repo: &str,
+    ) -> Result<BTreeMap<String, String>, GitHubError> {
+        let what = format!("variables of {owner}/{repo}");
+        let mut out = BTreeMap::new();
+        for path in [
+            format!("/repos/{owner}/{repo}/actions/organization-variables"),
+            format!("/repos/{owner}/{repo}/actions/variables"),
+        ] {
+            for variable in self.paginate(&path, "variables", &what).await? {
+                if let (Some(name), Some(value)) =
+                    (variable["name"].as_str(), variable["value"].as_str())
+                {
+                    out.insert(name.to_string(), value.to_string());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Secret names at the repository and environment level. `known_environments` (from

@@ -19,6 +19,33 @@ pub trait RepoFiles {
     fn read(&self, path: &str) -> Option<String>;
     /// The files directly in a directory (`""` is the root), relative to the root.
     fn list(&self, dir: &str) -> Vec<String>;
+    /// The value of an Actions variable (`${{ vars.NAME }}`), where it was read from GitHub.
+    fn variable(&self, _name: &str) -> Option<&str> {
+        None
+    }
+    fn has_variables(&self) -> bool {
+        false
+    }
+}
+
+/// A repository read through GitHub's API: no files, but its Actions variables.
+pub struct GitHubSettings {
+    pub variables: BTreeMap<String, String>,
+}
+
+impl RepoFiles for GitHubSettings {
+    fn read(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn list(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+    fn variable(&self, name: &str) -> Option<&str> {
+        self.variables.get(name).map(String::as_str)
+    }
+    fn has_variables(&self) -> bool {
+        !self.variables.is_empty()
+    }
 }
 
 /// No repository files (a GitHub scan): whatever needs them is reported as unknown.
@@ -173,6 +200,14 @@ impl Sink<'_, '_> {
 
 /// Compiles one job's steps.
 pub fn compile_job(job: &JobSteps, ctx: &Context<'_>) -> JobInference {
+    // Variables read from GitHub are written in first, as the runner would.
+    let resolved;
+    let job = if ctx.files.has_variables() {
+        resolved = job.with_variables(&|name| ctx.files.variable(name));
+        &resolved
+    } else {
+        job
+    };
     let mut out = JobInference::default();
     for step in &job.steps {
         let region = job

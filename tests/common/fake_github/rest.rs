@@ -135,6 +135,15 @@ fn page(req: &Request<'_>, field: &str, items: Vec<Value>) -> Response {
     )
 }
 
+fn variables_json(variables: &BTreeMap<String, String>) -> Vec<Value> {
+    variables
+        .iter()
+        .map(|(name, value)| {
+            json!({"name": name, "value": value, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"})
+        })
+        .collect()
+}
+
 fn secret_json(name: &str) -> Value {
     json!({"name": name, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"})
 }
@@ -265,6 +274,10 @@ pub fn handle(s: &mut Shared, operation: &str, req: Request<'_>) -> Response {
 fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>) -> Response {
     let scope_missing = s.faults.missing_workflow_scope;
     let new_sha = s.world.sha();
+    let org_variables = slug
+        .split_once('/')
+        .and_then(|(owner, _)| s.world.orgs.get(owner))
+        .map(|org| org.variables.clone());
     let Some(repo) = s.world.repos.get_mut(slug) else {
         return not_found();
     };
@@ -374,6 +387,11 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
             (StatusCode::FOUND, [("location", location)]).into_response()
         }
         "actions/list-repo-organization-secrets" => page(req, "secrets", Vec::new()),
+        "actions/list-repo-variables" => page(req, "variables", variables_json(&repo.variables)),
+        "actions/list-repo-organization-variables" => {
+            let shared = org_variables.unwrap_or_default();
+            page(req, "variables", variables_json(&shared))
+        }
         "actions/delete-repo-secret" => {
             let before = repo.secrets.len();
             repo.secrets.retain(|n| *n != req.param("secret_name"));

@@ -17,6 +17,8 @@ pub struct World {
 pub struct Org {
     pub id: u64,
     pub secrets: Vec<OrgSecret>,
+    /// Organization variables shared with every repository (name → value).
+    pub variables: BTreeMap<String, String>,
     pub oidc: Value,
 }
 
@@ -100,6 +102,8 @@ pub struct Repo {
     pub blobs: HashMap<String, String>,
     pub pulls: Vec<Pull>,
     pub secrets: Vec<String>,
+    /// Actions variables (name → value).
+    pub variables: BTreeMap<String, String>,
     pub environments: BTreeMap<String, Vec<String>>,
     pub oidc: Value,
     pub runs: Vec<Run>,
@@ -166,6 +170,7 @@ impl World {
                 Org {
                     id,
                     secrets: Vec::new(),
+                    variables: BTreeMap::new(),
                     oidc: json!({"include_claim_keys": ["repo", "context"]}),
                 },
             );
@@ -197,6 +202,7 @@ impl World {
             blobs: HashMap::new(),
             pulls: Vec::new(),
             secrets: Vec::new(),
+            variables: BTreeMap::new(),
             environments: BTreeMap::new(),
             oidc: json!({"use_default": true}),
             runs: Vec::new(),
