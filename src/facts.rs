@@ -335,7 +335,7 @@ impl RunFilter {
                         continue;
                     }
                     match &self.branch {
-                        Some(b) if crate::rewrite::roles::glob_match(pattern, b) => {
+                        Some(b) if crate::glob::glob_match(pattern, b) => {
                             out.push(Subject::Branch(b.clone()));
                         }
                         Some(_) => {}

@@ -18,6 +18,7 @@ pub mod expr;
 pub mod facts;
 pub mod fleet;
 pub mod github;
+pub mod glob;
 pub mod iam_keys;
 pub mod iam_roles;
 pub mod iam_trust;

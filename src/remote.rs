@@ -331,7 +331,7 @@ pub(crate) fn skip_reason(repo: &RepoSnapshot, filters: &Filters, named: bool) -
         return Some("no matching topic".into());
     }
     if let Some(glob) = &filters.name
-        && !glob_match(glob, &repo.name)
+        && !crate::glob::glob_match(glob, &repo.name)
     {
         return Some("name does not match --name".into());
     }
@@ -362,31 +362,5 @@ fn attach_repositories(report: &mut ScanReport, snapshots: &[RepoSnapshot]) {
             error.repository = Some(slug);
             error.path = rest;
         }
-    }
-}
-
-/// `*` matches any run of characters, `?` one character.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn globs() {
-        assert!(super::glob_match("svc-*", "svc-api"));
-        assert!(super::glob_match("*-api", "svc-api"));
-        assert!(!super::glob_match("svc-?", "svc-ab"));
     }
 }

@@ -2,6 +2,7 @@
 //! map keyed by secret name, `owner/repo:SECRET`, or a glob over either; plus ARN validation.
 
 use super::RewriteError;
+use crate::glob::glob_match;
 
 /// A validated IAM role ARN: `arn:aws[-cn|-us-gov]:iam::<12 digits>:role/<path and name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,29 +331,6 @@ impl RoleSource {
             }
         }
     }
-}
-
-/// `*` matches any run of characters, `?` one character; everything else is literal.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ti));
-            pi += 1;
-        } else if let Some((star, matched)) = backtrack {
-            pi = star + 1;
-            ti = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]
