@@ -5,7 +5,7 @@
 //!
 //!     cargo bench --bench enterprise_scan     # ORGS=20 REPOS=500 LATENCY_MS=50 by default
 
-#[path = "../tests/common/fake_github/mod.rs"]
+#[path = "../tests/it/common/fake_github/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod fake_github;
 mod support;

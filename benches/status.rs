@@ -7,7 +7,7 @@
 //!
 //!     cargo bench --bench status              # REPOS=500 LATENCY_MS=20 to shrink it
 
-#[path = "../tests/common/fake_github/mod.rs"]
+#[path = "../tests/it/common/fake_github/mod.rs"]
 #[allow(dead_code, clippy::all)]
 mod fake_github;
 mod support;
