@@ -206,10 +206,9 @@ fn journal(ledger: &Path) -> Vec<JournalEntry> {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn status_cleanup_undo_happy_path() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
     let (api_user, web_user) = (
@@ -381,10 +380,9 @@ fn other(fake: &FakeGitHub, args: &[&str]) -> Run {
 /// cleanup → undo, with GitHub and IAM state checked after each step. The organization's
 /// name is unique so that roles left in a long-lived moto by earlier runs cannot match.
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn full_campaign_from_scan_to_undo() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
     let org = common::moto::unique("camp");
@@ -574,10 +572,9 @@ fn full_campaign_from_scan_to_undo() {
 /// Suggestions for a repository no key is mapped to: a user named after it, and a user whose
 /// key was last used with a service the repository's workflows call (`aws s3 ls`).
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn status_suggests_keys_by_name_and_by_service() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
     // Unique names: the suggestions look at every IAM user in a shared moto.
@@ -623,10 +620,9 @@ fn status_suggests_keys_by_name_and_by_service() {
 /// it could not see and how to leave IAM out, and exits 11 (incomplete); `--no-aws` is
 /// complete again.
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn status_without_iam_permissions_says_so() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
     let front = common::moto::IamFront::start();
@@ -650,10 +646,9 @@ fn status_without_iam_permissions_says_so() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn cleanup_refuses_what_is_not_ready() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
     let names = ["unmerged", "referenced", "shared", "other", "used", "ready"];
@@ -858,10 +853,9 @@ fn spawn_cleanup(
 /// counted up to the target position, then a random few milliseconds more put the kill inside
 /// the next write.
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn cleanup_survives_sigkill_at_random_points() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let repos = 50;
     let kills_wanted = 20;
     // One deactivation and three secret deletions per repository.
@@ -1012,10 +1006,9 @@ fn cleanup_survives_sigkill_at_random_points() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn keys_are_deleted_only_after_deactivation_and_soak() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("campaign.db");
     let user = common::moto::unique("ci-soak-api");
@@ -1190,10 +1183,9 @@ fn policy_attachments(arn: &str) -> i32 {
 /// left pending (key deleted, policy detached, user still there) is settled and finished with
 /// nothing lost; `undo` prints the `aws iam` commands to recreate each deleted user.
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
-    if !common::moto::configured("the campaign") {
-        return;
-    }
+    common::moto::require("the campaign");
     let front = common::moto::IamFront::start();
     let iam = Some(front.url.as_str());
     let dir = tempfile::tempdir().unwrap();

@@ -95,10 +95,9 @@ fn rewrite(fake: &FakeGitHub, ledger: &std::path::Path, args: &[&str]) -> Run {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn denied_ways_are_reported_and_put_in_the_pull_request_body() {
-    if !common::moto::configured("the pre-flight trust check") {
-        return;
-    }
+    common::moto::require("the pre-flight trust check");
     let prefix = common::moto::unique("pre");
     common::moto::iam(async |c: Client| {
         ensure_provider(&c).await;
@@ -230,10 +229,9 @@ fn denied_ways_are_reported_and_put_in_the_pull_request_body() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn status_checks_open_pull_requests_against_iam() {
-    if !common::moto::configured("the pre-flight trust check in status") {
-        return;
-    }
+    common::moto::require("the pre-flight trust check in status");
     let prefix = common::moto::unique("pre-status");
     common::moto::iam(async |c: Client| {
         ensure_provider(&c).await;
@@ -321,10 +319,9 @@ fn status_checks_open_pull_requests_against_iam() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn a_trust_mismatch_shows_the_environment_sub_against_what_the_role_allows() {
-    if !common::moto::configured("trust mismatch diagnosis against IAM") {
-        return;
-    }
+    common::moto::require("trust mismatch diagnosis against IAM");
     let prefix = common::moto::unique("diag");
     common::moto::iam(async |c: Client| {
         c.create_role()

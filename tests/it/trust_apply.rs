@@ -55,10 +55,9 @@ fn decode(text: &str) -> Value {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_creates_provider_and_roles_then_changes_nothing() {
-    if !common::moto::configured("`trust --apply`") {
-        return;
-    }
+    common::moto::require("`trust --apply`");
     let repo = common::moto::unique("create");
     let wanted: Value = serde_json::from_str(&trust(&repo, &["--format", "json"]).stdout).unwrap();
 
@@ -150,10 +149,9 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_refuses_to_overwrite_a_different_trust_policy() {
-    if !common::moto::configured("`trust --apply`") {
-        return;
-    }
+    common::moto::require("`trust --apply`");
     let repo = common::moto::unique("conflict");
     assert_eq!(trust(&repo, &["--apply", "--yes"]).code, 0);
     let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:someone/else:ref:refs/heads/main"}}}]}"#;
@@ -199,10 +197,9 @@ fn apply_refuses_to_overwrite_a_different_trust_policy() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_without_confirmation_changes_nothing() {
-    if !common::moto::configured("`trust --apply`") {
-        return;
-    }
+    common::moto::require("`trust --apply`");
     let repo = common::moto::unique("unconfirmed");
     let run = trust(&repo, &["--apply"]);
     assert_eq!(run.code, 1);
@@ -218,10 +215,9 @@ fn apply_without_confirmation_changes_nothing() {
 /// refuses the call as IAM would): the run says which permission is missing, fails, and
 /// leaves no role behind.
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_denied_says_which_permission_is_missing() {
-    if !common::moto::configured("`trust --apply`") {
-        return;
-    }
+    common::moto::require("`trust --apply`");
     let front = common::moto::IamFront::start();
     front.deny("CreateRole");
     let repo = common::moto::unique("denied");
@@ -245,10 +241,9 @@ fn apply_denied_says_which_permission_is_missing() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_copies_the_permissions_of_an_iam_user() {
-    if !common::moto::configured("`trust --apply`") {
-        return;
-    }
+    common::moto::require("`trust --apply`");
     let repo = common::moto::unique("copy");
     let user = format!("deploy-bot-{repo}");
     let inline_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::site/*"}]}"#;
@@ -369,10 +364,9 @@ fn apply_copies_the_permissions_of_an_iam_user() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_with_an_unknown_user_changes_nothing() {
-    if !common::moto::configured("`trust --apply`") {
-        return;
-    }
+    common::moto::require("`trust --apply`");
     let repo = common::moto::unique("nouser");
     let run = trust(
         &repo,
@@ -451,10 +445,9 @@ fn inferred_actions(role: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn inferred_policies_are_bounded_by_the_old_user() {
-    if !common::moto::configured("`trust --apply` bounded by the user") {
-        return;
-    }
+    common::moto::require("`trust --apply` bounded by the user");
     // Broad user: everything the workflow needs is within `s3:*`.
     let repo = common::moto::unique("bound-broad");
     let broad = user_with_policy(
@@ -516,10 +509,9 @@ fn inferred_policies_are_bounded_by_the_old_user() {
 }
 
 #[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn apply_shows_inferred_observed_and_granted_for_each_role() {
-    if !common::moto::configured("the evidence table") {
-        return;
-    }
+    common::moto::require("the evidence table");
     use common::moto::ServiceUse;
     let front = common::moto::IamFront::start();
     let repo = common::moto::unique("evidence");

@@ -10,17 +10,13 @@ use axum::response::IntoResponse;
 
 use aws_sdk_iam::Client;
 
-/// Whether moto is configured; if not, says loudly what was skipped.
-pub fn configured(what: &str) -> bool {
-    if std::env::var_os("AWS_ENDPOINT_URL_IAM").is_some() {
-        return true;
-    }
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         SKIPPED: AWS_ENDPOINT_URL_IAM is not set, so {what} was not tested against moto.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+/// moto's endpoint must be configured: these tests are `#[ignore]`d, and run with them
+/// (`.ci/run`), a missing moto is a failure, never a silent pass.
+pub fn require(what: &str) {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_IAM").is_some(),
+        "AWS_ENDPOINT_URL_IAM is not set, so {what} cannot be tested against moto (.ci/run starts it)"
     );
-    false
 }
 
 /// A name no earlier run used, so tests can share one moto server.
