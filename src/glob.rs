@@ -1,5 +1,5 @@
-//! `*` and `?` globs (repository names, secret names, branch filters), matched without
-//! exponential backtracking: a `*` only ever moves forward.
+//! `*` and `?` globs (repository names, secret names, branch filters, IAM's `StringLike`),
+//! matched without exponential backtracking: a `*` only ever moves forward.
 
 /// `*` matches any run of characters, `?` one character; everything else is literal.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
@@ -9,12 +9,14 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     // more character, and nothing before it is tried again.
     let mut backtrack: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` in the pattern is always a wildcard, even against a `*` in the text (IAM
+        // patterns compared with compiled ones hold both).
+        if pi < p.len() && p[pi] == '*' {
             backtrack = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((star, matched)) = backtrack {
             pi = star + 1;
             ti = matched + 1;
@@ -40,6 +42,10 @@ mod tests {
         assert!(!glob_match("*_STAGING", "AWS_ACCESS_KEY_ID_PROD"));
         assert!(glob_match("*", ""));
         assert!(!glob_match("?", ""));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(glob_match("a*", "a*b"));
+        assert!(glob_match("repo:o/r:*", "repo:o/r:ref:refs/heads/a/b"));
     }
 
     /// A pattern that made the recursive matcher try millions of splits answers at once.

@@ -363,15 +363,6 @@ mod tests {
     }
 
     #[test]
-    fn globs() {
-        assert!(glob_match("*_STAGING", "AWS_ACCESS_KEY_ID_STAGING"));
-        assert!(glob_match("AWS_?EY", "AWS_KEY"));
-        assert!(!glob_match("*_STAGING", "AWS_ACCESS_KEY_ID_PROD"));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxbyy"));
-    }
-
-    #[test]
     fn role_map_prefers_specific_rules() {
         let map = RoleMap::from_toml(
             r#"[roles]

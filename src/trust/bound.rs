@@ -18,35 +18,11 @@ use super::infer::limits::Statement;
 /// is an ordinary character, so a user pattern covers a compiled pattern only when it matches
 /// every string the compiled one does.
 fn glob(pattern: &str, text: &str, fold_case: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if fold_case {
-        (
-            pattern.to_ascii_lowercase().chars().collect(),
-            text.to_ascii_lowercase().chars().collect(),
-        )
+    if fold_case {
+        crate::glob::glob_match(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
     } else {
-        (pattern.chars().collect(), text.chars().collect())
-    };
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) && p[pi] != '*' {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
+        crate::glob::glob_match(pattern, text)
     }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 fn strings(value: &Value) -> Vec<&str> {

@@ -324,26 +324,7 @@ fn conditions_match(block: &Value, claims: &Claims) -> Match {
 
 /// IAM's `StringLike`: `*` matches any run of characters (including `/` and `:`), `?` one.
 pub fn like(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut resume: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            resume = Some((pi, ti));
-            pi += 1;
-        } else if let Some((star, from)) = resume {
-            pi = star + 1;
-            ti = from + 1;
-            resume = Some((star, from + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+    crate::glob::glob_match(pattern, text)
 }
 
 #[cfg(test)]
