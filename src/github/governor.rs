@@ -148,12 +148,28 @@ impl Governor {
         Ok(())
     }
 
-    /// Backoff for attempt `n` (0-based): base * 2^n.
+    /// Backoff for attempt `n` (0-based): base * 2^n, of which the upper half is random
+    /// ("equal jitter"), so workers that hit one limit together do not all retry at once.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        self.policy
+        let full = self
+            .policy
             .base_backoff
-            .saturating_mul(1 << attempt.min(10))
+            .saturating_mul(1 << attempt.min(10));
+        let half = full / 2;
+        half + half.mul_f64(jitter())
     }
+}
+
+/// A number in [0, 1), different on every call: the standard library's randomly keyed hasher
+/// over the clock (nothing here needs more than spreading retries apart).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Decides whether a response means "retry" (rate limits, 5xx) and after how long.
@@ -244,9 +260,18 @@ mod tests {
                 after,
                 pause_everyone,
                 ..
-            } => assert_eq!((after, pause_everyone), (Duration::from_millis(40), false)),
+            } => {
+                // 10 ms * 2^2, the upper half random.
+                assert!(!pause_everyone);
+                assert!(
+                    (Duration::from_millis(20)..=Duration::from_millis(40)).contains(&after),
+                    "{after:?}"
+                );
+            }
             v => panic!("{v:?}"),
         }
+        let waits: std::collections::BTreeSet<Duration> = (0..20).map(|_| g.backoff(3)).collect();
+        assert!(waits.len() > 1, "no jitter: {waits:?}");
         // A plain 403 (no access) is final.
         assert_eq!(
             judge(
