@@ -736,17 +736,16 @@ fn is_yaml(name: &str) -> bool {
     name.ends_with(".yml") || name.ends_with(".yaml")
 }
 
+/// What stays as it is in a path segment: RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Environment names may hold `/` and spaces; GitHub wants them percent-encoded in paths.
 pub fn percent_encode(segment: &str) -> String {
-    let mut out = String::new();
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -755,6 +754,15 @@ mod tests {
     fn discovery_asks_for_pull_requests_on_the_campaign_branch() {
         let wanted = format!("headRefName: \"{}\"", crate::publish::BRANCH);
         assert!(super::REPO_FIELDS.contains(&wanted));
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(
+            super::percent_encode("prod env/eu-1_a.b~c"),
+            "prod%20env%2Feu-1_a.b~c"
+        );
+        assert_eq!(super::percent_encode("é"), "%C3%A9");
     }
 
     #[test]
