@@ -348,6 +348,8 @@ fn faults_never_duplicate_pull_requests() {
 
 /// SIGKILL at random points of `rewrite --pr` over a 50-repository org, 20 times: every resumed run reaches the
 /// same remote state, no pull request is opened twice, and every write is in the journal.
+/// Each kill comes after the run has made a chosen number of writes (1 to 8, as the fake GitHub
+/// sees them), not after a time: on a slow or loaded machine the kills still land mid-run.
 #[test]
 fn killed_runs_resume_without_duplicates_and_journal_every_write() {
     let fake = FakeGitHub::start(services(50));
@@ -355,7 +357,7 @@ fn killed_runs_resume_without_duplicates_and_journal_every_write() {
     let dir = ledger_dir();
     let ledger = dir.path().join("campaign.db");
     let binary = assert_cmd::cargo::cargo_bin("migrate");
-    // Deterministic "random" kill times spread over the write phase.
+    // Deterministic "random" kill points spread over the write phase.
     let mut seed: u64 = 0x5eed;
     let mut killed_mid_run = 0;
     let mut attempts = 0;
@@ -365,7 +367,8 @@ fn killed_runs_resume_without_duplicates_and_journal_every_write() {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let after = std::time::Duration::from_millis(50 + (seed >> 33) % 900);
+        let writes_wanted = 1 + ((seed >> 33) % 8) as usize;
+        let writes_before = fake.writes().len();
         let mut child = std::process::Command::new(&binary)
             .args([
                 "rewrite",
@@ -385,7 +388,13 @@ fn killed_runs_resume_without_duplicates_and_journal_every_write() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawns");
-        std::thread::sleep(after);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while fake.writes().len() < writes_before + writes_wanted
+            && child.try_wait().expect("wait").is_none()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         if child.try_wait().expect("wait").is_none() {
             killed_mid_run += 1;
         }
