@@ -279,19 +279,30 @@ fn resources(sink: &mut Sink<'_, '_>, line: usize, inv: &Invocation) -> Vec<Stri
     let mut out = Vec::new();
     let regional = |sink: &mut Sink<'_, '_>| sink.region_or_any(line, &what, inv.region.as_deref());
     let values = |flag: &str| inv.options.get(flag).cloned().unwrap_or_default();
+    // Each name as a regional ARN `build(region, name)`; the region is asked for per name, as
+    // each may warn that it is unknown.
+    let regional_arns =
+        |sink: &mut Sink<'_, '_>, names: Vec<String>, build: &dyn Fn(&str, &str) -> String| {
+            names
+                .into_iter()
+                .map(|name| {
+                    let region = regional(sink);
+                    sink.arn(line, &what, &name, |n| build(&region, n))
+                })
+                .collect::<Vec<String>>()
+        };
     match inv.service.as_str() {
-        "lambda" => {
-            for name in values("--function-name") {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    if n.starts_with("arn:") {
-                        n.to_string()
-                    } else {
-                        format!("arn:aws:lambda:{region}:{account}:function:{n}")
-                    }
-                }));
-            }
-        }
+        "lambda" => out.extend(regional_arns(
+            sink,
+            values("--function-name"),
+            &|region, n| {
+                if n.starts_with("arn:") {
+                    n.to_string()
+                } else {
+                    format!("arn:aws:lambda:{region}:{account}:function:{n}")
+                }
+            },
+        )),
         "ecs" => {
             let cluster = inv.option("--cluster").unwrap_or("default").to_string();
             let services = values("--service")
@@ -324,79 +335,52 @@ fn resources(sink: &mut Sink<'_, '_>, line: usize, inv: &Invocation) -> Vec<Stri
             }
         }
         "eks" => {
-            for name in values("--name").into_iter().chain(values("--cluster-name")) {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    format!("arn:aws:eks:{region}:{account}:cluster/{n}")
-                }));
-            }
+            let names = [values("--name"), values("--cluster-name")].concat();
+            out.extend(regional_arns(sink, names, &|region, n| {
+                format!("arn:aws:eks:{region}:{account}:cluster/{n}")
+            }));
         }
         "ssm" => {
-            let names = values("--name").into_iter().chain(values("--names"));
-            for name in names {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    format!(
-                        "arn:aws:ssm:{region}:{account}:parameter/{}",
-                        n.trim_start_matches('/')
-                    )
-                }));
-            }
-            for path in values("--path") {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &path, |p| {
-                    format!(
-                        "arn:aws:ssm:{region}:{account}:parameter/{}*",
-                        p.trim_start_matches('/')
-                    )
-                }));
-            }
+            let names = [values("--name"), values("--names")].concat();
+            out.extend(regional_arns(sink, names, &|region, n| {
+                format!(
+                    "arn:aws:ssm:{region}:{account}:parameter/{}",
+                    n.trim_start_matches('/')
+                )
+            }));
+            out.extend(regional_arns(sink, values("--path"), &|region, p| {
+                format!(
+                    "arn:aws:ssm:{region}:{account}:parameter/{}*",
+                    p.trim_start_matches('/')
+                )
+            }));
         }
-        "secretsmanager" => {
-            for id in values("--secret-id") {
-                let region = regional(sink);
-                // Secret ARNs end in `-` and six random characters.
-                out.push(sink.arn(line, &what, &id, |i| {
-                    if i.starts_with("arn:") {
-                        i.to_string()
-                    } else {
-                        format!("arn:aws:secretsmanager:{region}:{account}:secret:{i}-??????")
-                    }
-                }));
+        // Secret ARNs end in `-` and six random characters.
+        "secretsmanager" => out.extend(regional_arns(sink, values("--secret-id"), &|region, i| {
+            if i.starts_with("arn:") {
+                i.to_string()
+            } else {
+                format!("arn:aws:secretsmanager:{region}:{account}:secret:{i}-??????")
             }
-        }
+        })),
         "cloudformation" => {
-            for name in values("--stack-name") {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    format!("arn:aws:cloudformation:{region}:{account}:stack/{n}/*")
-                }));
-            }
+            out.extend(regional_arns(sink, values("--stack-name"), &|region, n| {
+                format!("arn:aws:cloudformation:{region}:{account}:stack/{n}/*")
+            }))
         }
-        "dynamodb" => {
-            for name in values("--table-name") {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    format!("arn:aws:dynamodb:{region}:{account}:table/{n}")
-                }));
-            }
-        }
-        "codebuild" => {
-            for name in values("--project-name") {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    format!("arn:aws:codebuild:{region}:{account}:project/{n}")
-                }));
-            }
-        }
-        "ecr" => {
-            for name in values("--repository-name") {
-                let region = regional(sink);
-                out.push(sink.arn(line, &what, &name, |n| {
-                    format!("arn:aws:ecr:{region}:{account}:repository/{n}")
-                }));
-            }
-        }
+        "dynamodb" => out.extend(regional_arns(sink, values("--table-name"), &|region, n| {
+            format!("arn:aws:dynamodb:{region}:{account}:table/{n}")
+        })),
+        "codebuild" => out.extend(regional_arns(
+            sink,
+            values("--project-name"),
+            &|region, n| format!("arn:aws:codebuild:{region}:{account}:project/{n}"),
+        )),
+        "ecr" => out.extend(regional_arns(
+            sink,
+            values("--repository-name"),
+            &|region, n| format!("arn:aws:ecr:{region}:{account}:repository/{n}"),
+        )),
         "sqs" => {
             for url in values("--queue-url") {
                 // https://sqs.REGION.amazonaws.com/ACCOUNT/NAME
