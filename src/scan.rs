@@ -292,8 +292,9 @@ fn read_candidate(c: &Candidate) -> Input {
 }
 
 /// Findings only a look across files gives (a job passing `secrets: inherit` to a local
-/// workflow that uses keys), and the names callers pass a callee's secrets under, keyed by path. Only files that mention `inherit`, and the local
-/// workflows they call, are analyzed: everything else cannot contribute.
+/// workflow that uses keys), and the names callers pass a callee's secrets under, keyed by
+/// path. Only files that mention `inherit` or call a local workflow, and the local workflows
+/// they call, are analyzed: everything else cannot contribute.
 pub fn cross_file_findings(files: &[(String, &str)]) -> HashMap<String, FileLinks> {
     let analyzed = |i: usize| match analyze(&files[i].0, files[i].1, true, StepRecords::Skip) {
         FileOutcome::Scanned(report, _) => Some(*report),

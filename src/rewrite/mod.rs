@@ -237,7 +237,7 @@ pub fn rewrite_linked(
     let Some(workflow) = Workflow::classify(&doc) else {
         return Ok(RewriteOutcome::unchanged(text));
     };
-    let lines = crate::source::LineIndex::new(text);
+    let lines = LineIndex::new(text);
     let cx = detect::FileContext::new(path, text, &lines, workflow);
     let mut findings = detect::detect(&cx);
     for link in linked.iter().filter(|f| f.cross_file) {
@@ -253,9 +253,14 @@ pub fn rewrite_linked(
     if findings.is_empty() {
         return Ok(RewriteOutcome::unchanged(text));
     }
-    let (positions, flow) = cx.into_analysis();
-    let mut planner = Planner::new(path, text, workflow, opts, positions, flow);
-    planner.secret_names = &links.secret_names;
+    let mut planner = Planner::new(
+        path,
+        text,
+        workflow,
+        opts,
+        cx.into_analysis(),
+        &links.secret_names,
+    );
     let mut outcome = RewriteOutcome::unchanged(text);
 
     let mut declarations = Vec::new();
@@ -341,8 +346,6 @@ struct Accepted<'f> {
     plan: FindingPlan,
 }
 
-static NO_NAMES: roles::SecretNames = roles::SecretNames::new();
-
 struct Planner<'a, 'd, 'f> {
     path: &'a str,
     text: &'a str,
@@ -368,8 +371,8 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         text: &'a str,
         workflow: Workflow<'d>,
         opts: &'a RewriteOptions,
-        positions: Vec<KeyPosition<'d>>,
-        flow: flow::FileFlow,
+        (positions, flow): (Vec<KeyPosition<'d>>, flow::FileFlow),
+        secret_names: &'a roles::SecretNames,
     ) -> Self {
         let unit = file_indent_unit(text, &workflow);
         Self {
@@ -383,7 +386,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             accepted: Vec::new(),
             inserted: HashMap::new(),
             with_indent: steps::with_indent(text, &workflow, unit),
-            secret_names: &NO_NAMES,
+            secret_names,
         }
     }
 
