@@ -12,6 +12,7 @@ pub mod aws_steps;
 pub mod budget;
 pub mod campaign;
 pub mod cli;
+pub mod cloudtrail;
 pub mod detect;
 pub mod discover;
 pub mod expr;

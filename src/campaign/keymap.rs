@@ -26,6 +26,11 @@ pub enum KeyMapError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot write the proposed key map {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "key map {path}: {message}\nhelp: see `migrate cleanup --help` for the format ([repos] and [secrets] tables of IAM user names or access key ids)"
     )]

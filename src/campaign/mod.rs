@@ -8,6 +8,7 @@
 //! GitHub and IAM and resolves journal entries a crash left pending.
 
 pub mod announce;
+pub mod attribution;
 pub mod cleanup;
 pub mod dashboard;
 pub mod diagnose;

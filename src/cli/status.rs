@@ -170,6 +170,7 @@ pub enum Format {
   migrate status --format markdown > status.md
   migrate status --key-map keys.toml --format json
   migrate status --comment --tracking-issue acme/platform
+  migrate status --suggest-key-map proposed-keys.toml
 
 Deleting the ledger loses no remote state: the next run rebuilds it from GitHub and IAM.
 Exit codes: 0 every repository read, 11 some could not be read (see errors), 1 tool error, 2 usage")]
@@ -211,9 +212,30 @@ pub struct StatusArgs {
     /// (found again by a marker in its body), then edited in place (journaled).
     #[arg(long, value_name = "OWNER/REPO")]
     pub tracking_issue: Option<String>,
+
+    /// Write a proposed key map to FILE for the repositories that hold old secrets without a
+    /// mapped key: each used, active IAM key's CloudTrail events (90 days, every enabled
+    /// region) placed in the repositories' workflow runs from GitHub's Actions address ranges.
+    /// Never acted on: review it and pass it (or your merge of it) as --key-map.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_aws")]
+    pub suggest_key_map: Option<PathBuf>,
+
+    /// With --suggest-key-map: the regions to read CloudTrail in (comma-separated). Default:
+    /// every region enabled in the account (account:ListRegions).
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub cloudtrail_regions: Vec<String>,
 }
 
 pub fn run(args: StatusArgs) -> u8 {
+    if let (Some(out), Some(map)) = (&args.suggest_key_map, &args.key_map)
+        && out == map
+    {
+        eprintln!(
+            "error: --suggest-key-map would overwrite the key map {}\nhelp: write the proposal to another file and merge it by hand",
+            map.display()
+        );
+        return exit::USAGE;
+    }
     let session = match Session::open(&args.campaign, Task::Status) {
         Ok(s) => s,
         Err(e) => {
@@ -244,7 +266,7 @@ pub fn run(args: StatusArgs) -> u8 {
                 reconcile::failures::apply(&mut truth.repos, &truth.failures);
             }
             if args.preflight
-                && let Some(iam) = iam
+                && let Some(iam) = &iam
             {
                 let issuer = match preflight_issuer(&args) {
                     Ok(issuer) => issuer,
@@ -257,13 +279,20 @@ pub fn run(args: StatusArgs) -> u8 {
                 let mut errors = Vec::new();
                 truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
                     &session.reader,
-                    &iam,
+                    iam,
                     &issuer,
                     &truth.repos,
                     &default_branches,
                     &mut errors,
                 ));
                 truth.errors.extend(errors);
+            }
+            if let (Some(path), Some(iam)) = (&args.suggest_key_map, &iam)
+                && let Err(e) =
+                    suggest_key_map(&session, iam, &truth, path, &args.cloudtrail_regions)
+            {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
             }
             truth
         }
@@ -314,6 +343,38 @@ pub fn run(args: StatusArgs) -> u8 {
         exit::CLEAN => INCOMPLETE,
         failed => failed,
     }
+}
+
+/// `--suggest-key-map FILE`: the proposal, written; one line per key on stderr (masked).
+fn suggest_key_map(
+    session: &Session,
+    iam: &IamKeys,
+    truth: &Truth,
+    path: &std::path::Path,
+    regions: &[String],
+) -> Result<(), CampaignError> {
+    let _entered = session.runtime.enter();
+    let proposal = session.runtime.block_on(async {
+        let trail = crate::cloudtrail::CloudTrail::connect(regions).await?;
+        reconcile::propose_key_map(&session.reader, iam, &trail, truth).await
+    })?;
+    for line in crate::campaign::attribution::summary(&proposal.attributions) {
+        eprintln!("key evidence: {line}");
+    }
+    for caveat in &proposal.provenance.caveats {
+        eprintln!("key evidence: caveat: {caveat}");
+    }
+    std::fs::write(path, proposal.key_map()).map_err(|source| {
+        CampaignError::KeyMap(crate::campaign::keymap::KeyMapError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    })?;
+    eprintln!(
+        "wrote the proposed key map {} (review it; migrate acts only on --key-map)",
+        path.display()
+    );
+    Ok(())
 }
 
 /// `--comment` and `--tracking-issue`: the writes, each journaled; one line each on stderr.

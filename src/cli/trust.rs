@@ -195,6 +195,22 @@ pub struct TrustArgs {
     #[arg(long, requires = "apply", value_name = "IAM_USER")]
     copy_permissions_from: Option<String>,
 
+    /// With --copy-permissions-from: more evidence of the user's real use for the inferred /
+    /// observed / granted table. `cloudtrail`: its access keys' CloudTrail management events
+    /// of 90 days in every enabled region (cloudtrail:LookupEvents, account:ListRegions).
+    #[arg(long, value_enum, requires = "copy_permissions_from")]
+    evidence: Option<Evidence>,
+
+    /// With --evidence cloudtrail: the regions to read (comma-separated). Default: every
+    /// region enabled in the account.
+    #[arg(
+        long,
+        value_name = "REGION,...",
+        value_delimiter = ',',
+        requires = "evidence"
+    )]
+    cloudtrail_regions: Vec<String>,
+
     /// The roles' permission policies: compiled from the workflow steps (`inferred`; a role
     /// with a step that cannot be read falls back to `copied`), the old IAM user's
     /// (`copied`, with --apply --copy-permissions-from), or a placeholder.
@@ -541,6 +557,13 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     }))
 }
 
+/// Evidence beyond IAM's service-last-accessed data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Evidence {
+    /// CloudTrail `LookupEvents` by the user's access key ids.
+    Cloudtrail,
+}
+
 pub fn run(args: TrustArgs) -> u8 {
     if let Err(e) = args.remote.single_org("trust") {
         eprintln!("error: {e}");
@@ -554,8 +577,14 @@ pub fn run(args: TrustArgs) -> u8 {
     match result {
         Ok(Outcome::Text(text)) => super::print(&text),
         Ok(Outcome::Apply(plan)) => {
-            match super::trust_apply::apply(&plan, args.yes, args.copy_permissions_from.as_deref())
-            {
+            let trail = (args.evidence == Some(Evidence::Cloudtrail))
+                .then_some(args.cloudtrail_regions.as_slice());
+            match super::trust_apply::apply(
+                &plan,
+                args.yes,
+                args.copy_permissions_from.as_deref(),
+                trail,
+            ) {
                 Ok(()) => exit::CLEAN,
                 Err(error) => {
                     eprintln!("error: {error}");

@@ -349,6 +349,43 @@ fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeM
     out
 }
 
+/// What the user's access keys called, from CloudTrail (90 days, `regions` or every enabled one).
+async fn trail_calls(
+    client: &Client,
+    user: &str,
+    regions: &[String],
+) -> Result<Vec<evidence::ObservedCalls>, String> {
+    let keys = client
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| iam_error("ListAccessKeys", &e))?;
+    let trail = crate::cloudtrail::CloudTrail::connect(regions)
+        .await
+        .map_err(|e| e.to_string())?;
+    let since = crate::campaign::time::now() - crate::cloudtrail::DAYS * 86_400;
+    let mut events = Vec::new();
+    for key in keys.access_key_metadata() {
+        let Some(id) = key.access_key_id() else {
+            continue;
+        };
+        let history = trail.key_events(id, since).await;
+        for (region, error) in &history.failed {
+            eprintln!("warning: CloudTrail in {region}: {error}");
+        }
+        for region in &history.truncated {
+            eprintln!(
+                "warning: CloudTrail in {region}: only the newest {} events of {} were read",
+                crate::cloudtrail::MAX_PAGES * 50,
+                crate::detect::aws_key_literal::mask_key_id(id)
+            );
+        }
+        events.extend(history.events);
+    }
+    Ok(evidence::observed_calls(&events))
+}
+
 /// IAM's service-last-accessed data for the user, with action-level detail where IAM tracks it
 /// (`GenerateServiceLastAccessedDetails`, then `GetServiceLastAccessedDetails` until done).
 async fn last_accessed(client: &Client, user: &str) -> Result<Vec<evidence::ServiceUse>, String> {
@@ -599,7 +636,12 @@ fn confirm(yes: bool) -> Result<(), ApplyError> {
     }
 }
 
-async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Result<(), ApplyError> {
+async fn run_async(
+    plan: &TrustPlan,
+    yes: bool,
+    copy_from: Option<&str>,
+    trail: Option<&[String]>,
+) -> Result<(), ApplyError> {
     // IAM is global, but the SDK refuses to sign without a region.
     let region = aws_config::meta::region::RegionProviderChain::default_provider()
         .or_else(aws_config::Region::new("us-east-1"));
@@ -639,6 +681,16 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
             let documents = policy_documents(&client, copied)
                 .await
                 .map_err(ApplyError::Iam)?;
+            let calls = match trail {
+                Some(regions) => match trail_calls(&client, user, regions).await {
+                    Ok(calls) => Some(calls),
+                    Err(message) => {
+                        eprintln!("warning: no CloudTrail evidence for IAM user {user}: {message}");
+                        None
+                    }
+                },
+                None => None,
+            };
             match last_accessed(&client, user).await {
                 Ok(uses) => {
                     for role in plan
@@ -651,7 +703,12 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
                                 "role {}: inferred / observed / granted to IAM user {user}:",
                                 role.name
                             );
-                            for line in evidence::table(&inferred.statements, &uses, &documents) {
+                            for line in evidence::table(
+                                &inferred.statements,
+                                &uses,
+                                calls.as_deref(),
+                                &documents,
+                            ) {
                                 eprintln!("{line}");
                             }
                         }
@@ -738,10 +795,16 @@ async fn run_async(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Resu
 }
 
 /// Applies the plan, printing the changes on stderr and the summary on stdout.
-pub fn apply(plan: &TrustPlan, yes: bool, copy_from: Option<&str>) -> Result<(), ApplyError> {
+/// `trail`: with `--evidence cloudtrail`, the regions to read (empty: every enabled region).
+pub fn apply(
+    plan: &TrustPlan,
+    yes: bool,
+    copy_from: Option<&str>,
+    trail: Option<&[String]>,
+) -> Result<(), ApplyError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ApplyError::Runtime)?;
-    runtime.block_on(run_async(plan, yes, copy_from))
+    runtime.block_on(run_async(plan, yes, copy_from, trail))
 }

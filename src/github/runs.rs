@@ -1,5 +1,6 @@
 //! Failed workflow runs for diagnosis (effects): the failed runs of a branch since a time,
-//! a run's jobs, and a job's log (`…/logs` answers with a redirect to the log's text).
+//! a run's jobs, a job's log (`…/logs` answers with a redirect to the log's text); and for
+//! key attribution, every run's span since a time and the Actions runners' address ranges.
 
 use super::GitHubError;
 use super::read::{GitHubReader, percent_encode};
@@ -118,5 +119,79 @@ impl GitHubReader {
             )
             .await?;
         Ok(reply.body)
+    }
+}
+
+/// A run's span, for placing an access key's API calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSpan {
+    pub id: u64,
+    /// The workflow file; GitHub may append `@REF`.
+    pub path: String,
+    /// RFC 3339: `run_started_at` (the latest attempt's start) and `updated_at`.
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+impl GitHubReader {
+    /// Runs of every branch and event created at or after `since` (RFC 3339), newest first, at
+    /// most `max_pages` pages of 100; `true` when more were left.
+    pub async fn runs_since(
+        &self,
+        owner: &str,
+        repo: &str,
+        since: &str,
+        max_pages: usize,
+    ) -> Result<(Vec<RunSpan>, bool), GitHubError> {
+        let what = format!("workflow runs of {owner}/{repo}");
+        let mut out = Vec::new();
+        for page in 1..=max_pages {
+            let reply = self
+                .get(
+                    &format!(
+                        "/repos/{owner}/{repo}/actions/runs?created=%3E%3D{}&per_page=100&page={page}",
+                        percent_encode(since)
+                    ),
+                    "application/vnd.github+json",
+                    &what,
+                )
+                .await?;
+            let has_next = reply
+                .headers
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l.contains("rel=\"next\""));
+            let value = reply.json(&what)?;
+            let runs = value["workflow_runs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let count = runs.len();
+            out.extend(runs.iter().map(|r| {
+                let created = r["created_at"].as_str().unwrap_or_default();
+                RunSpan {
+                    id: r["id"].as_u64().unwrap_or_default(),
+                    path: r["path"].as_str().unwrap_or_default().to_string(),
+                    started_at: r["run_started_at"].as_str().unwrap_or(created).to_string(),
+                    updated_at: r["updated_at"].as_str().unwrap_or(created).to_string(),
+                }
+            }));
+            if !has_next || count == 0 {
+                return Ok((out, false));
+            }
+        }
+        Ok((out, true))
+    }
+
+    /// The address ranges of GitHub-hosted Actions runners (`GET /meta`, `actions`).
+    pub async fn actions_ranges(&self) -> Result<Vec<String>, GitHubError> {
+        let what = "GitHub's address ranges (GET /meta)";
+        let v = self.get_json("/meta", what).await?;
+        Ok(v["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect())
     }
 }

@@ -1477,3 +1477,187 @@ fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
     );
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+/// `status --suggest-key-map`: each used key's CloudTrail events (served by the IAM front, in
+/// two regions, more than one page for one key) placed in the repositories' runs of the
+/// workflows that use the old secrets, from GitHub's Actions ranges; the proposal is a key
+/// map `status --key-map` then adopts, and nothing printed shows a full key id.
+#[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
+fn key_map_suggested_from_cloudtrail_evidence() {
+    use common::moto::TrailEvent;
+    common::moto::require("key attribution");
+    let front = common::moto::IamFront::start();
+    front.set_regions(&["eu-west-1", "us-east-1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    let org = common::moto::unique("evidence");
+    let [api_user, web_user, idle_user] =
+        ["api", "web", "idle"].map(|n| common::moto::unique(&format!("ci-evidence-{n}")));
+    let (api_key, api_secret) = user_with_key(&api_user);
+    let (web_key, web_secret) = user_with_key(&web_user);
+    let (idle_key, idle_secret) = user_with_key(&idle_user);
+    for (id, secret) in [
+        (&api_key, &api_secret),
+        (&web_key, &web_secret),
+        (&idle_key, &idle_secret),
+    ] {
+        use_key(id, secret);
+    }
+
+    const LINT: &str = ".github/workflows/lint.yml";
+    let mut world = World::default();
+    world.actions_ranges = vec!["4.148.0.0/16".into(), "2a01:111:f403::/48".into()];
+    for name in ["api", "web"] {
+        world
+            .repo(&org, name, &[(WORKFLOW, OLD), (LINT, "on: push\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make lint\n")])
+            .secrets = vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    }
+    let api = format!("{org}/api");
+    let web = format!("{org}/web");
+    let day = 86_400;
+    for age in [3 * day, 2 * day, day] {
+        world.run(&api, WORKFLOW, "success", age);
+    }
+    for age in [5 * day, 4 * day] {
+        world.run(&web, WORKFLOW, "success", age);
+    }
+    // A lint run (no AWS secrets) at the time of a stray runner call.
+    world.run(&web, LINT, "success", 6 * day);
+    let now = migrate::campaign::time::now();
+    let event = |region: &'static str, at: i64, ip: &str| TrailEvent {
+        region,
+        time: at,
+        source: "s3.amazonaws.com",
+        name: "ListBuckets",
+        source_ip: ip.to_string(),
+    };
+    // 60 calls inside api's three runs, split over two regions (us-east-1 needs two pages),
+    // and one from a laptop.
+    let mut api_events: Vec<TrailEvent> = (0..60)
+        .map(|i| {
+            let run_start = now - [3 * day, 2 * day, day][i % 3];
+            let region = if i < 55 { "us-east-1" } else { "eu-west-1" };
+            event(region, run_start + 10 + (i as i64 % 40), "4.148.12.7")
+        })
+        .collect();
+    api_events.push(event("us-east-1", now - 10 * day, "203.0.113.7"));
+    front.set_key_events(&api_key, api_events);
+    // web's key: its two runs (IPv6 runners), and a call inside the lint run.
+    front.set_key_events(
+        &web_key,
+        vec![
+            event("eu-west-1", now - 5 * day + 20, "2a01:111:f403:c10c::5"),
+            event("eu-west-1", now - 4 * day + 20, "2a01:111:f403:c10c::6"),
+            event("eu-west-1", now - 6 * day + 20, "2a01:111:f403:c10c::7"),
+        ],
+    );
+
+    let proposal = dir.path().join("proposed.toml");
+    let fake = FakeGitHub::start(world);
+    let mut cmd = command(
+        &fake,
+        &ledger,
+        &[
+            "status",
+            "--org",
+            &org,
+            "--suggest-key-map",
+            proposal.to_str().unwrap(),
+        ],
+    );
+    for service in ["IAM", "CLOUDTRAIL", "ACCOUNT"] {
+        cmd.env(format!("AWS_ENDPOINT_URL_{service}"), &front.url);
+    }
+    let r = finish(cmd);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for key in [&api_key, &web_key, &idle_key] {
+        assert!(
+            !r.stdout.contains(key.as_str()) && !r.stderr.contains(key.as_str()),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(
+        r.stderr.contains(&format!(
+            "(user {api_user}): {api} (high confidence, 3 runs, 60 of 60 runner calls)"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("wrote the proposed key map"),
+        "{}",
+        r.stderr
+    );
+
+    let text = std::fs::read_to_string(&proposal).unwrap();
+    let map = migrate::campaign::keymap::KeyMap::parse(&text).unwrap();
+    use migrate::campaign::keymap::KeyRef;
+    assert_eq!(
+        map.repos.get(&api),
+        Some(&vec![KeyRef::AccessKey(api_key.clone())]),
+        "{text}"
+    );
+    assert_eq!(
+        map.repos.get(&web),
+        Some(&vec![KeyRef::AccessKey(web_key.clone())]),
+        "{text}"
+    );
+    assert!(!text.contains(&idle_key), "{text}");
+    assert!(
+        text.contains("60 of 60 calls from GitHub Actions runners fell inside 3 run(s)"),
+        "{text}"
+    );
+    assert!(text.contains("confidence high"), "{text}");
+    assert!(
+        text.contains("1 other call(s) came from outside GitHub's Actions ranges"),
+        "{text}"
+    );
+    // The lint run uses no old secret: the call inside it is explained by no campaign run.
+    assert!(
+        text.contains("2 of 3 calls from GitHub Actions runners fell inside 2 run(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 runner call(s) fell inside no run of the campaign's repositories"),
+        "{text}"
+    );
+    assert!(text.contains("eu-west-1, us-east-1"), "{text}");
+
+    // Two requests a second at most per region.
+    let lookups = front.lookups();
+    for region in ["eu-west-1", "us-east-1"] {
+        let times: Vec<std::time::Instant> = lookups
+            .iter()
+            .filter(|(r, _)| r == region)
+            .map(|(_, t)| *t)
+            .collect();
+        assert!(times.len() >= 2, "{lookups:?}");
+        for pair in times.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= Duration::from_millis(450),
+                "{region}: {lookups:?}"
+            );
+        }
+    }
+
+    // Adopted as the key map, the keys show up in status.
+    let mut cmd = command(
+        &fake,
+        &ledger,
+        &[
+            "status",
+            "--key-map",
+            proposal.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    cmd.env("AWS_ENDPOINT_URL_IAM", &front.url);
+    let r = finish(cmd);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let keys = repo_row(&doc, &api)["keys"].to_string();
+    assert!(keys.contains(&api_key[api_key.len() - 4..]), "{keys}");
+}

@@ -575,3 +575,87 @@ fn apply_shows_inferred_observed_and_granted_for_each_role() {
     }
     assert!(!run.stderr.contains("lambda:*"), "{}", run.stderr);
 }
+
+/// `--evidence cloudtrail`: the user's keys' CloudTrail calls (served by the IAM front) become
+/// a column of the table, and what the keys called that the workflow does not seem to need is a
+/// row of its own.
+#[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
+fn apply_adds_the_keys_cloudtrail_calls_to_the_table() {
+    common::moto::require("the CloudTrail evidence");
+    use common::moto::TrailEvent;
+    let front = common::moto::IamFront::start();
+    let repo = common::moto::unique("trail");
+    let user = user_with_policy(
+        &repo,
+        "trail",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","ec2:*"],"Resource":"*"}]}"#,
+    );
+    let key = common::moto::iam(async |client: Client| {
+        let key = client
+            .create_access_key()
+            .user_name(&user)
+            .send()
+            .await
+            .unwrap();
+        key.access_key().unwrap().access_key_id().to_string()
+    });
+    let at = migrate::campaign::time::parse("2026-11-20T09:00:00Z").unwrap();
+    let event =
+        |region: &'static str, time: i64, name: &'static str, source: &'static str| TrailEvent {
+            region,
+            time,
+            source,
+            name,
+            source_ip: "4.148.0.1".into(),
+        };
+    front.set_key_events(
+        &key,
+        vec![
+            event("eu-west-1", at, "PutBucketPolicy", "s3.amazonaws.com"),
+            event("eu-west-1", at + 60, "PutBucketPolicy", "s3.amazonaws.com"),
+            event("us-east-1", at + 120, "RunInstances", "ec2.amazonaws.com"),
+            // Not among the regions asked for: not read.
+            event("ap-south-1", at, "TerminateInstances", "ec2.amazonaws.com"),
+        ],
+    );
+    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug"])
+        .arg(format!("octo-org/{repo}"))
+        .args(["--default-branch", "main", "--apply", "--yes"])
+        .args(["--copy-permissions-from", &user])
+        .args([
+            "--evidence",
+            "cloudtrail",
+            "--cloudtrail-regions",
+            "eu-west-1,us-east-1",
+            &dir,
+        ])
+        .env("AWS_ENDPOINT_URL_IAM", &front.url)
+        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &front.url)
+        .output()
+        .unwrap();
+    let run = Run::of(output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains(&key), "{}", run.stderr);
+    let rows: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for expected in [
+        "action inferred from the workflow observed (IAM last accessed) observed (CloudTrail) granted to the user",
+        "s3:PutObject yes (AwsS3SyncL20) no data data event: not in LookupEvents yes",
+        "s3:PutBucketPolicy no no data 2 calls, last 2026-11-20T09:01:00Z (not inferred)",
+        "ec2:RunInstances no no data 1 calls, last 2026-11-20T09:02:00Z (not inferred)",
+    ] {
+        assert!(
+            rows.iter().any(|r| r == expected),
+            "{expected}\n{}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains("TerminateInstances"), "{}", run.stderr);
+}

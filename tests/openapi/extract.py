@@ -25,6 +25,7 @@ OPERATIONS = [
     ("get", "/orgs/{org}/installation"),
     ("delete", "/orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"),
     ("get", "/orgs/{org}/repos"),
+    ("get", "/meta"),
     ("get", "/rate_limit"),
     ("get", "/repos/{owner}/{repo}"),
     ("get", "/repos/{owner}/{repo}/actions/oidc/customization/sub"),

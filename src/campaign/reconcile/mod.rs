@@ -16,12 +16,14 @@ use crate::github::{ConditionalCache, GitHubError, GitHubReader};
 use crate::iam_keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
 
+mod evidence;
 pub mod failures;
 mod iam;
 pub mod preflight;
 mod runs;
 mod settle;
 
+pub use evidence::{Proposal, propose_key_map};
 use iam::{look_up, roles, suggestions};
 use runs::verifications;
 pub use settle::deactivated_at;
@@ -37,6 +39,8 @@ pub enum CampaignError {
     Iam(#[from] IamKeyError),
     #[error(transparent)]
     KeyMap(#[from] super::keymap::KeyMapError),
+    #[error(transparent)]
+    CloudTrail(#[from] crate::cloudtrail::CloudTrailError),
     #[error(
         "no repositories to look at: pass --org ORG or --repo OWNER/REPO (the ledger has no target recorded yet)"
     )]
@@ -82,6 +86,10 @@ pub struct Truth {
     pub preflight: BTreeMap<String, Vec<crate::trust::preflight::Row>>,
     /// Failed runs of migrated workflows, explained, by repository.
     pub failures: BTreeMap<String, Vec<failures::Failure>>,
+    /// Per repository, the workflow files whose jobs get static keys (`None`: any of its
+    /// workflows may, through a reusable workflow or composite action that does): the runs an
+    /// old key's calls can come from.
+    pub key_workflows: BTreeMap<String, Option<BTreeSet<String>>>,
 }
 
 /// The target recorded in the ledger, or the one given now (which is then recorded).
@@ -179,6 +187,28 @@ pub async fn gather(
     };
     for e in &scan.report.errors {
         truth.errors.push(format!("{}: {}", e.path, e.message));
+    }
+
+    for file in &scan.report.files {
+        let Some(repo) = &file.repository else {
+            continue;
+        };
+        if file.findings.iter().all(|f| f.secrets.is_empty()) {
+            continue;
+        }
+        let shared =
+            file.kind == crate::workflow::FileKind::CompositeAction || file.triggers.workflow_call;
+        let entry = truth
+            .key_workflows
+            .entry(repo.clone())
+            .or_insert_with(|| Some(BTreeSet::new()));
+        match (shared, entry.as_mut()) {
+            (true, _) => *entry = None,
+            (false, Some(paths)) => {
+                paths.insert(file.path.clone());
+            }
+            (false, None) => {}
+        }
     }
 
     // Every secret name each repository's default branch names, whatever the severity.

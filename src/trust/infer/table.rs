@@ -115,7 +115,7 @@ impl Tables {
         self.known.get(key).map_or(&[], Vec::as_slice)
     }
 
-    fn resource_types(&self, action: &str) -> Option<&'static str> {
+    pub(crate) fn resource_types(&self, action: &str) -> Option<&'static str> {
         Some(field(sorted_row(ACTIONS, &[action])?, 1).unwrap_or(""))
     }
 

@@ -1,6 +1,7 @@
 //! Tests against moto's IAM server (`AWS_ENDPOINT_URL_IAM`, started by `.ci/run`): whether it
 //! is there, names no earlier run used, an IAM client on the standard credential chain, and an
-//! endpoint in front of moto for the one IAM call moto lacks.
+//! endpoint in front of moto for the IAM calls moto lacks, and for CloudTrail's `LookupEvents`
+//! and Account's `ListRegions` (moto has neither).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -112,6 +113,23 @@ struct FrontState {
     denied: Arc<Mutex<Vec<String>>>,
     /// User name → the services its keys used (service-last-accessed data).
     last_accessed: Arc<Mutex<BTreeMap<String, Vec<ServiceUse>>>>,
+    /// The account's enabled regions (`ListRegions`).
+    regions: Arc<Mutex<Vec<String>>>,
+    /// Access key id → its CloudTrail events.
+    trail: Arc<Mutex<BTreeMap<String, Vec<TrailEvent>>>>,
+    /// Every `LookupEvents` request: (region, when it arrived).
+    lookups: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+}
+
+/// One CloudTrail management event of an access key.
+#[derive(Clone, Debug)]
+pub struct TrailEvent {
+    pub region: &'static str,
+    /// Unix seconds.
+    pub time: i64,
+    pub source: &'static str,
+    pub name: &'static str,
+    pub source_ip: String,
 }
 
 /// One service's last use, as `GetServiceLastAccessedDetails` reports it: namespace, last
@@ -176,6 +194,25 @@ impl IamFront {
             .insert(user.to_string(), services);
     }
 
+    /// The regions `ListRegions` reports as enabled.
+    pub fn set_regions(&self, regions: &[&str]) {
+        *self.state.regions.lock().expect("lock") = regions.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// CloudTrail's management events of access key `key_id`.
+    pub fn set_key_events(&self, key_id: &str, events: Vec<TrailEvent>) {
+        self.state
+            .trail
+            .lock()
+            .expect("lock")
+            .insert(key_id.to_string(), events);
+    }
+
+    /// Every `LookupEvents` request so far: (region, arrival).
+    pub fn lookups(&self) -> Vec<(String, std::time::Instant)> {
+        self.state.lookups.lock().expect("lock").clone()
+    }
+
     /// `user` has `n` service-specific credentials (CodeCommit, say).
     pub fn set_service_credentials(&self, user: &str, n: usize) {
         self.state
@@ -193,6 +230,14 @@ async fn front(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::response::Response {
+    if uri.path() == "/listRegions" {
+        return list_regions(&state, &body);
+    }
+    if headers.get("x-amz-target").and_then(|t| t.to_str().ok())
+        == Some("CloudTrail_20131101.LookupEvents")
+    {
+        return lookup_events(&state, &headers, &body);
+    }
     let form = String::from_utf8_lossy(&body).into_owned();
     let param = |name: &str| {
         form.split('&')
@@ -377,4 +422,137 @@ async fn front(
     response
         .body(axum::body::Body::from(reply[split + 4..].to_vec()))
         .expect("response")
+}
+
+/// Account `ListRegions` (REST-JSON, shapes from the Account API reference): the enabled
+/// regions, filtered by `RegionOptStatusContains`.
+fn list_regions(state: &FrontState, body: &[u8]) -> axum::response::Response {
+    let input: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let wanted: Vec<&str> = input["RegionOptStatusContains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str())
+        .collect();
+    let regions: Vec<serde_json::Value> = state
+        .regions
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|r| serde_json::json!({"RegionName": r, "RegionOptStatus": "ENABLED_BY_DEFAULT"}))
+        .filter(|_| wanted.is_empty() || wanted.contains(&"ENABLED_BY_DEFAULT"))
+        .collect();
+    (
+        [("content-type", "application/json")],
+        serde_json::json!({ "Regions": regions }).to_string(),
+    )
+        .into_response()
+}
+
+/// CloudTrail `LookupEvents` (JSON 1.1, shapes and limits from the CloudTrail API reference):
+/// one lookup attribute, at most 50 results a page, events newest first, in the region the
+/// request was signed for.
+fn lookup_events(
+    state: &FrontState,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> axum::response::Response {
+    let invalid = |message: &str| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            [("content-type", "application/x-amz-json-1.1")],
+            serde_json::json!({"__type": "InvalidLookupAttributesException", "message": message})
+                .to_string(),
+        )
+            .into_response()
+    };
+    // `Credential=AKID/20261201/eu-west-1/cloudtrail/aws4_request`.
+    let region = headers
+        .get("authorization")
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or_default()
+        .to_string();
+    state
+        .lookups
+        .lock()
+        .expect("lock")
+        .push((region.clone(), std::time::Instant::now()));
+    let input: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let attributes = input["LookupAttributes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if attributes.len() != 1 {
+        return invalid("exactly one lookup attribute is allowed");
+    }
+    if attributes[0]["AttributeKey"] != "AccessKeyId" {
+        return invalid("this front looks up AccessKeyId only");
+    }
+    let max = input["MaxResults"].as_u64().unwrap_or(50);
+    if !(1..=50).contains(&max) {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            [("content-type", "application/x-amz-json-1.1")],
+            serde_json::json!({"__type": "InvalidMaxResultsException", "message": "MaxResults must be 1 to 50"}).to_string(),
+        )
+            .into_response();
+    }
+    let start = input["StartTime"].as_f64().unwrap_or(0.0) as i64;
+    let key = attributes[0]["AttributeValue"].as_str().unwrap_or_default();
+    let mut events: Vec<TrailEvent> = state
+        .trail
+        .lock()
+        .expect("lock")
+        .get(key)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.region == region && e.time >= start)
+        .collect();
+    events.sort_by_key(|e| std::cmp::Reverse(e.time));
+    let offset: usize = input["NextToken"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("page-"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<serde_json::Value> = events
+        .iter()
+        .skip(offset)
+        .take(max as usize)
+        .enumerate()
+        .map(|(i, e)| {
+            let record = serde_json::json!({
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "IAMUser", "accessKeyId": key},
+                "eventTime": migrate::campaign::time::format(e.time),
+                "eventSource": e.source,
+                "eventName": e.name,
+                "awsRegion": e.region,
+                "sourceIPAddress": e.source_ip,
+                "userAgent": "aws-cli/2.22.0 md/command#s3.sync",
+            });
+            serde_json::json!({
+                "EventId": format!("{key}-{}", offset + i),
+                "EventName": e.name,
+                "ReadOnly": "false",
+                "AccessKeyId": key,
+                "EventTime": e.time,
+                "EventSource": e.source,
+                "Username": "ci",
+                "Resources": [],
+                "CloudTrailEvent": record.to_string(),
+            })
+        })
+        .collect();
+    let mut reply = serde_json::json!({ "Events": page });
+    if offset + (max as usize) < events.len() {
+        reply["NextToken"] = serde_json::json!(format!("page-{}", offset + max as usize));
+    }
+    (
+        [("content-type", "application/x-amz-json-1.1")],
+        reply.to_string(),
+    )
+        .into_response()
 }

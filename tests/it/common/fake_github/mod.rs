@@ -341,6 +341,21 @@ fn app_gate(
     if operation == "rate-limit/get" {
         return Some(rate_limit(s, caller));
     }
+    if operation == "meta/get" {
+        // Public: any caller, no organization.
+        return Some(json_response(
+            StatusCode::OK,
+            serde_json::json!({
+                "verifiable_password_authentication": false,
+                "actions": s.world.actions_ranges,
+                "actions_macos": [],
+                "hooks": [],
+                "web": [],
+                "api": [],
+                "git": [],
+            }),
+        ));
+    }
     let fake_app = s.app.as_mut()?;
     let param = |name: &str| {
         params

@@ -321,6 +321,8 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
                         "id": r.id, "path": r.path, "head_branch": r.head_branch, "head_sha": r.head_sha,
                         "status": "completed", "conclusion": r.conclusion, "event": r.event,
                         "created_at": super::state::rfc3339(r.created_at),
+                        "run_started_at": super::state::rfc3339(r.created_at),
+                        "updated_at": super::state::rfc3339(r.created_at + 60),
                         "html_url": format!("https://github.example/{}/actions/runs/{}", repo.slug(), r.id),
                     })
                 })

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 pub struct World {
     pub orgs: BTreeMap<String, Org>,
     pub repos: BTreeMap<String, Repo>,
+    /// GitHub-hosted runners' address ranges (`GET /meta`, `actions`).
+    pub actions_ranges: Vec<String>,
     next_id: u64,
     next_sha: u64,
 }
