@@ -17,7 +17,21 @@ pub struct JobSteps {
     /// The `aws-region` of the job's configure-aws-credentials step, or `AWS_REGION` /
     /// `AWS_DEFAULT_REGION` in its env, as written (may hold `${{ }}`).
     pub region: Option<String>,
+    /// The deployment environment the job runs in: its variables override the repository's.
+    pub environment: JobEnvironment,
     pub steps: Vec<StepRecord>,
+}
+
+/// Which environment's Actions variables a job's `${{ vars.NAME }}` reads first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum JobEnvironment {
+    /// No `environment:`: the repository's and organization's variables.
+    #[default]
+    None,
+    /// `environment: production` (or `name: production`).
+    Named(String),
+    /// An expression, or the steps of a composite action (whose caller decides).
+    Unknown,
 }
 
 /// One step: where it is, the env it sees and what it does.
@@ -58,6 +72,7 @@ impl JobSteps {
         JobSteps {
             job: self.job.clone(),
             region: self.region.as_deref().map(put),
+            environment: self.environment.clone(),
             steps: self
                 .steps
                 .iter()
@@ -209,6 +224,21 @@ fn job_region(job: &Job<'_>, env: &BTreeMap<String, String>) -> Option<String> {
         .or_else(|| env.get("AWS_DEFAULT_REGION").cloned())
 }
 
+fn job_environment(job: &Job<'_>) -> JobEnvironment {
+    if job.id.is_none() {
+        return JobEnvironment::Unknown;
+    }
+    match job.environment() {
+        None => JobEnvironment::None,
+        Some(node) => match node.as_str() {
+            Some(name) if !name.contains("${{") && !name.trim().is_empty() => {
+                JobEnvironment::Named(name.trim().to_string())
+            }
+            _ => JobEnvironment::Unknown,
+        },
+    }
+}
+
 /// The recorded steps of the jobs `wanted` picks (by id; `None` for a composite action), in
 /// file order.
 pub fn read(
@@ -230,6 +260,7 @@ pub fn read(
             JobSteps {
                 job: job.id.map(str::to_string),
                 region: job_region(job, &env),
+                environment: job_environment(job),
                 steps: job
                     .steps()
                     .iter()

@@ -62,6 +62,9 @@ pub struct RepoRecord {
     /// compiler (`trust --permissions inferred`) where the repository has findings.
     #[serde(skip)]
     pub variables: BTreeMap<String, String>,
+    /// Each environment's own variables (environment → name → value), read with `variables`.
+    #[serde(skip)]
+    pub environment_variables: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -157,6 +160,7 @@ pub async fn scan(
             campaign_pulls: repo.campaign_pulls.clone(),
             environments: repo.environments.clone(),
             variables: BTreeMap::new(),
+            environment_variables: BTreeMap::new(),
         });
         if skip.is_some() {
             continue;
@@ -222,7 +226,16 @@ pub async fn scan(
             };
             let variables = match filters.step_records {
                 scan::StepRecords::Skip => None,
-                scan::StepRecords::Keep => Some(reader.repo_variables(&owner, &name).await),
+                scan::StepRecords::Keep => Some(
+                    async {
+                        let own = reader.repo_variables(&owner, &name).await?;
+                        let by_environment = reader
+                            .environment_variables(&owner, &name, environments.as_deref())
+                            .await?;
+                        Ok::<_, crate::github::GitHubError>((own, by_environment))
+                    }
+                    .await,
+                ),
             };
             (secrets, oidc, variables)
         }
@@ -233,7 +246,10 @@ pub async fn scan(
         let record = &mut records[i];
         match variables {
             None => {}
-            Some(Ok(variables)) => record.variables = variables,
+            Some(Ok((own, by_environment))) => {
+                record.variables = own;
+                record.environment_variables = by_environment;
+            }
             // Without them `vars.X` stays unknown (`*` for that action, with a warning).
             Some(Err(e)) => report
                 .errors

@@ -441,7 +441,7 @@ fn remote_identities(
 type Identities = BTreeMap<RepoKey, RepoIdentity>;
 
 /// Actions variables by repository slug (`OWNER/REPO` → name → value).
-type RepoVariables = BTreeMap<String, BTreeMap<String, String>>;
+type RepoVariables = BTreeMap<String, GitHubSettings>;
 
 /// Scans GitHub. A target that yields no repository at all (unknown organization, no access)
 /// is an error, not an empty plan.
@@ -476,7 +476,15 @@ fn read_github(
     let variables = remote
         .repositories
         .iter()
-        .map(|r| (r.repository.clone(), r.variables.clone()))
+        .map(|r| {
+            (
+                r.repository.clone(),
+                GitHubSettings {
+                    variables: r.variables.clone(),
+                    environment_variables: r.environment_variables.clone(),
+                },
+            )
+        })
         .collect();
     Ok((remote.report, identities, variables))
 }
@@ -521,9 +529,7 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     // A GitHub repository's files are not at hand, but its variables are.
     let open = move |key: &RepoKey| -> Box<dyn RepoFiles> {
         match key {
-            RepoKey::GitHub(slug) => Box::new(GitHubSettings {
-                variables: variables.get(slug).cloned().unwrap_or_default(),
-            }),
+            RepoKey::GitHub(slug) => Box::new(variables.get(slug).cloned().unwrap_or_default()),
             RepoKey::Checkout(_) => repo_files(key),
         }
     };

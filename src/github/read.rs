@@ -537,6 +537,62 @@ impl GitHubReader {
         Ok(out)
     }
 
+    /// The repository's environments: `known` from discovery, else listed.
+    async fn environment_names(
+        &self,
+        owner: &str,
+        repo: &str,
+        known: Option<&[String]>,
+        what: &str,
+    ) -> Result<Vec<String>, GitHubError> {
+        Ok(match known {
+            Some(known) => known.to_vec(),
+            None => self
+                .paginate(
+                    &format!("/repos/{owner}/{repo}/environments"),
+                    "environments",
+                    what,
+                )
+                .await?
+                .iter()
+                .filter_map(|e| e["name"].as_str().map(str::to_string))
+                .collect(),
+        })
+    }
+
+    /// Each environment's own Actions variables, which override the repository's for a job
+    /// in that environment. `known_environments` (from discovery) saves listing them again.
+    pub async fn environment_variables(
+        &self,
+        owner: &str,
+        repo: &str,
+        known_environments: Option<&[String]>,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, GitHubError> {
+        let what = format!("environment variables of {owner}/{repo}");
+        let mut out = BTreeMap::new();
+        let environments = self
+            .environment_names(owner, repo, known_environments, &what)
+            .await?;
+        for environment in &environments {
+            let path = format!(
+                "/repos/{owner}/{repo}/environments/{}/variables",
+                percent_encode(environment)
+            );
+            let mut values = BTreeMap::new();
+            for variable in self.paginate(&path, "variables", &what).await? {
+                if let (Some(name), Some(value)) =
+                    (variable["name"].as_str(), variable["value"].as_str())
+                {
+                    values.insert(name.to_string(), value.to_string());
+                }
+            }
+            if !values.is_empty() {
+                out.insert(environment.clone(), values);
+            }
+        }
+        Ok(out)
+    }
+
     /// Secret names at the repository and environment level. `known_environments` (from
     /// discovery) saves listing the environments again.
     pub async fn repo_secrets(
@@ -561,19 +617,9 @@ impl GitHubReader {
             .await?,
         );
         let mut environments = Vec::new();
-        let envs: Vec<String> = match known_environments {
-            Some(known) => known.to_vec(),
-            None => self
-                .paginate(
-                    &format!("/repos/{owner}/{repo}/environments"),
-                    "environments",
-                    &what,
-                )
-                .await?
-                .iter()
-                .filter_map(|e| e["name"].as_str().map(str::to_string))
-                .collect(),
-        };
+        let envs = self
+            .environment_names(owner, repo, known_environments, &what)
+            .await?;
         for env_name in &envs {
             let env_name = env_name.as_str();
             let encoded = percent_encode(env_name);

@@ -476,3 +476,58 @@ fn variables_from_github_name_the_resources() {
         run.stderr
     );
 }
+
+/// A job in an environment reads that environment's variables first, as the runner does: the
+/// production job's policy names the production bucket, the staging job's the staging one
+/// (the repository's value where the environment has none).
+#[test]
+fn environment_variables_override_the_repositorys_for_jobs_in_that_environment() {
+    let mut world = World::default();
+    let job = |id: &str, environment: &str| {
+        format!(
+            "  {id}:\n    runs-on: ubuntu-latest\n{environment}    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{{{ secrets.AWS_ACCESS_KEY_ID }}}}\n          aws-secret-access-key: ${{{{ secrets.AWS_SECRET_ACCESS_KEY }}}}\n          aws-region: eu-west-1\n      - run: aws s3 sync dist s3://${{{{ vars.SITE_BUCKET }}}}/\n"
+        )
+    };
+    let workflow = format!(
+        "name: deploy\non:\n  push:\n    branches: [main]\njobs:\n{}{}",
+        job("production", "    environment: production\n"),
+        job("staging", "    environment:\n      name: staging\n"),
+    );
+    let repo = world.repo(
+        "acme",
+        "site",
+        &[(".github/workflows/deploy.yml", workflow.as_str())],
+    );
+    repo.variables
+        .insert("SITE_BUCKET".into(), "acme-site-repo".into());
+    for environment in ["production", "staging"] {
+        repo.environments.insert(environment.into(), Vec::new());
+    }
+    repo.environment_variables.insert(
+        "production".into(),
+        [("SITE_BUCKET".to_string(), "acme-site-prod".to_string())].into(),
+    );
+    let fake = FakeGitHub::start(world);
+    let run = trust(&fake, &["--repo", "acme/site", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let policies: Vec<String> = doc["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["permission_policy"].to_string())
+        .collect();
+    let all = policies.join("\n");
+    assert!(all.contains("arn:aws:s3:::acme-site-prod"), "{all}");
+    assert!(all.contains("arn:aws:s3:::acme-site-repo"), "{all}");
+    assert!(!run.stderr.contains("vars.SITE_BUCKET"), "{}", run.stderr);
+    fake.with(|s| {
+        let asked: Vec<&str> = s
+            .log
+            .iter()
+            .filter(|l| l.operation == "actions/list-environment-variables")
+            .map(|l| l.path.as_str())
+            .collect();
+        assert_eq!(asked.len(), 2, "{asked:?}");
+    });
+}

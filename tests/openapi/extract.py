@@ -40,6 +40,7 @@ OPERATIONS = [
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
     ("get", "/repos/{owner}/{repo}/environments"),
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}/variables"),
     ("delete", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"),
     ("post", "/repos/{owner}/{repo}/git/blobs"),
     ("post", "/repos/{owner}/{repo}/git/commits"),

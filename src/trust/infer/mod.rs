@@ -11,7 +11,7 @@ pub mod table;
 
 use std::collections::BTreeMap;
 
-use crate::aws_steps::{JobSteps, StepAction, StepRecord};
+use crate::aws_steps::{JobEnvironment, JobSteps, StepAction, StepRecord};
 
 /// Read access to the repository a workflow belongs to (task definitions, Terraform backends,
 /// scripts a step runs). Paths are relative to the repository root.
@@ -19,8 +19,9 @@ pub trait RepoFiles {
     fn read(&self, path: &str) -> Option<String>;
     /// The files directly in a directory (`""` is the root), relative to the root.
     fn list(&self, dir: &str) -> Vec<String>;
-    /// The value of an Actions variable (`${{ vars.NAME }}`), where it was read from GitHub.
-    fn variable(&self, _name: &str) -> Option<&str> {
+    /// The value of an Actions variable (`${{ vars.NAME }}`) for a job in `environment`,
+    /// where it was read from GitHub.
+    fn variable(&self, _environment: &JobEnvironment, _name: &str) -> Option<&str> {
         None
     }
     fn has_variables(&self) -> bool {
@@ -29,8 +30,12 @@ pub trait RepoFiles {
 }
 
 /// A repository read through GitHub's API: no files, but its Actions variables.
+#[derive(Debug, Clone, Default)]
 pub struct GitHubSettings {
+    /// The repository's, over the organization's it shares.
     pub variables: BTreeMap<String, String>,
+    /// Each environment's own (environment → name → value), which override those.
+    pub environment_variables: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl RepoFiles for GitHubSettings {
@@ -40,11 +45,33 @@ impl RepoFiles for GitHubSettings {
     fn list(&self, _: &str) -> Vec<String> {
         Vec::new()
     }
-    fn variable(&self, name: &str) -> Option<&str> {
-        self.variables.get(name).map(String::as_str)
+    /// As the runner resolves it: the job's environment's value, else the repository's (or
+    /// the organization's). For a job whose environment is not known before it runs, a name
+    /// some environment defines has no single value: unknown.
+    fn variable(&self, environment: &JobEnvironment, name: &str) -> Option<&str> {
+        let from_environment = match environment {
+            JobEnvironment::None => None,
+            JobEnvironment::Named(env) => self
+                .environment_variables
+                .get(env)
+                .and_then(|vars| vars.get(name)),
+            JobEnvironment::Unknown => {
+                if self
+                    .environment_variables
+                    .values()
+                    .any(|vars| vars.contains_key(name))
+                {
+                    return None;
+                }
+                None
+            }
+        };
+        from_environment
+            .or_else(|| self.variables.get(name))
+            .map(String::as_str)
     }
     fn has_variables(&self) -> bool {
-        !self.variables.is_empty()
+        !self.variables.is_empty() || !self.environment_variables.is_empty()
     }
 }
 
@@ -203,7 +230,7 @@ pub fn compile_job(job: &JobSteps, ctx: &Context<'_>) -> JobInference {
     // Variables read from GitHub are written in first, as the runner would.
     let resolved;
     let job = if ctx.files.has_variables() {
-        resolved = job.with_variables(&|name| ctx.files.variable(name));
+        resolved = job.with_variables(&|name| ctx.files.variable(&job.environment, name));
         &resolved
     } else {
         job
@@ -241,4 +268,30 @@ pub fn expanded_inputs(
         .iter()
         .map(|(k, v)| (k.clone(), shell::expand_expressions(v, env, 0)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jobs_environment_overrides_the_repositorys_variables() {
+        let settings = GitHubSettings {
+            variables: [("BUCKET".to_string(), "repo".to_string())].into(),
+            environment_variables: [(
+                "prod".to_string(),
+                [("BUCKET".to_string(), "prod".to_string())].into(),
+            )]
+            .into(),
+        };
+        let named = |env: &str| JobEnvironment::Named(env.to_string());
+        assert_eq!(settings.variable(&named("prod"), "BUCKET"), Some("prod"));
+        assert_eq!(settings.variable(&named("staging"), "BUCKET"), Some("repo"));
+        assert_eq!(
+            settings.variable(&JobEnvironment::None, "BUCKET"),
+            Some("repo")
+        );
+        // Known only at run time, and some environment overrides it: no single value.
+        assert_eq!(settings.variable(&JobEnvironment::Unknown, "BUCKET"), None);
+    }
 }

@@ -373,6 +373,18 @@ fn repo_operation(s: &mut Shared, operation: &str, slug: &str, req: &Request<'_>
         }
         "actions/list-repo-organization-secrets" => page(req, "secrets", Vec::new()),
         "actions/list-repo-variables" => page(req, "variables", variables_json(&repo.variables)),
+        "actions/list-environment-variables" => {
+            let environment = req.param("environment_name");
+            if !repo.environments.contains_key(&environment) {
+                return not_found();
+            }
+            let empty = BTreeMap::new();
+            let variables = repo
+                .environment_variables
+                .get(&environment)
+                .unwrap_or(&empty);
+            page(req, "variables", variables_json(variables))
+        }
         "actions/list-repo-organization-variables" => {
             let shared = org_variables.unwrap_or_default();
             page(req, "variables", variables_json(&shared))

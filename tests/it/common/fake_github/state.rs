@@ -106,6 +106,8 @@ pub struct Repo {
     pub secrets: Vec<String>,
     /// Actions variables (name → value).
     pub variables: BTreeMap<String, String>,
+    /// Each environment's own variables (environment → name → value).
+    pub environment_variables: BTreeMap<String, BTreeMap<String, String>>,
     pub environments: BTreeMap<String, Vec<String>>,
     pub oidc: Value,
     pub runs: Vec<Run>,
@@ -205,6 +207,7 @@ impl World {
             pulls: Vec::new(),
             secrets: Vec::new(),
             variables: BTreeMap::new(),
+            environment_variables: BTreeMap::new(),
             environments: BTreeMap::new(),
             oidc: json!({"use_default": true}),
             runs: Vec::new(),
