@@ -42,7 +42,7 @@ pub enum Permissions {
     /// Compiled from what the steps do; `copied` for a role whose steps are not all understood.
     #[default]
     Inferred,
-    /// The IAM user's policies (needs --apply --copy-permissions-from USER).
+    /// The IAM user's policies (needs --copy-permissions-from USER).
     Copied,
     /// One harmless statement to replace by hand.
     Placeholder,
@@ -190,9 +190,10 @@ pub struct TrustArgs {
     #[arg(long)]
     apply: bool,
 
-    /// With --apply: new roles get this IAM user's attached, inline and group policies
-    /// instead of the placeholder policy.
-    #[arg(long, requires = "apply", value_name = "IAM_USER")]
+    /// Roles whose permissions are copied (and placeholder ones) get this IAM user's attached,
+    /// inline and group policies, read from IAM; inferred ones are bounded by them. Written
+    /// into the Terraform / CloudFormation / JSON, or created with --apply.
+    #[arg(long, value_name = "IAM_USER")]
     copy_permissions_from: Option<String>,
 
     /// With --copy-permissions-from: more evidence of the user's real use for the inferred /
@@ -213,7 +214,7 @@ pub struct TrustArgs {
 
     /// The roles' permission policies: compiled from the workflow steps (`inferred`; a role
     /// with a step that cannot be read falls back to `copied`), the old IAM user's
-    /// (`copied`, with --apply --copy-permissions-from), or a placeholder.
+    /// (`copied`, with --copy-permissions-from), or a placeholder.
     #[arg(long, value_enum, default_value_t)]
     permissions: Permissions,
 
@@ -246,6 +247,8 @@ enum TrustCliError {
     GitHub(#[from] GitHubError),
     #[error("nothing read from GitHub: {0}")]
     NothingRead(String),
+    #[error("--copy-permissions-from: {0}")]
+    CopyFrom(#[from] super::trust_apply::ApplyError),
 }
 
 /// `git -C DIR ARGS`, trimmed stdout, or None when git fails or prints nothing.
@@ -538,7 +541,7 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         for role in &plan.roles {
             if role.permissions == PermissionSource::Copied {
                 warnings.push(format!(
-                    "role {}: needs the old user's permissions, which only `--apply --copy-permissions-from USER` can copy: it gets the placeholder",
+                    "role {}: needs the old user's permissions, which `--copy-permissions-from USER` reads from IAM: it gets the placeholder",
                     role.name
                 ));
             }
@@ -550,6 +553,21 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     }
     if args.apply {
         return Ok(Outcome::Apply(Box::new(plan)));
+    }
+    if let Some(user) = &args.copy_permissions_from {
+        let trail = (args.evidence == Some(Evidence::Cloudtrail))
+            .then_some(args.cloudtrail_regions.as_slice());
+        let (copied, documents) = super::trust_apply::read_copied(&plan, user, trail)?;
+        for role in &mut plan.roles {
+            if role.permissions != PermissionSource::Inferred {
+                role.copied = Some(copied.clone());
+            }
+        }
+        for (name, document) in super::trust_apply::bounded_policies(&plan, user, &documents) {
+            if let Some(role) = plan.roles.iter_mut().find(|r| r.name == name) {
+                role.permission_policy = document;
+            }
+        }
     }
     let emit_options = EmitOptions {
         existing_provider: args.existing_provider,

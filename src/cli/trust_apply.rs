@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::trust::infer::limits;
-use crate::trust::permissions::{self, PermissionSource};
+use crate::trust::permissions::{self, CopiedPermissions, CopiedPolicy, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
 use crate::trust::reconcile::{self, ExistingProvider, ProviderChange, RoleChange};
@@ -320,8 +320,78 @@ async fn policy_documents(
     Ok(out)
 }
 
+/// The user's permissions (and the documents behind them, for bounding inferred policies),
+/// read from IAM for the emitters: `trust --copy-permissions-from USER` without `--apply`.
+/// Also prints the evidence tables of the plan's inferred roles (`trail`: `--evidence cloudtrail`).
+pub fn read_copied(
+    plan: &TrustPlan,
+    user: &str,
+    trail: Option<&[String]>,
+) -> Result<(CopiedPermissions, Vec<Value>), ApplyError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ApplyError::Runtime)?;
+    runtime.block_on(async {
+        let client = client().await;
+        let permissions = read_user_permissions(&client, user)
+            .await
+            .map_err(ApplyError::Iam)?;
+        let documents = policy_documents(&client, &permissions)
+            .await
+            .map_err(ApplyError::Iam)?;
+        if plan
+            .roles
+            .iter()
+            .any(|r| r.permissions == PermissionSource::Inferred)
+        {
+            print_evidence(&client, plan, user, &documents, trail).await;
+        }
+        let inline = permissions
+            .inline
+            .iter()
+            .map(|(name, text)| {
+                serde_json::from_str(&reconcile::decode_policy_document(text))
+                    .map(|document| CopiedPolicy {
+                        name: name.clone(),
+                        document,
+                    })
+                    .map_err(|e| {
+                        ApplyError::Iam(format!(
+                            "inline policy {name} of IAM user {user} is not JSON: {e}"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            CopiedPermissions {
+                user: user.to_string(),
+                managed: permissions.managed,
+                inline,
+            },
+            documents,
+        ))
+    })
+}
+
+/// An IAM client on the standard chain (IAM is global, but the SDK refuses to sign without a
+/// region).
+async fn client() -> Client {
+    let region = aws_config::meta::region::RegionProviderChain::default_provider()
+        .or_else(aws_config::Region::new("us-east-1"));
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .load()
+        .await;
+    Client::new(&config)
+}
+
 /// Inferred policies bounded by the user's own (role name → document); prints what was dropped.
-fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeMap<String, Value> {
+pub fn bounded_policies(
+    plan: &TrustPlan,
+    user: &str,
+    documents: &[Value],
+) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for role in &plan.roles {
         let Some(inferred) = role
@@ -347,6 +417,50 @@ fn bounded_policies(plan: &TrustPlan, user: &str, documents: &[Value]) -> BTreeM
         );
     }
     out
+}
+
+/// The inferred / observed / granted table of every inferred role on stderr: IAM's last
+/// accessed data, and with `trail` the keys' CloudTrail calls. Evidence only: when it cannot
+/// be read a warning says so and nothing else changes.
+async fn print_evidence(
+    client: &Client,
+    plan: &TrustPlan,
+    user: &str,
+    documents: &[Value],
+    trail: Option<&[String]>,
+) {
+    let calls = match trail {
+        Some(regions) => match trail_calls(client, user, regions).await {
+            Ok(calls) => Some(calls),
+            Err(message) => {
+                eprintln!("warning: no CloudTrail evidence for IAM user {user}: {message}");
+                None
+            }
+        },
+        None => None,
+    };
+    let uses = match last_accessed(client, user).await {
+        Ok(uses) => uses,
+        Err(message) => {
+            eprintln!("warning: no evidence of real use for IAM user {user}: {message}");
+            return;
+        }
+    };
+    for role in plan
+        .roles
+        .iter()
+        .filter(|r| r.permissions == PermissionSource::Inferred)
+    {
+        if let Some(inferred) = &role.inferred {
+            eprintln!(
+                "role {}: inferred / observed / granted to IAM user {user}:",
+                role.name
+            );
+            for line in evidence::table(&inferred.statements, &uses, calls.as_deref(), documents) {
+                eprintln!("{line}");
+            }
+        }
+    }
 }
 
 /// What the user's access keys called, from CloudTrail (90 days, `regions` or every enabled one).
@@ -642,14 +756,7 @@ async fn run_async(
     copy_from: Option<&str>,
     trail: Option<&[String]>,
 ) -> Result<(), ApplyError> {
-    // IAM is global, but the SDK refuses to sign without a region.
-    let region = aws_config::meta::region::RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::new("us-east-1"));
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await;
-    let client = Client::new(&config);
+    let client = client().await;
     let changes = observe(&client, plan).await.map_err(ApplyError::Iam)?;
     let copied = match copy_from {
         Some(user) => Some(
@@ -681,43 +788,7 @@ async fn run_async(
             let documents = policy_documents(&client, copied)
                 .await
                 .map_err(ApplyError::Iam)?;
-            let calls = match trail {
-                Some(regions) => match trail_calls(&client, user, regions).await {
-                    Ok(calls) => Some(calls),
-                    Err(message) => {
-                        eprintln!("warning: no CloudTrail evidence for IAM user {user}: {message}");
-                        None
-                    }
-                },
-                None => None,
-            };
-            match last_accessed(&client, user).await {
-                Ok(uses) => {
-                    for role in plan
-                        .roles
-                        .iter()
-                        .filter(|r| r.permissions == PermissionSource::Inferred)
-                    {
-                        if let Some(inferred) = &role.inferred {
-                            eprintln!(
-                                "role {}: inferred / observed / granted to IAM user {user}:",
-                                role.name
-                            );
-                            for line in evidence::table(
-                                &inferred.statements,
-                                &uses,
-                                calls.as_deref(),
-                                &documents,
-                            ) {
-                                eprintln!("{line}");
-                            }
-                        }
-                    }
-                }
-                Err(message) => {
-                    eprintln!("warning: no evidence of real use for IAM user {user}: {message}")
-                }
-            }
+            print_evidence(&client, plan, user, &documents, trail).await;
             bounded_policies(plan, user, &documents)
         }
         _ => BTreeMap::new(),

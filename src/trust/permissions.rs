@@ -31,6 +31,23 @@ pub enum PermissionSource {
     Placeholder,
 }
 
+/// The old IAM user's permissions as IAM holds them (`--copy-permissions-from USER`), for a
+/// role whose permissions are `copied`: what every emitter writes instead of the placeholder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CopiedPermissions {
+    pub user: String,
+    /// Managed policy ARNs (the user's and its groups').
+    pub managed: Vec<String>,
+    /// Inline policies (the user's and its groups'), each with an IAM-valid name.
+    pub inline: Vec<CopiedPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopiedPolicy {
+    pub name: String,
+    pub document: serde_json::Value,
+}
+
 /// The compiled result for one role, kept on its [`RoleSpec`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InferredPermissions {

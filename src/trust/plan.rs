@@ -88,6 +88,10 @@ pub struct RoleSpec {
     /// The policy compiled from the jobs' steps, with each statement's sources, when asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inferred: Option<InferredPermissions>,
+    /// The old user's permissions, read from IAM, when the role's are `copied` and
+    /// `--copy-permissions-from` named the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copied: Option<super::permissions::CopiedPermissions>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -447,6 +451,7 @@ pub fn build_plan(
                 ),
                 permissions: PermissionSource::Placeholder,
                 inferred: None,
+                copied: None,
                 tags,
             });
         }

@@ -659,3 +659,84 @@ fn apply_adds_the_keys_cloudtrail_calls_to_the_table() {
     }
     assert!(!run.stderr.contains("TerminateInstances"), "{}", run.stderr);
 }
+
+/// `--copy-permissions-from` without `--apply`: the user's managed policies (its own and its
+/// groups') and inline policies are read from IAM and written into the Terraform and the
+/// CloudFormation instead of the placeholder, IAM policy variables kept literal.
+#[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
+fn copied_permissions_are_written_into_terraform_and_cloudformation() {
+    common::moto::require("copied permissions in IaC");
+    let repo = common::moto::unique("copied");
+    let user = user_with_policy(
+        &repo,
+        "copied",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#,
+    );
+    let managed = common::moto::iam(async |client: Client| {
+        let policy = client
+            .create_policy()
+            .policy_name(format!("deploy-{repo}"))
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:UpdateFunctionCode","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        let arn = policy.policy().unwrap().arn().unwrap().to_string();
+        client
+            .attach_user_policy()
+            .user_name(&user)
+            .policy_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        arn
+    });
+    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
+    let emit = |format: &str| {
+        let output = Command::cargo_bin("migrate")
+            .unwrap()
+            .args(["trust", "--account-id", ACCOUNT, "--slug"])
+            .arg(format!("octo-org/{repo}"))
+            .args(["--default-branch", "main", "--permissions", "copied"])
+            .args(["--copy-permissions-from", &user, "--format", format, &dir])
+            .output()
+            .unwrap();
+        let run = Run::of(output);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let terraform = emit("terraform");
+    for expected in [
+        format!("# Permissions copied from IAM user {user} (1 managed, 1 inline)"),
+        "resource \"aws_iam_role_policy_attachment\"".to_string(),
+        format!("policy_arn = \"{managed}\""),
+        "policy = <<-EOT".to_string(),
+        "arn:aws:s3:::home/$${aws:username}/*".to_string(),
+    ] {
+        assert!(terraform.contains(&expected), "{expected}\n{terraform}");
+    }
+    assert!(
+        !terraform.contains("TodoReplaceWithThePermissions"),
+        "{terraform}"
+    );
+    let template: serde_json::Value = serde_json::from_str(&emit("cloudformation-json")).unwrap();
+    let role = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"] == "AWS::IAM::Role")
+        .unwrap();
+    assert_eq!(
+        role["Properties"]["ManagedPolicyArns"],
+        serde_json::json!([managed])
+    );
+    let policies = role["Properties"]["Policies"].to_string();
+    assert!(
+        policies.contains("arn:aws:s3:::home/${aws:username}/*"),
+        "{policies}"
+    );
+    assert!(
+        !policies.contains("TodoReplaceWithThePermissions"),
+        "{policies}"
+    );
+}

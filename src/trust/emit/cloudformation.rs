@@ -68,22 +68,33 @@ fn template(plan: &TrustPlan, options: EmitOptions) -> Value {
             .iter()
             .map(|(k, v)| json!({ "Key": k, "Value": v }))
             .collect();
+        let mut properties = json!({
+            "RoleName": role.name,
+            "Description": format!("GitHub Actions OIDC role for {} (replaces {})", role.repo, secrets_label(&role.secrets)),
+            "MaxSessionDuration": 3600,
+            "AssumeRolePolicyDocument": trust,
+            "Policies": [{
+                "PolicyName": if role.permissions == PermissionSource::Inferred { INFERRED_POLICY_NAME } else { PLACEHOLDER_POLICY_NAME },
+                "PolicyDocument": role.permission_policy,
+            }],
+            "Tags": tags,
+        });
+        // The old user's permissions, as IAM holds them, instead of the placeholder.
+        if let (false, Some(copied)) =
+            (role.permissions == PermissionSource::Inferred, &role.copied)
+        {
+            properties["Policies"] = copied
+                .inline
+                .iter()
+                .map(|p| json!({ "PolicyName": p.name, "PolicyDocument": p.document }))
+                .collect();
+            if !copied.managed.is_empty() {
+                properties["ManagedPolicyArns"] = json!(copied.managed);
+            }
+        }
         resources.insert(
             id.clone(),
-            json!({
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "RoleName": role.name,
-                    "Description": format!("GitHub Actions OIDC role for {} (replaces {})", role.repo, secrets_label(&role.secrets)),
-                    "MaxSessionDuration": 3600,
-                    "AssumeRolePolicyDocument": trust,
-                    "Policies": [{
-                        "PolicyName": if role.permissions == PermissionSource::Inferred { INFERRED_POLICY_NAME } else { PLACEHOLDER_POLICY_NAME },
-                        "PolicyDocument": role.permission_policy,
-                    }],
-                    "Tags": tags,
-                }
-            }),
+            json!({ "Type": "AWS::IAM::Role", "Properties": properties }),
         );
         outputs.insert(
             format!("{id}Arn"),

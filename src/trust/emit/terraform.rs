@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::cloudformation::secrets_label;
 use super::{EmitOptions, identifier_words};
-use crate::trust::permissions::PermissionSource;
+use crate::trust::permissions::{CopiedPermissions, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, PLACEHOLDER_SID};
 
@@ -240,9 +240,65 @@ fn role_items(role: &RoleSpec, name: &str, provider_arn: &str, provider_ref: &st
         .collect()
 }
 
+/// A JSON document as a Terraform heredoc string inside a top-level block, with Terraform's
+/// template sequences (`${`, `%{`) escaped so IAM policy variables stay literal.
+fn heredoc(document: &Value) -> String {
+    let text = serde_json::to_string_pretty(document)
+        .unwrap_or_default()
+        .replace("${", "$${")
+        .replace("%{", "%%{");
+    let body: Vec<String> = text.lines().map(|l| format!("    {l}")).collect();
+    format!("<<-EOT\n{}\n  EOT", body.join("\n"))
+}
+
+/// The old user's permissions on the role: each managed policy attached, each inline policy
+/// copied as an inline policy of the role.
+fn copied_items(role: &RoleSpec, name: &str, copied: &CopiedPermissions) -> Vec<Item> {
+    let mut items = vec![Item::Comment(format!(
+        "Permissions copied from IAM user {} ({} managed, {} inline): review them, they are as broad as the old user's.",
+        copied.user,
+        copied.managed.len(),
+        copied.inline.len()
+    ))];
+    for (i, arn) in copied.managed.iter().enumerate() {
+        items.push(Item::Block(
+            format!("resource \"aws_iam_role_policy_attachment\" \"{name}_managed_{i}\""),
+            vec![
+                attr("role", format!("aws_iam_role.{name}.name")),
+                attr("policy_arn", quote(arn)),
+            ],
+        ));
+        items.push(Item::Blank);
+    }
+    for (i, policy) in copied.inline.iter().enumerate() {
+        items.push(Item::Block(
+            format!("resource \"aws_iam_role_policy\" \"{name}_inline_{i}\""),
+            vec![
+                attr("name", quote(&policy.name)),
+                attr("role", format!("aws_iam_role.{name}.id")),
+                attr("policy", heredoc(&policy.document)),
+            ],
+        ));
+        items.push(Item::Blank);
+    }
+    if copied.managed.is_empty() && copied.inline.is_empty() {
+        items.push(Item::Comment(format!(
+            "IAM user {} has no policies: the role gets none (role {}).",
+            copied.user, role.name
+        )));
+        items.push(Item::Blank);
+    }
+    items
+}
+
 /// The role's permission policy document and its attachment: the inferred statements, each
 /// after a comment naming the steps it comes from, or the placeholder.
 fn permission_items(role: &RoleSpec, name: &str) -> Vec<Item> {
+    if role.permissions != PermissionSource::Inferred
+        && let Some(copied) = &role.copied
+    {
+        return copied_items(role, name, copied);
+    }
     let permissions = format!("{name}_permissions");
     let inferred = role
         .inferred
