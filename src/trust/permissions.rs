@@ -15,7 +15,7 @@ pub enum PermissionChoice {
     /// Compiled from the steps; `copied` for a role whose steps are not all understood.
     #[default]
     Inferred,
-    /// The old IAM user's policies (`trust --apply --copy-permissions-from USER`).
+    /// The old IAM user's policies (`trust --copy-permissions-from USER`).
     Copied,
     /// One harmless statement to replace by hand.
     Placeholder,

@@ -336,7 +336,7 @@ fn permission_items(role: &RoleSpec, name: &str) -> Vec<Item> {
         None => (
             match role.permissions {
                 PermissionSource::Copied => format!(
-                    "TODO: this role needs the old user's permissions (its steps could not all be read; see the warnings); `migrate trust --apply --copy-permissions-from USER` copies them. Placeholder ({PLACEHOLDER_SID}) until then."
+                    "TODO: this role needs the old user's permissions (its steps could not all be read; see the warnings); `migrate trust --copy-permissions-from USER` copies them. Placeholder ({PLACEHOLDER_SID}) until then."
                 ),
                 _ => format!(
                     "TODO: placeholder permissions ({PLACEHOLDER_SID}); replace with what the workflow needs."
