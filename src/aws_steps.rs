@@ -39,8 +39,11 @@ pub enum JobEnvironment {
 pub struct StepRecord {
     /// 1-based line of the step's `run:` or `uses:`.
     pub line: usize,
-    /// `step 3 (Deploy)`.
-    pub label: String,
+    /// 0-based position in `steps:`.
+    pub index: usize,
+    /// The step's `name:`, else its `uses:`; for [`StepRecord::label`], which only messages
+    /// need (formatting it for every recorded step cost more than recording the rest).
+    pub name: Option<String>,
     /// The step's `id:`, which later steps use to read its outputs.
     pub id: Option<String>,
     /// Workflow, job and step `env:` merged (the step's win), values as written. Shared with
@@ -59,6 +62,16 @@ pub enum StepAction {
         action: String,
         inputs: BTreeMap<String, String>,
     },
+}
+
+impl StepRecord {
+    /// `step 3 (Deploy)`, as [`crate::workflow::Step::label`] says it.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("step {} ({name})", self.index + 1),
+            None => format!("step {}", self.index + 1),
+        }
+    }
 }
 
 impl JobSteps {
@@ -207,7 +220,11 @@ fn record_step(
     };
     Some(StepRecord {
         line,
-        label: step.label(),
+        index: step.index,
+        name: step
+            .name()
+            .or_else(|| step.uses().map(|u| u.raw))
+            .map(str::to_string),
         id: step.id().map(str::to_string),
         env,
         action,

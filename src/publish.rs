@@ -320,13 +320,15 @@ pub struct PublishSettings {
 /// Where every write is announced before it is made and completed after (the campaign
 /// ledger). `begin` returns a handle for `end`.
 pub trait Journal {
+    /// Records that the write is about to be made. An `Err` (the journal could not record
+    /// it) means the write must not be made: a crash after it would leave it unknown.
     fn begin(
         &self,
         repo: &str,
         action: &str,
         target: &str,
         detail: serde_json::Value,
-    ) -> Option<i64>;
+    ) -> Result<Option<i64>, String>;
     fn end(&self, id: Option<i64>, error: Option<&str>);
     /// The campaign now has this pull request for `repo`.
     fn pull_request(&self, repo: &str, number: u64, url: &str, head: &str);
@@ -336,29 +338,63 @@ pub trait Journal {
 pub struct NoJournal;
 
 impl Journal for NoJournal {
-    fn begin(&self, _: &str, _: &str, _: &str, _: serde_json::Value) -> Option<i64> {
-        None
+    fn begin(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: serde_json::Value,
+    ) -> Result<Option<i64>, String> {
+        Ok(None)
     }
     fn end(&self, _: Option<i64>, _: Option<&str>) {}
     fn pull_request(&self, _: &str, _: u64, _: &str, _: &str) {}
 }
 
-/// Runs one journaled write: announced first, completed with its outcome.
+/// Why publishing a repository stopped.
+#[derive(Debug)]
+enum SyncError {
+    /// GitHub refused or failed the write (or read) of this stage.
+    GitHub(&'static str, GitHubError),
+    /// The journal could not record the write of this action, so it was not made.
+    NotJournaled(&'static str, String),
+}
+
+impl From<(&'static str, GitHubError)> for SyncError {
+    fn from((stage, error): (&'static str, GitHubError)) -> Self {
+        Self::GitHub(stage, error)
+    }
+}
+
+/// Announces a write in the journal; refuses it when the journal cannot record it.
+fn begin(
+    journal: &dyn Journal,
+    repo: &str,
+    action: &'static str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<Option<i64>, SyncError> {
+    journal
+        .begin(repo, action, target, detail)
+        .map_err(|e| SyncError::NotJournaled(action, e))
+}
+
+/// Runs one journaled write: announced first (or not made at all), completed with its outcome.
 async fn journaled<T>(
     journal: &dyn Journal,
     repo: &str,
-    action: &str,
+    action: &'static str,
     target: &str,
     detail: serde_json::Value,
     write: impl std::future::Future<Output = Result<T, (&'static str, GitHubError)>>,
-) -> Result<T, (&'static str, GitHubError)> {
-    let id = journal.begin(repo, action, target, detail);
+) -> Result<T, SyncError> {
+    let id = begin(journal, repo, action, target, detail)?;
     let result = write.await;
     journal.end(
         id,
         result.as_ref().err().map(|(_, e)| e.to_string()).as_deref(),
     );
-    result
+    Ok(result?)
 }
 
 fn failed(stage: &str, error: &GitHubError) -> RepoOutcome {
@@ -443,7 +479,13 @@ pub async fn publish_repo(
     }
     let outcome = match sync(writer, &owner, &name, &plan, settings, journal).await {
         Ok(outcome) => outcome,
-        Err((stage, e)) => failed(stage, &e),
+        Err(SyncError::GitHub(stage, e)) => failed(stage, &e),
+        Err(SyncError::NotJournaled(action, why)) => RepoOutcome::Failed {
+            stage: "journal".into(),
+            error: format!(
+                "{action} was not sent: the campaign ledger could not record it first ({why}); fix the ledger (disk, permissions) and run again"
+            ),
+        },
     };
     (plan, outcome)
 }
@@ -455,7 +497,7 @@ async fn sync(
     plan: &RepoPlan,
     settings: &PublishSettings,
     journal: &dyn Journal,
-) -> Result<RepoOutcome, (&'static str, GitHubError)> {
+) -> Result<RepoOutcome, SyncError> {
     let pulls = writer
         .pulls_for_branch(owner, name, BRANCH)
         .await
@@ -493,7 +535,7 @@ async fn ensure_branch(
     name: &str,
     plan: &RepoPlan,
     journal: &dyn Journal,
-) -> Result<bool, (&'static str, GitHubError)> {
+) -> Result<bool, SyncError> {
     let branch = writer
         .branch_tip(owner, name, BRANCH)
         .await
@@ -586,7 +628,7 @@ async fn update_pull(
     body: &str,
     branch_changed: bool,
     journal: &dyn Journal,
-) -> Result<RepoOutcome, (&'static str, GitHubError)> {
+) -> Result<RepoOutcome, SyncError> {
     if open.body == body && open.title == TITLE {
         return Ok(if branch_changed {
             RepoOutcome::Updated {
@@ -631,7 +673,7 @@ async fn open_pull(
     body: &str,
     settings: &PublishSettings,
     journal: &dyn Journal,
-) -> Result<RepoOutcome, (&'static str, GitHubError)> {
+) -> Result<RepoOutcome, SyncError> {
     let head = BRANCH;
     let new = NewPull {
         title: TITLE,
@@ -640,12 +682,13 @@ async fn open_pull(
         body,
         draft: settings.draft,
     };
-    let id = journal.begin(
+    let id = begin(
+        journal,
         &plan.repository,
         "open_pr",
         BRANCH,
         serde_json::json!({"base": plan.default_branch}),
-    );
+    )?;
     let created = writer.create_pull(owner, name, &new).await;
     journal.end(id, created.as_ref().err().map(|e| e.to_string()).as_deref());
     let pull = match created {
@@ -669,7 +712,7 @@ async fn open_pull(
                     message,
                 },
             ))?,
-        Err(e) => return Err(("pull request", e)),
+        Err(e) => return Err(("pull request", e).into()),
     };
     if !settings.labels.is_empty() {
         let target = format!("#{}", pull.number);

@@ -384,13 +384,13 @@ impl Journal for LedgerJournal {
         action: &str,
         target: &str,
         detail: serde_json::Value,
-    ) -> Option<i64> {
+    ) -> Result<Option<i64>, String> {
         self.with(|l| {
             l.journal_begin(repo, action, target, &detail)
-                .ok()
-                .map(|id| id.0)
+                .map(|id| Some(id.0))
+                .map_err(|e| e.to_string())
         })
-        .flatten()
+        .unwrap_or_else(|| Err("the ledger's lock was poisoned by an earlier failure".into()))
     }
 
     fn end(&self, id: Option<i64>, error: Option<&str>) {

@@ -474,3 +474,42 @@ fn killed_runs_resume_without_duplicates_and_journal_every_write() {
     }
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+/// Journal before acting: when the campaign ledger cannot record a write, the write is not
+/// made. A trigger makes every journal insert fail (as a full disk or a read-only file would):
+/// no branch is created or moved and no pull request opened, and the outcome says why.
+#[test]
+fn a_write_the_ledger_cannot_journal_is_not_made() {
+    let fake = FakeGitHub::start(acme());
+    let dir = ledger_dir();
+    let ledger = dir.path().join("campaign.db");
+    drop(migrate::campaign::Ledger::open(&ledger).expect("ledger"));
+    rusqlite::Connection::open(&ledger)
+        .expect("open ledger")
+        .execute_batch(
+            "CREATE TRIGGER refuse_journal BEFORE INSERT ON journal \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .expect("trigger");
+    let (doc, code) = rewrite_pr_with(&fake, &ledger, &[]);
+    assert_ne!(code, Some(0), "{doc}");
+    let api = &outcome(&doc, "acme/api")["result"];
+    assert_eq!(api["outcome"], "failed", "{doc}");
+    assert_eq!(api["stage"], "journal", "{doc}");
+    let error = api["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("push_branch was not sent") && error.contains("database or disk is full"),
+        "{doc}"
+    );
+    let refs_or_pulls: Vec<String> = fake
+        .writes()
+        .iter()
+        .filter(|l| {
+            l.operation.starts_with("git/create-ref")
+                || l.operation.starts_with("git/update-ref")
+                || l.operation.starts_with("pulls/")
+        })
+        .map(|l| format!("{} {}", l.method, l.path))
+        .collect();
+    assert!(refs_or_pulls.is_empty(), "{refs_or_pulls:?}");
+}

@@ -166,9 +166,11 @@ impl Sink<'_, '_> {
 
     /// Marks the step as not understood: the role falls back to copied permissions.
     pub fn unknown(&mut self, line: usize, why: &str) {
-        self.out
-            .unknown
-            .push(format!("{} {}: {why}", self.source(line), self.step.label));
+        self.out.unknown.push(format!(
+            "{} {}: {why}",
+            self.source(line),
+            self.step.label()
+        ));
     }
 
     pub fn warn(&mut self, line: usize, message: String) {
