@@ -30,6 +30,18 @@ pub enum LedgerError {
     },
     #[error("campaign ledger: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error(
+        "campaign ledger {path} was written by a newer migrate (schema {found}; this one reads up to {supported})\nhelp: upgrade migrate, or pass another --campaign file"
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "campaign ledger {path} is from an older migrate and cannot be upgraded: {why}\nhelp: move it aside (it caches remote truth; the next run rebuilds it) after `migrate status` shows no pending journal entry"
+    )]
+    NotUpgradable { path: PathBuf, why: String },
 }
 
 /// Row id of a journal entry.
@@ -227,6 +239,104 @@ CREATE TABLE IF NOT EXISTS journal (
     finished_at INTEGER, result TEXT NOT NULL, error TEXT);
 ";
 
+/// The schema [`SCHEMA`] describes, kept in SQLite's `user_version`. A ledger of a later
+/// version is refused, never misread; an earlier one is upgraded by [`upgrade`] on open.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Brings a ledger written before versioning (`user_version` 0, tables present) to
+/// version 1: adds the tables and columns later releases introduced, with their defaults.
+/// Later versions append a step of their own to [`upgrade`].
+fn upgrade_unversioned(conn: &Connection) -> Result<(), String> {
+    let reference = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    reference.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+    let columns = |conn: &Connection,
+                   table: &str|
+     -> Result<Vec<(String, String, bool, Option<String>)>, String> {
+        let mut statement = conn
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)? != 0,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    };
+    let tables: Vec<String> = {
+        let mut statement = reference
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .map_err(|e| e.to_string())?;
+        let names = statement
+            .query_map([], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        names.collect::<Result<_, _>>().map_err(|e| e.to_string())?
+    };
+    // Missing tables first (CREATE ... IF NOT EXISTS), then missing columns.
+    conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+    for table in &tables {
+        let present: Vec<String> = columns(conn, table)?.into_iter().map(|c| c.0).collect();
+        for (name, kind, not_null, default) in columns(&reference, table)? {
+            if present.contains(&name) {
+                continue;
+            }
+            let clause = match (not_null, default) {
+                (_, Some(default)) => format!(
+                    "{kind}{} DEFAULT {default}",
+                    if not_null { " NOT NULL" } else { "" }
+                ),
+                (false, None) => kind,
+                (true, None) => {
+                    return Err(format!(
+                        "table {table} lacks column {name}, which has no default to fill it with"
+                    ));
+                }
+            };
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {clause}"))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates or upgrades the schema to [`SCHEMA_VERSION`], in one transaction.
+fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(LedgerError::Newer {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let empty: bool = tx.query_row(
+        "SELECT COUNT(*) = 0 FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if empty {
+        tx.execute_batch(SCHEMA)?;
+    } else {
+        upgrade_unversioned(&tx).map_err(|why| LedgerError::NotUpgradable {
+            path: path.to_path_buf(),
+            why,
+        })?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// The ledger file. Every method commits before it returns, so a kill loses nothing recorded.
 pub struct Ledger {
     conn: Connection,
@@ -241,15 +351,14 @@ impl Ledger {
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             // FULL: a journal entry is on disk before the write it announces is sent.
             conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.execute_batch(SCHEMA)?;
             Ok(conn)
         };
-        open()
-            .map(|conn| Self { conn })
-            .map_err(|source| LedgerError::Open {
-                path: path.to_path_buf(),
-                source,
-            })
+        let mut conn = open().map_err(|source| LedgerError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        upgrade(&mut conn, path)?;
+        Ok(Self { conn })
     }
 
     /// Until the guard drops, commits do not wait for the disk. For recording observations of
@@ -685,6 +794,75 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_ledger_has_the_current_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(Ledger::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn an_unversioned_ledger_gains_the_missing_tables_and_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            // An early ledger: no progress table, secrets without ever_referenced.
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE secrets (repo TEXT NOT NULL, scope TEXT NOT NULL,
+                   environment TEXT NOT NULL DEFAULT '', name TEXT NOT NULL, present INTEGER NOT NULL,
+                   PRIMARY KEY (repo, scope, environment, name));
+                 INSERT INTO secrets VALUES ('acme/api', 'repository', '', 'AWS_ACCESS_KEY_ID', 1);
+                 INSERT INTO meta VALUES ('target', '{\"org\":\"acme\"}');",
+            )
+            .unwrap();
+        }
+        let ledger = Ledger::open(&path).unwrap();
+        assert_eq!(
+            ledger.meta("target").unwrap().as_deref(),
+            Some("{\"org\":\"acme\"}")
+        );
+        let secrets = ledger.secrets("acme/api").unwrap();
+        assert_eq!(secrets.len(), 1);
+        assert!(!secrets[0].ever_referenced);
+        ledger
+            .record_progress(&ProgressPoint {
+                at: 1,
+                repos: 1,
+                repos_with_keys: 1,
+                active_keys: 0,
+            })
+            .unwrap();
+        drop(ledger);
+        // Opened again: nothing to do.
+        drop(Ledger::open(&path).unwrap());
+    }
+
+    #[test]
+    fn a_ledger_from_a_newer_migrate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        drop(Ledger::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let Err(error) = Ledger::open(&path) else {
+            panic!("a newer ledger was opened");
+        };
+        let text = error.to_string();
+        assert!(
+            text.contains("written by a newer migrate") && text.contains("upgrade migrate"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn journal_entries_are_durable_even_while_observing() {

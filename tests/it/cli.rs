@@ -576,3 +576,34 @@ fn a_callees_role_follows_the_names_its_callers_pass() {
         role_of("upload.yml")
     );
 }
+
+/// A campaign ledger written by a newer migrate (a later schema version) is refused by every
+/// campaign command with a message saying so, before anything is read or written.
+#[test]
+fn a_ledger_from_a_newer_migrate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("campaign.db");
+    drop(migrate::campaign::Ledger::open(&ledger).unwrap());
+    rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .pragma_update(None, "user_version", migrate::campaign::ledger::SCHEMA_VERSION + 1)
+        .unwrap();
+    for args in [
+        &["status", "--org", "acme", "--no-aws"][..],
+        &["cleanup", "--org", "acme", "--no-aws"],
+        &["undo"],
+    ] {
+        let command = args[0];
+        let output = migrate()
+            .args(args)
+            .env("MIGRATE_GITHUB_URL", "http://127.0.0.1:9")
+            .arg("--campaign")
+            .arg(&ledger)
+            .env("GH_TOKEN", "x")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+        assert!(stderr.contains("was written by a newer migrate"), "{command}: {stderr}");
+    }
+}
