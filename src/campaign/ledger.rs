@@ -243,26 +243,32 @@ CREATE TABLE IF NOT EXISTS journal (
 /// version is refused, never misread; an earlier one is upgraded by [`upgrade`] on open.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// One column as `PRAGMA table_info` describes it.
+struct Column {
+    name: String,
+    kind: String,
+    not_null: bool,
+    default: Option<String>,
+}
+
 /// Brings a ledger written before versioning (`user_version` 0, tables present) to
 /// version 1: adds the tables and columns later releases introduced, with their defaults.
 /// Later versions append a step of their own to [`upgrade`].
 fn upgrade_unversioned(conn: &Connection) -> Result<(), String> {
     let reference = Connection::open_in_memory().map_err(|e| e.to_string())?;
     reference.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
-    let columns = |conn: &Connection,
-                   table: &str|
-     -> Result<Vec<(String, String, bool, Option<String>)>, String> {
+    let columns = |conn: &Connection, table: &str| -> Result<Vec<Column>, String> {
         let mut statement = conn
             .prepare(&format!("PRAGMA table_info({table})"))
             .map_err(|e| e.to_string())?;
         let rows = statement
             .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)? != 0,
-                    r.get::<_, Option<String>>(4)?,
-                ))
+                Ok(Column {
+                    name: r.get(1)?,
+                    kind: r.get(2)?,
+                    not_null: r.get::<_, i64>(3)? != 0,
+                    default: r.get(4)?,
+                })
             })
             .map_err(|e| e.to_string())?;
         rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
@@ -281,8 +287,14 @@ fn upgrade_unversioned(conn: &Connection) -> Result<(), String> {
     // Missing tables first (CREATE ... IF NOT EXISTS), then missing columns.
     conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
     for table in &tables {
-        let present: Vec<String> = columns(conn, table)?.into_iter().map(|c| c.0).collect();
-        for (name, kind, not_null, default) in columns(&reference, table)? {
+        let present: Vec<String> = columns(conn, table)?.into_iter().map(|c| c.name).collect();
+        for Column {
+            name,
+            kind,
+            not_null,
+            default,
+        } in columns(&reference, table)?
+        {
             if present.contains(&name) {
                 continue;
             }

@@ -586,7 +586,11 @@ fn a_ledger_from_a_newer_migrate_is_refused() {
     drop(migrate::campaign::Ledger::open(&ledger).unwrap());
     rusqlite::Connection::open(&ledger)
         .unwrap()
-        .pragma_update(None, "user_version", migrate::campaign::ledger::SCHEMA_VERSION + 1)
+        .pragma_update(
+            None,
+            "user_version",
+            migrate::campaign::ledger::SCHEMA_VERSION + 1,
+        )
         .unwrap();
     for args in [
         &["status", "--org", "acme", "--no-aws"][..],
@@ -604,6 +608,9 @@ fn a_ledger_from_a_newer_migrate_is_refused() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
-        assert!(stderr.contains("was written by a newer migrate"), "{command}: {stderr}");
+        assert!(
+            stderr.contains("was written by a newer migrate"),
+            "{command}: {stderr}"
+        );
     }
 }
