@@ -7,6 +7,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::StatusType;
 
 use crate::campaign::cleanup::KeyFacts;
+use crate::campaign::key_status::KeyStatus;
 use crate::detect::aws_key_literal::mask_key_id;
 
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +146,7 @@ impl IamKeys {
             };
             for meta in page.access_key_metadata() {
                 if let Some(id) = meta.access_key_id() {
-                    ids.push((id.to_string(), status_text(meta.status())));
+                    ids.push((id.to_string(), status_of(meta.status())));
                 }
             }
             if !page.is_truncated() {
@@ -186,9 +187,9 @@ impl IamKeys {
                     .access_key_metadata()
                     .iter()
                     .find(|m| m.access_key_id() == Some(id))
-                    .map_or_else(|| "Missing".to_string(), |m| status_text(m.status()));
+                    .map_or(KeyStatus::Missing, |m| status_of(m.status()));
             }
-            Err(e) if is_no_such_entity(&e) => facts.status = "Missing".into(),
+            Err(e) if is_no_such_entity(&e) => facts.status = KeyStatus::Missing,
             Err(e) => {
                 return Err(classify(
                     "ListAccessKeys",
@@ -225,7 +226,7 @@ impl IamKeys {
         Ok(Some(KeyFacts {
             id: id.to_string(),
             user: reply.user_name().unwrap_or_default().to_string(),
-            status: "Active".into(),
+            status: KeyStatus::Active,
             last_used: used.and_then(|u| u.last_used_date()).map(|d| d.secs()),
             service: used.and_then(|u| known(u.service_name())),
             region: used.and_then(|u| known(u.region())),
@@ -347,11 +348,13 @@ impl IamKeys {
     }
 }
 
-fn status_text(status: Option<&StatusType>) -> String {
+fn status_of(status: Option<&StatusType>) -> KeyStatus {
     match status {
-        Some(StatusType::Inactive) => "Inactive".into(),
-        Some(StatusType::Active) | None => "Active".into(),
-        Some(other) => other.as_str().to_string(),
+        Some(StatusType::Inactive) => KeyStatus::Inactive,
+        Some(StatusType::Expired) => KeyStatus::Expired,
+        Some(StatusType::Active) | None => KeyStatus::Active,
+        // A status this SDK does not know: not one to treat as usable.
+        Some(_) => KeyStatus::Inactive,
     }
 }
 
@@ -359,7 +362,7 @@ fn missing(id: &str, user: &str) -> KeyFacts {
     KeyFacts {
         id: id.to_string(),
         user: user.to_string(),
-        status: "Missing".into(),
+        status: KeyStatus::Missing,
         last_used: None,
         service: None,
         region: None,

@@ -234,7 +234,7 @@ pub fn suggest_by_service(
 ) -> Vec<Suggestion> {
     let mut matches: Vec<&super::cleanup::KeyFacts> = keys
         .iter()
-        .filter(|k| k.status == "Active" && !k.user.is_empty())
+        .filter(|k| k.status.is_active() && !k.user.is_empty())
         .filter(|k| {
             k.service.as_deref().is_some_and(|s| {
                 s != "sts" && s != "iam" && services.contains(&s.to_ascii_lowercase())
@@ -282,7 +282,7 @@ mod tests {
             super::super::cleanup::KeyFacts {
                 id: id.into(),
                 user: user.into(),
-                status: status.into(),
+                status: super::super::key_status::KeyStatus::parse(status),
                 last_used: Some(at),
                 service: Some(service.into()),
                 region: Some("us-east-1".into()),

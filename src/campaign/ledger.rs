@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::key_status::KeyStatus;
 use super::state::RepoState;
 use super::time::{self, Seconds};
 use crate::github::cache::Cached;
@@ -198,7 +199,7 @@ pub struct KeyRow {
     pub access_key_id: String,
     pub user: String,
     /// `Active`, `Inactive` or `Missing`.
-    pub status: String,
+    pub status: KeyStatus,
     pub last_used: Option<Seconds>,
     pub last_service: Option<String>,
     pub last_region: Option<String>,
@@ -642,7 +643,7 @@ impl Ledger {
             params![
                 key.access_key_id,
                 key.user,
-                key.status,
+                key.status.as_str(),
                 key.last_used,
                 key.last_service,
                 key.last_region,
@@ -660,7 +661,7 @@ impl Ledger {
             Ok(KeyRow {
                 access_key_id: r.get(0)?,
                 user: r.get(1)?,
-                status: r.get(2)?,
+                status: KeyStatus::parse(&r.get::<_, String>(2)?),
                 last_used: r.get(3)?,
                 last_service: r.get(4)?,
                 last_region: r.get(5)?,

@@ -12,6 +12,7 @@ pub mod attribution;
 pub mod cleanup;
 pub mod dashboard;
 pub mod diagnose;
+pub mod key_status;
 pub mod keymap;
 pub mod ledger;
 pub mod reconcile;

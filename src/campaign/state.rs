@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::key_status::KeyStatus;
 use super::ledger::Verification;
 
 /// Where a repository stands. Derived again on every `status`, never trusted from the ledger.
@@ -96,7 +97,7 @@ pub struct Observed {
     /// Old secrets known to the campaign (present or not).
     pub old_secrets_known: usize,
     /// Status of each mapped key: `Active`, `Inactive`, `Missing`.
-    pub key_statuses: Vec<String>,
+    pub key_statuses: Vec<KeyStatus>,
     /// Some mapped key was deleted by this campaign.
     pub keys_deleted_by_campaign: bool,
 }
@@ -111,11 +112,11 @@ pub fn derive(o: &Observed) -> RepoState {
     let merged = o.pull.as_ref().is_some_and(|p| p.merged);
     if merged {
         let keys = &o.key_statuses;
-        let all = |s: &str| !keys.is_empty() && keys.iter().all(|k| k == s);
-        if all("Missing") && o.keys_deleted_by_campaign && o.old_secrets_present == 0 {
+        let all_missing = !keys.is_empty() && keys.iter().all(|k| *k == KeyStatus::Missing);
+        if all_missing && o.keys_deleted_by_campaign && o.old_secrets_present == 0 {
             return RepoState::KeysDeleted;
         }
-        let keys_off = !keys.is_empty() && keys.iter().all(|k| k != "Active");
+        let keys_off = !keys.is_empty() && keys.iter().all(|k| !k.is_active());
         if keys_off && o.old_secrets_known > 0 && o.old_secrets_present == 0 {
             return RepoState::SecretsDeleted;
         }
@@ -268,14 +269,14 @@ mod tests {
         o.verified = verifying_run("acme/api", o.pull.as_ref().unwrap(), 1, &runs);
         assert_eq!(o.verified.as_ref().unwrap().run_at, 5);
         assert_eq!(derive(&o), RepoState::Verified);
-        o.key_statuses = vec!["Active".into()];
+        o.key_statuses = vec![KeyStatus::Active];
         assert_eq!(derive(&o), RepoState::Verified);
         assert_eq!(next_step(RepoState::Verified, &o), "migrate cleanup");
-        o.key_statuses = vec!["Inactive".into()];
+        o.key_statuses = vec![KeyStatus::Inactive];
         assert_eq!(derive(&o), RepoState::KeysDeactivated);
         o.old_secrets_present = 0;
         assert_eq!(derive(&o), RepoState::SecretsDeleted);
-        o.key_statuses = vec!["Missing".into()];
+        o.key_statuses = vec![KeyStatus::Missing];
         o.keys_deleted_by_campaign = true;
         assert_eq!(derive(&o), RepoState::KeysDeleted);
     }

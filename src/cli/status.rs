@@ -426,7 +426,7 @@ fn progress_point(truth: &Truth) -> crate::campaign::ledger::ProgressPoint {
             .iter()
             .filter(|v| v.observed.old_secrets_present > 0 || !v.observed.references.is_empty())
             .count(),
-        active_keys: truth.keys.values().filter(|k| k.status == "Active").count(),
+        active_keys: truth.keys.values().filter(|k| k.status.is_active()).count(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::campaign::key_status::KeyStatus;
 use crate::campaign::undo::{self, Reactivation};
 use crate::campaign::{JournalResult, Ledger};
 use crate::detect::aws_key_literal::mask_key_id;
@@ -87,9 +88,9 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
                     Err(err) => return fail(&err),
                 };
                 match e.action.as_str() {
-                    "deactivate_key" => key.status != "Active",
-                    "reactivate_key" => key.status == "Active",
-                    _ => key.status == "Missing",
+                    "deactivate_key" => !key.status.is_active(),
+                    "reactivate_key" => key.status.is_active(),
+                    _ => key.status == KeyStatus::Missing,
                 }
             };
             let result = if happened {
@@ -117,9 +118,9 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
                 Err(err) => return fail(&err),
             };
             let shown = mask_key_id(&r.access_key_id);
-            match key.status.as_str() {
-                "Inactive" => todo.push(r.clone()),
-                "Active" => out.push_str(&format!("key {shown} (user {}) is already active\n", r.user)),
+            match key.status {
+                KeyStatus::Inactive | KeyStatus::Expired => todo.push(r.clone()),
+                KeyStatus::Active => out.push_str(&format!("key {shown} (user {}) is already active\n", r.user)),
                 _ => out.push_str(&format!(
                     "key {shown} (user {}) no longer exists: it was deleted and cannot be reactivated\n",
                     r.user

@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::key_status::KeyStatus;
 use super::state::PullFacts;
 use super::time::{self, Seconds};
 use crate::detect::aws_key_literal::mask_key_id;
@@ -80,8 +81,7 @@ pub struct OrgSecretFacts {
 pub struct KeyFacts {
     pub id: String,
     pub user: String,
-    /// `Active`, `Inactive` or `Missing`.
-    pub status: String,
+    pub status: KeyStatus,
     pub last_used: Option<Seconds>,
     pub service: Option<String>,
     pub region: Option<String>,
@@ -330,7 +330,7 @@ pub fn plan(
                 })
                 .max();
             let used_after_merge = facts.is_some_and(|k| {
-                k.status == "Active"
+                k.status.is_active()
                     && matches!((k.last_used, latest_merge), (Some(used), Some(merged)) if used > merged)
             });
             for (repo, _) in linked {
@@ -389,17 +389,17 @@ pub fn plan(
             ));
             continue;
         };
-        match facts.status.as_str() {
-            "Active" => out.deactivate.push(KeyStep {
+        match facts.status {
+            KeyStatus::Active => out.deactivate.push(KeyStep {
                 key: facts.clone(),
                 repos: repos.clone(),
             }),
-            "Missing" => out
+            KeyStatus::Missing => out
                 .notes
                 .push(format!("key {} no longer exists in IAM", mask_key_id(key))),
             _ => {}
         }
-        let mut removed = facts.status == "Missing" && facts.deleted_by_campaign;
+        let mut removed = facts.status == KeyStatus::Missing && facts.deleted_by_campaign;
         if let Some(soak) = options.delete_keys_after {
             match soak_over(facts, soak, options.now) {
                 Ok(()) => {
@@ -409,7 +409,7 @@ pub fn plan(
                         repos: repos.clone(),
                     });
                 }
-                Err(why) if facts.status != "Missing" => out
+                Err(why) if facts.status != KeyStatus::Missing => out
                     .notes
                     .push(format!("key {} kept: {why}", facts.describe())),
                 Err(_) => {}
@@ -513,10 +513,10 @@ pub fn plan(
 
 /// Whether a deactivated key has soaked long enough to delete.
 fn soak_over(key: &KeyFacts, soak: Seconds, now: Seconds) -> Result<(), String> {
-    if key.status == "Missing" {
+    if key.status == KeyStatus::Missing {
         return Err("already deleted".into());
     }
-    if key.status == "Active" {
+    if key.status.is_active() {
         return Err("deactivated by this run; delete it after the soak".into());
     }
     let Some(off) = key.deactivated_at else {
@@ -606,7 +606,7 @@ mod tests {
             KeyFacts {
                 id: id.into(),
                 user: "ci".into(),
-                status: "Active".into(),
+                status: KeyStatus::Active,
                 last_used,
                 service: Some("s3".into()),
                 region: Some("us-east-1".into()),
@@ -741,7 +741,7 @@ mod tests {
     #[test]
     fn keys_deleted_only_after_the_soak() {
         let (_, mut k) = key(K1, Some(MERGED - 100));
-        k.status = "Inactive".into();
+        k.status = KeyStatus::Inactive;
         k.deactivated_at = Some(MERGED + 10);
         let keys = BTreeMap::from([(K1.to_string(), k)]);
         let soak = 7 * 86_400;
@@ -783,7 +783,7 @@ mod tests {
     /// K1 of user `ci`, deactivated long ago: deleted in this run with `--delete-users`.
     fn soaked(delete_users: bool) -> (BTreeMap<String, KeyFacts>, Options) {
         let (_, mut k) = key(K1, None);
-        k.status = "Inactive".into();
+        k.status = KeyStatus::Inactive;
         k.deactivated_at = Some(MERGED);
         let options = Options {
             delete_keys_after: Some(60),
@@ -814,7 +814,7 @@ mod tests {
         // between the two deletions resumes); one deleted by someone else does not.
         let (mut keys, options) = soaked(true);
         let k = keys.get_mut(K1).unwrap();
-        k.status = "Missing".into();
+        k.status = KeyStatus::Missing;
         k.deleted_by_campaign = true;
         let p = plan(&[repo("api", K1)], None, &keys, options);
         assert!(p.delete_keys.is_empty());

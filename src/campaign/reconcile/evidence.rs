@@ -56,7 +56,7 @@ pub async fn propose_key_map(
         .await?
         .into_values()
         .flatten()
-        .filter(|k| k.status == "Active" && k.last_used.is_some())
+        .filter(|k| k.status.is_active() && k.last_used.is_some())
         .filter(|k| !truth.keys.contains_key(&k.id))
         .collect();
     candidates.sort_by(|a, b| a.id.cmp(&b.id));

@@ -403,7 +403,10 @@ pub async fn gather(
                 if repo != &facts.repo || facts.keys.iter().any(|(k, _)| k == id) {
                     continue;
                 }
-                if let Some(key) = by_id.get(id).filter(|k| k.status == "Missing") {
+                if let Some(key) = by_id
+                    .get(id)
+                    .filter(|k| k.status == super::key_status::KeyStatus::Missing)
+                {
                     facts.keys.push((id.clone(), "ledger".into()));
                     truth.keys.insert(id.clone(), key.clone());
                 }
@@ -439,7 +442,7 @@ pub async fn gather(
             ledger.record_key(&KeyRow {
                 access_key_id: key.id.clone(),
                 user: key.user.clone(),
-                status: key.status.clone(),
+                status: key.status,
                 last_used: key.last_used,
                 last_service: key.service.clone(),
                 last_region: key.region.clone(),
@@ -507,7 +510,7 @@ pub async fn gather(
             key_statuses: facts
                 .keys
                 .iter()
-                .filter_map(|(id, _)| truth.keys.get(id).map(|k| k.status.clone()))
+                .filter_map(|(id, _)| truth.keys.get(id).map(|k| k.status))
                 .collect(),
             keys_deleted_by_campaign: facts.keys.iter().any(|(id, _)| {
                 journal

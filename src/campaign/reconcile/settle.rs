@@ -2,6 +2,7 @@
 //! the write took effect, never a blind retry.
 
 use super::Truth;
+use crate::campaign::key_status::KeyStatus;
 use crate::campaign::ledger::{JournalEntry, JournalResult};
 use crate::remote;
 
@@ -45,15 +46,15 @@ pub(super) fn resolve(
     match e.action.as_str() {
         "deactivate_key" => {
             let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status != "Active"))
+            Some(happened(!k.status.is_active()))
         }
         "reactivate_key" => {
             let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status == "Active"))
+            Some(happened(k.status.is_active()))
         }
         "delete_key" => {
             let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status == "Missing"))
+            Some(happened(k.status == KeyStatus::Missing))
         }
         "delete_user" => {
             let exists = truth.users.get(&e.target)?;
