@@ -38,6 +38,15 @@ pub async fn organizations(
     Ok(orgs)
 }
 
+/// What a fleet scan reports to and keeps for its caller.
+pub struct Hooks<'a> {
+    pub progress: &'a dyn Progress,
+    /// Called with the rate-budget estimate before a long run.
+    pub announce: &'a dyn Fn(&Estimate),
+    /// Where a run stopped by `--max-requests` keeps what it read (and resumes from).
+    pub store: Option<&'a dyn remote::InventoryStore>,
+}
+
 /// Scans every organization in parallel, each through its own connection. An organization
 /// that cannot be reached (App not installed there, a permission missing) is reported as an
 /// error of that organization and the others go on; a rejected token stops everything.
@@ -47,9 +56,13 @@ pub async fn scan_orgs(
     identity: &Identity,
     orgs: &[String],
     filters: &Filters,
-    progress: &dyn Progress,
-    announce: &dyn Fn(&Estimate),
+    hooks: Hooks<'_>,
 ) -> Result<FleetScan, GitHubError> {
+    let Hooks {
+        progress,
+        announce,
+        store,
+    } = hooks;
     let connections = join_all(
         orgs.iter()
             .map(|org| github::connect_reader_as(url, policy.clone(), identity, org, Task::Scan)),
@@ -64,7 +77,14 @@ pub async fn scan_orgs(
         announce(&estimate);
     }
     let mut scans = join_all(reachable.iter().map(|(org, reader)| async move {
-        remote::scan(reader, &Target::Org((*org).clone()), filters, progress).await
+        remote::scan_resuming(
+            reader,
+            &Target::Org((*org).clone()),
+            filters,
+            progress,
+            store,
+        )
+        .await
     }))
     .await
     .into_iter();

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 
 use crate::detect::Severity;
-use crate::github::{GitHubError, GitHubReader, RepoSnapshot, SubCustomization};
+use crate::github::{GitHubError, GitHubReader, RepoSecrets, RepoSnapshot, SubCustomization};
 use crate::inventory::{self, OrgSecretRecord, SecretRecord};
 use crate::scan::{self, FileError, Input, ScanReport};
 
@@ -85,6 +85,18 @@ pub struct RemoteScan {
     pub retries: u64,
 }
 
+/// What a scan stopped by `--max-requests` already read of each repository, for the run
+/// that resumes it: keyed by repository and default-branch commit, so a repository that
+/// changed since is read again.
+/// Each part is kept as soon as it is read, so a run that stops between a repository's
+/// requests still saves the next run the ones it made.
+pub trait InventoryStore: Sync {
+    fn secrets(&self, repo: &str, head: &str) -> Option<RepoSecrets>;
+    fn oidc(&self, repo: &str, head: &str) -> Option<SubCustomization>;
+    fn keep_secrets(&self, repo: &str, head: &str, secrets: &RepoSecrets);
+    fn keep_oidc(&self, repo: &str, head: &str, oidc: &SubCustomization);
+}
+
 /// Reports progress: repositories done, total, requests spent.
 pub trait Progress {
     fn discovered(&self, done: usize, total: usize, requests: u64);
@@ -98,6 +110,18 @@ pub async fn scan(
     target: &Target,
     filters: &Filters,
     progress: &dyn Progress,
+) -> Result<RemoteScan, GitHubError> {
+    scan_resuming(reader, target, filters, progress, None).await
+}
+
+/// [`scan`], taking each repository's inventory from `store` where an earlier run read it
+/// at the same commit, and keeping there what this run reads.
+pub async fn scan_resuming(
+    reader: &GitHubReader,
+    target: &Target,
+    filters: &Filters,
+    progress: &dyn Progress,
+    store: Option<&dyn InventoryStore>,
 ) -> Result<RemoteScan, GitHubError> {
     let mut errors = Vec::new();
     let mut snapshots = Vec::new();
@@ -216,13 +240,35 @@ pub async fn scan(
         let (owner, name) = records[i].repository.split_once('/').unwrap_or_default();
         let (owner, name) = (owner.to_string(), name.to_string());
         let environments = records[i].environments.clone();
+        let head = records[i].head.clone();
         async move {
-            let secrets = reader
-                .repo_secrets(&owner, &name, environments.as_deref())
-                .await;
+            let slug = format!("{owner}/{name}");
+            // What the run this one resumes read at the same commit costs no request.
+            let resumed = store.zip(head.as_deref());
+            let secrets = match resumed.and_then(|(s, head)| s.secrets(&slug, head)) {
+                Some(kept) => Ok(kept),
+                None => {
+                    let read = reader
+                        .repo_secrets(&owner, &name, environments.as_deref())
+                        .await;
+                    if let (Some((store, head)), Ok(secrets)) = (resumed, &read) {
+                        store.keep_secrets(&slug, head, secrets);
+                    }
+                    read
+                }
+            };
             let oidc = match filters.skip_sub_templates {
                 true => None,
-                false => Some(reader.repo_sub_customization(&owner, &name).await),
+                false => Some(match resumed.and_then(|(s, head)| s.oidc(&slug, head)) {
+                    Some(kept) => Ok(kept),
+                    None => {
+                        let read = reader.repo_sub_customization(&owner, &name).await;
+                        if let (Some((store, head)), Ok(oidc)) = (resumed, &read) {
+                            store.keep_oidc(&slug, head, oidc);
+                        }
+                        read
+                    }
+                }),
             };
             let variables = match filters.step_records {
                 scan::StepRecords::Skip => None,

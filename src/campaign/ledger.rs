@@ -234,6 +234,9 @@ CREATE TABLE IF NOT EXISTS http_cache (
 CREATE TABLE IF NOT EXISTS progress (
     at INTEGER PRIMARY KEY, repos INTEGER NOT NULL, repos_with_keys INTEGER NOT NULL,
     active_keys INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scan_inventory (
+    target TEXT NOT NULL, repo TEXT NOT NULL, part TEXT NOT NULL, head TEXT NOT NULL,
+    value TEXT NOT NULL, PRIMARY KEY (target, repo, part));
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, detail TEXT NOT NULL, started_at INTEGER NOT NULL,
@@ -242,7 +245,9 @@ CREATE TABLE IF NOT EXISTS journal (
 
 /// The schema [`SCHEMA`] describes, kept in SQLite's `user_version`. A ledger of a later
 /// version is refused, never misread; an earlier one is upgraded by [`upgrade`] on open.
-pub const SCHEMA_VERSION: i64 = 1;
+///
+/// 1: the first versioned schema. 2: `scan_inventory` (a scan stopped by `--max-requests`).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// One column as `PRAGMA table_info` describes it.
 struct Column {
@@ -252,10 +257,11 @@ struct Column {
     default: Option<String>,
 }
 
-/// Brings a ledger written before versioning (`user_version` 0, tables present) to
-/// version 1: adds the tables and columns later releases introduced, with their defaults.
-/// Later versions append a step of their own to [`upgrade`].
-fn upgrade_unversioned(conn: &Connection) -> Result<(), String> {
+/// Brings an older ledger (written before versioning, or of an earlier version) to
+/// [`SCHEMA_VERSION`]: adds the tables and columns introduced since, with their defaults.
+/// Every change so far only adds; a version that transforms data adds its own step to
+/// [`upgrade`].
+fn add_missing_schema(conn: &Connection) -> Result<(), String> {
     let reference = Connection::open_in_memory().map_err(|e| e.to_string())?;
     reference.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
     let columns = |conn: &Connection, table: &str| -> Result<Vec<Column>, String> {
@@ -340,7 +346,7 @@ fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
     if empty {
         tx.execute_batch(SCHEMA)?;
     } else {
-        upgrade_unversioned(&tx).map_err(|why| LedgerError::NotUpgradable {
+        add_missing_schema(&tx).map_err(|why| LedgerError::NotUpgradable {
             path: path.to_path_buf(),
             why,
         })?;
@@ -713,6 +719,50 @@ impl Ledger {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One part (`secrets`, `oidc`) of a repository's inventory, as JSON, that an earlier scan
+    /// of `target` read at default-branch commit `head`, if that scan stopped short.
+    pub fn scan_inventory(
+        &self,
+        target: &str,
+        repo: &str,
+        part: &str,
+        head: &str,
+    ) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM scan_inventory WHERE target = ?1 AND repo = ?2 AND part = ?3 AND head = ?4",
+                params![target, repo, part, head],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Keeps one part of what a scan of `target` read of a repository, for a run that
+    /// resumes it.
+    pub fn record_scan_inventory(
+        &self,
+        target: &str,
+        repo: &str,
+        part: &str,
+        head: &str,
+        value: &str,
+    ) -> Result<(), LedgerError> {
+        self.conn.execute(
+            "INSERT INTO scan_inventory (target, repo, part, head, value) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(target, repo, part) DO UPDATE SET head = ?4, value = ?5",
+            params![target, repo, part, head, value],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a finished scan's inventory: the next scan of `target` reads everything afresh.
+    pub fn clear_scan_inventory(&self, target: &str) -> Result<(), LedgerError> {
+        self.conn
+            .execute("DELETE FROM scan_inventory WHERE target = ?1", [target])?;
+        Ok(())
     }
 
     /// Records one `status` observation for the dashboard's burndown (one per second at most).

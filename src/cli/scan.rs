@@ -36,9 +36,10 @@ pub enum Format {
   migrate scan --org acme --github-url https://ghe.example.com
   migrate scan --org acme --org globex --app-id 123456 --app-key app.pem
   migrate scan --enterprise acme-corp
+  migrate scan --org acme --max-requests 4000   # again later to continue
 
 Exit codes: 0 clean, 10 findings, 11 some files or repositories could not be scanned, 12 both,
-1 tool error, 2 usage")]
+13 stopped at --max-requests (run again to continue), 1 tool error, 2 usage")]
 pub struct ScanArgs {
     /// Files and directories to scan (directories are walked; `.git`, `target`,
     /// `node_modules` are skipped). Default: `.` unless --org or --repo is given.
@@ -53,11 +54,126 @@ pub struct ScanArgs {
 
     #[arg(long, value_enum, default_value_t)]
     color: ColorChoice,
+
+    /// With --org/--repo/--enterprise: send at most N GitHub requests in all (across every
+    /// token of the run), then stop cleanly. What was read is kept in the campaign ledger;
+    /// the same command run again reads only the rest.
+    #[arg(long, value_name = "N")]
+    max_requests: Option<u64>,
+
+    /// The ledger that keeps what a scan stopped by --max-requests read, and from which the
+    /// next run resumes. Default with --max-requests: migrate-campaign.db.
+    #[arg(long, value_name = "FILE")]
+    campaign: Option<PathBuf>,
 }
 
-pub fn run(args: ScanArgs) -> u8 {
+/// Exit code of a scan that stopped at `--max-requests` (its report covers what was read).
+pub const STOPPED_AT_BUDGET: u8 = 13;
+
+/// The ledger as the scan's [`remote::InventoryStore`]: one target's inventories.
+struct LedgerStore {
+    ledger: std::sync::Mutex<crate::campaign::Ledger>,
+    path: PathBuf,
+    target: String,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl remote::InventoryStore for LedgerStore {
+    fn secrets(&self, repo: &str, head: &str) -> Option<github::RepoSecrets> {
+        self.read(repo, "secrets", head)
+    }
+
+    fn oidc(&self, repo: &str, head: &str) -> Option<github::SubCustomization> {
+        self.read(repo, "oidc", head)
+    }
+
+    fn keep_secrets(&self, repo: &str, head: &str, secrets: &github::RepoSecrets) {
+        self.keep(repo, "secrets", head, secrets);
+    }
+
+    fn keep_oidc(&self, repo: &str, head: &str, oidc: &github::SubCustomization) {
+        self.keep(repo, "oidc", head, oidc);
+    }
+}
+
+impl LedgerStore {
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        repo: &str,
+        part: &str,
+        head: &str,
+    ) -> Option<T> {
+        let ledger = self.ledger.lock().ok()?;
+        let text = ledger
+            .scan_inventory(&self.target, repo, part, head)
+            .ok()??;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn keep<T: serde::Serialize>(&self, repo: &str, part: &str, head: &str, value: &T) {
+        let recorded = self.ledger.lock().ok().and_then(|ledger| {
+            let text = serde_json::to_string(value).ok()?;
+            ledger
+                .record_scan_inventory(&self.target, repo, part, head, &text)
+                .ok()
+        });
+        // The scan itself is unaffected; only the next run would read this part again.
+        if recorded.is_none() && !self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "warning: the campaign ledger could not keep what this scan read: a resumed run reads it again"
+            );
+        }
+    }
+}
+
+impl ScanArgs {
+    /// The run's budget and the ledger that keeps a stopped scan's reads (`--max-requests`).
+    fn resume_store(&self) -> Result<Option<LedgerStore>, String> {
+        let path = match (&self.campaign, self.max_requests) {
+            (Some(path), _) => path.clone(),
+            (None, Some(_)) => PathBuf::from(crate::campaign::DEFAULT_LEDGER),
+            (None, None) => return Ok(None),
+        };
+        let remote = &self.remote;
+        if remote.target().is_none() && !remote.is_fleet() {
+            return Err(
+                "--max-requests and --campaign are for GitHub scans: use them with --org, --repo or --enterprise"
+                    .into(),
+            );
+        }
+        let ledger = crate::campaign::Ledger::open(&path).map_err(|e| e.to_string())?;
+        let mut orgs = remote.org.clone();
+        orgs.sort();
+        let mut repos = remote.repo.clone();
+        repos.sort();
+        let target = format!(
+            "scan org={} repo={} enterprise={}",
+            orgs.join(","),
+            repos.join(","),
+            remote.enterprise.clone().unwrap_or_default()
+        );
+        Ok(Some(LedgerStore {
+            ledger: std::sync::Mutex::new(ledger),
+            path,
+            target,
+            failed: std::sync::atomic::AtomicBool::new(false),
+        }))
+    }
+}
+
+pub fn run(mut args: ScanArgs) -> u8 {
+    let store = match args.resume_store() {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let budget = args.max_requests.map(github::RequestBudget::new);
+    args.remote.budget = budget.clone();
+    let store_ref = store.as_ref().map(|s| s as &dyn remote::InventoryStore);
     let fleet = if args.remote.is_fleet() {
-        match scan_fleet(&args.remote) {
+        match scan_fleet(&args.remote, store_ref) {
             Ok(done) => Some(done),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -72,7 +188,7 @@ pub fn run(args: ScanArgs) -> u8 {
             let (report, remote) = fleet.expect("checked");
             (report, Some(remote))
         }
-        Some(target) => match scan_remote(&args.remote, &target) {
+        Some(target) => match scan_remote(&args.remote, &target, store_ref) {
             Ok((report, remote)) => (report, Some(remote)),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -99,7 +215,21 @@ pub fn run(args: ScanArgs) -> u8 {
             args.color.enabled(),
         )),
     };
+    let stopped = budget.as_ref().is_some_and(|b| b.exhausted());
+    if let (Some(store), Some(budget)) = (&store, &budget) {
+        if stopped {
+            eprintln!(
+                "stopped at --max-requests {}: what was read is kept in {}; run the same command again to continue",
+                budget.limit(),
+                store.path.display()
+            );
+        } else if let Ok(ledger) = store.ledger.lock() {
+            // Complete: the next scan reads everything afresh.
+            let _ = ledger.clear_scan_inventory(&store.target);
+        }
+    }
     let code = match printed {
+        exit::CLEAN if stopped => STOPPED_AT_BUDGET,
         exit::CLEAN => report::exit_code(&report),
         failed => failed,
     };
@@ -150,6 +280,10 @@ pub(crate) struct RemoteArgs {
     /// that can see the enterprise). Combines with --org.
     #[arg(long, value_name = "SLUG", conflicts_with = "repo")]
     pub(crate) enterprise: Option<String>,
+
+    /// The run's request budget (`scan --max-requests`), shared by every connection.
+    #[arg(skip)]
+    pub(crate) budget: Option<std::sync::Arc<github::governor::RequestBudget>>,
 
     /// Scan this repository (`OWNER/REPO`); repeatable.
     #[arg(long, value_name = "OWNER/REPO")]
@@ -253,6 +387,7 @@ impl RemoteArgs {
             base_backoff: std::time::Duration::from_millis(self.retry_base_ms),
             max_wait: std::time::Duration::from_secs(self.max_rate_wait),
             min_write_interval: std::time::Duration::from_millis(self.min_write_interval_ms),
+            budget: self.budget.clone(),
             ..Policy::default()
         }
     }
@@ -293,8 +428,9 @@ impl remote::Progress for Bar {
 fn scan_remote(
     args: &RemoteArgs,
     target: &Target,
+    store: Option<&dyn remote::InventoryStore>,
 ) -> Result<(ScanReport, RemoteOutput), GitHubError> {
-    let done = fetch_remote(args, target, scan::StepRecords::Skip)?;
+    let done = fetch_remote_resuming(args, target, scan::StepRecords::Skip, store)?;
     let scanned = done
         .repositories
         .iter()
@@ -316,7 +452,10 @@ fn scan_remote(
 }
 
 /// `scan --org A --org B` / `--enterprise`: every organization through its own connection.
-fn scan_fleet(args: &RemoteArgs) -> Result<(ScanReport, RemoteOutput), GitHubError> {
+fn scan_fleet(
+    args: &RemoteArgs,
+    store: Option<&dyn remote::InventoryStore>,
+) -> Result<(ScanReport, RemoteOutput), GitHubError> {
     let runtime = args.runtime()?;
     let _entered = runtime.enter();
     let identity = args.app.identity()?;
@@ -336,8 +475,11 @@ fn scan_fleet(args: &RemoteArgs) -> Result<(ScanReport, RemoteOutput), GitHubErr
             &identity,
             &orgs,
             &args.filters(),
-            &Bar(progress_bar()),
-            &|estimate| eprintln!("estimate: {}", budget::render(estimate)),
+            fleet::Hooks {
+                progress: &Bar(progress_bar()),
+                announce: &|estimate| eprintln!("estimate: {}", budget::render(estimate)),
+                store,
+            },
         )
         .await
     })?;
@@ -369,6 +511,15 @@ pub(crate) fn fetch_remote(
     target: &Target,
     step_records: scan::StepRecords,
 ) -> Result<remote::RemoteScan, GitHubError> {
+    fetch_remote_resuming(args, target, step_records, None)
+}
+
+fn fetch_remote_resuming(
+    args: &RemoteArgs,
+    target: &Target,
+    step_records: scan::StepRecords,
+    store: Option<&dyn remote::InventoryStore>,
+) -> Result<remote::RemoteScan, GitHubError> {
     let runtime = args.runtime()?;
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
@@ -386,6 +537,6 @@ pub(crate) fn fetch_remote(
             step_records,
             ..args.filters()
         };
-        remote::scan(&reader, target, &filters, &Bar(progress_bar())).await
+        remote::scan_resuming(&reader, target, &filters, &Bar(progress_bar()), store).await
     })
 }

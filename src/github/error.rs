@@ -36,6 +36,11 @@ pub enum GitHubError {
         "rate limited: GitHub asks to wait {wait:?}, more than the {cap:?} cap\nhelp: run again after the reset, or raise --max-rate-wait"
     )]
     RateLimited { wait: Duration, cap: Duration },
+    /// `--max-requests` is spent: the request was not sent.
+    #[error(
+        "not read: the run's request budget (--max-requests {limit}) is spent\nhelp: run the same command again to continue where this run stopped"
+    )]
+    BudgetSpent { limit: u64 },
     /// 5xx or connection failures that did not go away after retries.
     #[error("{what}: {message} (after {attempts} attempts)")]
     Unavailable {

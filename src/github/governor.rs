@@ -2,8 +2,8 @@
 //! writes with a minimum gap, a shared pause when GitHub says to wait, and retry decisions
 //! for 5xx, connection errors and secondary limits (with backoff and a cap on waiting).
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
@@ -21,6 +21,39 @@ pub struct Policy {
     pub base_backoff: Duration,
     /// The longest single wait we accept before giving up with a clear error.
     pub max_wait: Duration,
+    /// `--max-requests`: one total for the run, shared by every connection (token) of it.
+    pub budget: Option<Arc<RequestBudget>>,
+}
+
+/// A cap on the requests of a whole run, across tokens: once spent, every further request
+/// fails at once with [`GitHubError::BudgetSpent`] instead of being sent.
+#[derive(Debug)]
+pub struct RequestBudget {
+    limit: u64,
+    spent: AtomicU64,
+}
+
+impl RequestBudget {
+    pub fn new(limit: u64) -> Arc<Self> {
+        Arc::new(Self {
+            limit,
+            spent: AtomicU64::new(0),
+        })
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Whether the run stopped short: a request was refused for want of budget.
+    pub fn exhausted(&self) -> bool {
+        self.spent.load(Ordering::Relaxed) > self.limit
+    }
+
+    /// Takes one request from the budget; `false` when none is left.
+    fn take(&self) -> bool {
+        self.spent.fetch_add(1, Ordering::Relaxed) < self.limit
+    }
 }
 
 impl Default for Policy {
@@ -32,6 +65,7 @@ impl Default for Policy {
             max_attempts: 6,
             base_backoff: Duration::from_secs(1),
             max_wait: Duration::from_secs(15 * 60),
+            budget: None,
         }
     }
 }
@@ -92,8 +126,9 @@ impl Governor {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Waits out any shared pause, then takes a read slot or the write lock.
-    pub async fn acquire(&self, write: bool) -> Slot<'_> {
+    /// Waits out any shared pause, then takes a read slot or the write lock, and one request
+    /// of the run's budget (none left: [`GitHubError::BudgetSpent`], nothing is sent).
+    pub async fn acquire(&self, write: bool) -> Result<Slot<'_>, GitHubError> {
         loop {
             let pause = self.paused_until.lock().map(|p| *p).unwrap_or(None);
             match pause {
@@ -119,8 +154,15 @@ impl Governor {
                 Err(_) => unreachable!("the read semaphore is never closed"),
             }
         };
+        if let Some(budget) = &self.policy.budget
+            && !budget.take()
+        {
+            return Err(GitHubError::BudgetSpent {
+                limit: budget.limit(),
+            });
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        slot
+        Ok(slot)
     }
 
     /// Sleeps before a retry, sharing rate-limit pauses with every other request. Fails when

@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub use cache::ConditionalCache;
 pub use endpoint::Endpoint;
 pub use error::GitHubError;
-pub use governor::Policy;
+pub use governor::{Policy, RequestBudget};
 pub use read::{
     CampaignPull, GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization,
     WorkflowRun,

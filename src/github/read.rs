@@ -49,7 +49,7 @@ impl RepoSnapshot {
 }
 
 /// The subject-claim template in force for a repository (or an organization).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubCustomization {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_default: Option<bool>,
@@ -70,7 +70,7 @@ pub struct OrgSecret {
 }
 
 /// Names of Actions secrets at the repository and environment level.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepoSecrets {
     pub repository: Vec<String>,
     /// (environment, secret name)

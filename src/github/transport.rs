@@ -209,7 +209,7 @@ impl Transport {
         let attempts = self.governor.policy.max_attempts.max(1);
         let mut last_problem = String::new();
         for attempt in 0..attempts {
-            let slot = self.governor.acquire(access == Access::Write).await;
+            let slot = self.governor.acquire(access == Access::Write).await?;
             let mut builder = http::Request::builder()
                 .method(method.clone())
                 .uri(path)

@@ -513,3 +513,107 @@ fn fields_arguments_and_type_conditions_are_checked() {
         "{problems}"
     );
 }
+
+/// `--max-requests N`: each run sends at most N requests (the fake counts them), stops with
+/// exit 13 naming the ledger, and keeps what it read there; the same command run again reads
+/// only the rest, until one run completes with the same report a single unbounded scan gives.
+#[test]
+fn max_requests_stops_cleanly_and_the_next_run_resumes() {
+    let mut world = World::default();
+    for i in 0..12 {
+        world
+            .repo(
+                "budget",
+                &format!("svc-{i:02}"),
+                &[(
+                    ".github/workflows/deploy.yml",
+                    &corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
+                )],
+            )
+            .secrets = vec!["AWS_ACCESS_KEY_ID".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    }
+    let fake = FakeGitHub::start(world);
+    let (full, code) = scan(&fake, &["--org", "budget"]);
+    assert_eq!(code, Some(10), "{full}");
+    let one_shot = fake.log().len();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = dir.path().join("campaign.db");
+    let ledger = ledger.to_str().expect("utf-8");
+    let mut runs = 0;
+    let last = loop {
+        runs += 1;
+        assert!(runs <= 6, "no progress after {runs} runs");
+        let before = fake.log().len();
+        let output = migrate()
+            .args([
+                "scan",
+                "--org",
+                "budget",
+                "--format",
+                "json",
+                "--max-requests",
+                "12",
+            ])
+            .args([
+                "--campaign",
+                ledger,
+                "--github-url",
+                &fake.url,
+                "--retry-base-ms",
+                "10",
+            ])
+            .env("GH_TOKEN", TOKEN)
+            .output()
+            .expect("runs");
+        let sent = fake.log().len() - before;
+        assert!(sent <= 12, "run {runs} sent {sent} requests");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        match output.status.code() {
+            Some(13) => {
+                assert!(
+                    stderr.contains("stopped at --max-requests 12") && stderr.contains(ledger),
+                    "{stderr}"
+                );
+                let doc = json(&output);
+                assert!(
+                    doc["errors"].to_string().contains("--max-requests 12"),
+                    "{doc}"
+                );
+            }
+            Some(10) => break json(&output),
+            other => panic!("run {runs}: exit {other:?}\n{stderr}"),
+        }
+    };
+    assert!(
+        runs >= 3,
+        "12 repositories cannot fit in one run of 12 requests"
+    );
+    assert_eq!(last["repositories"], full["repositories"]);
+    assert_eq!(last["organization"], full["organization"]);
+    assert_eq!(finding_keys(&last), finding_keys(&full));
+    // Only discovery and the organization's own reads are repeated across runs.
+    let total = fake.log().len() - one_shot;
+    assert!(
+        total <= one_shot + 3 * (runs - 1),
+        "{total} requests over {runs} runs, one scan {one_shot}"
+    );
+    // A completed scan leaves nothing to resume: the next one reads everything again.
+    let before = fake.log().len();
+    let output = migrate()
+        .args([
+            "scan",
+            "--org",
+            "budget",
+            "--format",
+            "json",
+            "--campaign",
+            ledger,
+        ])
+        .args(["--github-url", &fake.url])
+        .env("GH_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(10));
+    assert_eq!(fake.log().len() - before, one_shot);
+}
