@@ -76,6 +76,42 @@ pub fn estimate(shares: &[Share], now: i64) -> Estimate {
     }
 }
 
+/// GitHub's secondary limit on content-creating requests (blobs, trees, commits, refs, pull
+/// requests, labels): about 500 an hour and 80 a minute per token.
+pub const WRITES_PER_HOUR: u64 = 500;
+const WRITES_PER_MINUTE: u64 = 80;
+
+/// For `rewrite --pr`: the writes the planned pull requests take at most (one entry per
+/// repository with changes) and how long GitHub's content-creation limit makes them. `None`
+/// when they fit in a few minutes. `publish`: false for `--dry-run` (says "would").
+pub fn publish_estimate(writes_per_repository: &[u64], publish: bool) -> Option<String> {
+    let writes: u64 = writes_per_repository.iter().sum();
+    if writes <= WRITES_PER_MINUTE * 5 {
+        return None;
+    }
+    // One write a second at most (migrate's own spacing), 80 a minute, 500 an hour: the full
+    // hours' allowances, then the rest at the faster limits.
+    let full_hours = writes.saturating_sub(1) / WRITES_PER_HOUR;
+    let rest = writes - full_hours * WRITES_PER_HOUR;
+    let seconds = full_hours * 3600 + rest.max(rest * 60 / WRITES_PER_MINUTE);
+    Some(format!(
+        "{} pull requests {} up to ~{} writes; GitHub allows about {WRITES_PER_HOUR} content-creating requests an hour per token, so about {}",
+        thousands(writes_per_repository.len() as u64),
+        if publish { "take" } else { "would take" },
+        thousands(writes),
+        duration(seconds)
+    ))
+}
+
+fn duration(seconds: u64) -> String {
+    let (hours, minutes) = (seconds / 3600, seconds % 3600 / 60);
+    if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else {
+        format!("{minutes} min")
+    }
+}
+
 /// `~48,000 requests over 12,000 repositories, about 3 h 10 min at 15,000/h on 3 tokens`.
 pub fn render(estimate: &Estimate) -> String {
     let mut text = format!(
@@ -130,6 +166,26 @@ mod tests {
                 reset: NOW + 600,
             },
         }
+    }
+
+    #[test]
+    fn publishing_is_bounded_by_the_content_creation_limit() {
+        // A few pull requests: minutes, no estimate.
+        assert_eq!(publish_estimate(&[5; 10], true), None);
+        // 2,000 repositories of one file: 10,000 writes at 500 an hour.
+        assert_eq!(
+            publish_estimate(&[5; 2000], true).as_deref(),
+            Some(
+                "2,000 pull requests take up to ~10,000 writes; GitHub allows about 500 content-creating requests an hour per token, so about 19 h 8 min"
+            )
+        );
+        // Under an hour's allowance, one write a second decides.
+        assert_eq!(
+            publish_estimate(&[5; 90], false).as_deref(),
+            Some(
+                "90 pull requests would take up to ~450 writes; GitHub allows about 500 content-creating requests an hour per token, so about 7 min"
+            )
+        );
     }
 
     #[test]

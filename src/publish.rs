@@ -379,6 +379,13 @@ fn begin(
         .map_err(|e| SyncError::NotJournaled(action, e))
 }
 
+/// The most content-creating requests publishing `plan` can take: a blob per file, the tree,
+/// the commit, the branch, the pull request, and its labels. Fewer when the branch or the pull
+/// request is already up to date.
+pub fn writes_upper_bound(plan: &RepoPlan, labels: bool) -> u64 {
+    plan.files.len() as u64 + 4 + u64::from(labels)
+}
+
 /// Runs one journaled write: announced first (or not made at all), completed with its outcome.
 async fn journaled<T>(
     journal: &dyn Journal,

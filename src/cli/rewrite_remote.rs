@@ -106,6 +106,8 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         }
         let (snapshots, mut results) = discover(&reader, target, args, &bar).await?;
         bar.finished();
+        // Plan every repository first, so the run's writes can be estimated before any is sent.
+        let mut planned = Vec::new();
         for snapshot in snapshots {
             let slug = snapshot.slug();
             let opts = match roles.options_for(
@@ -138,6 +140,17 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                         .push(format!("pre-flight trust check skipped: {e}")),
                 }
             }
+            planned.push((slug, plan, opts));
+        }
+        let writes: Vec<u64> = planned
+            .iter()
+            .filter(|(_, plan, _)| !plan.files.is_empty())
+            .map(|(_, plan, _)| publish::writes_upper_bound(plan, !settings.labels.is_empty()))
+            .collect();
+        if let Some(estimate) = crate::budget::publish_estimate(&writes, settings.publish) {
+            eprintln!("estimate: {estimate}");
+        }
+        for (slug, plan, opts) in planned {
             let (plan, outcome) = if !settings.publish {
                 let outcome = if plan.files.is_empty() {
                     RepoOutcome::NothingToChange

@@ -513,3 +513,41 @@ fn a_write_the_ledger_cannot_journal_is_not_made() {
         .collect();
     assert!(refs_or_pulls.is_empty(), "{refs_or_pulls:?}");
 }
+
+/// Before publishing, a run whose pull requests take more than a few minutes of GitHub's
+/// content-creation allowance says how long (here a dry run of 100 repositories: 500 writes),
+/// and a small one says nothing.
+#[test]
+fn a_long_publication_is_estimated_first() {
+    for (repositories, expected) in [
+        (
+            100,
+            Some(
+                "estimate: 100 pull requests would take up to ~500 writes; GitHub allows about 500 content-creating requests an hour per token, so about 8 min",
+            ),
+        ),
+        (3, None),
+    ] {
+        let fake = FakeGitHub::start(services(repositories));
+        let output = migrate()
+            .args([
+                "rewrite",
+                "--org",
+                "acme",
+                "--role-arn",
+                ROLE,
+                "--pr",
+                "--dry-run",
+            ])
+            .args(["--github-url", &fake.url])
+            .env("GH_TOKEN", TOKEN)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match expected {
+            Some(line) => assert!(stderr.contains(line), "{stderr}"),
+            None => assert!(!stderr.contains("estimate:"), "{stderr}"),
+        }
+        assert!(fake.writes().is_empty());
+    }
+}
