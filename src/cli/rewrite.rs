@@ -101,6 +101,12 @@ pub struct RewriteArgs {
     #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
     campaign: PathBuf,
 
+    /// With --org/--repo: send at most N GitHub requests, then stop cleanly (exit 13).
+    /// Published pull requests stay; the same command run again finds them up to date and
+    /// goes on with the rest.
+    #[arg(long, value_name = "N")]
+    max_requests: Option<u64>,
+
     /// Print, per file, each step's credentials before and after the rewrite (the
     /// credential-flow model) and what blocks an automatic move; changes nothing.
     #[arg(long, conflicts_with_all = ["write", "pr"])]
@@ -162,13 +168,18 @@ fn render_piece(path: &Path, outcome: &RewriteOutcome, explain: bool, format: Fo
     }
 }
 
-pub fn run(args: RewriteArgs) -> u8 {
+pub fn run(mut args: RewriteArgs) -> u8 {
     if let Err(e) = args.remote.single_org("rewrite") {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
     if let Some(target) = args.remote.target() {
+        args.remote.budget = args.max_requests.map(crate::github::RequestBudget::new);
         return super::rewrite_remote::run(&args.remote, &target, &remote_settings(&args));
+    }
+    if args.max_requests.is_some() {
+        eprintln!("error: --max-requests limits GitHub requests: use it with --org or --repo");
+        return exit::USAGE;
     }
     if args.pr {
         eprintln!("error: --pr needs --org or --repo");

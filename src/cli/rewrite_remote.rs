@@ -150,7 +150,34 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         if let Some(estimate) = crate::budget::publish_estimate(&writes, settings.publish) {
             eprintln!("estimate: {estimate}");
         }
+        // With --max-requests, a run resumes one that stopped: a pull request it published
+        // for the same plan at the same base is taken from the ledger, without a request.
+        let resume_key = format!("rewrite {target:?}");
+        let resuming = args.budget.is_some().then_some(()).and(ledger.as_ref());
         for (slug, plan, opts) in planned {
+            let fingerprint = plan_fingerprint(&plan, settings);
+            let kept = resuming.and_then(|l| {
+                l.with(|ledger| {
+                    ledger
+                        .scan_inventory(&resume_key, &slug, "published", &plan.base)
+                        .ok()
+                        .flatten()
+                })
+                .flatten()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .filter(|v| v["plan"] == fingerprint.as_str())
+            });
+            if let Some(kept) = kept {
+                results.push(RepoResult {
+                    repository: slug,
+                    outcome: RepoOutcome::UpToDate {
+                        number: kept["number"].as_u64().unwrap_or_default(),
+                        url: kept["url"].as_str().unwrap_or_default().to_string(),
+                    },
+                    plan: Some(plan),
+                });
+                continue;
+            }
             let (plan, outcome) = if !settings.publish {
                 let outcome = if plan.files.is_empty() {
                     RepoOutcome::NothingToChange
@@ -167,16 +194,48 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                 };
                 publish::publish_repo(&reader, &writer, plan, &opts, &publish, journal).await
             };
+            if let (
+                Some(ledger),
+                RepoOutcome::Opened { number, url }
+                | RepoOutcome::Updated { number, url }
+                | RepoOutcome::UpToDate { number, url },
+            ) = (resuming, &outcome)
+            {
+                let record = serde_json::json!({"plan": fingerprint, "number": number, "url": url});
+                ledger.with(|l| {
+                    l.record_scan_inventory(
+                        &resume_key,
+                        &slug,
+                        "published",
+                        &plan.base,
+                        &record.to_string(),
+                    )
+                });
+            }
             results.push(RepoResult {
                 repository: slug,
                 plan: Some(plan),
                 outcome,
             });
         }
+        // Finished: the next run checks every repository against GitHub again.
+        if let (Some(ledger), false) = (
+            resuming,
+            args.budget.as_ref().is_some_and(|b| b.exhausted()),
+        ) {
+            ledger.with(|l| l.clear_scan_inventory(&resume_key));
+        }
         Ok(results)
     });
+    let stopped = args.budget.as_ref().filter(|b| b.exhausted());
     let results = match results {
         Ok(results) => results,
+        Err(GitHubError::BudgetSpent { limit }) => {
+            eprintln!(
+                "stopped at --max-requests {limit} before every repository was read; run the same command again"
+            );
+            return super::scan::STOPPED_AT_BUDGET;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::TOOL_ERROR;
@@ -193,7 +252,14 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
     let failed = results
         .iter()
         .any(|r| r.outcome.failed() || r.plan.as_ref().is_some_and(|p| !p.errors.is_empty()));
+    if let Some(budget) = stopped {
+        eprintln!(
+            "stopped at --max-requests {}: pull requests published so far stay; run the same command again to go on with the rest",
+            budget.limit()
+        );
+    }
     match super::print(&text) {
+        exit::CLEAN if stopped.is_some() => super::scan::STOPPED_AT_BUDGET,
         exit::CLEAN => match (manual, failed) {
             (false, false) => exit::CLEAN,
             (true, false) => exit::FINDINGS,
@@ -202,6 +268,22 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         },
         other => other,
     }
+}
+
+/// What a published pull request was made from: the plan as the JSON output shows it, the
+/// rewritten texts, and the settings that shape its body. Equal fingerprints at the same base
+/// publish the same pull request.
+fn plan_fingerprint(plan: &RepoPlan, settings: &RemoteSettings) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(plan)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    for file in &plan.files {
+        file.text.hash(&mut hasher);
+    }
+    (settings.draft, &settings.labels).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// The pre-flight trust check of one repository: its `sub` template from GitHub, the roles'

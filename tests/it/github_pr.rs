@@ -551,3 +551,44 @@ fn a_long_publication_is_estimated_first() {
         assert!(fake.writes().is_empty());
     }
 }
+
+/// `rewrite --pr --max-requests N`: each run sends at most N requests and stops with exit 13;
+/// the same command run again finds the published pull requests up to date and goes on, until
+/// every repository has exactly one pull request and the journal has nothing pending.
+#[test]
+fn max_requests_stops_publishing_cleanly_and_the_next_run_goes_on() {
+    let fake = FakeGitHub::start(services(6));
+    let dir = ledger_dir();
+    let ledger = dir.path().join("campaign.db");
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs <= 12, "no progress after {runs} runs");
+        let before = fake.log().len();
+        let (doc, code) = rewrite_pr_with(&fake, &ledger, &["--max-requests", "20"]);
+        let sent = fake.log().len() - before;
+        assert!(sent <= 20, "run {runs} sent {sent} requests");
+        match code {
+            Some(13) => continue,
+            Some(0) => {
+                for i in 0..6 {
+                    let outcome = &outcome(&doc, &format!("acme/svc-{i}"))["result"]["outcome"];
+                    assert!(outcome == "up-to-date" || outcome == "opened", "{doc}");
+                }
+                break;
+            }
+            other => panic!("run {runs}: exit {other:?}: {doc}"),
+        }
+    }
+    assert!(
+        runs >= 3,
+        "six pull requests cannot fit in one run of 20 requests"
+    );
+    fake.with(|s| {
+        for i in 0..6 {
+            assert_eq!(s.world.repos[&format!("acme/svc-{i}")].pulls.len(), 1);
+        }
+    });
+    let ledger = migrate::campaign::Ledger::open(&ledger).expect("ledger");
+    assert!(ledger.pending().expect("journal").is_empty());
+}
