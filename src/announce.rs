@@ -8,17 +8,14 @@ use std::collections::BTreeMap;
 use crate::campaign::announce::{self, TRACKING_MARKER, TRACKING_TITLE};
 use crate::campaign::reconcile::RepoView;
 use crate::campaign::reconcile::failures::Failure;
-use crate::campaign::{JournalResult, Ledger};
+use crate::campaign::{JournalAction, JournalResult, Ledger};
 use crate::github::GitHubWriter;
-
-const COMMENT: &str = "comment_failure";
-const TRACKING: &str = "tracking_issue";
 
 /// Runs `write` under a journal entry; returns a line for the summary.
 async fn journaled<F, Fut>(
     ledger: &Ledger,
     repo: &str,
-    action: &str,
+    action: JournalAction,
     target: &str,
     write: F,
 ) -> String
@@ -26,7 +23,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<String, crate::github::GitHubError>>,
 {
-    let id = match ledger.journal_begin(repo, action, target, &serde_json::json!({})) {
+    let id = match ledger.journal_begin(repo, &action, target, &serde_json::json!({})) {
         Ok(id) => id,
         Err(e) => return format!("{repo}: {target}: not sent, the journal failed: {e}"),
     };
@@ -49,15 +46,15 @@ pub async fn settle(writer: &GitHubWriter, ledger: &Ledger) {
         let Some((owner, name)) = entry.repo.split_once('/') else {
             continue;
         };
-        let found = match entry.action.as_str() {
-            COMMENT => {
+        let found = match entry.action {
+            JournalAction::CommentFailure => {
                 // target: `#NUMBER CLASS`
                 let mut parts = entry.target.trim_start_matches('#').splitn(2, ' ');
                 let number = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
                 let marker = format!("<!-- migrate:failure:{} -->", parts.next().unwrap_or(""));
                 writer.find_comment(owner, name, number, &marker).await
             }
-            TRACKING => writer.find_issue(owner, name, TRACKING_MARKER).await,
+            JournalAction::TrackingIssue => writer.find_issue(owner, name, TRACKING_MARKER).await,
             _ => continue,
         };
         let result = match found {
@@ -100,21 +97,33 @@ pub async fn comment_failures(
                     format!("{}: comment on {target} is up to date", view.facts.repo)
                 }
                 Some(c) => {
-                    journaled(ledger, &view.facts.repo, COMMENT, &target, || async {
-                        writer
-                            .update_comment(owner, name, c.id, &body)
-                            .await
-                            .map(|_| format!("edited the comment on {target} {}", c.url))
-                    })
+                    journaled(
+                        ledger,
+                        &view.facts.repo,
+                        JournalAction::CommentFailure,
+                        &target,
+                        || async {
+                            writer
+                                .update_comment(owner, name, c.id, &body)
+                                .await
+                                .map(|_| format!("edited the comment on {target} {}", c.url))
+                        },
+                    )
                     .await
                 }
                 None => {
-                    journaled(ledger, &view.facts.repo, COMMENT, &target, || async {
-                        writer
-                            .create_comment(owner, name, pull.number, &body)
-                            .await
-                            .map(|c| format!("commented on {target} {}", c.url))
-                    })
+                    journaled(
+                        ledger,
+                        &view.facts.repo,
+                        JournalAction::CommentFailure,
+                        &target,
+                        || async {
+                            writer
+                                .create_comment(owner, name, pull.number, &body)
+                                .await
+                                .map(|c| format!("commented on {target} {}", c.url))
+                        },
+                    )
                     .await
                 }
             };
@@ -147,21 +156,33 @@ pub async fn tracking_issue(
         }
         Some(issue) => {
             let target = format!("#{}", issue.id);
-            journaled(ledger, slug, TRACKING, &target, || async {
-                writer
-                    .update_issue(owner, name, issue.id, body)
-                    .await
-                    .map(|_| format!("updated tracking issue #{} {}", issue.id, issue.url))
-            })
+            journaled(
+                ledger,
+                slug,
+                JournalAction::TrackingIssue,
+                &target,
+                || async {
+                    writer
+                        .update_issue(owner, name, issue.id, body)
+                        .await
+                        .map(|_| format!("updated tracking issue #{} {}", issue.id, issue.url))
+                },
+            )
             .await
         }
         None => {
-            journaled(ledger, slug, TRACKING, "new", || async {
-                writer
-                    .create_issue(owner, name, TRACKING_TITLE, body)
-                    .await
-                    .map(|i| format!("opened tracking issue #{} {}", i.id, i.url))
-            })
+            journaled(
+                ledger,
+                slug,
+                JournalAction::TrackingIssue,
+                "new",
+                || async {
+                    writer
+                        .create_issue(owner, name, TRACKING_TITLE, body)
+                        .await
+                        .map(|i| format!("opened tracking issue #{} {}", i.id, i.url))
+                },
+            )
             .await
         }
     }

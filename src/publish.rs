@@ -3,6 +3,7 @@
 //! and one pull request. Re-running updates the branch and PR in place; a moved default
 //! branch is re-planned, never overwritten. Planning is pure; `publish_repo` does the writes.
 
+use crate::campaign::JournalAction;
 use crate::facts::Subject;
 use crate::github::{GitHubError, GitHubReader, GitHubWriter, NewPull, PullRef, RepoSnapshot};
 use crate::rewrite::{self, ManualFinding, RewriteOptions, RoleArn, RoleMap, RoleSource};
@@ -325,7 +326,7 @@ pub trait Journal {
     fn begin(
         &self,
         repo: &str,
-        action: &str,
+        action: &JournalAction,
         target: &str,
         detail: serde_json::Value,
     ) -> Result<Option<i64>, String>;
@@ -341,7 +342,7 @@ impl Journal for NoJournal {
     fn begin(
         &self,
         _: &str,
-        _: &str,
+        _: &JournalAction,
         _: &str,
         _: serde_json::Value,
     ) -> Result<Option<i64>, String> {
@@ -357,7 +358,7 @@ enum SyncError {
     /// GitHub refused or failed the write (or read) of this stage.
     GitHub(&'static str, GitHubError),
     /// The journal could not record the write of this action, so it was not made.
-    NotJournaled(&'static str, String),
+    NotJournaled(JournalAction, String),
 }
 
 impl From<(&'static str, GitHubError)> for SyncError {
@@ -370,12 +371,12 @@ impl From<(&'static str, GitHubError)> for SyncError {
 fn begin(
     journal: &dyn Journal,
     repo: &str,
-    action: &'static str,
+    action: JournalAction,
     target: &str,
     detail: serde_json::Value,
 ) -> Result<Option<i64>, SyncError> {
     journal
-        .begin(repo, action, target, detail)
+        .begin(repo, &action, target, detail)
         .map_err(|e| SyncError::NotJournaled(action, e))
 }
 
@@ -390,7 +391,7 @@ pub fn writes_upper_bound(plan: &RepoPlan, labels: bool) -> u64 {
 async fn journaled<T>(
     journal: &dyn Journal,
     repo: &str,
-    action: &'static str,
+    action: JournalAction,
     target: &str,
     detail: serde_json::Value,
     write: impl std::future::Future<Output = Result<T, (&'static str, GitHubError)>>,
@@ -618,7 +619,7 @@ async fn ensure_branch(
     journaled(
         journal,
         &plan.repository,
-        "push_branch",
+        JournalAction::PushBranch,
         BRANCH,
         detail,
         push,
@@ -660,7 +661,7 @@ async fn update_pull(
     journaled(
         journal,
         &repo,
-        "update_pr",
+        JournalAction::UpdatePr,
         &target,
         serde_json::json!({}),
         update,
@@ -692,7 +693,7 @@ async fn open_pull(
     let id = begin(
         journal,
         &plan.repository,
-        "open_pr",
+        JournalAction::OpenPr,
         BRANCH,
         serde_json::json!({"base": plan.default_branch}),
     )?;
@@ -733,7 +734,7 @@ async fn open_pull(
         journaled(
             journal,
             &plan.repository,
-            "add_labels",
+            JournalAction::AddLabels,
             &target,
             detail,
             label,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::journal::{JournalAction, JournalState};
 use super::key_status::KeyStatus;
 use super::state::RepoState;
 use super::time::{self, Seconds};
@@ -78,9 +79,7 @@ impl JournalResult {
 pub struct JournalEntry {
     pub id: JournalId,
     pub repo: String,
-    /// `deactivate_key`, `reactivate_key`, `delete_key`, `delete_user`, `delete_secret`,
-    /// `remove_from_org_secret`, `delete_org_secret`, or an action of another command.
-    pub action: String,
+    pub action: JournalAction,
     /// What was written: a key id, an IAM user name, `repository:NAME`, `environment:ENV:NAME`,
     /// `org:ORG:NAME`.
     pub target: String,
@@ -88,24 +87,23 @@ pub struct JournalEntry {
     pub detail: serde_json::Value,
     pub started_at: Seconds,
     pub finished_at: Option<Seconds>,
-    /// `pending`, `done`, `failed`, `observed`, `not-done`.
-    pub result: String,
+    pub result: JournalState,
     pub error: Option<String>,
 }
 
 impl JournalEntry {
     /// The write happened: done, or observed after a crash.
     pub fn took_effect(&self) -> bool {
-        matches!(self.result.as_str(), "done" | "observed")
+        matches!(self.result, JournalState::Done | JournalState::Observed)
     }
 
     pub fn is_pending(&self) -> bool {
-        self.result == "pending"
+        self.result == JournalState::Pending
     }
 
     /// An IAM write: a key's status or deletion, or a user's deletion.
     pub fn writes_iam(&self) -> bool {
-        self.action.ends_with("_key") || self.action == "delete_user"
+        self.action.writes_iam()
     }
 }
 
@@ -794,7 +792,7 @@ impl Ledger {
     pub fn journal_begin(
         &self,
         repo: &str,
-        action: &str,
+        action: &JournalAction,
         target: &str,
         detail: &serde_json::Value,
     ) -> Result<JournalId, LedgerError> {
@@ -803,7 +801,13 @@ impl Ledger {
         self.conn.execute(
             "INSERT INTO journal (repo, action, target, detail, started_at, result)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-            params![repo, action, target, detail.to_string(), time::now()],
+            params![
+                repo,
+                action.as_str(),
+                target,
+                detail.to_string(),
+                time::now()
+            ],
         )?;
         Ok(JournalId(self.conn.last_insert_rowid()))
     }
@@ -832,12 +836,12 @@ impl Ledger {
             Ok(JournalEntry {
                 id: JournalId(r.get(0)?),
                 repo: r.get(1)?,
-                action: r.get(2)?,
+                action: JournalAction::parse(&r.get::<_, String>(2)?),
                 target: r.get(3)?,
                 detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
                 started_at: r.get(5)?,
                 finished_at: r.get(6)?,
-                result: r.get(7)?,
+                result: JournalState::parse(&r.get::<_, String>(7)?),
                 error: r.get(8)?,
             })
         })?;
@@ -942,7 +946,7 @@ mod tests {
         ledger
             .journal_begin(
                 "acme/api",
-                "delete_secret",
+                &JournalAction::DeleteSecret,
                 "repository:X",
                 &serde_json::json!({}),
             )
@@ -970,7 +974,7 @@ mod tests {
         let done = ledger
             .journal_begin(
                 "acme/api",
-                "delete_secret",
+                &JournalAction::DeleteSecret,
                 "repository:AWS_KEY",
                 &serde_json::json!({}),
             )
@@ -979,7 +983,7 @@ mod tests {
         let open = ledger
             .journal_begin(
                 "acme/api",
-                "deactivate_key",
+                &JournalAction::DeactivateKey,
                 "AKIAXXXXXXXXXXXXXXXX",
                 &serde_json::json!({"user": "ci"}),
             )

@@ -12,6 +12,7 @@ pub mod attribution;
 pub mod cleanup;
 pub mod dashboard;
 pub mod diagnose;
+pub mod journal;
 pub mod key_status;
 pub mod keymap;
 pub mod ledger;
@@ -21,6 +22,7 @@ pub mod state;
 pub mod time;
 pub mod undo;
 
+pub use journal::{JournalAction, JournalState};
 pub use ledger::{JournalEntry, JournalId, JournalResult, Ledger, LedgerError};
 
 /// The campaign's branch in every repository (the one `rewrite --pr` pushes).

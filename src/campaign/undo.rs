@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::cleanup::UserRecord;
+use super::journal::JournalAction;
 use super::ledger::JournalEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,7 +52,7 @@ pub fn plan(journal: &[JournalEntry]) -> UndoPlan {
     let mut last_user: std::collections::BTreeMap<&str, &JournalEntry> = Default::default();
     for e in journal
         .iter()
-        .filter(|e| e.action == "delete_user" && !e.is_pending())
+        .filter(|e| e.action == JournalAction::DeleteUser && !e.is_pending())
     {
         last_user.insert(e.target.as_str(), e);
     }
@@ -71,11 +72,15 @@ pub fn plan(journal: &[JournalEntry]) -> UndoPlan {
         }
     }
     for e in journal.iter().filter(|e| e.took_effect()) {
-        match e.action.as_str() {
-            "deactivate_key" | "reactivate_key" | "delete_key" => {
+        match &e.action {
+            JournalAction::DeactivateKey
+            | JournalAction::ReactivateKey
+            | JournalAction::DeleteKey => {
                 last_status.insert(e.target.as_str(), e);
             }
-            "delete_secret" | "delete_org_secret" | "remove_from_org_secret" => {
+            JournalAction::DeleteSecret
+            | JournalAction::DeleteOrgSecret
+            | JournalAction::RemoveFromOrgSecret => {
                 if let Some(r) = recreate(e) {
                     out.recreate.push(r);
                 }
@@ -89,9 +94,9 @@ pub fn plan(journal: &[JournalEntry]) -> UndoPlan {
             user: e.detail["user"].as_str().unwrap_or_default().to_string(),
             repo: e.repo.clone(),
         };
-        match e.action.as_str() {
-            "deactivate_key" => out.reactivate.push(entry),
-            "delete_key" => out.deleted_keys.push(entry),
+        match &e.action {
+            JournalAction::DeactivateKey => out.reactivate.push(entry),
+            JournalAction::DeleteKey => out.deleted_keys.push(entry),
             _ => {}
         }
     }
@@ -102,15 +107,15 @@ fn recreate(e: &JournalEntry) -> Option<Recreate> {
     let repo = &e.repo;
     let mut parts = e.target.splitn(3, ':');
     let scope = parts.next()?;
-    Some(match (e.action.as_str(), scope) {
-        ("delete_secret", "repository") => {
+    Some(match (&e.action, scope) {
+        (JournalAction::DeleteSecret, "repository") => {
             let name = parts.next()?;
             Recreate {
                 what: format!("repository secret {name} of {repo}"),
                 command: format!("gh secret set {name} --repo {repo}"),
             }
         }
-        ("delete_secret", "environment") => {
+        (JournalAction::DeleteSecret, "environment") => {
             let env = parts.next()?;
             let name = parts.next()?;
             Recreate {
@@ -118,7 +123,7 @@ fn recreate(e: &JournalEntry) -> Option<Recreate> {
                 command: format!("gh secret set {name} --repo {repo} --env {}", quote(env)),
             }
         }
-        ("delete_org_secret", "org") => {
+        (JournalAction::DeleteOrgSecret, "org") => {
             let org = parts.next()?;
             let name = parts.next()?;
             let visibility = e.detail["visibility"].as_str().unwrap_or("selected");
@@ -140,7 +145,7 @@ fn recreate(e: &JournalEntry) -> Option<Recreate> {
                 ),
             }
         }
-        ("remove_from_org_secret", "org") => {
+        (JournalAction::RemoveFromOrgSecret, "org") => {
             let org = parts.next()?;
             let name = parts.next()?;
             let id = e.detail["repository_id"].as_u64()?;
@@ -245,18 +250,19 @@ fn quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::campaign::journal::JournalState;
     use crate::campaign::ledger::JournalId;
 
     fn entry(id: i64, action: &str, target: &str, detail: serde_json::Value) -> JournalEntry {
         JournalEntry {
             id: JournalId(id),
             repo: "acme/api".into(),
-            action: action.into(),
+            action: JournalAction::parse(action),
             target: target.into(),
             detail,
             started_at: 0,
             finished_at: Some(0),
-            result: "done".into(),
+            result: JournalState::Done,
             error: None,
         }
     }
@@ -317,7 +323,7 @@ mod tests {
         assert!(plan(&deleted).reactivate.is_empty());
         assert_eq!(plan(&deleted).deleted_keys.len(), 1);
         let mut pending = journal;
-        pending[0].result = "pending".into();
+        pending[0].result = JournalState::Pending;
         assert!(plan(&pending).reactivate.is_empty());
     }
 
@@ -349,17 +355,17 @@ mod tests {
             ]
         );
         // An attempt that did not finish may have detached policies: re-attach only.
-        deleted.result = "failed".into();
+        deleted.result = JournalState::Failed;
         let p = plan(&[deleted]);
         assert!(!p.users[0].deleted);
         assert_eq!(p.users[0].commands.len(), 3);
         assert!(p.users[0].commands[0].starts_with("aws iam attach-user-policy"));
         // A later attempt that took effect wins.
         let mut done = entry(2, "delete_user", "ci-api", record);
-        done.result = "observed".into();
+        done.result = JournalState::Observed;
         let mut failed = done.clone();
         failed.id = JournalId(1);
-        failed.result = "not-done".into();
+        failed.result = JournalState::NotDone;
         assert!(plan(&[failed, done]).users[0].deleted);
     }
 }

@@ -14,7 +14,7 @@ use super::status::{CampaignArgs, Session, report_resolved};
 use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep, UserStep};
 use crate::campaign::reconcile::Truth;
 use crate::campaign::state::RepoState;
-use crate::campaign::{JournalResult, Ledger, time};
+use crate::campaign::{JournalAction, JournalResult, Ledger, time};
 use crate::detect::aws_key_literal::mask_key_id;
 use crate::github::campaign::SecretRemover;
 use crate::iam_keys::IamKeys;
@@ -311,7 +311,7 @@ async fn execute(
 ) -> Result<usize, crate::campaign::LedgerError> {
     let mut failures = 0;
     for step in &plan.deactivate {
-        if !key_write(ledger, iam, step, "deactivate_key").await? {
+        if !key_write(ledger, iam, step, JournalAction::DeactivateKey).await? {
             failures += 1;
         }
     }
@@ -322,7 +322,7 @@ async fn execute(
     let mut done_repos = std::collections::BTreeSet::new();
     for step in &plan.secrets {
         let detail = secret_detail(step, truth);
-        let id = ledger.journal_begin(&step.repo(), step.action(), &step.target(), &detail)?;
+        let id = ledger.journal_begin(&step.repo(), &step.action(), &step.target(), &detail)?;
         let result = match step {
             SecretStep::DeleteRepoSecret { repo, name } => {
                 remover.delete_repo_secret(repo, name).await
@@ -360,7 +360,7 @@ async fn execute(
         }
     }
     for step in &plan.delete_keys {
-        if !key_write(ledger, iam, step, "delete_key").await? {
+        if !key_write(ledger, iam, step, JournalAction::DeleteKey).await? {
             failures += 1;
         }
     }
@@ -409,7 +409,12 @@ async fn delete_user(
     let mut detail = serde_json::to_value(&record).unwrap_or_default();
     detail["repos"] = serde_json::json!(step.repos);
     detail["keys"] = serde_json::json!(step.keys);
-    let id = ledger.journal_begin(&step.repos.join(","), "delete_user", user, &detail)?;
+    let id = ledger.journal_begin(
+        &step.repos.join(","),
+        &JournalAction::DeleteUser,
+        user,
+        &detail,
+    )?;
     match iam.users().delete(&record).await {
         Ok(_) => {
             ledger.journal_end(id, &JournalResult::Done)?;
@@ -436,17 +441,17 @@ async fn key_write(
     ledger: &Ledger,
     iam: &IamKeys,
     step: &KeyStep,
-    action: &str,
+    action: JournalAction,
 ) -> Result<bool, crate::campaign::LedgerError> {
     let key = &step.key;
     let detail = serde_json::json!({ "user": key.user, "repos": step.repos });
-    let id = ledger.journal_begin(&step.repos.join(","), action, &key.id, &detail)?;
-    let result = if action == "delete_key" {
+    let id = ledger.journal_begin(&step.repos.join(","), &action, &key.id, &detail)?;
+    let result = if action == JournalAction::DeleteKey {
         iam.delete(&key.user, &key.id).await.map(|_| ())
     } else {
         iam.set_active(&key.user, &key.id, false).await.map(|_| ())
     };
-    let verb = if action == "delete_key" {
+    let verb = if action == JournalAction::DeleteKey {
         "deleted"
     } else {
         "deactivated"

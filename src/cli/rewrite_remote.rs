@@ -5,7 +5,7 @@ use super::app_auth::target_org;
 use super::rewrite::{Format, paint_diff};
 use super::scan::{Bar, RemoteArgs, progress_bar};
 use crate::campaign::state::RepoState;
-use crate::campaign::{JournalId, JournalResult, Ledger};
+use crate::campaign::{JournalAction, JournalId, JournalResult, Ledger};
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, RepoSnapshot};
 use crate::publish::{self, Journal, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles};
@@ -429,7 +429,12 @@ fn render_json(results: &[RepoResult], requests: u64) -> String {
 struct LedgerJournal(std::sync::Mutex<Ledger>);
 
 /// The actions `rewrite --pr` journals.
-const PR_ACTIONS: &[&str] = &["push_branch", "open_pr", "update_pr", "add_labels"];
+const PR_ACTIONS: [JournalAction; 4] = [
+    JournalAction::PushBranch,
+    JournalAction::OpenPr,
+    JournalAction::UpdatePr,
+    JournalAction::AddLabels,
+];
 
 impl LedgerJournal {
     fn with<R>(&self, f: impl FnOnce(&Ledger) -> R) -> Option<R> {
@@ -445,13 +450,13 @@ impl LedgerJournal {
             .unwrap_or_default();
         for entry in pending
             .into_iter()
-            .filter(|e| PR_ACTIONS.contains(&e.action.as_str()))
+            .filter(|e| PR_ACTIONS.contains(&e.action))
         {
             let Some((owner, name)) = entry.repo.split_once('/') else {
                 continue;
             };
-            let took_effect = match entry.action.as_str() {
-                "push_branch" => writer
+            let took_effect = match entry.action {
+                JournalAction::PushBranch => writer
                     .branch_tip(owner, name, publish::BRANCH)
                     .await
                     .ok()
@@ -476,7 +481,7 @@ impl Journal for LedgerJournal {
     fn begin(
         &self,
         repo: &str,
-        action: &str,
+        action: &JournalAction,
         target: &str,
         detail: serde_json::Value,
     ) -> Result<Option<i64>, String> {

@@ -491,7 +491,7 @@ fn preflight_issuer(args: &StatusArgs) -> Result<crate::trust::Issuer, String> {
 /// Tells what pending journal entries turned out to be.
 pub fn report_resolved(truth: &Truth) {
     for (entry, result) in &truth.resolved {
-        let target = if entry.action.ends_with("_key") {
+        let target = if entry.action.is_key_write() {
             mask_key_id(&entry.target)
         } else {
             entry.target.clone()

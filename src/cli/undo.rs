@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::campaign::JournalAction;
 use crate::campaign::key_status::KeyStatus;
 use crate::campaign::undo::{self, Reactivation};
 use crate::campaign::{JournalResult, Ledger};
@@ -77,7 +78,7 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
     // Key writes a crash left pending: IAM says whether they happened.
     if let Some(iam) = &iam {
         for e in journal.iter().filter(|e| e.is_pending() && e.writes_iam()) {
-            let happened = if e.action == "delete_user" {
+            let happened = if e.action == JournalAction::DeleteUser {
                 match iam.users().exists(&e.target).await {
                     Ok(exists) => !exists,
                     Err(err) => return fail(&err),
@@ -87,9 +88,9 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
                     Ok(k) => k,
                     Err(err) => return fail(&err),
                 };
-                match e.action.as_str() {
-                    "deactivate_key" => !key.status.is_active(),
-                    "reactivate_key" => key.status.is_active(),
+                match e.action {
+                    JournalAction::DeactivateKey => !key.status.is_active(),
+                    JournalAction::ReactivateKey => key.status.is_active(),
                     _ => key.status == KeyStatus::Missing,
                 }
             };
@@ -211,7 +212,12 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
     let mut failed = 0;
     for r in &todo {
         let detail = serde_json::json!({ "user": r.user });
-        let id = match ledger.journal_begin(&r.repo, "reactivate_key", &r.access_key_id, &detail) {
+        let id = match ledger.journal_begin(
+            &r.repo,
+            &JournalAction::ReactivateKey,
+            &r.access_key_id,
+            &detail,
+        ) {
             Ok(id) => id,
             Err(e) => return fail(&e),
         };

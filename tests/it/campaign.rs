@@ -338,7 +338,10 @@ fn status_cleanup_undo_happy_path() {
     });
     let entries = journal(&ledger);
     assert_eq!(entries.len(), 6, "{entries:#?}");
-    assert!(entries.iter().all(|e| e.result == "done"), "{entries:#?}");
+    assert!(
+        entries.iter().all(|e| e.result.as_str() == "done"),
+        "{entries:#?}"
+    );
     assert_eq!(fake.violations(), Vec::<String>::new());
     let doc = status_json(&fake, &ledger);
     assert_eq!(repo_row(&doc, "acme/api")["state"], "secrets_deleted");
@@ -921,7 +924,7 @@ fn cleanup_survives_sigkill_at_random_points() {
         let after = journal(&ledger);
         if after.len() > entries.len() {
             interrupted_writes += 1;
-            phases.insert(after.last().unwrap().action.clone());
+            phases.insert(after.last().unwrap().action.as_str().to_string());
         }
     }
     let written_by_killed_runs = journal(&ledger).len();
@@ -974,7 +977,7 @@ fn cleanup_survives_sigkill_at_random_points() {
         let at = segments.iter().position(|s| *s == "repos").unwrap();
         let repo = segments[at + 2];
         assert!(
-            entries.iter().any(|e| e.action == "delete_secret"
+            entries.iter().any(|e| e.action.as_str() == "delete_secret"
                 && e.repo == format!("acme/{repo}")
                 && e.target.ends_with(name)
                 && e.took_effect()),
@@ -983,7 +986,10 @@ fn cleanup_survives_sigkill_at_random_points() {
         );
     }
     // No secret deletion began before its repository's key was deactivated.
-    for e in entries.iter().filter(|e| e.action == "delete_secret") {
+    for e in entries
+        .iter()
+        .filter(|e| e.action.as_str() == "delete_secret")
+    {
         let (_, key) = &users[e
             .repo
             .trim_start_matches("acme/svc")
@@ -991,7 +997,7 @@ fn cleanup_survives_sigkill_at_random_points() {
             .unwrap()];
         let deactivated = entries
             .iter()
-            .find(|d| d.action == "deactivate_key" && &d.target == key && d.took_effect())
+            .find(|d| d.action.as_str() == "deactivate_key" && &d.target == key && d.took_effect())
             .unwrap_or_else(|| panic!("{} never deactivated", e.repo));
         assert!(deactivated.id < e.id, "{e:?} before {deactivated:?}");
     }
@@ -999,7 +1005,9 @@ fn cleanup_survives_sigkill_at_random_points() {
     for (_, key) in &users {
         let deactivations = entries
             .iter()
-            .filter(|e| e.action == "deactivate_key" && &e.target == key && e.took_effect())
+            .filter(|e| {
+                e.action.as_str() == "deactivate_key" && &e.target == key && e.took_effect()
+            })
             .count();
         assert_eq!(deactivations, 1, "{key}");
     }
@@ -1280,7 +1288,12 @@ fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
         let l = Ledger::open(&ledger).unwrap();
         let detail = serde_json::json!({ "user": users[4], "repos": ["acme/batch"] });
         let id = l
-            .journal_begin("acme/batch", "delete_key", &batch_key, &detail)
+            .journal_begin(
+                "acme/batch",
+                &migrate::campaign::JournalAction::DeleteKey,
+                &batch_key,
+                &detail,
+            )
             .unwrap();
         l.journal_end(id, &migrate::campaign::JournalResult::Done)
             .unwrap();
@@ -1293,8 +1306,13 @@ fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
             "tags": [{"key": "team", "value": "pay ments"}],
             "repos": ["acme/batch"],
         });
-        l.journal_begin("acme/batch", "delete_user", &users[4], &record)
-            .unwrap();
+        l.journal_begin(
+            "acme/batch",
+            &migrate::campaign::JournalAction::DeleteUser,
+            &users[4],
+            &record,
+        )
+        .unwrap();
     }
 
     let delete = [
@@ -1399,7 +1417,7 @@ fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
     let deleted = |user: &str| {
         entries
             .iter()
-            .rfind(|e| e.action == "delete_user" && e.target == user && e.took_effect())
+            .rfind(|e| e.action.as_str() == "delete_user" && e.target == user && e.took_effect())
             .unwrap_or_else(|| panic!("no delete_user for {user}: {entries:#?}"))
             .detail
             .clone()
@@ -1425,7 +1443,7 @@ fn delete_users_after_their_keys_and_undo_prints_how_to_recreate_them() {
     let position = |action: &str, target: &str| {
         entries
             .iter()
-            .position(|e| e.action == action && e.target == target && e.took_effect())
+            .position(|e| e.action.as_str() == action && e.target == target && e.took_effect())
             .unwrap()
     };
     assert!(position("delete_key", &api_key) < position("delete_user", &users[0]));

@@ -357,7 +357,7 @@ fn one_comment_per_class_and_one_tracking_issue_edited_in_place() {
         .expect("journal");
     let mut actions: Vec<(String, String)> = journal
         .iter()
-        .map(|e| (e.action.clone(), e.result.clone()))
+        .map(|e| (e.action.to_string(), e.result.to_string()))
         .collect();
     actions.sort();
     assert_eq!(

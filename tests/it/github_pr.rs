@@ -449,7 +449,7 @@ fn killed_runs_resume_without_duplicates_and_journal_every_write() {
         let entries = |action: &str| {
             journal
                 .iter()
-                .filter(|e| e.repo == repo && e.action == action)
+                .filter(|e| e.repo == repo && e.action.as_str() == action)
                 .count()
         };
         let writes = |op: &str| {

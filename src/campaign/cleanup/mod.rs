@@ -167,11 +167,12 @@ impl SecretStep {
         }
     }
 
-    pub fn action(&self) -> &'static str {
+    pub fn action(&self) -> super::journal::JournalAction {
+        use super::journal::JournalAction;
         match self {
-            Self::RemoveFromOrgSecret { .. } => "remove_from_org_secret",
-            Self::DeleteOrgSecret { .. } => "delete_org_secret",
-            _ => "delete_secret",
+            Self::RemoveFromOrgSecret { .. } => JournalAction::RemoveFromOrgSecret,
+            Self::DeleteOrgSecret { .. } => JournalAction::DeleteOrgSecret,
+            _ => JournalAction::DeleteSecret,
         }
     }
 
@@ -938,12 +939,12 @@ mod tests {
         let entry = |id: i64, result: &str, record: &UserRecord| super::super::JournalEntry {
             id: super::super::JournalId(id),
             repo: "acme/api".into(),
-            action: "delete_user".into(),
+            action: super::super::JournalAction::DeleteUser,
             target: "ci".into(),
             detail: serde_json::to_value(record).unwrap_or_default(),
             started_at: 0,
             finished_at: Some(0),
-            result: result.into(),
+            result: super::super::JournalState::parse(result),
             error: None,
         };
         let old = UserRecord {

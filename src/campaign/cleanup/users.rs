@@ -207,7 +207,7 @@ pub fn unfinished_records(
 ) -> Vec<UserRecord> {
     journal
         .iter()
-        .filter(|e| e.action == "delete_user" && e.target == user)
+        .filter(|e| e.action == crate::campaign::JournalAction::DeleteUser && e.target == user)
         .rev()
         .take_while(|e| !e.took_effect())
         .filter_map(|e| serde_json::from_value(e.detail.clone()).ok())

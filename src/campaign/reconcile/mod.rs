@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
+use super::journal::JournalAction;
 use super::keymap::{KeyMap, KeyRef, Suggestion};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
@@ -424,7 +425,7 @@ pub async fn gather(
         }
         for e in journal
             .iter()
-            .filter(|e| e.is_pending() && e.action == "delete_user")
+            .filter(|e| e.is_pending() && e.action == JournalAction::DeleteUser)
         {
             let exists = iam.users().exists(&e.target).await?;
             truth.users.insert(e.target.clone(), exists);
@@ -467,7 +468,7 @@ pub async fn gather(
         key.deactivated_at = deactivated_at(&journal, &key.id);
         key.deleted_by_campaign = journal
             .iter()
-            .any(|e| e.action == "delete_key" && e.target == key.id && e.took_effect());
+            .any(|e| e.action == JournalAction::DeleteKey && e.target == key.id && e.took_effect());
     }
 
     let slugs: Vec<String> = repos.iter().map(|(f, ..)| f.repo.clone()).collect();
@@ -513,9 +514,9 @@ pub async fn gather(
                 .filter_map(|(id, _)| truth.keys.get(id).map(|k| k.status))
                 .collect(),
             keys_deleted_by_campaign: facts.keys.iter().any(|(id, _)| {
-                journal
-                    .iter()
-                    .any(|e| e.action == "delete_key" && &e.target == id && e.took_effect())
+                journal.iter().any(|e| {
+                    e.action == JournalAction::DeleteKey && &e.target == id && e.took_effect()
+                })
             }),
         };
         let state = state::derive(&observed);

@@ -2,15 +2,13 @@
 //! the write took effect, never a blind retry.
 
 use super::Truth;
+use crate::campaign::journal::JournalAction;
 use crate::campaign::key_status::KeyStatus;
 use crate::campaign::ledger::{JournalEntry, JournalResult};
 use crate::remote;
 
 pub(super) fn is_key_action(e: &JournalEntry) -> bool {
-    matches!(
-        e.action.as_str(),
-        "deactivate_key" | "reactivate_key" | "delete_key"
-    )
+    e.action.is_key_write()
 }
 
 /// When this campaign last deactivated a key and did not reactivate it since.
@@ -20,9 +18,9 @@ pub fn deactivated_at(journal: &[JournalEntry], key: &str) -> Option<i64> {
         .iter()
         .filter(|e| e.target == key && e.took_effect())
     {
-        match e.action.as_str() {
-            "deactivate_key" => at = Some(e.finished_at.unwrap_or(e.started_at)),
-            "reactivate_key" => at = None,
+        match &e.action {
+            JournalAction::DeactivateKey => at = Some(e.finished_at.unwrap_or(e.started_at)),
+            JournalAction::ReactivateKey => at = None,
             _ => {}
         }
     }
@@ -43,24 +41,24 @@ pub(super) fn resolve(
             JournalResult::NotDone
         }
     };
-    match e.action.as_str() {
-        "deactivate_key" => {
+    match &e.action {
+        JournalAction::DeactivateKey => {
             let k = truth.keys.get(&e.target)?;
             Some(happened(!k.status.is_active()))
         }
-        "reactivate_key" => {
+        JournalAction::ReactivateKey => {
             let k = truth.keys.get(&e.target)?;
             Some(happened(k.status.is_active()))
         }
-        "delete_key" => {
+        JournalAction::DeleteKey => {
             let k = truth.keys.get(&e.target)?;
             Some(happened(k.status == KeyStatus::Missing))
         }
-        "delete_user" => {
+        JournalAction::DeleteUser => {
             let exists = truth.users.get(&e.target)?;
             Some(happened(!exists))
         }
-        "delete_secret" => {
+        JournalAction::DeleteSecret => {
             let record = scan
                 .repositories
                 .iter()
@@ -84,11 +82,11 @@ pub(super) fn resolve(
             };
             Some(happened(!still_there))
         }
-        "delete_org_secret" | "remove_from_org_secret" => {
+        JournalAction::DeleteOrgSecret | JournalAction::RemoveFromOrgSecret => {
             let secrets = truth.org_secrets.as_ref()?;
             let name = e.target.rsplit(':').next()?;
             let secret = secrets.iter().find(|s| s.name == name);
-            if e.action == "delete_org_secret" {
+            if e.action == JournalAction::DeleteOrgSecret {
                 return Some(happened(secret.is_none()));
             }
             let short = e.repo.rsplit('/').next().unwrap_or(&e.repo);
