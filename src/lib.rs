@@ -2,8 +2,18 @@
 //!
 //! Pipeline: [`discover`] (files) → [`yaml`] (located parse) → [`workflow`] (model) →
 //! [`detect`] (rules) and [`facts`] (sub claims) → [`report`] (formats); [`rewrite`] edits
-//! files byte-exactly from the same model. Everything but `discover`, `github`, `remote`,
-//! `cli` and `report` output is pure.
+//! files byte-exactly from the same model; [`trust`] derives the AWS side; [`campaign`] tracks
+//! an organization-wide migration.
+//!
+//! Effects live in their own modules: files on disk ([`discover`], [`write`], and
+//! `campaign::keymap::KeyMap::load`), GitHub ([`github`], [`remote`], [`fleet`], [`publish`],
+//! [`announce`]), AWS ([`iam_keys`], [`iam_users`], [`iam_roles`], [`iam_trust`],
+//! [`cloudtrail`]), the campaign ledger (`campaign::ledger`) and what gathers remote truth
+//! (`campaign::reconcile`), and the terminal ([`cli`], the only one that prints). Everything
+//! else is pure: [`yaml`], [`workflow`], [`expr`], [`detect`], [`facts`], [`scan`] (given
+//! texts), [`rewrite`], [`trust`] (but `trust::reconcile` only decides what IAM calls to make),
+//! [`preflight`], [`services`], [`aws_steps`], [`budget`], [`glob`], [`source`], [`inventory`],
+//! [`report`], and the rest of [`campaign`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

@@ -1,5 +1,6 @@
 //! The operator's map from GitHub secrets and repositories to IAM users or access keys
-//! (`--key-map FILE`, TOML), and the suggestions migrate computes but never acts on. Pure.
+//! (`--key-map FILE`, TOML), and the suggestions migrate computes but never acts on. Pure but
+//! for [`KeyMap::load`], which reads the file.
 //!
 //! GitHub secret values cannot be read back, so nothing but the operator can say which IAM key
 //! a secret holds. Format:

@@ -241,8 +241,8 @@ CREATE TABLE IF NOT EXISTS journal (
     finished_at INTEGER, result TEXT NOT NULL, error TEXT);
 ";
 
-/// The schema [`SCHEMA`] describes, kept in SQLite's `user_version`. A ledger of a later
-/// version is refused, never misread; an earlier one is upgraded by [`upgrade`] on open.
+/// The schema version, kept in SQLite's `user_version`. A ledger of a later version is
+/// refused, never misread; an earlier one is upgraded on open.
 ///
 /// 1: the first versioned schema. 2: `scan_inventory` (a scan stopped by `--max-requests`).
 pub const SCHEMA_VERSION: i64 = 2;
