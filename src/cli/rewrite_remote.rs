@@ -140,12 +140,19 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                         .push(format!("pre-flight trust check skipped: {e}")),
                 }
             }
-            planned.push((slug, plan, opts));
+            // Open campaign pull requests as discovery saw them (no request).
+            let open: Vec<u64> = snapshot
+                .campaign_pulls
+                .iter()
+                .filter(|p| p.state == "open")
+                .map(|p| p.number)
+                .collect();
+            planned.push((slug, plan, opts, open));
         }
         let writes: Vec<u64> = planned
             .iter()
-            .filter(|(_, plan, _)| !plan.files.is_empty())
-            .map(|(_, plan, _)| publish::writes_upper_bound(plan, !settings.labels.is_empty()))
+            .filter(|(_, plan, ..)| !plan.files.is_empty())
+            .map(|(_, plan, ..)| publish::writes_upper_bound(plan, !settings.labels.is_empty()))
             .collect();
         if let Some(estimate) = crate::budget::publish_estimate(&writes, settings.publish) {
             eprintln!("estimate: {estimate}");
@@ -154,7 +161,7 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         // for the same plan at the same base is taken from the ledger, without a request.
         let resume_key = format!("rewrite {target:?}");
         let resuming = args.budget.is_some().then_some(()).and(ledger.as_ref());
-        for (slug, plan, opts) in planned {
+        for (slug, plan, opts, open) in planned {
             let fingerprint = plan_fingerprint(&plan, settings);
             let kept = resuming.and_then(|l| {
                 l.with(|ledger| {
@@ -166,6 +173,9 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                 .flatten()
                 .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
                 .filter(|v| v["plan"] == fingerprint.as_str())
+                // Still open, as discovery just saw it: a pull request closed since is not
+                // taken as published.
+                .filter(|v| v["number"].as_u64().is_some_and(|n| open.contains(&n)))
             });
             if let Some(kept) = kept {
                 results.push(RepoResult {
@@ -218,9 +228,10 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                 outcome,
             });
         }
-        // Finished: the next run checks every repository against GitHub again.
+        // Finished (with or without a budget): the next run checks every repository against
+        // GitHub again, so a pull request someone closed meanwhile is never taken as published.
         if let (Some(ledger), false) = (
-            resuming,
+            ledger.as_ref(),
             args.budget.as_ref().is_some_and(|b| b.exhausted()),
         ) {
             ledger.with(|l| l.clear_scan_inventory(&resume_key));
