@@ -91,12 +91,7 @@ pub struct CloudTrail {
 impl CloudTrail {
     /// Clients for `regions`, or for every region enabled in the account (`account:ListRegions`).
     pub async fn connect(regions: &[String]) -> Result<Self, CloudTrailError> {
-        let home = aws_config::meta::region::RegionProviderChain::default_provider()
-            .or_else(aws_config::Region::new("us-east-1"));
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(home)
-            .load()
-            .await;
+        let config = crate::iam_keys::aws_config().await;
         let regions = if regions.is_empty() {
             enabled_regions(&config).await?
         } else {

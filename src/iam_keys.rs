@@ -89,6 +89,18 @@ pub(crate) fn is_no_such_entity<E: ProvideErrorMetadata>(err: &E) -> bool {
     err.code() == Some("NoSuchEntity")
 }
 
+/// The AWS configuration every client of migrate starts from: the standard credential chain,
+/// and the configured region, else `us-east-1` (IAM is global, but the SDK needs a region to
+/// sign; regional clients such as CloudTrail's choose their own).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    let region = aws_config::meta::region::RegionProviderChain::default_provider()
+        .or_else(aws_config::Region::new("us-east-1"));
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .load()
+        .await
+}
+
 /// What a write found: done now, or its goal was already reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -113,16 +125,10 @@ impl IamKeys {
         crate::iam_users::IamUsers::new(&self.client)
     }
 
-    /// A client from the standard chain; IAM is global, but the SDK needs a region to sign.
+    /// A client from the standard chain.
     pub async fn connect() -> Self {
-        let region = aws_config::meta::region::RegionProviderChain::default_provider()
-            .or_else(aws_config::Region::new("us-east-1"));
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(region)
-            .load()
-            .await;
         Self {
-            client: Client::new(&config),
+            client: Client::new(&aws_config().await),
         }
     }
 

@@ -374,16 +374,9 @@ pub fn read_copied(
     })
 }
 
-/// An IAM client on the standard chain (IAM is global, but the SDK refuses to sign without a
-/// region).
+/// An IAM client on the standard chain.
 async fn client() -> Client {
-    let region = aws_config::meta::region::RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::new("us-east-1"));
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await;
-    Client::new(&config)
+    Client::new(&crate::iam_keys::aws_config().await)
 }
 
 /// Inferred policies bounded by the user's own (role name → document); prints what was dropped.

@@ -486,8 +486,19 @@ impl GitHubReader {
         field: &str,
         what: &str,
     ) -> Result<Vec<Value>, GitHubError> {
+        Ok(self.paginate_up_to(path, field, what, usize::MAX).await?.0)
+    }
+
+    /// The items of at most `max_pages` pages of 100, and whether more were left.
+    pub(super) async fn paginate_up_to(
+        &self,
+        path: &str,
+        field: &str,
+        what: &str,
+        max_pages: usize,
+    ) -> Result<(Vec<Value>, bool), GitHubError> {
         let mut items = Vec::new();
-        for page in 1.. {
+        for page in 1..=max_pages {
             let sep = if path.contains('?') { '&' } else { '?' };
             let reply = self
                 .get(
@@ -506,10 +517,10 @@ impl GitHubReader {
             let count = batch.len();
             items.extend(batch);
             if !has_next || count == 0 {
-                break;
+                return Ok((items, false));
             }
         }
-        Ok(items)
+        Ok((items, true))
     }
 
     /// The Actions variables a workflow of the repository reads as `${{ vars.NAME }}` outside

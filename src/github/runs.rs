@@ -144,30 +144,16 @@ impl GitHubReader {
         max_pages: usize,
     ) -> Result<(Vec<RunSpan>, bool), GitHubError> {
         let what = format!("workflow runs of {owner}/{repo}");
-        let mut out = Vec::new();
-        for page in 1..=max_pages {
-            let reply = self
-                .get(
-                    &format!(
-                        "/repos/{owner}/{repo}/actions/runs?created=%3E%3D{}&per_page=100&page={page}",
-                        percent_encode(since)
-                    ),
-                    "application/vnd.github+json",
-                    &what,
-                )
-                .await?;
-            let has_next = reply
-                .headers
-                .get("link")
-                .and_then(|l| l.to_str().ok())
-                .is_some_and(|l| l.contains("rel=\"next\""));
-            let value = reply.json(&what)?;
-            let runs = value["workflow_runs"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let count = runs.len();
-            out.extend(runs.iter().map(|r| {
+        let path = format!(
+            "/repos/{owner}/{repo}/actions/runs?created=%3E%3D{}",
+            percent_encode(since)
+        );
+        let (runs, more) = self
+            .paginate_up_to(&path, "workflow_runs", &what, max_pages)
+            .await?;
+        let spans = runs
+            .iter()
+            .map(|r| {
                 let created = r["created_at"].as_str().unwrap_or_default();
                 RunSpan {
                     id: r["id"].as_u64().unwrap_or_default(),
@@ -175,12 +161,9 @@ impl GitHubReader {
                     started_at: r["run_started_at"].as_str().unwrap_or(created).to_string(),
                     updated_at: r["updated_at"].as_str().unwrap_or(created).to_string(),
                 }
-            }));
-            if !has_next || count == 0 {
-                return Ok((out, false));
-            }
-        }
-        Ok((out, true))
+            })
+            .collect();
+        Ok((spans, more))
     }
 
     /// The address ranges of GitHub-hosted Actions runners (`GET /meta`, `actions`).
