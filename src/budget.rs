@@ -50,13 +50,24 @@ pub fn scan_requests(repositories: usize) -> u64 {
         as u64
 }
 
+/// Requests the inventory of `repositories` repositories with findings still costs once
+/// discovery is done (their secrets and OIDC templates, and the organization's two).
+pub fn inventory_requests(repositories: usize) -> u64 {
+    (PER_REPOSITORY * repositories + PER_ORGANIZATION) as u64
+}
+
 /// The estimate for organizations read in parallel, each through its own token. A token's
 /// requests beyond its `remaining` wait for the next hours at its `limit`; `now`: Unix seconds.
 pub fn estimate(shares: &[Share], now: i64) -> Estimate {
+    estimate_with(shares, now, scan_requests)
+}
+
+/// [`estimate`] with another cost per organization (`cost(repositories)`).
+pub fn estimate_with(shares: &[Share], now: i64, cost: impl Fn(usize) -> u64) -> Estimate {
     let mut requests = 0;
     let mut seconds = 0u64;
     for share in shares {
-        let cost = scan_requests(share.repositories);
+        let cost = cost(share.repositories);
         requests += cost;
         let over = cost.saturating_sub(share.limit.remaining);
         if over > 0 {

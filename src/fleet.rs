@@ -76,6 +76,8 @@ pub async fn scan_orgs(
     if let Some(estimate) = estimate_run(&reachable).await {
         announce(&estimate);
     }
+    // The run was estimated as a whole above: no second estimate per organization.
+    let progress = &NoEstimate(progress);
     let mut scans = join_all(reachable.iter().map(|(org, reader)| async move {
         remote::scan_resuming(
             reader,
@@ -117,6 +119,18 @@ pub async fn scan_orgs(
     let mut fleet = merge(parts);
     fleet.scan.report.errors.extend(unreachable);
     Ok(fleet)
+}
+
+/// Progress that passes everything on but the per-organization estimates.
+struct NoEstimate<'a>(&'a dyn Progress);
+
+impl Progress for NoEstimate<'_> {
+    fn discovered(&self, done: usize, total: usize, requests: u64) {
+        self.0.discovered(done, total, requests);
+    }
+    fn finished(&self) {
+        self.0.finished();
+    }
 }
 
 /// Each organization's repository count and its token's limit, then the estimate, when the run

@@ -101,6 +101,9 @@ pub trait InventoryStore: Sync {
 pub trait Progress {
     fn discovered(&self, done: usize, total: usize, requests: u64);
     fn finished(&self);
+    /// Before the inventory of more than [`crate::budget::ESTIMATE_ABOVE`] repositories: what
+    /// it will cost at the token's remaining budget.
+    fn estimated(&self, _estimate: &crate::budget::Estimate) {}
 }
 
 /// Scans GitHub. Per-repository problems land in the report's errors; a rejected token
@@ -236,6 +239,20 @@ pub async fn scan_resuming(
         .filter(|(_, r)| r.outcome == "scanned" && (r.findings > 0 || filters.all_secrets))
         .map(|(i, _)| i)
         .collect();
+    // A long inventory says first what it costs (`GET /rate_limit` is free; only then asked).
+    if wanted.len() > crate::budget::ESTIMATE_ABOVE
+        && let Ok(limit) = reader.rate_limit().await
+    {
+        let share = crate::budget::Share {
+            repositories: wanted.len(),
+            limit,
+        };
+        progress.estimated(&crate::budget::estimate_with(
+            &[share],
+            crate::campaign::time::now(),
+            crate::budget::inventory_requests,
+        ));
+    }
     let lookups = join_all(wanted.iter().map(|&i| {
         let (owner, name) = records[i].repository.split_once('/').unwrap_or_default();
         let (owner, name) = (owner.to_string(), name.to_string());

@@ -410,6 +410,10 @@ pub(crate) fn progress_bar() -> Option<indicatif::ProgressBar> {
 }
 
 impl remote::Progress for Bar {
+    fn estimated(&self, estimate: &budget::Estimate) {
+        eprintln!("estimate: {}", budget::render(estimate));
+    }
+
     fn discovered(&self, done: usize, total: usize, requests: u64) {
         if let Some(bar) = &self.0 {
             bar.set_length(total.max(done) as u64);

@@ -617,3 +617,61 @@ fn max_requests_stops_cleanly_and_the_next_run_resumes() {
     assert_eq!(output.status.code(), Some(10));
     assert_eq!(fake.log().len() - before, one_shot);
 }
+
+/// One organization with more than 300 repositories to inventory: after discovery, the scan
+/// says what the inventory costs at the token's remaining budget (`GET /rate_limit`); a small
+/// one asks nothing and says nothing.
+#[test]
+fn a_long_inventory_is_estimated_first() {
+    for (repositories, expected) in [
+        (
+            310,
+            Some(
+                "estimate: ~932 requests over 310 repositories, within the budget left now at 5,000/h on 1 token",
+            ),
+        ),
+        (5, None),
+    ] {
+        let mut world = World::default();
+        for i in 0..repositories {
+            world.repo(
+                "wide",
+                &format!("svc-{i:03}"),
+                &[(
+                    ".github/workflows/deploy.yml",
+                    &corpus("058-DEVROOM-OFFICIAL-DEVROOM-backend-lambda-deploy.yml"),
+                )],
+            );
+        }
+        let fake = FakeGitHub::start(world);
+        let output = migrate()
+            .args([
+                "scan",
+                "--org",
+                "wide",
+                "--format",
+                "json",
+                "--github-url",
+                &fake.url,
+            ])
+            .env("GH_TOKEN", TOKEN)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let asked = fake
+            .log()
+            .iter()
+            .filter(|l| l.operation == "rate-limit/get")
+            .count();
+        match expected {
+            Some(line) => {
+                assert!(stderr.contains(line), "{stderr}");
+                assert_eq!(asked, 1);
+            }
+            None => {
+                assert!(!stderr.contains("estimate:"), "{stderr}");
+                assert_eq!(asked, 0);
+            }
+        }
+    }
+}

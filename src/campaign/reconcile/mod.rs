@@ -154,6 +154,10 @@ pub fn key_map(ledger: &Ledger, path: Option<&std::path::Path>) -> Result<KeyMap
 struct Quiet;
 
 impl remote::Progress for Quiet {
+    fn estimated(&self, estimate: &crate::budget::Estimate) {
+        eprintln!("estimate: {}", crate::budget::render(estimate));
+    }
+
     fn discovered(&self, _: usize, _: usize, _: u64) {}
     fn finished(&self) {}
 }
