@@ -558,6 +558,13 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         let trail = (args.evidence == Some(Evidence::Cloudtrail))
             .then_some(args.cloudtrail_regions.as_slice());
         let (copied, documents) = super::trust_apply::read_copied(&plan, user, trail)?;
+        if plan
+            .roles
+            .iter()
+            .any(|r| r.permissions != PermissionSource::Inferred)
+        {
+            warnings.extend(copied.over_role_limits());
+        }
         for role in &mut plan.roles {
             if role.permissions != PermissionSource::Inferred {
                 role.copied = Some(copied.clone());

@@ -48,6 +48,37 @@ pub struct CopiedPolicy {
     pub document: serde_json::Value,
 }
 
+/// IAM's default quota of managed policies attached to one role.
+pub const MANAGED_POLICIES_PER_ROLE: usize = 10;
+
+impl CopiedPermissions {
+    /// What IAM would refuse when a role gets all of these: more managed policies than a role
+    /// takes by default, or inline policies over a role's 10,240 characters.
+    pub fn over_role_limits(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.managed.len() > MANAGED_POLICIES_PER_ROLE {
+            out.push(format!(
+                "IAM user {} has {} managed policies (its own and its groups'); a role takes {MANAGED_POLICIES_PER_ROLE} unless the account's quota was raised, so attaching them fails past the {MANAGED_POLICIES_PER_ROLE}th: merge some, or raise the quota first",
+                self.user,
+                self.managed.len()
+            ));
+        }
+        let inline: usize = self
+            .inline
+            .iter()
+            .map(|p| limits::iam_size(&p.document))
+            .sum();
+        if inline > limits::ROLE_INLINE_LIMIT {
+            out.push(format!(
+                "IAM user {}'s inline policies come to {inline} characters, over the {} a role's inline policies may hold: merge them into a managed policy first",
+                self.user,
+                limits::ROLE_INLINE_LIMIT
+            ));
+        }
+        out
+    }
+}
+
 /// The compiled result for one role, kept on its [`RoleSpec`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InferredPermissions {
@@ -209,6 +240,36 @@ fn in_repository(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copied_permissions_over_a_roles_limits_are_named() {
+        let small = CopiedPermissions {
+            user: "ci".into(),
+            managed: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            inline: vec![CopiedPolicy {
+                name: "p".into(),
+                document: serde_json::json!({"Statement": []}),
+            }],
+        };
+        assert!(small.over_role_limits().is_empty());
+        let big = CopiedPermissions {
+            managed: (0..11)
+                .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+                .collect(),
+            inline: vec![CopiedPolicy {
+                name: "huge".into(),
+                document: serde_json::json!({"Statement": [{"Sid": "x".repeat(10_300)}]}),
+            }],
+            ..small
+        };
+        let warnings = big.over_role_limits();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("has 11 managed policies"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("over the 10240"), "{warnings:?}");
+    }
     use serde_json::json;
 
     #[test]

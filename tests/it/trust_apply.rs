@@ -740,3 +740,63 @@ fn copied_permissions_are_written_into_terraform_and_cloudformation() {
         "{policies}"
     );
 }
+
+/// A user with more managed policies than a role takes by default: the Terraform still copies
+/// them all, and a warning says that applying it fails past the tenth unless the quota is raised.
+#[test]
+#[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
+fn copied_permissions_over_the_managed_policy_quota_are_named() {
+    common::moto::require("the managed-policy quota warning");
+    let repo = common::moto::unique("quota");
+    let user = user_with_policy(
+        &repo,
+        "quota",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+    );
+    common::moto::iam(async |client: Client| {
+        for i in 0..11 {
+            let policy = client
+                .create_policy()
+                .policy_name(format!("quota-{repo}-{i}"))
+                .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+                .send()
+                .await
+                .unwrap();
+            client
+                .attach_user_policy()
+                .user_name(&user)
+                .policy_arn(policy.policy().unwrap().arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::cargo_bin("migrate")
+        .unwrap()
+        .args(["trust", "--account-id", ACCOUNT, "--slug"])
+        .arg(format!("octo-org/{repo}"))
+        .args(["--default-branch", "main", "--permissions", "copied"])
+        .args([
+            "--copy-permissions-from",
+            &user,
+            "--format",
+            "terraform",
+            &dir,
+        ])
+        .output()
+        .unwrap();
+    let run = Run::of(output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout.matches("aws_iam_role_policy_attachment").count(),
+        11
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("IAM user {user} has 11 managed policies"))
+            && run.stderr.contains("fails past the 10th"),
+        "{}",
+        run.stderr
+    );
+}
