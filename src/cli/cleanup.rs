@@ -20,11 +20,6 @@ use crate::github::campaign::SecretRemover;
 use crate::iam_keys::IamKeys;
 use crate::report::exit;
 
-/// Some repositories were refused (what was planned for the others was done).
-pub const REFUSED: u8 = 20;
-/// Not confirmed: no terminal and no `--yes`, or the answer was not the organization name.
-pub const NOT_CONFIRMED: u8 = 21;
-
 #[derive(Args)]
 #[command(
     after_help = "Key map (--key-map FILE, TOML): each value is an IAM user name (all of its
@@ -165,7 +160,7 @@ pub fn run(args: CleanupArgs) -> u8 {
     let refused_code = if plan.refused.is_empty() {
         exit::CLEAN
     } else {
-        REFUSED
+        exit::REFUSED
     };
     if plan.is_empty() || args.dry_run {
         return refused_code;
@@ -286,7 +281,7 @@ fn confirm(yes: bool, org: &str) -> Result<(), u8> {
         eprintln!(
             "error: refusing to deactivate keys or delete secrets without confirmation: stdin is not a terminal, pass --yes"
         );
-        return Err(NOT_CONFIRMED);
+        return Err(exit::NOT_CONFIRMED);
     }
     eprint!("Type the organization name ({org}) to go ahead: ");
     std::io::stderr().flush().ok();
@@ -296,7 +291,7 @@ fn confirm(yes: bool, org: &str) -> Result<(), u8> {
         Ok(())
     } else {
         eprintln!("cancelled: nothing was changed");
-        Err(NOT_CONFIRMED)
+        Err(exit::NOT_CONFIRMED)
     }
 }
 

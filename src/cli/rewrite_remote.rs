@@ -245,7 +245,7 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
             eprintln!(
                 "stopped at --max-requests {limit} before every repository was read; run the same command again"
             );
-            return super::scan::STOPPED_AT_BUDGET;
+            return exit::STOPPED_AT_BUDGET;
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -270,7 +270,7 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         );
     }
     match super::print(&text) {
-        exit::CLEAN if stopped.is_some() => super::scan::STOPPED_AT_BUDGET,
+        exit::CLEAN if stopped.is_some() => exit::STOPPED_AT_BUDGET,
         exit::CLEAN => match (manual, failed) {
             (false, false) => exit::CLEAN,
             (true, false) => exit::FINDINGS,

@@ -67,9 +67,6 @@ pub struct ScanArgs {
     campaign: Option<PathBuf>,
 }
 
-/// Exit code of a scan that stopped at `--max-requests` (its report covers what was read).
-pub const STOPPED_AT_BUDGET: u8 = 13;
-
 /// The ledger as the scan's [`remote::InventoryStore`]: one target's inventories.
 struct LedgerStore {
     ledger: std::sync::Mutex<crate::campaign::Ledger>,
@@ -229,7 +226,7 @@ pub fn run(mut args: ScanArgs) -> u8 {
         }
     }
     let code = match printed {
-        exit::CLEAN if stopped => STOPPED_AT_BUDGET,
+        exit::CLEAN if stopped => exit::STOPPED_AT_BUDGET,
         exit::CLEAN => report::exit_code(&report),
         failed => failed,
     };

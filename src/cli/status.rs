@@ -18,9 +18,6 @@ use crate::github::{self, GitHubReader, Policy};
 use crate::iam_keys::IamKeys;
 use crate::report::exit;
 
-/// Exit code when some repositories could not be read (the rest is reported).
-pub const INCOMPLETE: u8 = 11;
-
 /// What every campaign command takes: the ledger, which repositories, and how to reach GitHub.
 #[derive(Args, Clone)]
 pub struct CampaignArgs {
@@ -340,7 +337,8 @@ pub fn run(args: StatusArgs) -> u8 {
     };
     match printed {
         exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
-        exit::CLEAN => INCOMPLETE,
+        // Some repositories could not be read; the rest is reported.
+        exit::CLEAN => exit::ERRORS,
         failed => failed,
     }
 }

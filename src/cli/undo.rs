@@ -195,7 +195,7 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
             eprintln!(
                 "error: refusing to reactivate keys without confirmation: stdin is not a terminal, pass --yes"
             );
-            return super::cleanup::NOT_CONFIRMED;
+            return exit::NOT_CONFIRMED;
         }
         eprint!("Reactivate these keys? [y/N] ");
         std::io::stderr().flush().ok();
@@ -203,7 +203,7 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
         std::io::stdin().lock().read_line(&mut answer).ok();
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("cancelled: nothing was changed");
-            return super::cleanup::NOT_CONFIRMED;
+            return exit::NOT_CONFIRMED;
         }
     }
     let Some(iam) = &iam else {

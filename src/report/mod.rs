@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use crate::detect::{Fix, Severity};
 use crate::scan::ScanReport;
 
-/// Exit codes of `migrate scan` (documented in the README).
+/// Every exit code of every command, in one place (documented in the README and in each
+/// command's `--help`).
 pub mod exit {
     /// No findings, no errors.
     pub const CLEAN: u8 = 0;
@@ -25,6 +26,13 @@ pub mod exit {
     pub const ERRORS: u8 = 11;
     /// Findings, and some files could not be scanned.
     pub const FINDINGS_AND_ERRORS: u8 = 12;
+    /// `scan`/`rewrite --pr`: stopped at `--max-requests`; what was done is reported and kept,
+    /// and the same command run again goes on.
+    pub const STOPPED_AT_BUDGET: u8 = 13;
+    /// `cleanup`: some repositories were refused (what was planned for the others was done).
+    pub const REFUSED: u8 = 20;
+    /// `cleanup`, `undo`: not confirmed (no terminal and no `--yes`, or another answer).
+    pub const NOT_CONFIRMED: u8 = 21;
 }
 
 pub fn exit_code(report: &ScanReport) -> u8 {
