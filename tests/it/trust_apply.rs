@@ -381,19 +381,22 @@ fn apply_with_an_unknown_user_changes_nothing() {
     assert!(role_missing(&format!("gha-{repo}")));
 }
 
-/// `trust --apply` on a checkout of `testdata/permissions`, for one repository name.
-fn trust_checkout(repo: &str, case: &str, extra: &[&str]) -> Run {
+/// `trust` on a checkout of `testdata/permissions`, for one repository name.
+fn trust_command(repo: &str, case: &str, extra: &[&str]) -> Command {
     let slug = format!("octo-org/{repo}");
     let dir = format!("{}/testdata/permissions/{case}", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::cargo_bin("migrate")
-        .unwrap()
+    let mut command = Command::cargo_bin("migrate").unwrap();
+    command
         .args(["trust", "--account-id", ACCOUNT, "--slug", &slug])
         .args(["--default-branch", "main"])
         .args(extra)
-        .arg(dir)
-        .output()
-        .unwrap();
-    Run::of(output)
+        .arg(dir);
+    command
+}
+
+/// `trust --apply` on a checkout of `testdata/permissions`, for one repository name.
+fn trust_checkout(repo: &str, case: &str, extra: &[&str]) -> Run {
+    Run::of(trust_command(repo, case, extra).output().unwrap())
 }
 
 /// A user with one inline policy; returns its name.
@@ -546,16 +549,14 @@ fn apply_shows_inferred_observed_and_granted_for_each_role() {
             },
         ],
     );
-    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::cargo_bin("migrate")
-        .unwrap()
-        .args(["trust", "--account-id", ACCOUNT, "--slug"])
-        .arg(format!("octo-org/{repo}"))
-        .args(["--default-branch", "main", "--apply", "--yes"])
-        .args(["--copy-permissions-from", &user, &dir])
-        .env("AWS_ENDPOINT_URL_IAM", &front.url)
-        .output()
-        .unwrap();
+    let output = trust_command(
+        &repo,
+        "s3-cli",
+        &["--apply", "--yes", "--copy-permissions-from", &user],
+    )
+    .env("AWS_ENDPOINT_URL_IAM", &front.url)
+    .output()
+    .unwrap();
     let run = Run::of(output);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rows: Vec<String> = run
@@ -619,24 +620,24 @@ fn apply_adds_the_keys_cloudtrail_calls_to_the_table() {
             event("ap-south-1", at, "TerminateInstances", "ec2.amazonaws.com"),
         ],
     );
-    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::cargo_bin("migrate")
-        .unwrap()
-        .args(["trust", "--account-id", ACCOUNT, "--slug"])
-        .arg(format!("octo-org/{repo}"))
-        .args(["--default-branch", "main", "--apply", "--yes"])
-        .args(["--copy-permissions-from", &user])
-        .args([
+    let output = trust_command(
+        &repo,
+        "s3-cli",
+        &[
+            "--apply",
+            "--yes",
+            "--copy-permissions-from",
+            &user,
             "--evidence",
             "cloudtrail",
             "--cloudtrail-regions",
             "eu-west-1,us-east-1",
-            &dir,
-        ])
-        .env("AWS_ENDPOINT_URL_IAM", &front.url)
-        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &front.url)
-        .output()
-        .unwrap();
+        ],
+    )
+    .env("AWS_ENDPOINT_URL_IAM", &front.url)
+    .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &front.url)
+    .output()
+    .unwrap();
     let run = Run::of(output);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains(&key), "{}", run.stderr);
@@ -691,17 +692,19 @@ fn copied_permissions_are_written_into_terraform_and_cloudformation() {
             .unwrap();
         arn
     });
-    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
     let emit = |format: &str| {
-        let output = Command::cargo_bin("migrate")
-            .unwrap()
-            .args(["trust", "--account-id", ACCOUNT, "--slug"])
-            .arg(format!("octo-org/{repo}"))
-            .args(["--default-branch", "main", "--permissions", "copied"])
-            .args(["--copy-permissions-from", &user, "--format", format, &dir])
-            .output()
-            .unwrap();
-        let run = Run::of(output);
+        let run = trust_checkout(
+            &repo,
+            "s3-cli",
+            &[
+                "--permissions",
+                "copied",
+                "--copy-permissions-from",
+                &user,
+                "--format",
+                format,
+            ],
+        );
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.stdout
     };
@@ -771,22 +774,18 @@ fn copied_permissions_over_the_managed_policy_quota_are_named() {
                 .unwrap();
         }
     });
-    let dir = format!("{}/testdata/permissions/s3-cli", env!("CARGO_MANIFEST_DIR"));
-    let output = Command::cargo_bin("migrate")
-        .unwrap()
-        .args(["trust", "--account-id", ACCOUNT, "--slug"])
-        .arg(format!("octo-org/{repo}"))
-        .args(["--default-branch", "main", "--permissions", "copied"])
-        .args([
+    let run = trust_checkout(
+        &repo,
+        "s3-cli",
+        &[
+            "--permissions",
+            "copied",
             "--copy-permissions-from",
             &user,
             "--format",
             "terraform",
-            &dir,
-        ])
-        .output()
-        .unwrap();
-    let run = Run::of(output);
+        ],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout.matches("aws_iam_role_policy_attachment").count(),
