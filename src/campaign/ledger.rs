@@ -719,9 +719,11 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One part (`secrets`, `oidc`) of a repository's inventory, as JSON, that an earlier scan
-    /// of `target` read at default-branch commit `head`, if that scan stopped short.
-    pub fn scan_inventory(
+    /// What a run of `target` stopped by `--max-requests` kept of one repository for the run
+    /// that resumes it, as JSON: a part of a scan's inventory (`secrets`, `oidc`) or a pull
+    /// request `rewrite --pr` published (`published`), read at default-branch commit `head`.
+    /// (The table kept the name of its first use, `scan_inventory`.)
+    pub fn resume_entry(
         &self,
         target: &str,
         repo: &str,
@@ -738,9 +740,9 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Keeps one part of what a scan of `target` read of a repository, for a run that
+    /// Keeps one part of what a run of `target` did for a repository, for a run that
     /// resumes it.
-    pub fn record_scan_inventory(
+    pub fn record_resume_entry(
         &self,
         target: &str,
         repo: &str,
@@ -756,8 +758,8 @@ impl Ledger {
         Ok(())
     }
 
-    /// Forgets a finished scan's inventory: the next scan of `target` reads everything afresh.
-    pub fn clear_scan_inventory(&self, target: &str) -> Result<(), LedgerError> {
+    /// Forgets what a finished run of `target` kept: the next one reads everything afresh.
+    pub fn clear_resume_entries(&self, target: &str) -> Result<(), LedgerError> {
         self.conn
             .execute("DELETE FROM scan_inventory WHERE target = ?1", [target])?;
         Ok(())

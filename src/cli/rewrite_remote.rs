@@ -160,23 +160,26 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         // With --max-requests, a run resumes one that stopped: a pull request it published
         // for the same plan at the same base is taken from the ledger, without a request.
         let resume_key = format!("rewrite {target:?}");
-        let resuming = args.budget.is_some().then_some(()).and(ledger.as_ref());
+        let resuming = ledger.as_ref().filter(|_| args.budget.is_some());
         for (slug, plan, opts, open) in planned {
-            let fingerprint = plan_fingerprint(&plan, settings);
-            let kept = resuming.and_then(|l| {
-                l.with(|ledger| {
-                    ledger
-                        .scan_inventory(&resume_key, &slug, "published", &plan.base)
-                        .ok()
-                        .flatten()
-                })
-                .flatten()
-                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-                .filter(|v| v["plan"] == fingerprint.as_str())
-                // Still open, as discovery just saw it: a pull request closed since is not
-                // taken as published.
-                .filter(|v| v["number"].as_u64().is_some_and(|n| open.contains(&n)))
-            });
+            // Only a run that may resume or be resumed needs the plan's fingerprint.
+            let fingerprint = resuming.map(|_| plan_fingerprint(&plan, settings));
+            let kept = resuming
+                .zip(fingerprint.as_deref())
+                .and_then(|(l, fingerprint)| {
+                    l.with(|ledger| {
+                        ledger
+                            .resume_entry(&resume_key, &slug, "published", &plan.base)
+                            .ok()
+                            .flatten()
+                    })
+                    .flatten()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                    .filter(|v| v["plan"] == fingerprint)
+                    // Still open, as discovery just saw it: a pull request closed since is not
+                    // taken as published.
+                    .filter(|v| v["number"].as_u64().is_some_and(|n| open.contains(&n)))
+                });
             if let Some(kept) = kept {
                 results.push(RepoResult {
                     repository: slug,
@@ -206,14 +209,15 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
             };
             if let (
                 Some(ledger),
+                Some(fingerprint),
                 RepoOutcome::Opened { number, url }
                 | RepoOutcome::Updated { number, url }
                 | RepoOutcome::UpToDate { number, url },
-            ) = (resuming, &outcome)
+            ) = (resuming, &fingerprint, &outcome)
             {
                 let record = serde_json::json!({"plan": fingerprint, "number": number, "url": url});
                 ledger.with(|l| {
-                    l.record_scan_inventory(
+                    l.record_resume_entry(
                         &resume_key,
                         &slug,
                         "published",
@@ -234,7 +238,7 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
             ledger.as_ref(),
             args.budget.as_ref().is_some_and(|b| b.exhausted()),
         ) {
-            ledger.with(|l| l.clear_scan_inventory(&resume_key));
+            ledger.with(|l| l.clear_resume_entries(&resume_key));
         }
         Ok(results)
     });

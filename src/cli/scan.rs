@@ -101,9 +101,7 @@ impl LedgerStore {
         head: &str,
     ) -> Option<T> {
         let ledger = self.ledger.lock().ok()?;
-        let text = ledger
-            .scan_inventory(&self.target, repo, part, head)
-            .ok()??;
+        let text = ledger.resume_entry(&self.target, repo, part, head).ok()??;
         serde_json::from_str(&text).ok()
     }
 
@@ -111,7 +109,7 @@ impl LedgerStore {
         let recorded = self.ledger.lock().ok().and_then(|ledger| {
             let text = serde_json::to_string(value).ok()?;
             ledger
-                .record_scan_inventory(&self.target, repo, part, head, &text)
+                .record_resume_entry(&self.target, repo, part, head, &text)
                 .ok()
         });
         // The scan itself is unaffected; only the next run would read this part again.
@@ -222,7 +220,7 @@ pub fn run(mut args: ScanArgs) -> u8 {
             );
         } else if let Ok(ledger) = store.ledger.lock() {
             // Complete: the next scan reads everything afresh.
-            let _ = ledger.clear_scan_inventory(&store.target);
+            let _ = ledger.clear_resume_entries(&store.target);
         }
     }
     let code = match printed {

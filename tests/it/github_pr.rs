@@ -112,6 +112,25 @@ fn outcome<'a>(doc: &'a serde_json::Value, repo: &str) -> &'a serde_json::Value 
         .unwrap_or_else(|| panic!("{repo}: {doc}"))
 }
 
+/// `rewrite --org acme --pr --dry-run` against the fake.
+fn dry_run(fake: &FakeGitHub) -> std::process::Output {
+    migrate()
+        .args([
+            "rewrite",
+            "--org",
+            "acme",
+            "--role-arn",
+            ROLE,
+            "--pr",
+            "--dry-run",
+            "--github-url",
+            &fake.url,
+        ])
+        .env("GH_TOKEN", TOKEN)
+        .output()
+        .expect("runs")
+}
+
 /// What `migrate rewrite` gives for the same file locally.
 fn local_rewrite(name: &str, text: &str, role: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -225,21 +244,7 @@ fn a_moved_default_branch_is_replanned_not_overwritten() {
 #[test]
 fn dry_run_writes_nothing() {
     let fake = FakeGitHub::start(acme());
-    let output = migrate()
-        .args([
-            "rewrite",
-            "--org",
-            "acme",
-            "--role-arn",
-            ROLE,
-            "--pr",
-            "--dry-run",
-            "--github-url",
-            &fake.url,
-        ])
-        .env("GH_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
+    let output = dry_run(&fake);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains("acme/api: would open or update a pull request changing 1 file(s)"),
@@ -529,20 +534,7 @@ fn a_long_publication_is_estimated_first() {
         (3, None),
     ] {
         let fake = FakeGitHub::start(services(repositories));
-        let output = migrate()
-            .args([
-                "rewrite",
-                "--org",
-                "acme",
-                "--role-arn",
-                ROLE,
-                "--pr",
-                "--dry-run",
-            ])
-            .args(["--github-url", &fake.url])
-            .env("GH_TOKEN", TOKEN)
-            .output()
-            .expect("runs");
+        let output = dry_run(&fake);
         let stderr = String::from_utf8_lossy(&output.stderr);
         match expected {
             Some(line) => assert!(stderr.contains(line), "{stderr}"),

@@ -50,21 +50,19 @@ impl RepoFiles for GitHubSettings {
     /// some environment defines has no single value: unknown.
     fn variable(&self, environment: &JobEnvironment, name: &str) -> Option<&str> {
         let from_environment = match environment {
-            JobEnvironment::None => None,
             JobEnvironment::Named(env) => self
                 .environment_variables
                 .get(env)
                 .and_then(|vars| vars.get(name)),
-            JobEnvironment::Unknown => {
+            JobEnvironment::Unknown
                 if self
                     .environment_variables
                     .values()
-                    .any(|vars| vars.contains_key(name))
-                {
-                    return None;
-                }
-                None
+                    .any(|vars| vars.contains_key(name)) =>
+            {
+                return None;
             }
+            JobEnvironment::Unknown | JobEnvironment::None => None,
         };
         from_environment
             .or_else(|| self.variables.get(name))
