@@ -33,19 +33,20 @@ pub enum PermissionSource {
 
 /// The old IAM user's permissions as IAM holds them (`--copy-permissions-from USER`), for a
 /// role whose permissions are `copied`: what every emitter writes instead of the placeholder.
+/// (Fields here and below in the alphabetical order of their JSON keys.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CopiedPermissions {
-    pub user: String,
-    /// Managed policy ARNs (the user's and its groups').
-    pub managed: Vec<String>,
     /// Inline policies (the user's and its groups'), each with an IAM-valid name.
     pub inline: Vec<CopiedPolicy>,
+    /// Managed policy ARNs (the user's and its groups').
+    pub managed: Vec<String>,
+    pub user: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CopiedPolicy {
-    pub name: String,
     pub document: serde_json::Value,
+    pub name: String,
 }
 
 /// IAM's default quota of managed policies attached to one role.

@@ -58,41 +58,54 @@ pub struct TrustOptions {
     pub campaign: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct JobRef {
     pub path: String,
     pub job: Option<String>,
 }
 
-/// One IAM role to create.
+/// Keys in alphabetical order, as the rest of `trust --format json` writes them (the fields
+/// stay in the order that sorts job references by file first).
+impl serde::Serialize for JobRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("JobRef", 2)?;
+        out.serialize_field("job", &self.job)?;
+        out.serialize_field("path", &self.path)?;
+        out.end()
+    }
+}
+
+/// One IAM role to create. Fields are in alphabetical order: `trust --format json` serializes
+/// them as declared, and its keys are sorted at every level.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RoleSpec {
-    pub name: String,
     pub arn: String,
-    pub repo: String,
-    /// What distinguishes this key pair from the repository's others (`dev`), or empty.
-    pub stage: String,
-    /// The secret names the jobs used for this key pair; empty for a literal key in the file.
-    pub secrets: Vec<String>,
-    /// The GitHub environment whose secrets these are, when the repository reads the same
-    /// names under several environments (environment secrets override repository secrets).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<String>,
-    pub jobs: Vec<JobRef>,
     pub audiences: Vec<String>,
-    pub subs: Vec<String>,
-    pub trust_policy: Value,
-    pub permission_policy: Value,
-    /// Where `permission_policy` comes from (`trust --permissions`).
-    pub permissions: PermissionSource,
-    /// The policy compiled from the jobs' steps, with each statement's sources, when asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inferred: Option<InferredPermissions>,
     /// The old user's permissions, read from IAM, when the role's are `copied` and
     /// `--copy-permissions-from` named the user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copied: Option<super::permissions::CopiedPermissions>,
+    /// The GitHub environment whose secrets these are, when the repository reads the same
+    /// names under several environments (environment secrets override repository secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The policy compiled from the jobs' steps, with each statement's sources, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<InferredPermissions>,
+    pub jobs: Vec<JobRef>,
+    pub name: String,
+    pub permission_policy: Value,
+    /// Where `permission_policy` comes from (`trust --permissions`).
+    pub permissions: PermissionSource,
+    pub repo: String,
+    /// The secret names the jobs used for this key pair; empty for a literal key in the file.
+    pub secrets: Vec<String>,
+    /// What distinguishes this key pair from the repository's others (`dev`), or empty.
+    pub stage: String,
+    pub subs: Vec<String>,
     pub tags: BTreeMap<String, String>,
+    pub trust_policy: Value,
 }
 
 /// Everything `migrate trust` will emit.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::cli::{self, Invocation};
 use super::shell::{self, Command};
 use super::table::tables;
-use super::{Sink, expanded_inputs};
+use super::Sink;
 use crate::aws_steps::StepAction;
 
 /// Wrappers that run the next word as the command.
@@ -495,27 +495,29 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
 /// A `uses:` step.
 pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, String>) {
     let line = sink.step.line;
-    let inputs = expanded_inputs(inputs, &sink.step.env);
-    // The few env values an action's documentation names, expanded when read.
+    // The inputs and env values an action's documentation names, expanded when read (most
+    // actions of a job are neither known nor read).
     let step_env = Arc::clone(&sink.step.env);
+    let input = |name: &str| {
+        inputs
+            .get(name)
+            .map(|v| shell::expand_expressions(v, &step_env, 0))
+    };
     let env = |name: &str| {
         step_env
             .get(name)
             .map(|v| shell::expand_expressions(v, &step_env, 0))
     };
-    let key = format!("uses:{action}");
-    let known = tables().known(&key).to_vec();
+    let known = || tables().known(&format!("uses:{action}")).to_vec();
     let account = sink.ctx.account.to_string();
     match action {
-        "aws-actions/amazon-ecr-login" => sink.grant(line, action, &known, Vec::new()),
+        "aws-actions/amazon-ecr-login" => sink.grant(line, action, &known(), Vec::new()),
         "aws-actions/amazon-ecs-deploy-task-definition" => {
-            let cluster = inputs
-                .get("cluster")
-                .cloned()
+            let cluster = input("cluster")
                 .unwrap_or_else(|| "default".into());
             let region = sink.region_or_any(line, action, None);
             sink.grant(line, action, &["ecs:RegisterTaskDefinition"], Vec::new());
-            if let Some(service) = inputs.get("service") {
+            if let Some(service) = input("service") {
                 let both = format!("{cluster}/{service}");
                 let arn = sink.arn(line, action, &both, |b| {
                     format!("arn:aws:ecs:{region}:{account}:service/{b}")
@@ -527,7 +529,7 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
                     vec![arn],
                 );
             }
-            let file = inputs.get("task-definition").cloned().unwrap_or_default();
+            let file = input("task-definition").unwrap_or_default();
             let path = rendered_task_definition(sink, &file).unwrap_or(file);
             match task_definition_file(sink, &path) {
                 Some(roles) => {
@@ -545,23 +547,19 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
             }
         }
         "aws-actions/aws-cloudformation-github-deploy" => {
-            let name = inputs
-                .get("name")
-                .cloned()
+            let name = input("name")
                 .unwrap_or_else(|| "«name»".into());
             let arn = stack_arn(sink, line, action, &name);
-            sink.grant(line, action, &known, vec![arn]);
+            sink.grant(line, action, &known(), vec![arn]);
             needs_service_role(
                 sink,
                 line,
                 action,
-                inputs.get("role-arn").map(String::as_str),
+                input("role-arn").as_deref(),
             );
         }
         "aws-actions/aws-codebuild-run-build" => {
-            let name = inputs
-                .get("project-name")
-                .cloned()
+            let name = input("project-name")
                 .unwrap_or_else(|| "«project-name»".into());
             let region = sink.region_or_any(line, action, None);
             let project = sink.arn(line, action, &name, |n| {
@@ -581,7 +579,7 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
         "jakejarvis/s3-sync-action" => {
             let bucket = env("AWS_S3_BUCKET").unwrap_or_else(|| "«AWS_S3_BUCKET»".into());
             let dest = env("DEST_DIR").unwrap_or_default();
-            let args = inputs.get("args").cloned().unwrap_or_default();
+            let args = input("args").unwrap_or_default();
             let mut words: Vec<String> = vec!["s3".into(), "sync".into(), ".".into()];
             words.push(format!("s3://{bucket}/{}", dest.trim_matches('/')));
             words.extend(args.split_whitespace().map(str::to_string));
@@ -597,10 +595,10 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
             let arn = sink.arn(line, action, &id, |i| {
                 format!("arn:aws:cloudfront::{account}:distribution/{i}")
             });
-            sink.grant(line, action, &known, vec![arn]);
+            sink.grant(line, action, &known(), vec![arn]);
         }
         "aws-actions/aws-secretsmanager-get-secrets" => {
-            let ids = inputs.get("secret-ids").cloned().unwrap_or_default();
+            let ids = input("secret-ids").unwrap_or_default();
             let region = sink.region_or_any(line, action, None);
             let mut arns = Vec::new();
             for entry in ids.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -617,21 +615,20 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
                     }
                 }));
             }
-            sink.grant(line, action, &known, arns);
+            sink.grant(line, action, &known(), arns);
         }
         // docker/login-action logs in to ECR with the keys it is given (GetAuthorizationToken).
         "docker/login-action"
-            if inputs
-                .get("registry")
+            if input("registry")
                 .is_some_and(|r| r.contains(".dkr.ecr.") || r.contains("public.ecr.aws")) =>
         {
             let login = tables().known("uses:aws-actions/amazon-ecr-login").to_vec();
             sink.grant(line, action, &login, Vec::new());
         }
         "docker/build-push-action" => {
-            let push = inputs.get("push").is_some_and(|v| v.trim() == "true");
+            let push = input("push").is_some_and(|v| v.trim() == "true");
             if push {
-                let tags = inputs.get("tags").cloned().unwrap_or_default();
+                let tags = input("tags").unwrap_or_default();
                 for tag in tags
                     .split([',', '\n'])
                     .map(str::trim)
@@ -642,7 +639,7 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
             }
         }
         // Runs commands on another host, which gets the job's AWS variables only through `envs`.
-        "appleboy/ssh-action" if !inputs.get("envs").is_some_and(|e| e.contains("AWS_")) => {}
+        "appleboy/ssh-action" if !input("envs").is_some_and(|e| e.contains("AWS_")) => {}
         local if local.starts_with("./") => sink.unknown(
             line,
             &format!(

@@ -259,17 +259,6 @@ pub fn compile_job(job: &JobSteps, ctx: &Context<'_>) -> JobInference {
     out
 }
 
-/// Inputs with their `${{ }}` expanded against the step's env.
-pub fn expanded_inputs(
-    inputs: &BTreeMap<String, String>,
-    env: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    inputs
-        .iter()
-        .map(|(k, v)| (k.clone(), shell::expand_expressions(v, env, 0)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

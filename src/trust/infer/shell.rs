@@ -92,13 +92,15 @@ fn logical_lines(script: &str, first_line: usize) -> Vec<(usize, String)> {
 /// Splits a logical line into words and separators, honouring quotes; drops `#` comments.
 fn tokens(line: &str) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut word = String::new();
+    let mut word = String::with_capacity(line.len());
     let mut in_word = false;
     let mut quote: Option<char> = None;
     let mut chars = line.chars().peekable();
+    // The buffer is reused: each word is copied out at its exact length.
     let flush = |word: &mut String, in_word: &mut bool, out: &mut Vec<Token>| {
         if *in_word {
-            out.push(Token::Word(std::mem::take(word)));
+            out.push(Token::Word(word.as_str().into()));
+            word.clear();
             *in_word = false;
         }
     };
@@ -180,8 +182,13 @@ impl Vars<'_> {
     }
 }
 
-fn expand_variables(word: &str, vars: &Vars<'_>) -> String {
-    let mut out = String::new();
+fn expand_variables(word: String, vars: &Vars<'_>) -> String {
+    // Most words (`npm`, `--recursive`, `./dist`) hold nothing to expand.
+    if !word.contains(['$', '\u{1}']) {
+        return word;
+    }
+    let word = word.as_str();
+    let mut out = String::with_capacity(word.len());
     let mut chars = word.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         if c != '$' {
@@ -257,12 +264,12 @@ pub fn commands(script: &str, first_line: usize, env: &BTreeMap<String, String>)
                         continue;
                     }
                     if let (true, Some((name, value))) = (at_start, assignment) {
-                        let value = expand_variables(value, &vars);
+                        let value = expand_variables(value.to_string(), &vars);
                         vars.assigned.insert(name.to_string(), value);
                         continue;
                     }
                     at_start = false;
-                    current.push(expand_variables(&word, &vars));
+                    current.push(expand_variables(word, &vars));
                 }
             }
         }
