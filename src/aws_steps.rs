@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::detect::names;
 use crate::source::LineIndex;
 use crate::workflow::{Job, Step, Workflow, env_entries};
 use crate::yaml::{Node, Style};
@@ -49,7 +50,26 @@ pub struct StepRecord {
     /// Workflow, job and step `env:` merged (the step's win), values as written. Shared with
     /// the job when the step has no `env:` of its own (most steps), so it is stored once.
     pub env: Arc<BTreeMap<String, String>>,
+    /// Whether the job's AWS keys are within the step's reach.
+    pub keys: KeyReach,
+    /// The step's `working-directory` (else the job's `defaults.run`), as written.
+    pub working_directory: Option<String>,
     pub action: StepAction,
+}
+
+/// Whether a step can use the job's AWS keys: a step out of their reach cannot need a
+/// permission, whatever it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyReach {
+    /// Nothing put the keys in its environment or on disk before it ran.
+    #[default]
+    None,
+    /// The workflow's or job's `env:` holds them, or an earlier step configured them
+    /// (configure-aws-credentials, `aws configure set`, `AWS_ACCESS_KEY_ID` written to
+    /// `$GITHUB_ENV`); also every step of a composite action, whose caller decides.
+    Ambient,
+    /// Its own `env:` passes them: the workflow hands it the keys to use.
+    Given,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +157,9 @@ fn substitute_variables<'v>(text: &str, value_of: &dyn Fn(&str) -> Option<&'v st
     out
 }
 
-/// Words a script must contain to be worth recording (the compiler reads nothing else).
+/// Words a script must contain to be worth recording (the compiler reads nothing else): AWS
+/// tools, repository scripts and programs, package scripts and Makefile targets (which may
+/// run any of those), and the tools that use AWS in ways the compiler does not read.
 const SCRIPT_WORDS: &[&str] = &[
     "aws",
     "cdk",
@@ -145,11 +167,42 @@ const SCRIPT_WORDS: &[&str] = &[
     "serverless",
     "sls",
     "terraform",
+    "tofu",
     "docker",
     "copilot",
     ".sh",
     ".py",
+    ".js",
+    "./",
+    "npm",
+    "yarn",
+    "pnpm",
+    "bun",
+    "make",
+    "pulumi",
+    "terragrunt",
+    "sst",
+    "amplify",
+    "cdktf",
+    "zappa",
+    "chalice",
+    "ecs-cli",
+    "eb ",
 ];
+
+/// Whether an `env:` mapping passes AWS key material (`AWS_ACCESS_KEY_ID`…).
+fn passes_keys(env: Option<Node<'_>>) -> bool {
+    env_entries(env)
+        .iter()
+        .any(|(key, _)| key.as_str().and_then(names::env_key_part).is_some())
+}
+
+/// Whether a script leaves the keys for the steps after it: `aws configure set` writes them
+/// to `~/.aws/credentials`; `AWS_ACCESS_KEY_ID=…` appended to `$GITHUB_ENV` exports them.
+fn configures_keys(script: &str) -> bool {
+    script.contains("aws configure")
+        || (script.contains("GITHUB_ENV") && script.contains("AWS_ACCESS_KEY_ID"))
+}
 
 fn literal_env(env: Option<Node<'_>>, into: &mut BTreeMap<String, String>) {
     for (key, value) in env_entries(env) {
@@ -168,12 +221,16 @@ fn mapping(node: Option<Node<'_>>) -> BTreeMap<String, String> {
 fn record_step(
     step: &Step<'_>,
     base_env: &Arc<BTreeMap<String, String>>,
+    keys: KeyReach,
+    default_directory: Option<&str>,
     lines: &LineIndex,
     text: &str,
 ) -> Option<StepRecord> {
     let action = if let Some(run) = step.run() {
         let script = run.as_str()?;
-        if !SCRIPT_WORDS.iter().any(|w| script.contains(w)) {
+        // A step handed the keys is recorded whatever it runs: the compiler must account for
+        // what it does with them.
+        if keys != KeyReach::Given && !SCRIPT_WORDS.iter().any(|w| script.contains(w)) {
             return None;
         }
         let (line, _) = lines.line_col(text, run.span().start);
@@ -227,6 +284,12 @@ fn record_step(
             .map(str::to_string),
         id: step.id().map(str::to_string),
         env,
+        keys,
+        working_directory: step
+            .node
+            .get_str("working-directory")
+            .or(default_directory)
+            .map(str::to_string),
         action,
     })
 }
@@ -274,15 +337,52 @@ pub fn read(
             let mut env = workflow_env.clone();
             literal_env(job.env(), &mut env);
             let env = Arc::new(env);
+            let default_directory = job
+                .id
+                .and_then(|_| job.node.get("defaults"))
+                .or_else(|| workflow.root.get("defaults"))
+                .and_then(|d| d.get("run"))
+                .and_then(|r| r.get_str("working-directory"));
+            // Keys in the workflow's or job's env reach every step; a composite action's
+            // steps get whatever its caller has.
+            let mut reach =
+                if job.id.is_none() || passes_keys(workflow.env()) || passes_keys(job.env()) {
+                    KeyReach::Ambient
+                } else {
+                    KeyReach::None
+                };
+            let mut steps = Vec::new();
+            for step in job.steps() {
+                if crate::detect::positions::is_configure_step(&step) {
+                    reach = KeyReach::Ambient;
+                    continue;
+                }
+                let keys = if passes_keys(step.env()) {
+                    KeyReach::Given
+                } else {
+                    reach
+                };
+                steps.extend(record_step(
+                    &step,
+                    &env,
+                    keys,
+                    default_directory,
+                    lines,
+                    text,
+                ));
+                if step
+                    .run()
+                    .and_then(|r| r.as_str())
+                    .is_some_and(configures_keys)
+                {
+                    reach = KeyReach::Ambient;
+                }
+            }
             JobSteps {
                 job: job.id.map(str::to_string),
                 region: job_region(job, &env),
                 environment: job_environment(job),
-                steps: job
-                    .steps()
-                    .iter()
-                    .filter_map(|s| record_step(s, &env, lines, text))
-                    .collect(),
+                steps,
             }
         })
         .collect()
@@ -295,16 +395,25 @@ mod tests {
 
     #[test]
     fn records_scripts_actions_env_and_region() {
-        let text = "on: push\nenv:\n  BUCKET: site\njobs:\n  deploy:\n    runs-on: x\n    env:\n      AWS_REGION: eu-west-1\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo hi\n          aws s3 sync . s3://$BUCKET\n        env:\n          BUCKET: other\n      - run: npm test\n";
+        let text = "on: push\nenv:\n  BUCKET: site\njobs:\n  deploy:\n    runs-on: x\n    env:\n      AWS_REGION: eu-west-1\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo hi\n          aws s3 sync . s3://$BUCKET\n        env:\n          BUCKET: other\n      - run: npm test\n      - run: make lint\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.KEY }}\n      - uses: aws-actions/configure-aws-credentials@v4\n      - run: echo done\n      - run: ./deploy\n";
         let doc = Document::parse(text).unwrap();
         let workflow = Workflow::classify(&doc).unwrap();
         let jobs = read(&workflow, &LineIndex::new(text), text, |_| true);
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].region.as_deref(), Some("eu-west-1"));
+        let recorded: Vec<(usize, KeyReach)> =
+            jobs[0].steps.iter().map(|s| (s.index, s.keys)).collect();
+        // Not `echo done`: it names nothing that may call AWS. The keys reach the step given
+        // them and every step after the configure step.
         assert_eq!(
-            jobs[0].steps.len(),
-            2,
-            "checkout and the script; not npm test"
+            recorded,
+            [
+                (0, KeyReach::None),
+                (1, KeyReach::None),
+                (2, KeyReach::None),
+                (3, KeyReach::Given),
+                (6, KeyReach::Ambient),
+            ]
         );
         let StepAction::Run { first_line, .. } = &jobs[0].steps[1].action else {
             panic!("expected a script");

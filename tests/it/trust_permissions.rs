@@ -72,6 +72,8 @@ const INFERRED: &[&str] = &[
     "terraform-backend",
     "repo-script",
     "harmless-actions",
+    "package-scripts",
+    "makefile",
 ];
 
 #[test]
@@ -85,7 +87,12 @@ fn every_family_compiles_to_its_exact_policy() {
 
 #[test]
 fn unreadable_steps_fall_back_to_copied_and_say_which() {
-    for name in ["terraform-apply", "unknown-steps", "unknown-actions"] {
+    for name in [
+        "terraform-apply",
+        "unknown-steps",
+        "unknown-actions",
+        "unread-runners",
+    ] {
         let (role, text) = summary(name);
         assert_eq!(role["permissions"], "copied", "{name}: {text}");
         assert!(

@@ -67,7 +67,8 @@ pub fn render(plan: &TrustPlan, options: EmitOptions) -> String {
         version: VERSION,
         warnings: &plan.warnings,
     };
-    let mut text = serde_json::to_string_pretty(&doc).expect("the plan serializes (string keys only)");
+    let mut text =
+        serde_json::to_string_pretty(&doc).expect("the plan serializes (string keys only)");
     text.push('\n');
     text
 }

@@ -5,19 +5,43 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::Sink;
 use super::cli::{self, Invocation};
+use super::runners;
 use super::shell::{self, Command};
 use super::table::tables;
-use super::Sink;
 use crate::aws_steps::StepAction;
 
-/// Wrappers that run the next word as the command.
-const WRAPPERS: &[&str] = &[
-    "sudo", "exec", "time", "command", "env", "npx", "pnpm", "yarn", "bunx",
+/// Wrappers that run the next word as the command (`npx cdk deploy`).
+const WRAPPERS: &[&str] = &["sudo", "exec", "time", "command", "env", "npx", "bunx"];
+
+/// How deep scripts are followed (a package script running a Makefile target running a
+/// repository script…).
+pub const MAX_SCRIPT_DEPTH: usize = 4;
+
+/// Shell builtins and file tools that never call AWS: a step handed the keys that runs only
+/// these (`echo "key id: $AWS_ACCESS_KEY_ID"`) does nothing with them the policy must allow.
+const NEVER_AWS: &[&str] = &[
+    "echo", "printf", "cd", "pwd", "ls", "cat", "mkdir", "cp", "mv", "rm", "touch", "chmod",
+    "test", "[", "[[", "true", "false", "export", "set", "unset", "sleep", "date", "grep", "sed",
+    "awk", "jq", "yq", "head", "tail", "wc", "sort", "tee", "zip", "unzip", "tar", "git", "find",
+    "xargs", "basename", "dirname", "exit", "if", "then", "else", "fi", "for", "do", "done",
+    "while",
 ];
 
-/// How deep repository scripts are followed (a script calling a script…).
-const MAX_SCRIPT_DEPTH: usize = 2;
+/// Tools that call AWS with the keys they find, in ways the workflow does not spell out
+/// (the stacks and resources are in their own configuration or code).
+const UNREAD_AWS_TOOLS: &[&str] = &[
+    "pulumi",
+    "terragrunt",
+    "sst",
+    "amplify",
+    "cdktf",
+    "zappa",
+    "chalice",
+    "ecs-cli",
+    "eb",
+];
 
 /// The commands of one script.
 pub fn script(sink: &mut Sink<'_, '_>, commands: &[Command], depth: usize) {
@@ -42,7 +66,12 @@ pub fn script(sink: &mut Sink<'_, '_>, commands: &[Command], depth: usize) {
         let rest = &words[1..];
         let sub = rest.first().map(String::as_str);
         match (name, sub) {
+            ("cd", _) => {
+                let target = sub.unwrap_or("");
+                sink.cwd = sink.cwd.take().and_then(|d| runners::join(&d, target));
+            }
             ("aws", _) => {
+                sink.saw_aws = true;
                 if rest.iter().any(|w| w == "get-login-password" || w == "get-login") {
                     logged_in_to_ecr = true;
                 }
@@ -71,7 +100,20 @@ pub fn script(sink: &mut Sink<'_, '_>, commands: &[Command], depth: usize) {
                 line,
                 "AWS Copilot deploys through CloudFormation with the caller's permissions: its resources cannot be inferred",
             ),
-            _ => repository_script(sink, line, words, depth),
+            ("npm" | "yarn" | "pnpm" | "bun", _) => {
+                runners::package_manager(sink, line, words, depth);
+            }
+            ("make" | "gmake", _) => runners::make(sink, line, words, depth),
+            (tool, _) if UNREAD_AWS_TOOLS.contains(&tool) => runners::unread(
+                sink,
+                line,
+                &format!("`{tool}` calls AWS as its own configuration says, which the compiler does not read"),
+            ),
+            (program, _) if NEVER_AWS.contains(&program) => {}
+            _ => {
+                sink.ran_other = true;
+                repository_script(sink, line, words, depth);
+            }
         }
     }
 }
@@ -245,7 +287,8 @@ pub fn task_definition_roles(sink: &mut Sink<'_, '_>, line: usize, what: &str, i
 
 /// `executionRoleArn` and `taskRoleArn` of a task definition JSON file.
 fn task_definition_file(sink: &Sink<'_, '_>, path: &str) -> Option<Vec<String>> {
-    let text = sink.ctx.files.read(path.trim_start_matches("./"))?;
+    let relative = runners::join(sink.cwd.as_deref()?, path)?;
+    let text = sink.ctx.files.read(&relative)?;
     let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
     Some(
         ["executionRoleArn", "taskRoleArn"]
@@ -308,7 +351,11 @@ fn serverless(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
     let stage = flag(args, "--stage")
         .or_else(|| flag(args, "-s"))
         .unwrap_or_else(|| "dev".into());
-    let config = sink.ctx.files.read("serverless.yml");
+    let config = sink.cwd.as_deref().and_then(|dir| {
+        sink.ctx
+            .files
+            .read(&runners::path_in(dir, "serverless.yml"))
+    });
     let service = config.as_deref().and_then(|text| {
         text.lines()
             .find_map(|l| l.strip_prefix("service:"))
@@ -341,11 +388,11 @@ fn serverless(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
 /// Terraform: the S3 backend and its DynamoDB lock from the configuration in the repository;
 /// what `plan`/`apply` manage cannot be inferred.
 fn terraform(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
-    let dir = args
-        .iter()
-        .find_map(|a| a.strip_prefix("-chdir="))
-        .map(|d| d.trim_start_matches("./").trim_end_matches('/').to_string())
-        .unwrap_or_default();
+    let chdir = args.iter().find_map(|a| a.strip_prefix("-chdir="));
+    let dir = match chdir {
+        Some(target) => sink.cwd.as_deref().and_then(|d| runners::join(d, target)),
+        None => sink.cwd.clone(),
+    };
     let sub = args
         .iter()
         .find(|a| !a.starts_with('-'))
@@ -355,7 +402,7 @@ fn terraform(sink: &mut Sink<'_, '_>, line: usize, args: &[String]) {
         "init" | "plan" | "apply" | "destroy" | "import" | "refresh" | "output" | "state" => {}
         _ => return,
     }
-    let backend = backend_config(sink, &dir);
+    let backend = dir.as_deref().and_then(|dir| backend_config(sink, dir));
     match backend {
         Some(b) => {
             // The S3 backend lists the bucket, reads and writes the state, and (with S3
@@ -447,7 +494,7 @@ fn backend_config(sink: &Sink<'_, '_>, dir: &str) -> Option<Backend> {
 }
 
 /// A repository script (`./deploy.sh`, `bash scripts/x.sh`): read and compiled when the
-/// repository is at hand, else reported as unknown.
+/// repository is at hand, else not understood (where the keys reach it).
 fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], depth: usize) {
     let program = words[0].as_str();
     let path = if matches!(program, "bash" | "sh" | "zsh" | "source" | ".") {
@@ -459,24 +506,26 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
             .get(1)
             .is_some_and(|w| w.ends_with(".py") || w.ends_with(".js"))
     {
-        sink.unknown(
+        return runners::unread(
+            sink,
             line,
             &format!("runs `{}`, a program the compiler does not read", words[1]),
         );
-        return;
     } else {
         None
     };
     let Some(path) = path.filter(|p| p.ends_with(".sh") || p.starts_with("./")) else {
         return;
     };
-    let relative = path.trim_start_matches("./");
-    match sink.ctx.files.read(relative) {
+    let file = sink
+        .cwd
+        .as_deref()
+        .and_then(|dir| runners::join(dir, path))
+        .and_then(|relative| sink.ctx.files.read(&relative));
+    match file {
         Some(text) if depth < MAX_SCRIPT_DEPTH => {
-            let env = (*sink.step.env).clone();
-            let commands = shell::commands(&text, 1, &env);
             // Lines inside the script are reported at the step's line.
-            let commands: Vec<Command> = commands
+            let commands: Vec<Command> = shell::commands(&text, 1, &sink.step.env)
                 .into_iter()
                 .map(|c| Command {
                     line,
@@ -485,7 +534,8 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
                 .collect();
             script(sink, &commands, depth + 1);
         }
-        _ => sink.unknown(
+        _ => runners::unread(
+            sink,
             line,
             &format!("runs `{path}`, which the compiler cannot read here"),
         ),

@@ -6,12 +6,13 @@
 pub mod cli;
 pub mod known;
 pub mod limits;
+pub mod runners;
 pub mod shell;
 pub mod table;
 
 use std::collections::BTreeMap;
 
-use crate::aws_steps::{JobEnvironment, JobSteps, StepAction, StepRecord};
+use crate::aws_steps::{JobEnvironment, JobSteps, KeyReach, StepAction, StepRecord};
 
 /// Read access to the repository a workflow belongs to (task definitions, Terraform backends,
 /// scripts a step runs). Paths are relative to the repository root.
@@ -123,6 +124,13 @@ pub struct Sink<'c, 'a> {
     /// Every step of the job (an action may read an earlier step's input).
     pub job: &'c JobSteps,
     pub out: &'c mut JobInference,
+    /// The script's current directory, relative to the repository root (`cd` moves it);
+    /// `None` once it is not known (`cd $DIR`).
+    pub cwd: Option<String>,
+    /// Whether the step ran the AWS CLI (even a local `aws configure`).
+    pub saw_aws: bool,
+    /// Whether it ran a program the compiler neither reads nor knows to leave AWS alone.
+    pub ran_other: bool,
 }
 
 impl Sink<'_, '_> {
@@ -241,17 +249,36 @@ pub fn compile_job(job: &JobSteps, ctx: &Context<'_>) -> JobInference {
             .region
             .as_deref()
             .map(|r| shell::expand_expressions(r, &step.env, 0));
+        let cwd = match step.working_directory.as_deref() {
+            Some(dir) => runners::join("", dir),
+            None => Some(String::new()),
+        };
         let mut sink = Sink {
             ctx,
             step,
             region,
             job,
             out: &mut out,
+            cwd,
+            saw_aws: false,
+            ran_other: false,
         };
         match &step.action {
             StepAction::Run { script, first_line } => {
+                let before = (sink.out.grants.len(), sink.out.unknown.len());
                 let commands = shell::commands(script, *first_line, &step.env);
                 known::script(&mut sink, &commands, 0);
+                // A step handed the keys uses them: if nothing it runs was read as an AWS
+                // call, and it runs more than shell builtins and file tools, what it does with
+                // them is unknown.
+                let read =
+                    sink.saw_aws || (sink.out.grants.len(), sink.out.unknown.len()) != before;
+                if step.keys == KeyReach::Given && !read && sink.ran_other {
+                    sink.unknown(
+                        step.line,
+                        "it is given the AWS keys in its `env:`, and the compiler reads no AWS call in its script",
+                    );
+                }
             }
             StepAction::Uses { action, inputs } => known::action(&mut sink, action, inputs),
         }
