@@ -88,13 +88,37 @@ pub fn script(sink: &mut Sink<'_, '_>, commands: &[Command], depth: usize) {
                     docker_image(sink, line, "docker:push", &tag, logged_in_to_ecr);
                 }
             }
-            ("cdk" | "aws-cdk", Some("deploy" | "destroy" | "diff" | "synth")) => {
-                if sub != Some("synth") {
-                    cdk(sink, line);
-                }
-            }
+            // `synth`, `diff` and `list` look up context through the bootstrap lookup role.
+            (
+                "cdk" | "aws-cdk",
+                Some("deploy" | "destroy" | "diff" | "synth" | "synthesize" | "list" | "ls"),
+            ) => cdk(sink, line),
             ("sam", Some("deploy")) => sam_deploy(sink, line, &rest[1..]),
             ("serverless" | "sls", Some("deploy" | "remove")) => serverless(sink, line, &rest[1..]),
+            // The tools' other subcommands that call AWS (`cdk bootstrap`, `sam sync`, `sam
+            // package`, `serverless invoke`…); the local ones need nothing.
+            ("cdk" | "aws-cdk", Some(sub))
+                if !matches!(
+                    sub,
+                    "init" | "doctor" | "docs" | "context" | "acknowledge" | "notices" | "--version"
+                ) =>
+            {
+                tool_subcommand(sink, line, name, sub)
+            }
+            ("sam", Some(sub))
+                if !matches!(sub, "build" | "init" | "validate" | "local" | "--version" | "--info") =>
+            {
+                tool_subcommand(sink, line, name, sub)
+            }
+            ("serverless" | "sls", Some(sub))
+                if !matches!(
+                    sub,
+                    "create" | "install" | "plugin" | "print" | "offline" | "help" | "--version"
+                        | "--help" | "login" | "logout"
+                ) =>
+            {
+                tool_subcommand(sink, line, name, sub)
+            }
             ("terraform" | "tofu", _) => terraform(sink, line, rest),
             ("copilot", Some(_)) => sink.unknown(
                 line,
@@ -190,6 +214,15 @@ fn cdk(sink: &mut Sink<'_, '_>, line: usize) {
         "cdk deploy",
         &actions,
         vec![format!("arn:aws:iam::{account}:role/cdk-*")],
+    );
+}
+
+/// A deploy tool's subcommand the compiler has no table for.
+fn tool_subcommand(sink: &mut Sink<'_, '_>, line: usize, tool: &str, sub: &str) {
+    runners::unread(
+        sink,
+        line,
+        &format!("`{tool} {sub}` calls AWS in ways the compiler does not read"),
     );
 }
 
