@@ -74,7 +74,7 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
             .contains(&format!("created role gha-{repo}-dev "))
     );
 
-    let (trust_doc, policy_names, inferred, tags, client_ids) =
+    let (trust_doc, policy_names, placeholder, tags, client_ids) =
         common::moto::iam(async |client: Client| {
             let role = client
                 .get_role()
@@ -89,10 +89,10 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
                 .send()
                 .await
                 .unwrap();
-            let inferred = client
+            let placeholder = client
                 .get_role_policy()
                 .role_name(format!("gha-{repo}-dev"))
-                .policy_name("migrate-inferred-from-workflows")
+                .policy_name(migrate::trust::policy::PLACEHOLDER_POLICY_NAME)
                 .send()
                 .await
                 .unwrap()
@@ -109,7 +109,7 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
             (
                 role.assume_role_policy_document().unwrap().to_string(),
                 policies.policy_names().to_vec(),
-                inferred,
+                placeholder,
                 role.tags()
                     .iter()
                     .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -123,13 +123,18 @@ fn apply_creates_provider_and_roles_then_changes_nothing() {
             [0],
         format!("repo:octo-org/{repo}:environment:development")
     );
-    // The job runs `cdk deploy`: the role gets the policy compiled from it, exactly.
-    assert_eq!(policy_names, vec!["migrate-inferred-from-workflows"]);
-    assert_eq!(wanted["roles"][1]["permissions"], "inferred");
-    assert_eq!(decode(&inferred), wanted["roles"][1]["permission_policy"]);
+    // The job runs `cdk bootstrap` (which deploys a stack with the role's own permissions)
+    // before `cdk deploy`: the role's permissions are `copied`, and with no user named it
+    // gets the placeholder, exactly as planned (`inferred_policies_are_bounded_by_the_old_user`
+    // creates an inferred one).
     assert_eq!(
-        decode(&inferred)["Statement"][0]["Resource"],
-        format!("arn:aws:iam::{ACCOUNT}:role/cdk-*")
+        policy_names,
+        vec![migrate::trust::policy::PLACEHOLDER_POLICY_NAME]
+    );
+    assert_eq!(wanted["roles"][1]["permissions"], "copied");
+    assert_eq!(
+        decode(&placeholder),
+        wanted["roles"][1]["permission_policy"]
     );
     assert!(tags.contains(&("migrate:campaign".into(), "static-keys-to-oidc".into())));
     assert!(client_ids.contains(&"sts.amazonaws.com".to_string()));

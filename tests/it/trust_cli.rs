@@ -130,12 +130,16 @@ fn json_output_with_role_map() {
     );
     let roles = doc["roles"].as_array().unwrap();
     assert_eq!(roles.len(), 2);
-    // Both jobs run `cdk deploy`: the roles get the inferred policy (the bootstrap roles).
-    assert_eq!(roles[0]["permissions"], "inferred");
+    // Both jobs run `cdk bootstrap`, which deploys its stack with the caller's own permissions,
+    // before `cdk deploy`: the compiled statements (the bootstrap roles) are listed, and the
+    // role falls back to `copied`, naming the step.
+    assert_eq!(roles[0]["permissions"], "copied");
     assert_eq!(
-        roles[0]["permission_policy"]["Statement"][0]["Sid"],
+        roles[0]["inferred"]["statements"][0]["sid"],
         "CdkDeployL170"
     );
+    let unknown = roles[0]["inferred"]["unknown_steps"][0].as_str().unwrap();
+    assert!(unknown.contains("`cdk bootstrap`"), "{unknown}");
     assert!(!doc["warnings"].as_array().unwrap().is_empty());
 }
 
