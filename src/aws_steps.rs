@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::detect::names;
 use crate::source::LineIndex;
-use crate::workflow::{Job, Step, Workflow, env_entries};
+use crate::workflow::{Job, Step, Uses, Workflow, env_entries};
 use crate::yaml::{Node, Style};
 
 /// One job's steps that may call AWS.
@@ -157,44 +157,73 @@ fn substitute_variables<'v>(text: &str, value_of: &dyn Fn(&str) -> Option<&'v st
     out
 }
 
-/// Words a script must contain to be worth recording (the compiler reads nothing else): AWS
-/// tools, repository scripts and programs, package scripts and Makefile targets (which may
-/// run any of those), and the tools that use AWS in ways the compiler does not read.
-const SCRIPT_WORDS: &[&str] = &[
-    "aws",
-    "cdk",
-    "sam",
-    "serverless",
-    "sls",
-    "terraform",
-    "tofu",
-    "docker",
-    "copilot",
-    ".sh",
-    ".py",
-    ".js",
-    "./",
-    "npm",
-    "yarn",
-    "pnpm",
-    "bun",
-    "make",
-    "pulumi",
-    "terragrunt",
-    "sst",
-    "amplify",
-    "cdktf",
-    "zappa",
-    "chalice",
-    "ecs-cli",
-    "eb ",
-];
+/// Programs a script must name to be worth recording (the compiler reads nothing else): AWS
+/// tools, package managers and make (whose scripts and targets may run any of them), the
+/// tools that use AWS in ways the compiler does not read, and the shells and interpreters that
+/// run repository scripts.
+fn names_a_program_the_compiler_reads(word: &str) -> bool {
+    matches!(
+        word,
+        "aws"
+            | "cdk"
+            | "aws-cdk"
+            | "sam"
+            | "serverless"
+            | "sls"
+            | "terraform"
+            | "tofu"
+            | "docker"
+            | "copilot"
+            | "npm"
+            | "yarn"
+            | "pnpm"
+            | "bun"
+            | "make"
+            | "gmake"
+            | "pulumi"
+            | "terragrunt"
+            | "sst"
+            | "amplify"
+            | "cdktf"
+            | "zappa"
+            | "chalice"
+            | "ecs-cli"
+            | "eb"
+            | "python"
+            | "python3"
+            | "node"
+    )
+}
+
+/// Whether a script may run something the compiler reads: a program it names (a word of
+/// letters, digits, `-` and `_`, wherever it stands: `npx cdk`, `./node_modules/.bin/sls`), or
+/// a repository script (`./deploy`, `bash scripts/x.sh`).
+fn worth_recording(script: &str) -> bool {
+    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let bytes = script.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if !is_word_byte(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && is_word_byte(bytes[at]) {
+            at += 1;
+        }
+        if names_a_program_the_compiler_reads(&script[start..at]) {
+            return true;
+        }
+    }
+    script.contains("./") || script.contains(".sh")
+}
 
 /// Whether an `env:` mapping passes AWS key material (`AWS_ACCESS_KEY_ID`…).
 fn passes_keys(env: Option<Node<'_>>) -> bool {
-    env_entries(env)
-        .iter()
-        .any(|(key, _)| key.as_str().and_then(names::env_key_part).is_some())
+    env.is_some_and(|env| {
+        env.entries()
+            .any(|(key, _)| key.as_str().and_then(names::env_key_part).is_some())
+    })
 }
 
 /// Whether a script leaves the keys for the steps after it: `aws configure set` writes them
@@ -220,6 +249,7 @@ fn mapping(node: Option<Node<'_>>) -> BTreeMap<String, String> {
 
 fn record_step(
     step: &Step<'_>,
+    uses: Option<Uses<'_>>,
     base_env: &Arc<BTreeMap<String, String>>,
     keys: KeyReach,
     default_directory: Option<&str>,
@@ -230,7 +260,7 @@ fn record_step(
         let script = run.as_str()?;
         // A step handed the keys is recorded whatever it runs: the compiler must account for
         // what it does with them.
-        if keys != KeyReach::Given && !SCRIPT_WORDS.iter().any(|w| script.contains(w)) {
+        if keys != KeyReach::Given && !worth_recording(script) {
             return None;
         }
         let (line, _) = lines.line_col(text, run.span().start);
@@ -244,8 +274,8 @@ fn record_step(
             first_line,
         }
     } else {
-        let uses = step.uses()?;
-        if uses.docker || crate::detect::positions::is_configure_step(step) {
+        let uses = uses?;
+        if uses.docker {
             return None;
         }
         // A local action (`./.github/actions/deploy`) is kept as written: the compiler cannot
@@ -257,6 +287,9 @@ fn record_step(
         } else {
             format!("{}/{}", uses.repo, uses.path).to_ascii_lowercase()
         };
+        if crate::trust::infer::known::never_read(&action) {
+            return None;
+        }
         StepAction::Uses {
             action,
             inputs: mapping(step.with()),
@@ -264,7 +297,7 @@ fn record_step(
     };
     let anchor = step
         .run()
-        .or_else(|| step.node.get("uses"))
+        .or_else(|| uses.map(|u| u.node))
         .unwrap_or(step.node);
     let (line, _) = lines.line_col(text, anchor.span().start);
     let env = match step.env() {
@@ -280,7 +313,7 @@ fn record_step(
         index: step.index,
         name: step
             .name()
-            .or_else(|| step.uses().map(|u| u.raw))
+            .or_else(|| uses.map(|u| u.raw))
             .map(str::to_string),
         id: step.id().map(str::to_string),
         env,
@@ -294,11 +327,10 @@ fn record_step(
     })
 }
 
-fn job_region(job: &Job<'_>, env: &BTreeMap<String, String>) -> Option<String> {
-    job.steps()
-        .iter()
-        .filter(|s| s.uses().is_some_and(|u| u.is_configure_aws_credentials()))
-        .find_map(|s| s.with().and_then(|w| w.get_str("aws-region")))
+/// The job's region: its configure-aws-credentials step's `aws-region` (found while its steps
+/// are read), else `AWS_REGION` / `AWS_DEFAULT_REGION` in its env.
+fn job_region(configured: Option<&str>, env: &BTreeMap<String, String>) -> Option<String> {
+    configured
         .map(str::to_string)
         .or_else(|| env.get("AWS_REGION").cloned())
         .or_else(|| env.get("AWS_DEFAULT_REGION").cloned())
@@ -352,8 +384,15 @@ pub fn read(
                     KeyReach::None
                 };
             let mut steps = Vec::new();
+            let mut configured_region = None;
             for step in job.steps() {
-                if crate::detect::positions::is_configure_step(&step) {
+                let uses = step.uses();
+                if uses.is_some_and(|u| crate::detect::positions::is_configure_uses(&step, &u)) {
+                    if configured_region.is_none()
+                        && uses.is_some_and(|u| u.is_configure_aws_credentials())
+                    {
+                        configured_region = step.with().and_then(|w| w.get_str("aws-region"));
+                    }
                     reach = KeyReach::Ambient;
                     continue;
                 }
@@ -364,6 +403,7 @@ pub fn read(
                 };
                 steps.extend(record_step(
                     &step,
+                    uses,
                     &env,
                     keys,
                     default_directory,
@@ -380,7 +420,7 @@ pub fn read(
             }
             JobSteps {
                 job: job.id.map(str::to_string),
-                region: job_region(job, &env),
+                region: job_region(configured_region, &env),
                 environment: job_environment(job),
                 steps,
             }
@@ -403,23 +443,23 @@ mod tests {
         assert_eq!(jobs[0].region.as_deref(), Some("eu-west-1"));
         let recorded: Vec<(usize, KeyReach)> =
             jobs[0].steps.iter().map(|s| (s.index, s.keys)).collect();
-        // Not `echo done`: it names nothing that may call AWS. The keys reach the step given
-        // them and every step after the configure step.
+        // Not checkout (the compiler never reads GitHub's own actions) nor `echo done` (it
+        // names nothing that may call AWS). The keys reach the step given them and every step
+        // after the configure step.
         assert_eq!(
             recorded,
             [
-                (0, KeyReach::None),
                 (1, KeyReach::None),
                 (2, KeyReach::None),
                 (3, KeyReach::Given),
                 (6, KeyReach::Ambient),
             ]
         );
-        let StepAction::Run { first_line, .. } = &jobs[0].steps[1].action else {
+        let StepAction::Run { first_line, .. } = &jobs[0].steps[0].action else {
             panic!("expected a script");
         };
         assert_eq!(*first_line, 12);
-        assert_eq!(jobs[0].steps[1].env["BUCKET"], "other");
-        assert_eq!(jobs[0].steps[0].line, 10);
+        assert_eq!(jobs[0].steps[0].env["BUCKET"], "other");
+        assert_eq!(jobs[0].steps[0].line, 11);
     }
 }

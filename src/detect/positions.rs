@@ -4,7 +4,7 @@
 
 use crate::detect::names::{self, KeyPart};
 use crate::detect::sources::{self, Resolved, Scopes};
-use crate::workflow::{Job, Step, Workflow};
+use crate::workflow::{Job, Step, Uses, Workflow};
 use crate::yaml::Node;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +61,12 @@ impl KeyPosition<'_> {
 /// Is this step configure-aws-credentials? `uses: ./` counts when it is given the action's
 /// own key inputs (the action's repository testing itself).
 pub fn is_configure_step(step: &Step<'_>) -> bool {
-    let Some(uses) = step.uses() else {
-        return false;
-    };
+    step.uses()
+        .is_some_and(|uses| is_configure_uses(step, &uses))
+}
+
+/// [`is_configure_step`] for a step whose `uses:` is already parsed.
+pub fn is_configure_uses(step: &Step<'_>, uses: &Uses<'_>) -> bool {
     uses.is_configure_aws_credentials()
         || (uses.is_repo_root_action()
             && step.with().is_some_and(|w| {

@@ -584,12 +584,12 @@ pub fn action(sink: &mut Sink<'_, '_>, action: &str, inputs: &BTreeMap<String, S
     let input = |name: &str| {
         inputs
             .get(name)
-            .map(|v| shell::expand_expressions(v, &step_env, 0))
+            .map(|v| shell::expand_expressions(v, &step_env, 0).into_owned())
     };
     let env = |name: &str| {
         step_env
             .get(name)
-            .map(|v| shell::expand_expressions(v, &step_env, 0))
+            .map(|v| shell::expand_expressions(v, &step_env, 0).into_owned())
     };
     let known = || tables().known(&format!("uses:{action}")).to_vec();
     let account = sink.ctx.account.to_string();
@@ -757,13 +757,19 @@ const NO_AWS_ACTIONS: &[&str] = &[
 /// GitHub's own actions, tool installers (`*/setup-*`, `*/install-*`) and the known harmless
 /// rest (also the list the detector uses for steps that do not touch AWS).
 fn calls_no_aws(action: &str) -> bool {
-    let (owner, repo) = action.split_once('/').unwrap_or((action, ""));
+    let repo = action.split_once('/').map_or("", |(_, repo)| repo);
     let repo_name = repo.split('/').next().unwrap_or(repo);
-    matches!(owner, "actions" | "github")
-        || repo_name.starts_with("setup-")
+    never_read(action)
         || repo_name.contains("install")
         || NO_AWS_ACTIONS.contains(&action)
         || crate::detect::sources::calls_no_aws(action)
+}
+
+/// Actions the compiler never looks at, not even as another step's input: GitHub's own
+/// (`actions/*`, `github/*`) and tool installers (`*/setup-*`). Their steps are not recorded.
+pub fn never_read(action: &str) -> bool {
+    let (owner, repo) = action.split_once('/').unwrap_or((action, ""));
+    matches!(owner, "actions" | "github") || repo.starts_with("setup-")
 }
 
 /// amazon-ecs-render-task-definition's output: the file its `task-definition` input names.
@@ -779,7 +785,7 @@ fn rendered_task_definition(sink: &Sink<'_, '_>, value: &str) -> Option<String> 
         {
             inputs
                 .get("task-definition")
-                .map(|v| shell::expand_expressions(v, &step.env, 0))
+                .map(|v| shell::expand_expressions(v, &step.env, 0).into_owned())
         }
         _ => None,
     })

@@ -41,21 +41,26 @@ fn sid_for(what: &str, source: &str) -> String {
 
 /// Merges grants into as few statements as keeps every grant exact.
 pub fn statements(grants: &[Grant]) -> Vec<Statement> {
-    // Same resources: one statement with the union of actions.
-    let mut by_resources: BTreeMap<BTreeSet<String>, Statement> = BTreeMap::new();
-    let mut order: Vec<BTreeSet<String>> = Vec::new();
+    // Same resources: one statement with the union of actions (in the order first seen).
+    let mut by_resources: Vec<Statement> = Vec::new();
+    let mut index: BTreeMap<BTreeSet<String>, usize> = BTreeMap::new();
     for grant in grants {
         let resources: BTreeSet<String> = grant.resources.iter().cloned().collect();
-        let entry = by_resources.entry(resources.clone()).or_insert_with(|| {
-            order.push(resources.clone());
-            Statement {
-                sid: sid_for(&grant.what, &grant.source),
-                actions: BTreeSet::new(),
-                resources,
-                sources: BTreeSet::new(),
-                from: Vec::new(),
+        let at = match index.get(&resources) {
+            Some(&at) => at,
+            None => {
+                index.insert(resources.clone(), by_resources.len());
+                by_resources.push(Statement {
+                    sid: sid_for(&grant.what, &grant.source),
+                    actions: BTreeSet::new(),
+                    resources,
+                    sources: BTreeSet::new(),
+                    from: Vec::new(),
+                });
+                by_resources.len() - 1
             }
-        });
+        };
+        let entry = &mut by_resources[at];
         entry.actions.extend(grant.actions.iter().cloned());
         entry.sources.insert(grant.source.clone());
         if !entry.from.contains(&grant.what) {
@@ -64,8 +69,7 @@ pub fn statements(grants: &[Grant]) -> Vec<Statement> {
     }
     // Same actions: one statement with the union of resources.
     let mut merged: Vec<Statement> = Vec::new();
-    for key in order {
-        let statement = by_resources.remove(&key).expect("every key was inserted");
+    for statement in by_resources {
         match merged.iter_mut().find(|s| s.actions == statement.actions) {
             Some(existing) => {
                 existing.resources.extend(statement.resources);

@@ -248,7 +248,7 @@ pub fn compile_job(job: &JobSteps, ctx: &Context<'_>) -> JobInference {
         let region = job
             .region
             .as_deref()
-            .map(|r| shell::expand_expressions(r, &step.env, 0));
+            .map(|r| shell::expand_expressions(r, &step.env, 0).into_owned());
         let cwd = match step.working_directory.as_deref() {
             Some(dir) => runners::join("", dir),
             None => Some(String::new()),

@@ -3,6 +3,7 @@
 //! replaced by their values where the workflow writes them. A value that cannot be known stays
 //! as `«expression»` so the compiler can name it in a warning.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The marks around a value the workflow does not write down.
@@ -37,14 +38,22 @@ fn unknown(expression: &str) -> String {
 
 /// Replaces `${{ … }}` expressions: `env.X` with the env value when it is written down,
 /// everything else (`vars.X`, `secrets.X`, step outputs) with an unknown mark.
-pub fn expand_expressions(text: &str, env: &BTreeMap<String, String>, depth: usize) -> String {
+pub fn expand_expressions<'t>(
+    text: &'t str,
+    env: &BTreeMap<String, String>,
+    depth: usize,
+) -> Cow<'t, str> {
+    // Most values and scripts hold no expression: nothing to copy.
+    if !text.contains("${{") {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${{") {
         out.push_str(&rest[..start]);
         let Some(len) = rest[start..].find("}}") else {
             out.push_str(&rest[start..]);
-            return out;
+            return Cow::Owned(out);
         };
         let inner = rest[start + 3..start + len].trim();
         let value = inner
@@ -59,7 +68,7 @@ pub fn expand_expressions(text: &str, env: &BTreeMap<String, String>, depth: usi
         rest = &rest[start + len + 2..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -67,35 +76,39 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Logical lines: `\` at the end of a line continues it; each keeps its first line number.
-fn logical_lines(script: &str, first_line: usize) -> Vec<(usize, String)> {
-    let mut out: Vec<(usize, String)> = Vec::new();
+fn logical_lines(script: &str, first_line: usize) -> Vec<(usize, Cow<'_, str>)> {
+    let mut out: Vec<(usize, Cow<'_, str>)> = Vec::new();
     let mut pending: Option<(usize, String)> = None;
     for (offset, raw) in script.lines().enumerate() {
         let line = first_line + offset;
-        let (start, mut text) = pending.take().unwrap_or((line, String::new()));
         let trimmed = raw.trim_end();
-        if let Some(body) = trimmed.strip_suffix('\\') {
-            text.push_str(body);
-            text.push(' ');
-            pending = Some((start, text));
-        } else {
-            text.push_str(trimmed);
-            out.push((start, text));
+        match (pending.take(), trimmed.strip_suffix('\\')) {
+            (None, None) => out.push((line, Cow::Borrowed(trimmed))),
+            (Some((start, mut text)), None) => {
+                text.push_str(trimmed);
+                out.push((start, Cow::Owned(text)));
+            }
+            (held, Some(body)) => {
+                let (start, mut text) = held.unwrap_or((line, String::new()));
+                text.push_str(body);
+                text.push(' ');
+                pending = Some((start, text));
+            }
         }
     }
-    if let Some(last) = pending {
-        out.push(last);
+    if let Some((start, text)) = pending {
+        out.push((start, Cow::Owned(text)));
     }
     out
 }
 
 /// Splits a logical line into words and separators, honouring quotes; drops `#` comments.
 fn tokens(line: &str) -> Vec<Token> {
+    let bytes = line.as_bytes();
     let mut out = Vec::new();
     let mut word = String::with_capacity(line.len());
     let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = line.chars().peekable();
+    let mut quote: Option<u8> = None;
     // The buffer is reused: each word is copied out at its exact length.
     let flush = |word: &mut String, in_word: &mut bool, out: &mut Vec<Token>| {
         if *in_word {
@@ -104,52 +117,105 @@ fn tokens(line: &str) -> Vec<Token> {
             *in_word = false;
         }
     };
-    while let Some(c) = chars.next() {
+    // The character after a backslash at `at`, and where the text goes on after it.
+    let escaped = |at: usize| {
+        let next = line[at + 1..].chars().next();
+        (next, at + 1 + next.map_or(0, char::len_utf8))
+    };
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
         if let Some(q) = quote {
-            if c == q {
+            if b == q {
                 quote = None;
-            } else if c == '\\' && q == '"' {
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-            } else if c == '$' && q == '"' && chars.peek() == Some(&'(') {
+                at += 1;
+            } else if b == b'\\' && q == b'"' {
+                let (next, after) = escaped(at);
+                word.extend(next);
+                at = after;
+            } else if b == b'$' && q == b'"' && bytes.get(at + 1) == Some(&b'(') {
                 // `"$(cmd)"`: the substitution is a command of its own.
-                chars.next();
                 flush(&mut word, &mut in_word, &mut out);
                 out.push(Token::Separator);
                 quote = None;
-            } else {
+                at += 2;
+            } else if b == b'$' {
                 // Single quotes keep `$` literal: mark it so expansion skips it.
-                word.push(if q == '\'' && c == '$' { '\u{1}' } else { c });
+                word.push(if q == b'\'' { '\u{1}' } else { '$' });
+                at += 1;
+            } else {
+                // Up to the next byte that means something inside these quotes (all ASCII, so
+                // the run ends on a character boundary).
+                let end = bytes[at..]
+                    .iter()
+                    .position(|&c| c == q || c == b'$' || (q == b'"' && c == b'\\'))
+                    .map_or(bytes.len(), |n| at + n);
+                word.push_str(&line[at..end]);
+                at = end;
             }
             continue;
         }
-        match c {
-            '\'' | '"' => {
-                quote = Some(c);
+        match b {
+            b'\'' | b'"' => {
+                quote = Some(b);
                 in_word = true;
+                at += 1;
             }
-            '#' if !in_word => break,
-            ' ' | '\t' => flush(&mut word, &mut in_word, &mut out),
-            ';' | '|' | '&' | '(' | ')' | '`' | '{' | '}'
-                if !(c == '{' && word.ends_with('$')
-                    || c == '}' && word.matches("${").count() > word.matches('}').count()) =>
+            b'#' if !in_word => break,
+            b' ' | b'\t' => {
+                flush(&mut word, &mut in_word, &mut out);
+                at += 1;
+            }
+            b';' | b'|' | b'&' | b'(' | b')' | b'`' | b'{' | b'}'
+                if !(b == b'{' && word.ends_with('$')
+                    || b == b'}' && word.matches("${").count() > word.matches('}').count()) =>
             {
-                if c == '(' && word.ends_with('$') {
+                if b == b'(' && word.ends_with('$') {
                     word.pop();
                 }
                 flush(&mut word, &mut in_word, &mut out);
                 out.push(Token::Separator);
+                at += 1;
             }
-            '\\' => {
-                if let Some(next) = chars.next() {
+            b'\\' => {
+                let (next, after) = escaped(at);
+                if let Some(next) = next {
                     word.push(next);
                     in_word = true;
                 }
+                at = after;
+            }
+            b'{' | b'}' => {
+                word.push(b as char);
+                in_word = true;
+                at += 1;
             }
             _ => {
-                word.push(c);
+                // A run of plain characters, copied at once.
+                let end = bytes[at..]
+                    .iter()
+                    .position(|c| {
+                        matches!(
+                            c,
+                            b'\''
+                                | b'"'
+                                | b' '
+                                | b'\t'
+                                | b';'
+                                | b'|'
+                                | b'&'
+                                | b'('
+                                | b')'
+                                | b'`'
+                                | b'{'
+                                | b'}'
+                                | b'\\'
+                        )
+                    })
+                    .map_or(bytes.len(), |n| at + n);
+                word.push_str(&line[at..end]);
                 in_word = true;
+                at = end;
             }
         }
     }
@@ -172,13 +238,13 @@ struct Vars<'e> {
 }
 
 impl Vars<'_> {
-    fn get(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+    fn get(&self, name: &str) -> Option<Cow<'_, str>> {
         if let Some(value) = self.assigned.get(name) {
             return Some(value.as_str().into());
         }
         self.env
             .get(name)
-            .map(|v| expand_expressions(v, self.env, 0).into())
+            .map(|v| expand_expressions(v, self.env, 0))
     }
 }
 
@@ -308,6 +374,23 @@ mod tests {
                 ),
                 (10, "echo done".to_string()),
                 (12, "aws sts get-caller-identity".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn quoting_escapes_and_braces() {
+        let got = words(
+            "echo 'a\\b $HOME' \"x\\\"y\" c\\ d résumé#1 ${BUCKET}/k {a,b} 'é$' # gone\n",
+            &[("BUCKET", "bkt")],
+        );
+        assert_eq!(
+            got,
+            vec![
+                (10, "echo a\\b $HOME x\"y c d résumé#1 bkt/k".to_string()),
+                // A brace group is a command list of its own.
+                (10, "a,b".to_string()),
+                (10, "é$".to_string()),
             ]
         );
     }

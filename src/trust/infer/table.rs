@@ -119,10 +119,22 @@ impl Tables {
         Some(field(sorted_row(ACTIONS, &[action])?, 1).unwrap_or(""))
     }
 
-    /// Whether IAM scopes the action to resources (else only `*` applies).
+    /// Whether IAM scopes the action to resources (else only `*` applies). Asked for every
+    /// action of every grant, mostly the same few: each thread remembers its answers.
     pub fn takes_resources(&self, action: &str) -> bool {
-        self.resource_types(action)
-            .is_none_or(|types| !types.is_empty())
+        thread_local! {
+            static KNOWN: std::cell::RefCell<HashMap<String, bool>> = Default::default();
+        }
+        KNOWN.with_borrow_mut(|known| {
+            if let Some(&answer) = known.get(action) {
+                return answer;
+            }
+            let answer = self
+                .resource_types(action)
+                .is_none_or(|types| !types.is_empty());
+            known.insert(action.to_string(), answer);
+            answer
+        })
     }
 
     /// Every action any table can emit (for the catalogue check in tests/validators.rs).
