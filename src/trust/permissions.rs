@@ -155,8 +155,6 @@ pub fn choose(
                 warnings.push(warning);
             }
         }
-        let document = limits::document(&inferred.statements);
-        let size = limits::iam_size(&document);
         let complete = inferred.unknown_steps.is_empty() && !inferred.statements.is_empty();
         role.permissions = match choice {
             PermissionChoice::Copied => PermissionSource::Copied,
@@ -175,17 +173,21 @@ pub fn choose(
                 ));
                 PermissionSource::Copied
             }
-            _ if size > limits::ROLE_INLINE_LIMIT => {
-                warnings.push(format!(
-                    "role {}: the inferred policy is {size} characters, over IAM's {} for a role's inline policies even after merging statements; permissions copied from the old user instead",
-                    role.name,
-                    limits::ROLE_INLINE_LIMIT
-                ));
-                PermissionSource::Copied
-            }
             _ => {
-                role.permission_policy = with_kept_statements(document, &role.permission_policy);
-                PermissionSource::Inferred
+                let document = limits::document(&inferred.statements);
+                let size = limits::iam_size(&document);
+                if size > limits::ROLE_INLINE_LIMIT {
+                    warnings.push(format!(
+                        "role {}: the inferred policy is {size} characters, over IAM's {} for a role's inline policies even after merging statements; permissions copied from the old user instead",
+                        role.name,
+                        limits::ROLE_INLINE_LIMIT
+                    ));
+                    PermissionSource::Copied
+                } else {
+                    role.permission_policy =
+                        with_kept_statements(document, &role.permission_policy);
+                    PermissionSource::Inferred
+                }
             }
         };
         role.inferred = Some(inferred);
