@@ -98,6 +98,22 @@ pub(crate) fn print(text: &str) -> u8 {
     print_with(|out| out.write_all(text.as_bytes()))
 }
 
+/// Writes `warning: …` lines to stderr in one write (stderr is unbuffered: `eprintln!` costs a
+/// system call per piece of every line, and a plan may carry hundreds of warnings).
+pub(crate) fn print_warnings(warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let mut text = String::with_capacity(warnings.iter().map(|w| w.len() + 10).sum());
+    for warning in warnings {
+        text.push_str("warning: ");
+        text.push_str(warning);
+        text.push('\n');
+    }
+    // Nowhere left to report a failure to write to stderr.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// [`print`] for output written piece by piece (through a buffer).
 pub(crate) fn print_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> u8 {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

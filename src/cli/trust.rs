@@ -602,9 +602,7 @@ pub fn run(args: TrustArgs) -> u8 {
     }
     let mut warnings = Vec::new();
     let result = plan_and_render(&args, &mut warnings);
-    for warning in &warnings {
-        eprintln!("warning: {warning}");
-    }
+    super::print_warnings(&warnings);
     match result {
         Ok(Outcome::Text(text)) => super::print(&text),
         Ok(Outcome::Apply(plan)) => {
