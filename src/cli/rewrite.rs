@@ -30,6 +30,7 @@ pub enum Format {
   migrate rewrite .github/workflows/deploy.yml --role-arn ARN --action-ref v5
   migrate rewrite --org acme --role-arn 'arn:aws:iam::123456789012:role/gha-{repo}' --pr --dry-run
   migrate rewrite --org acme --role-map trust.json --pr --label security --draft
+  migrate rewrite --org acme --org globex --app-id 4242 --app-key app.pem --role-map trust.json --pr
 
 Role map (TOML; the most specific key wins):
   [roles]
@@ -169,13 +170,9 @@ fn render_piece(path: &Path, outcome: &RewriteOutcome, explain: bool, format: Fo
 }
 
 pub fn run(mut args: RewriteArgs) -> u8 {
-    if let Err(e) = args.remote.single_org("rewrite") {
-        eprintln!("error: {e}");
-        return exit::USAGE;
-    }
-    if let Some(target) = args.remote.target() {
+    if args.remote.target().is_some() || args.remote.is_fleet() {
         args.remote.budget = args.max_requests.map(crate::github::RequestBudget::new);
-        return super::rewrite_remote::run(&args.remote, &target, &remote_settings(&args));
+        return super::rewrite_remote::run(&args.remote, &remote_settings(&args));
     }
     if args.max_requests.is_some() {
         eprintln!("error: --max-requests limits GitHub requests: use it with --org or --repo");

@@ -6,11 +6,13 @@ use super::rewrite::{Format, paint_diff};
 use super::scan::{Bar, RemoteArgs, progress_bar};
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalAction, JournalId, JournalResult, Ledger};
+use crate::fleet;
 use crate::github::permissions::Task;
-use crate::github::{self, GitHubError, RepoSnapshot};
+use crate::github::{self, GitHubError, GitHubReader, GitHubWriter, RepoSnapshot};
 use crate::publish::{self, Journal, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles};
 use crate::remote::{self, Progress, Target};
 use crate::report::exit;
+use futures::future::join_all;
 
 pub struct RemoteSettings {
     /// The campaign ledger that journals every write (`--campaign`).
@@ -34,7 +36,7 @@ struct RepoResult {
     outcome: RepoOutcome,
 }
 
-pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 {
+pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
     let roles = match &settings.roles {
         Ok(roles) => roles,
         Err(e) => {
@@ -56,23 +58,53 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
     } else {
         Task::RewritePlan
     };
-    let connected = args.app.identity().and_then(|identity| {
-        let org = target_org(target, &identity)?;
-        runtime.block_on(github::connect_writer_as(
-            &args.github_url,
-            args.policy(),
-            &identity,
-            &org,
-            task,
-        ))
-    });
-    let (reader, writer) = match connected {
-        Ok(pair) => pair,
+    let identity = match args.app.identity() {
+        Ok(identity) => identity,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::TOOL_ERROR;
         }
     };
+    // The organizations of the campaign (repeated --org, --enterprise), or the one target.
+    let targets: Vec<Target> = if args.is_fleet() {
+        let orgs = runtime.block_on(fleet::organizations(
+            &args.github_url,
+            &args.policy(),
+            &identity,
+            args.enterprise.as_deref(),
+            &args.org,
+        ));
+        match orgs {
+            Ok(orgs) => orgs.into_iter().map(Target::Org).collect(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
+        }
+    } else {
+        args.target().into_iter().collect()
+    };
+    // Each organization through its own connection: its own token and governor, so the
+    // secondary-limit rules (one write at a time, pauses after a retry-after) stay per token.
+    let connections: Vec<Result<(GitHubReader, GitHubWriter), GitHubError>> =
+        runtime.block_on(join_all(targets.iter().map(|target| async {
+            let org = target_org(target, &identity)?;
+            github::connect_writer_as(&args.github_url, args.policy(), &identity, &org, task).await
+        })));
+    // A rejected token stops everything; so does any failure of a run with one target. Across
+    // organizations, one that cannot be reached is a failed row and the others go on.
+    for connection in &connections {
+        if let Err(e) = connection
+            && (targets.len() == 1
+                || matches!(
+                    e,
+                    GitHubError::Unauthorized | GitHubError::AppRejected { .. }
+                ))
+        {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    }
     let ledger = if settings.publish {
         match Ledger::open(&settings.campaign) {
             Ok(ledger) => Some(LedgerJournal(std::sync::Mutex::new(ledger))),
@@ -83,10 +115,6 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         }
     } else {
         None
-    };
-    let journal: &dyn Journal = match &ledger {
-        Some(ledger) => ledger,
-        None => &NoJournal,
     };
     let issuer = match &settings.preflight {
         Some(Ok(issuer)) => Some(issuer.clone()),
@@ -100,17 +128,140 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         .as_ref()
         .map(|_| runtime.block_on(crate::iam_keys::IamKeys::connect()));
     let bar = Bar(progress_bar());
-    let results: Result<Vec<RepoResult>, GitHubError> = runtime.block_on(async {
-        if let Some(ledger) = &ledger {
-            ledger.settle_pending(&writer).await;
+    let run = TargetRun {
+        args,
+        settings,
+        roles,
+        ledger: ledger.as_ref(),
+        issuer: issuer.as_ref(),
+        iam: iam.as_ref(),
+        bar: &bar,
+        several: targets.len() > 1,
+    };
+    let outcomes: Vec<Result<Vec<RepoResult>, GitHubError>> = runtime.block_on(join_all(
+        targets
+            .iter()
+            .zip(&connections)
+            .map(|(target, connection)| run.target(target, connection)),
+    ));
+    bar.finished();
+    let requests: u64 = connections
+        .iter()
+        .flatten()
+        .map(|(reader, _)| reader.requests())
+        .sum();
+    let mut results = Vec::new();
+    for (target, outcome) in targets.iter().zip(outcomes) {
+        match outcome {
+            Ok(mut rows) => results.append(&mut rows),
+            Err(GitHubError::BudgetSpent { limit }) => {
+                eprintln!(
+                    "stopped at --max-requests {limit} before every repository was read; run the same command again"
+                );
+                return exit::STOPPED_AT_BUDGET;
+            }
+            Err(e) if run.several && !matches!(e, GitHubError::Unauthorized) => {
+                results.push(RepoResult {
+                    repository: target_name(target),
+                    plan: None,
+                    outcome: RepoOutcome::Failed {
+                        stage: "discover".into(),
+                        error: e.to_string(),
+                    },
+                })
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
         }
-        let (snapshots, mut results) = discover(&reader, target, args, &bar).await?;
-        bar.finished();
+    }
+    let stopped = args.budget.as_ref().filter(|b| b.exhausted());
+    let text = match settings.format {
+        Format::Diff => render_text(&results, settings, requests),
+        Format::Json => render_json(&results, requests),
+    };
+    let manual = results
+        .iter()
+        .filter_map(|r| r.plan.as_ref())
+        .any(|p| !p.manual.is_empty());
+    let failed = results
+        .iter()
+        .any(|r| r.outcome.failed() || r.plan.as_ref().is_some_and(|p| !p.errors.is_empty()));
+    if let Some(budget) = stopped {
+        eprintln!(
+            "stopped at --max-requests {}: pull requests published so far stay; run the same command again to go on with the rest",
+            budget.limit()
+        );
+    }
+    match super::print(&text) {
+        exit::CLEAN if stopped.is_some() => exit::STOPPED_AT_BUDGET,
+        exit::CLEAN => match (manual, failed) {
+            (false, false) => exit::CLEAN,
+            (true, false) => exit::FINDINGS,
+            (false, true) => exit::ERRORS,
+            (true, true) => exit::FINDINGS_AND_ERRORS,
+        },
+        other => other,
+    }
+}
+
+/// An organization's name, or the repositories named, for a row about the whole target.
+fn target_name(target: &Target) -> String {
+    match target {
+        Target::Org(org) => org.clone(),
+        Target::Repos(repos) => repos.join(", "),
+    }
+}
+
+/// What every target of one run shares.
+struct TargetRun<'a> {
+    args: &'a RemoteArgs,
+    settings: &'a RemoteSettings,
+    roles: &'a Roles,
+    ledger: Option<&'a LedgerJournal>,
+    issuer: Option<&'a crate::trust::Issuer>,
+    iam: Option<&'a crate::iam_keys::IamKeys>,
+    bar: &'a Bar,
+    /// Several organizations: estimates and failures name theirs.
+    several: bool,
+}
+
+impl TargetRun<'_> {
+    /// One organization (or the repositories named): settle what a killed run left pending,
+    /// discover, plan every repository, estimate the writes, then publish (or show) each.
+    async fn target(
+        &self,
+        target: &Target,
+        connection: &Result<(GitHubReader, GitHubWriter), GitHubError>,
+    ) -> Result<Vec<RepoResult>, GitHubError> {
+        let (reader, writer) = match connection {
+            Ok(pair) => pair,
+            Err(e) => {
+                return Ok(vec![RepoResult {
+                    repository: target_name(target),
+                    plan: None,
+                    outcome: RepoOutcome::Failed {
+                        stage: "connect".into(),
+                        error: e.to_string(),
+                    },
+                }]);
+            }
+        };
+        let settings = self.settings;
+        let journal: &dyn Journal = match self.ledger {
+            Some(ledger) => ledger,
+            None => &NoJournal,
+        };
+        if let Some(ledger) = self.ledger {
+            ledger.settle_pending(writer, target).await;
+        }
+        let (snapshots, mut results) = discover(reader, target, self.args, self.bar).await?;
         // Plan every repository first, so the run's writes can be estimated before any is sent.
         let mut planned = Vec::new();
         for snapshot in snapshots {
             let slug = snapshot.slug();
-            let opts = match roles.options_for(
+            let opts = match self.roles.options_for(
                 &snapshot.owner,
                 &snapshot.name,
                 &settings.action_ref,
@@ -130,10 +281,10 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                 }
             };
             let mut plan = publish::plan_repo(&snapshot, &opts);
-            if let (Some(issuer), Some(iam)) = (&issuer, &iam)
+            if let (Some(issuer), Some(iam)) = (self.issuer, self.iam)
                 && !plan.files.is_empty()
             {
-                match preflight(&reader, iam, issuer, &snapshot, &opts).await {
+                match preflight(reader, iam, issuer, &snapshot, &opts).await {
                     Ok(rows) => plan.preflight = rows,
                     Err(e) => plan
                         .notes
@@ -155,12 +306,16 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
             .map(|(_, plan, ..)| publish::writes_upper_bound(plan, !settings.labels.is_empty()))
             .collect();
         if let Some(estimate) = crate::budget::publish_estimate(&writes, settings.publish) {
-            eprintln!("estimate: {estimate}");
+            if self.several {
+                eprintln!("estimate: {}: {estimate}", target_name(target));
+            } else {
+                eprintln!("estimate: {estimate}");
+            }
         }
         // With --max-requests, a run resumes one that stopped: a pull request it published
         // for the same plan at the same base is taken from the ledger, without a request.
         let resume_key = format!("rewrite {target:?}");
-        let resuming = ledger.as_ref().filter(|_| args.budget.is_some());
+        let resuming = self.ledger.filter(|_| self.args.budget.is_some());
         for (slug, plan, opts, open) in planned {
             // Only a run that may resume or be resumed needs the plan's fingerprint.
             let fingerprint = resuming.map(|_| plan_fingerprint(&plan, settings));
@@ -205,7 +360,7 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
                     draft: settings.draft,
                     labels: settings.labels.clone(),
                 };
-                publish::publish_repo(&reader, &writer, plan, &opts, &publish, journal).await
+                publish::publish_repo(reader, writer, plan, &opts, &publish, journal).await
             };
             if let (
                 Some(ledger),
@@ -235,53 +390,12 @@ pub fn run(args: &RemoteArgs, target: &Target, settings: &RemoteSettings) -> u8 
         // Finished (with or without a budget): the next run checks every repository against
         // GitHub again, so a pull request someone closed meanwhile is never taken as published.
         if let (Some(ledger), false) = (
-            ledger.as_ref(),
-            args.budget.as_ref().is_some_and(|b| b.exhausted()),
+            self.ledger,
+            self.args.budget.as_ref().is_some_and(|b| b.exhausted()),
         ) {
             ledger.with(|l| l.clear_resume_entries(&resume_key));
         }
         Ok(results)
-    });
-    let stopped = args.budget.as_ref().filter(|b| b.exhausted());
-    let results = match results {
-        Ok(results) => results,
-        Err(GitHubError::BudgetSpent { limit }) => {
-            eprintln!(
-                "stopped at --max-requests {limit} before every repository was read; run the same command again"
-            );
-            return exit::STOPPED_AT_BUDGET;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
-    let text = match settings.format {
-        Format::Diff => render_text(&results, settings, reader.requests()),
-        Format::Json => render_json(&results, reader.requests()),
-    };
-    let manual = results
-        .iter()
-        .filter_map(|r| r.plan.as_ref())
-        .any(|p| !p.manual.is_empty());
-    let failed = results
-        .iter()
-        .any(|r| r.outcome.failed() || r.plan.as_ref().is_some_and(|p| !p.errors.is_empty()));
-    if let Some(budget) = stopped {
-        eprintln!(
-            "stopped at --max-requests {}: pull requests published so far stay; run the same command again to go on with the rest",
-            budget.limit()
-        );
-    }
-    match super::print(&text) {
-        exit::CLEAN if stopped.is_some() => exit::STOPPED_AT_BUDGET,
-        exit::CLEAN => match (manual, failed) {
-            (false, false) => exit::CLEAN,
-            (true, false) => exit::FINDINGS,
-            (false, true) => exit::ERRORS,
-            (true, true) => exit::FINDINGS_AND_ERRORS,
-        },
-        other => other,
     }
 }
 
@@ -459,7 +573,8 @@ impl LedgerJournal {
 
     /// Entries a killed run left open are settled from remote truth (does the branch or pull
     /// request exist?), never by repeating the write: the run that follows re-plans anyway.
-    async fn settle_pending(&self, writer: &github::GitHubWriter) {
+    /// Only the target's own entries: another organization's are settled through its token.
+    async fn settle_pending(&self, writer: &github::GitHubWriter, target: &Target) {
         let pending = self
             .with(|l| l.pending().unwrap_or_default())
             .unwrap_or_default();
@@ -470,6 +585,13 @@ impl LedgerJournal {
             let Some((owner, name)) = entry.repo.split_once('/') else {
                 continue;
             };
+            let ours = match target {
+                Target::Org(org) => owner.eq_ignore_ascii_case(org),
+                Target::Repos(repos) => repos.iter().any(|r| r.eq_ignore_ascii_case(&entry.repo)),
+            };
+            if !ours {
+                continue;
+            }
             let took_effect = match entry.action {
                 JournalAction::PushBranch => writer
                     .branch_tip(owner, name, publish::BRANCH)

@@ -266,8 +266,9 @@ struct RemoteOutput {
 #[derive(Args, Clone)]
 #[command(next_help_heading = "GitHub")]
 pub(crate) struct RemoteArgs {
-    /// Scan every repository of this organization (archived ones are skipped). Repeat it
-    /// for several organizations: each gets its own token and governor, all in parallel.
+    /// Every repository of this organization (archived ones are skipped). Repeat it for
+    /// several organizations (`scan`, `rewrite`): each gets its own token and governor, all in
+    /// parallel.
     #[arg(long, value_name = "ORG")]
     pub(crate) org: Vec<String>,
 
@@ -348,7 +349,7 @@ impl RemoteArgs {
     pub(crate) fn single_org(&self, command: &str) -> Result<(), String> {
         if self.is_fleet() {
             return Err(format!(
-                "`{command}` takes one --org at a time (no --enterprise); `scan` runs across organizations"
+                "`{command}` takes one --org at a time (no --enterprise); `scan` and `rewrite` run across organizations"
             ));
         }
         Ok(())

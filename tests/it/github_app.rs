@@ -350,20 +350,122 @@ fn an_enterprise_is_listed_with_a_personal_token_but_not_with_an_installation() 
 }
 
 #[test]
-fn rewrite_and_trust_take_one_organization() {
+fn trust_takes_one_organization() {
     let setup = AppSetup::new(world(&["acme"], 1), &["acme"], all_permissions());
+    let run = setup.run(&[
+        "trust",
+        "--account-id",
+        "123456789012",
+        "--org",
+        "acme",
+        "--org",
+        "globex",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("one --org at a time"), "{}", run.stderr);
+    assert!(setup.fake.log().is_empty());
+}
+
+#[test]
+fn rewrite_opens_pull_requests_across_organizations_through_each_installation() {
+    let orgs = ["acme", "globex", "initech"];
+    // Installed on acme and globex only: initech is a failed row, the others go on.
+    let setup = AppSetup::new(world(&orgs, 2), &orgs[..2], all_permissions());
+    let campaign = setup.campaign();
     let run = setup.run(&[
         "rewrite",
         "--org",
         "acme",
         "--org",
         "globex",
+        "--org",
+        "initech",
         "--role-arn",
         ROLE,
+        "--pr",
+        "--format",
+        "json",
+        "--campaign",
+        &campaign,
     ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("one --org at a time"), "{}", run.stderr);
-    assert!(setup.fake.log().is_empty());
+    assert_eq!(
+        run.code, 11,
+        "pull requests and a failed organization: {}",
+        run.stderr
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let outcomes: Vec<(String, String)> = doc["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .map(|r| {
+            (
+                r["repository"].as_str().unwrap_or_default().to_string(),
+                r["result"]["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let opened: Vec<&str> = outcomes
+        .iter()
+        .filter(|(_, o)| o == "opened")
+        .map(|(r, _)| r.as_str())
+        .collect();
+    assert_eq!(
+        opened,
+        ["acme/svc-0", "acme/svc-1", "globex/svc-0", "globex/svc-1"],
+        "{outcomes:?}"
+    );
+    let initech = doc["repositories"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["repository"] == "initech"))
+        .expect("a row for the organization without the App");
+    assert_eq!(initech["result"]["outcome"], "failed");
+    assert!(
+        initech["result"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not installed on initech")),
+        "{initech}"
+    );
+    setup.fake.with(|s| {
+        for repo in ["acme/svc-0", "acme/svc-1", "globex/svc-0", "globex/svc-1"] {
+            assert_eq!(s.world.repos[repo].pulls.len(), 1, "{repo}");
+        }
+        assert!(s.world.repos["initech/svc-0"].pulls.is_empty());
+    });
+    let mut minted = setup.fake.app(|a| a.minted.clone());
+    minted.sort();
+    minted.dedup();
+    assert_eq!(minted, [101, 102], "each organization's own installation");
+    assert_eq!(setup.fake.violations(), Vec::<String>::new());
+
+    // The ledger has every pull request, whichever organization it is in.
+    let output = migrate()
+        .args([
+            "status",
+            "--no-aws",
+            "--format",
+            "json",
+            "--campaign",
+            &campaign,
+        ])
+        .args(["--repo", "acme/svc-0", "--repo", "globex/svc-1"])
+        .args(["--github-url", &setup.fake.url, "--retry-base-ms", "5"])
+        .env("GH_TOKEN", common::fake_github::TOKEN)
+        .output()
+        .expect("runs");
+    let status = Run::of(output);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let doc: Value = serde_json::from_str(&status.stdout).expect("JSON");
+    let states: Vec<&str> = doc["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .filter_map(|r| r["state"].as_str())
+        .collect();
+    assert_eq!(states, ["pr_open", "pr_open"], "{doc}");
 }
 
 #[test]
