@@ -1,6 +1,7 @@
 //! Human output: findings grouped by file as rustc-style snippets, colored on a terminal.
 
 use anstyle::{AnsiColor, Style};
+use unicode_width::UnicodeWidthChar;
 
 use super::Summary;
 use crate::detect::aws_key_literal::{find_access_key_ids, mask_key_id};
@@ -83,16 +84,16 @@ fn render_finding(out: &mut String, f: &Finding, palette: &Palette, gutter: Styl
     ));
     if !f.snippet.is_empty() {
         let bar = palette.paint(gutter, "|");
-        let shown: String = mask_key_ids(&f.snippet).chars().take(160).collect();
-        let span_len = f.span.end.saturating_sub(f.span.start);
-        let underline_len = match span_len {
-            0 => underline_width(&shown, f.column),
+        let masked = mask_key_ids(&f.snippet);
+        // How many characters the span covers (its length is in bytes of the source line).
+        let span_chars = match f.span.end.saturating_sub(f.span.start) {
+            0 => underline_width(&masked, f.column),
             // The key itself is shown masked (`AKIA…WXYZ`).
             _ if f.rule == "aws-key-literal" => 9,
-            n => n
-                .min(shown.chars().count().saturating_sub(f.column - 1))
-                .max(1),
+            bytes => chars_in_bytes(&f.snippet, f.column, bytes),
         };
+        let view = SnippetView::of(&masked, f.column, span_chars);
+        let shown = &view.text;
         let mut location = Vec::new();
         if let Some(job) = &f.job {
             location.push(format!("job {job}"));
@@ -110,8 +111,8 @@ fn render_finding(out: &mut String, f: &Finding, palette: &Palette, gutter: Styl
         ));
         out.push_str(&format!(
             "{pad} {bar} {}{} {}\n",
-            " ".repeat(f.column - 1),
-            palette.paint(style, &"^".repeat(underline_len)),
+            " ".repeat(view.caret_at),
+            palette.paint(style, &"^".repeat(view.caret_width)),
             palette.paint(style, &location.join(", "))
         ));
     }
@@ -143,6 +144,95 @@ fn mask_key_ids(line: &str) -> String {
     out
 }
 
+/// Lines longer than this many columns are shown as a window around the span.
+const SNIPPET_COLUMNS: usize = 160;
+
+/// A snippet line as the terminal shows it, and where its carets go: tabs become four spaces,
+/// wide characters (CJK, emoji) take two columns, and a long line is cut to a window around
+/// the span, with `…` where text was left out, so the carets always land under the span.
+#[derive(Debug, PartialEq, Eq)]
+struct SnippetView {
+    text: String,
+    /// Display columns before the first caret.
+    caret_at: usize,
+    caret_width: usize,
+}
+
+impl SnippetView {
+    /// `column` is the span's 1-based character column, `span_chars` its length in characters.
+    fn of(line: &str, column: usize, span_chars: usize) -> Self {
+        let chars: Vec<char> = line.chars().collect();
+        let start = column.saturating_sub(1).min(chars.len());
+        let end = (start + span_chars.max(1)).min(chars.len());
+        let width = |c: &char| match c {
+            '\t' => 4,
+            c => c.width().unwrap_or(0),
+        };
+        let total: usize = chars.iter().map(width).sum();
+        // A window that starts a third of the way before the span when the line is too long.
+        let (from, to) = if total <= SNIPPET_COLUMNS {
+            (0, chars.len())
+        } else {
+            let mut from = start;
+            let mut used = 0;
+            while from > 0 && used + width(&chars[from - 1]) <= SNIPPET_COLUMNS / 3 {
+                from -= 1;
+                used += width(&chars[from]);
+            }
+            let mut to = from;
+            let mut used = 0;
+            while to < chars.len() && used + width(&chars[to]) <= SNIPPET_COLUMNS {
+                used += width(&chars[to]);
+                to += 1;
+            }
+            (from, to.max(end.min(chars.len())))
+        };
+        let mut text = String::new();
+        let mut caret_at = 0;
+        if from > 0 {
+            text.push('…');
+            caret_at += 1;
+        }
+        for c in &chars[from..to] {
+            match c {
+                '\t' => text.push_str("    "),
+                c => text.push(*c),
+            }
+        }
+        if to < chars.len() {
+            text.push('…');
+        }
+        caret_at += chars[from..start.max(from)]
+            .iter()
+            .map(width)
+            .sum::<usize>();
+        let caret_width = chars[start.min(to)..end.min(to)]
+            .iter()
+            .map(width)
+            .sum::<usize>()
+            .max(1);
+        Self {
+            text,
+            caret_at,
+            caret_width,
+        }
+    }
+}
+
+/// How many characters of `line`, from the 1-based character `column`, `bytes` bytes cover.
+fn chars_in_bytes(line: &str, column: usize, bytes: usize) -> usize {
+    let mut covered = 0;
+    line.chars()
+        .skip(column.saturating_sub(1))
+        .take_while(|c| {
+            let inside = covered < bytes;
+            covered += c.len_utf8();
+            inside
+        })
+        .count()
+        .max(1)
+}
+
 /// How many characters to underline from a 1-based column: the value, without a trailing
 /// comment or whitespace.
 fn underline_width(line: &str, column: usize) -> usize {
@@ -152,4 +242,42 @@ fn underline_width(line: &str, column: usize) -> usize {
         None => rest.as_str(),
     };
     value.trim_end().chars().count().clamp(1, 80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carets_land_under_the_span_past_tabs_and_wide_characters() {
+        // `名前` is four columns wide and the tab four: 14 columns before the value.
+        let view = SnippetView::of("名前:\tkey: AKIA…WXYZ", 10, 9);
+        assert_eq!(view.text, "名前:    key: AKIA…WXYZ");
+        assert_eq!((view.caret_at, view.caret_width), (14, 9));
+        assert_eq!(
+            &view.text[view.text.char_indices().nth(12).unwrap().0..],
+            "AKIA…WXYZ"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_a_window_around_the_span() {
+        let line = format!("run: {} aws s3 sync . s3://bucket", "x".repeat(300));
+        let column = line.find("aws").unwrap() + 1;
+        let view = SnippetView::of(&line, column, 3);
+        assert!(view.text.starts_with('…'), "{}", view.text);
+        let shown: Vec<char> = view.text.chars().collect();
+        let under: String = shown[view.caret_at..view.caret_at + 3].iter().collect();
+        assert_eq!(under, "aws");
+        assert!(view.text.chars().count() <= SNIPPET_COLUMNS + 2);
+        // A short line is shown whole.
+        let view = SnippetView::of("  AWS_ACCESS_KEY_ID: ${{ secrets.KEY }}", 22, 18);
+        assert_eq!((view.caret_at, view.caret_width), (21, 18));
+    }
+
+    #[test]
+    fn a_span_in_bytes_counts_characters() {
+        assert_eq!(chars_in_bytes("a: ümlaut", 4, "ümlaut".len()), 6);
+        assert_eq!(chars_in_bytes("a: b", 4, 1), 1);
+    }
 }
