@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::campaign::announce::{self, TRACKING_MARKER, TRACKING_TITLE};
 use crate::campaign::reconcile::RepoView;
 use crate::campaign::reconcile::failures::Failure;
+use crate::campaign::settle::{self, Observation};
 use crate::campaign::{JournalAction, JournalResult, Ledger};
 use crate::github::GitHubWriter;
 
@@ -57,12 +58,13 @@ pub async fn settle(writer: &GitHubWriter, ledger: &Ledger) {
             JournalAction::TrackingIssue => writer.find_issue(owner, name, TRACKING_MARKER).await,
             _ => continue,
         };
-        let result = match found {
-            Ok(Some(_)) => JournalResult::Observed,
-            Ok(None) => JournalResult::NotDone,
-            Err(_) => continue,
+        let Ok(found) = found else { continue };
+        let seen = Observation::Created {
+            exists: found.is_some(),
         };
-        let _ = ledger.journal_end(entry.id, &result);
+        if let Some(result) = settle::decide(&entry.action, seen) {
+            let _ = ledger.journal_end(entry.id, &result);
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod ledger;
 pub mod reconcile;
 pub mod roles;
+pub mod settle;
 pub mod state;
 pub mod time;
 pub mod undo;

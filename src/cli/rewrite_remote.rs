@@ -4,6 +4,7 @@
 use super::app_auth::target_org;
 use super::rewrite::{Format, paint_diff};
 use super::scan::{Bar, RemoteArgs, progress_bar};
+use crate::campaign::settle::{self, Observation};
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalAction, JournalId, JournalResult, Ledger};
 use crate::fleet;
@@ -592,7 +593,7 @@ impl LedgerJournal {
             if !ours {
                 continue;
             }
-            let took_effect = match entry.action {
+            let exists = match entry.action {
                 JournalAction::PushBranch => writer
                     .branch_tip(owner, name, publish::BRANCH)
                     .await
@@ -604,12 +605,9 @@ impl LedgerJournal {
                     .await
                     .is_ok_and(|pulls| !pulls.is_empty()),
             };
-            let result = if took_effect {
-                JournalResult::Observed
-            } else {
-                JournalResult::NotDone
-            };
-            self.with(|l| l.journal_end(entry.id, &result));
+            if let Some(result) = settle::decide(&entry.action, Observation::Created { exists }) {
+                self.with(|l| l.journal_end(entry.id, &result));
+            }
         }
     }
 }

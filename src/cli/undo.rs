@@ -10,6 +10,7 @@ use clap::Args;
 
 use crate::campaign::JournalAction;
 use crate::campaign::key_status::KeyStatus;
+use crate::campaign::settle::{self, Observation};
 use crate::campaign::undo::{self, Reactivation};
 use crate::campaign::{JournalResult, Ledger};
 use crate::detect::aws_key_literal::mask_key_id;
@@ -78,26 +79,19 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
     // Key writes a crash left pending: IAM says whether they happened.
     if let Some(iam) = &iam {
         for e in journal.iter().filter(|e| e.is_pending() && e.writes_iam()) {
-            let happened = if e.action == JournalAction::DeleteUser {
+            let seen = if e.action == JournalAction::DeleteUser {
                 match iam.users().exists(&e.target).await {
-                    Ok(exists) => !exists,
+                    Ok(still_there) => Observation::Removed { still_there },
                     Err(err) => return fail(&err),
                 }
             } else {
-                let key = match iam.key(&e.target).await {
-                    Ok(k) => k,
+                match iam.key(&e.target).await {
+                    Ok(key) => Observation::Key(key.status),
                     Err(err) => return fail(&err),
-                };
-                match e.action {
-                    JournalAction::DeactivateKey => !key.status.is_active(),
-                    JournalAction::ReactivateKey => key.status.is_active(),
-                    _ => key.status == KeyStatus::Missing,
                 }
             };
-            let result = if happened {
-                JournalResult::Observed
-            } else {
-                JournalResult::NotDone
+            let Some(result) = settle::decide(&e.action, seen) else {
+                continue;
             };
             if let Err(err) = ledger.journal_end(e.id, &result) {
                 return fail(&err);

@@ -1,10 +1,11 @@
-//! Settling journal entries a killed run left pending: what the remote shows decides whether
-//! the write took effect, never a blind retry.
+//! What a pending journal entry of `cleanup` and `undo` changed, as this run's remote truth
+//! shows it (keys and users from IAM, secrets from the scan); [`crate::campaign::settle`]
+//! decides from it whether the write took effect, never a blind retry.
 
 use super::Truth;
 use crate::campaign::journal::JournalAction;
-use crate::campaign::key_status::KeyStatus;
 use crate::campaign::ledger::{JournalEntry, JournalResult};
+use crate::campaign::settle::{self, Observation};
 use crate::remote;
 
 pub(super) fn is_key_action(e: &JournalEntry) -> bool {
@@ -34,30 +35,12 @@ pub(super) fn resolve(
     truth: &Truth,
     scan: &remote::RemoteScan,
 ) -> Option<JournalResult> {
-    let happened = |yes: bool| {
-        if yes {
-            JournalResult::Observed
-        } else {
-            JournalResult::NotDone
+    let removed = |still_there| Observation::Removed { still_there };
+    let seen = match &e.action {
+        JournalAction::DeactivateKey | JournalAction::ReactivateKey | JournalAction::DeleteKey => {
+            Observation::Key(truth.keys.get(&e.target)?.status)
         }
-    };
-    match &e.action {
-        JournalAction::DeactivateKey => {
-            let k = truth.keys.get(&e.target)?;
-            Some(happened(!k.status.is_active()))
-        }
-        JournalAction::ReactivateKey => {
-            let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status.is_active()))
-        }
-        JournalAction::DeleteKey => {
-            let k = truth.keys.get(&e.target)?;
-            Some(happened(k.status == KeyStatus::Missing))
-        }
-        JournalAction::DeleteUser => {
-            let exists = truth.users.get(&e.target)?;
-            Some(happened(!exists))
-        }
+        JournalAction::DeleteUser => removed(*truth.users.get(&e.target)?),
         JournalAction::DeleteSecret => {
             let record = scan
                 .repositories
@@ -80,23 +63,25 @@ pub(super) fn resolve(
                 }),
                 _ => return None,
             };
-            Some(happened(!still_there))
+            removed(still_there)
         }
         JournalAction::DeleteOrgSecret | JournalAction::RemoveFromOrgSecret => {
             let secrets = truth.org_secrets.as_ref()?;
             let name = e.target.rsplit(':').next()?;
             let secret = secrets.iter().find(|s| s.name == name);
-            if e.action == JournalAction::DeleteOrgSecret {
-                return Some(happened(secret.is_none()));
-            }
             let short = e.repo.rsplit('/').next().unwrap_or(&e.repo);
-            Some(happened(secret.is_none_or(|s| {
-                s.selected
-                    .as_ref()
-                    .is_some_and(|sel| !sel.iter().any(|r| r == short))
-            })))
+            removed(match e.action {
+                JournalAction::DeleteOrgSecret => secret.is_some(),
+                // The repository's access to it is what the write removed.
+                _ => secret.is_some_and(|s| {
+                    s.selected
+                        .as_ref()
+                        .is_none_or(|sel| sel.iter().any(|r| r == short))
+                }),
+            })
         }
         // Other commands' entries are theirs to resolve.
-        _ => None,
-    }
+        _ => return None,
+    };
+    settle::decide(&e.action, seen)
 }
