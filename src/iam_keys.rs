@@ -376,3 +376,35 @@ fn missing(id: &str, user: &str) -> KeyFacts {
         deleted_by_campaign: false,
     }
 }
+
+/// cleanup's key writes (deleting a key already gone is not an error).
+impl crate::campaign::cleanup::execute::KeyWriter for IamKeys {
+    type Error = IamKeyError;
+
+    async fn deactivate(&self, user: &str, id: &str) -> Result<(), IamKeyError> {
+        self.set_active(user, id, false).await.map(|_| ())
+    }
+
+    async fn delete_key(&self, user: &str, id: &str) -> Result<(), IamKeyError> {
+        self.delete(user, id).await.map(|_| ())
+    }
+}
+
+/// cleanup's user deletions.
+impl crate::campaign::cleanup::execute::UserWriter for IamKeys {
+    type Error = IamKeyError;
+
+    async fn facts(
+        &self,
+        user: &str,
+    ) -> Result<Option<crate::campaign::cleanup::UserFacts>, IamKeyError> {
+        self.users().facts(user).await
+    }
+
+    async fn delete_user(
+        &self,
+        record: &crate::campaign::cleanup::UserRecord,
+    ) -> Result<(), IamKeyError> {
+        self.users().delete(record).await.map(|_| ())
+    }
+}

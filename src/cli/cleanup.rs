@@ -11,11 +11,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::status::{CampaignArgs, Session, report_resolved};
-use crate::campaign::cleanup::{self, KeyStep, Options, Plan, SecretStep, UserStep};
+use crate::campaign::cleanup::execute::{Event, Writers, execute};
+use crate::campaign::cleanup::{self, Options, Plan};
 use crate::campaign::reconcile::Truth;
-use crate::campaign::state::RepoState;
-use crate::campaign::{JournalAction, JournalResult, Ledger, time};
-use crate::detect::aws_key_literal::mask_key_id;
+use crate::campaign::time;
 use crate::github::campaign::SecretRemover;
 use crate::iam_keys::IamKeys;
 use crate::report::exit;
@@ -176,11 +175,24 @@ pub fn run(args: CleanupArgs) -> u8 {
         return code;
     }
     let remover = SecretRemover::new(&session.reader);
+    let writers = Writers {
+        keys: &iam,
+        users: &iam,
+        secrets: &remover,
+    };
+    let mut report = |event: Event| match event {
+        Event::Done(line) => println!("{line}"),
+        Event::Failed(line) => eprintln!("{line}"),
+    };
     let failures = {
         let _entered = session.runtime.enter();
-        session
-            .runtime
-            .block_on(execute(&session.ledger, &iam, &remover, &plan, &truth))
+        session.runtime.block_on(execute(
+            &session.ledger,
+            writers,
+            &plan,
+            &truth,
+            &mut report,
+        ))
     };
     match failures {
         Ok(0) => {
@@ -292,197 +304,5 @@ fn confirm(yes: bool, org: &str) -> Result<(), u8> {
     } else {
         eprintln!("cancelled: nothing was changed");
         Err(exit::NOT_CONFIRMED)
-    }
-}
-
-/// Runs the plan in order; returns how many writes failed. A failed deactivation stops every
-/// secret deletion: no secret may go while a key it might hold is still active.
-async fn execute(
-    ledger: &Ledger,
-    iam: &IamKeys,
-    remover: &SecretRemover,
-    plan: &Plan,
-    truth: &Truth,
-) -> Result<usize, crate::campaign::LedgerError> {
-    let mut failures = 0;
-    for step in &plan.deactivate {
-        if !key_write(ledger, iam, step, JournalAction::DeactivateKey).await? {
-            failures += 1;
-        }
-    }
-    if failures > 0 {
-        eprintln!("error: not deleting any secret: a key deactivation failed");
-        return Ok(failures);
-    }
-    let mut done_repos = std::collections::BTreeSet::new();
-    for step in &plan.secrets {
-        let detail = secret_detail(step, truth);
-        let id = ledger.journal_begin(&step.repo(), &step.action(), &step.target(), &detail)?;
-        let result = match step {
-            SecretStep::DeleteRepoSecret { repo, name } => {
-                remover.delete_repo_secret(repo, name).await
-            }
-            SecretStep::DeleteEnvSecret {
-                repo,
-                environment,
-                name,
-            } => remover.delete_env_secret(repo, environment, name).await,
-            SecretStep::RemoveFromOrgSecret {
-                org, name, repo_id, ..
-            } => {
-                remover
-                    .remove_repo_from_org_secret(org, name, *repo_id)
-                    .await
-            }
-            SecretStep::DeleteOrgSecret { org, name } => remover.delete_org_secret(org, name).await,
-        };
-        match result {
-            Ok(_) => {
-                ledger.journal_end(id, &JournalResult::Done)?;
-                println!("done: {}", step.describe());
-                done_repos.insert(step.repo());
-            }
-            Err(e) => {
-                ledger.journal_end(id, &JournalResult::Failed(e.to_string()))?;
-                eprintln!("failed: {}: {e}", step.describe());
-                failures += 1;
-            }
-        }
-    }
-    if failures == 0 {
-        for repo in &plan.ready {
-            ledger.set_state(repo, RepoState::SecretsDeleted, None)?;
-        }
-    }
-    for step in &plan.delete_keys {
-        if !key_write(ledger, iam, step, JournalAction::DeleteKey).await? {
-            failures += 1;
-        }
-    }
-    for step in &plan.delete_users {
-        if !delete_user(ledger, iam, step, &truth.keys).await? {
-            failures += 1;
-        }
-    }
-    Ok(failures)
-}
-
-/// One journaled user deletion; false when it failed or the user was kept after all.
-///
-/// The user is read again first: the plan was made before this run deleted its keys, and
-/// anything it gained since keeps it. The journal entry records the fresh record plus what
-/// earlier unfinished attempts recorded (and may already have detached), so undo can always
-/// rebuild the whole user.
-async fn delete_user(
-    ledger: &Ledger,
-    iam: &IamKeys,
-    step: &UserStep,
-    campaign_keys: &std::collections::BTreeMap<String, cleanup::KeyFacts>,
-) -> Result<bool, crate::campaign::LedgerError> {
-    let user = &step.record.user;
-    let facts = match iam.users().facts(user).await {
-        Ok(Some(facts)) => facts,
-        Ok(None) => {
-            println!("done: IAM user {user} was already gone");
-            return Ok(true);
-        }
-        Err(e) => {
-            eprintln!("failed: user {user}: {e}");
-            return Ok(false);
-        }
-    };
-    let keeps = cleanup::user_keeps(&facts, &step.keys, campaign_keys);
-    if !keeps.is_empty() {
-        eprintln!(
-            "failed: user {user} not deleted: it now has {}\nhelp: re-run `migrate cleanup` to re-plan",
-            keeps.join(", ")
-        );
-        return Ok(false);
-    }
-    let earlier = cleanup::unfinished_records(&ledger.journal()?, user);
-    let record = cleanup::merge_records(facts.record, &earlier);
-    let mut detail = serde_json::to_value(&record).unwrap_or_default();
-    detail["repos"] = serde_json::json!(step.repos);
-    detail["keys"] = serde_json::json!(step.keys);
-    let id = ledger.journal_begin(
-        &step.repos.join(","),
-        &JournalAction::DeleteUser,
-        user,
-        &detail,
-    )?;
-    match iam.users().delete(&record).await {
-        Ok(_) => {
-            ledger.journal_end(id, &JournalResult::Done)?;
-            println!(
-                "done: deleted IAM user {user} ({} detached, {} deleted, {} left)",
-                cleanup::plural(record.managed_policies.len(), "managed policy"),
-                cleanup::plural(record.inline_policies.len(), "inline policy"),
-                cleanup::plural(record.groups.len(), "group")
-            );
-            Ok(true)
-        }
-        Err(e) => {
-            ledger.journal_end(id, &JournalResult::Failed(e.to_string()))?;
-            eprintln!(
-                "failed: user {user}: {e}\nnote: its policies and groups may be detached already; `migrate undo` prints the commands to put them back"
-            );
-            Ok(false)
-        }
-    }
-}
-
-/// One journaled key write; false when it failed.
-async fn key_write(
-    ledger: &Ledger,
-    iam: &IamKeys,
-    step: &KeyStep,
-    action: JournalAction,
-) -> Result<bool, crate::campaign::LedgerError> {
-    let key = &step.key;
-    let detail = serde_json::json!({ "user": key.user, "repos": step.repos });
-    let id = ledger.journal_begin(&step.repos.join(","), &action, &key.id, &detail)?;
-    let result = if action == JournalAction::DeleteKey {
-        iam.delete(&key.user, &key.id).await.map(|_| ())
-    } else {
-        iam.set_active(&key.user, &key.id, false).await.map(|_| ())
-    };
-    let verb = if action == JournalAction::DeleteKey {
-        "deleted"
-    } else {
-        "deactivated"
-    };
-    match result {
-        Ok(()) => {
-            ledger.journal_end(id, &JournalResult::Done)?;
-            println!(
-                "done: {verb} key {} (user {})",
-                mask_key_id(&key.id),
-                key.user
-            );
-            Ok(true)
-        }
-        Err(e) => {
-            ledger.journal_end(id, &JournalResult::Failed(e.to_string()))?;
-            eprintln!("failed: key {}: {e}", mask_key_id(&key.id));
-            Ok(false)
-        }
-    }
-}
-
-/// What undo needs to recreate a secret: an org secret's visibility and selection.
-fn secret_detail(step: &SecretStep, truth: &Truth) -> serde_json::Value {
-    match step {
-        SecretStep::DeleteOrgSecret { org, name } => {
-            let secret = truth.org_secrets.iter().flatten().find(|s| &s.name == name);
-            serde_json::json!({
-                "org": org,
-                "visibility": secret.map(|s| s.visibility.clone()),
-                "selected": secret.and_then(|s| s.selected.clone()),
-            })
-        }
-        SecretStep::RemoveFromOrgSecret { org, repo_id, .. } => {
-            serde_json::json!({ "org": org, "repository_id": repo_id })
-        }
-        _ => serde_json::json!({}),
     }
 }

@@ -95,3 +95,30 @@ impl SecretRemover {
         .await
     }
 }
+
+/// cleanup's secret deletions (one already gone is not an error).
+impl crate::campaign::cleanup::execute::SecretWriter for SecretRemover {
+    type Error = GitHubError;
+
+    async fn delete_secret(
+        &self,
+        step: &crate::campaign::cleanup::SecretStep,
+    ) -> Result<(), GitHubError> {
+        use crate::campaign::cleanup::SecretStep;
+        match step {
+            SecretStep::DeleteRepoSecret { repo, name } => {
+                self.delete_repo_secret(repo, name).await
+            }
+            SecretStep::DeleteEnvSecret {
+                repo,
+                environment,
+                name,
+            } => self.delete_env_secret(repo, environment, name).await,
+            SecretStep::RemoveFromOrgSecret {
+                org, name, repo_id, ..
+            } => self.remove_repo_from_org_secret(org, name, *repo_id).await,
+            SecretStep::DeleteOrgSecret { org, name } => self.delete_org_secret(org, name).await,
+        }
+        .map(|_| ())
+    }
+}

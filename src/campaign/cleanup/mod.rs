@@ -30,6 +30,7 @@ use super::state::PullFacts;
 use super::time::{self, Seconds};
 use crate::detect::aws_key_literal::mask_key_id;
 
+pub mod execute;
 mod users;
 
 pub use users::{
