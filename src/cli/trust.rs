@@ -528,7 +528,6 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         };
         warnings.push(format!("{place}: not scanned: {}", error.message));
     }
-    let mut plan = plan::build_plan(&report, &identities, &options)?;
     // A GitHub repository's files are not at hand, but its variables are.
     let open = move |key: &RepoKey| -> Box<dyn RepoFiles> {
         match key {
@@ -536,7 +535,14 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
             RepoKey::Checkout(_) => repo_files(key),
         }
     };
-    permissions::choose(&mut plan, &report, args.permissions.choice(), &open);
+    // The jobs compile (in parallel) while the plan is built: neither needs the other.
+    let choice = args.permissions.choice();
+    let (plan, compiled) = rayon::join(
+        || plan::build_plan(&report, &identities, &options),
+        || permissions::compile_jobs(&report, options.account.as_str(), &open, choice),
+    );
+    let mut plan = plan?;
+    permissions::choose(&mut plan, &report, &compiled, choice);
     if args.copy_permissions_from.is_none() {
         for role in &plan.roles {
             if role.permissions == PermissionSource::Copied {

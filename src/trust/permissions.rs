@@ -2,6 +2,8 @@
 //! compiled from its jobs' steps when every AWS-using step was understood and it fits IAM's
 //! limits, else the old user's permissions (`copied`), else the placeholder; never silently.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -115,24 +117,62 @@ pub fn with_kept_statements(
 }
 
 /// The scanned file a role's job is in.
-fn file_of<'r>(report: &'r ScanReport, repo: &str, path: &str) -> Option<&'r FileReport> {
+fn file_index(report: &ScanReport, repo: &str, path: &str) -> Option<usize> {
     report
         .files
         .iter()
-        .find(|f| f.path == path && f.repository.as_deref().is_none_or(|r| r == repo))
+        .position(|f| f.path == path && f.repository.as_deref().is_none_or(|r| r == repo))
 }
 
 /// Opens the repository of a scanned file (a checkout on disk, or nothing for a GitHub scan);
 /// called from the threads that compile jobs.
 pub type RepoOpener = dyn Fn(&RepoKey) -> Box<dyn RepoFiles> + Sync;
 
-/// Compiles every role's policy and chooses what each role gets. `files` opens the
+/// Every recorded job of every scanned file, compiled: by the file's position in the report
+/// and the job's id (`None` for a composite action's steps).
+#[derive(Debug, Default)]
+pub struct CompiledJobs(HashMap<(usize, Option<String>), infer::JobInference>);
+
+/// Compiles every job the scan recorded steps for, in parallel, independently of the roles
+/// (so it runs while the plan is built); nothing for `placeholder`. `files` opens the
 /// repository of a scanned file.
+pub fn compile_jobs(
+    report: &ScanReport,
+    account: &str,
+    files: &RepoOpener,
+    choice: PermissionChoice,
+) -> CompiledJobs {
+    if choice == PermissionChoice::Placeholder {
+        return CompiledJobs::default();
+    }
+    let jobs: Vec<(usize, &FileReport, &crate::aws_steps::JobSteps)> = report
+        .files
+        .iter()
+        .enumerate()
+        .flat_map(|(at, file)| file.aws_steps.iter().map(move |steps| (at, file, steps)))
+        .collect();
+    CompiledJobs(
+        jobs.par_iter()
+            .map(|(at, file, steps)| {
+                let repo_files = files(&RepoKey::of(file));
+                let ctx = Context {
+                    account,
+                    path: in_repository(&file.path),
+                    files: repo_files.as_ref(),
+                };
+                ((*at, steps.job.clone()), infer::compile_job(steps, &ctx))
+            })
+            .collect(),
+    )
+}
+
+/// Chooses what each role gets from its jobs' compiled policies (`compiled`, from
+/// [`compile_jobs`] on the same report).
 pub fn choose(
     plan: &mut TrustPlan,
     report: &ScanReport,
+    compiled: &CompiledJobs,
     choice: PermissionChoice,
-    files: &RepoOpener,
 ) {
     if choice == PermissionChoice::Placeholder {
         for role in &mut plan.roles {
@@ -140,16 +180,9 @@ pub fn choose(
         }
         return;
     }
-    let account = plan.account.as_str().to_string();
-    // Roles, and the jobs of each (a shared role gathers dozens), compile in parallel; the
-    // results merge in plan order, so the output does not depend on the threads.
-    let compiled: Vec<(InferredPermissions, Vec<String>)> = plan
-        .roles
-        .par_iter()
-        .map(|role| compile_role(role, report, &account, files))
-        .collect();
     let mut warnings: Vec<String> = Vec::new();
-    for (role, (inferred, role_warnings)) in plan.roles.iter_mut().zip(compiled) {
+    for role in plan.roles.iter_mut() {
+        let (inferred, role_warnings) = merge_role(role, report, compiled);
         for warning in role_warnings {
             if !warnings.contains(&warning) {
                 warnings.push(warning);
@@ -195,35 +228,25 @@ pub fn choose(
     plan.warnings.extend(warnings);
 }
 
-/// One role's compiled permissions and the compiler's warnings, in job order.
-fn compile_role(
+/// One role's policy from its jobs' compiled ones, and the compiler's warnings, in job order.
+fn merge_role(
     role: &RoleSpec,
     report: &ScanReport,
-    account: &str,
-    files: &RepoOpener,
+    compiled: &CompiledJobs,
 ) -> (InferredPermissions, Vec<String>) {
-    let jobs: Vec<infer::JobInference> = role
-        .jobs
-        .par_iter()
-        .filter_map(|job| {
-            let file = file_of(report, &role.repo, &job.path)?;
-            let steps = file.aws_steps.iter().find(|s| s.job == job.job)?;
-            let repo_files = files(&RepoKey::of(file));
-            let ctx = Context {
-                account,
-                path: in_repository(&file.path),
-                files: repo_files.as_ref(),
-            };
-            Some(infer::compile_job(steps, &ctx))
-        })
-        .collect();
     let mut grants = Vec::new();
     let mut unknown = Vec::new();
     let mut warnings = Vec::new();
-    for result in jobs {
-        grants.extend(result.grants);
-        unknown.extend(result.unknown);
-        warnings.extend(result.warnings);
+    for job in &role.jobs {
+        let Some(at) = file_index(report, &role.repo, &job.path) else {
+            continue;
+        };
+        let Some(result) = compiled.0.get(&(at, job.job.clone())) else {
+            continue;
+        };
+        grants.extend(result.grants.iter().cloned());
+        unknown.extend(result.unknown.iter().cloned());
+        warnings.extend(result.warnings.iter().cloned());
     }
     let inferred = InferredPermissions {
         statements: limits::statements(&grants),
