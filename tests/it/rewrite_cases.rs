@@ -1,5 +1,6 @@
 //! Targeted rewrite behaviour: role maps, action refs, anchors, line endings and the typed
-//! errors for bad input.
+//! errors for bad input. Every rewrite's whole diff is an insta snapshot
+//! (`snapshots/it__rewrite_cases__*.snap`); the assertions beside it say what matters in it.
 
 use std::path::Path;
 
@@ -12,6 +13,11 @@ fn fixture(name: &str) -> String {
         .join("testdata/rewrite")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The rewrite's unified diff, as a snapshot named after the case.
+fn snapshot_diff(case: &str, outcome: &rewrite::RewriteOutcome) {
+    insta::assert_snapshot!(case, outcome.diff(".github/workflows/deploy.yml"));
 }
 
 fn single_role() -> RewriteOptions {
@@ -43,6 +49,7 @@ fn role_map_gives_staging_and_prod_their_own_roles() {
         .find("role-to-assume: arn:aws:iam::222222222222:role/prod")
         .expect("prod role");
     assert!(staging < prod, "the staging job comes first");
+    snapshot_diff("role-map-staging-and-prod", &outcome);
 }
 
 #[test]
@@ -117,6 +124,7 @@ fn action_ref_option_is_used_for_bumps_and_inserted_steps() {
         2
     );
     assert!(!outcome.text.contains("@v3") && !outcome.text.contains("@v6"));
+    snapshot_diff("action-ref-v5", &outcome);
 }
 
 #[test]
@@ -139,6 +147,8 @@ fn v6_is_written_as_its_release_commit_unless_pinning_is_off() {
     assert!(
         moving.text.contains("configure-aws-credentials@v6") && !moving.text.contains("e6de054")
     );
+    snapshot_diff("v6-pinned", &pinned);
+    snapshot_diff("v6-moving", &moving);
 }
 
 #[test]
@@ -154,6 +164,7 @@ fn sha_pins_stay_pinned() {
             "configure-aws-credentials@0123456789abcdef0123456789abcdef01234567 # v4.0.2"
         )
     );
+    snapshot_diff("sha-pins", &outcome);
 }
 
 #[test]
@@ -205,6 +216,7 @@ fn whole_env_goes_when_only_keys_were_in_it() {
     assert!(outcome.text.contains(
         "      id-token: write  # needed by aws-actions/configure-aws-credentials (OIDC)\n"
     ));
+    snapshot_diff("whole-env", &outcome);
 }
 
 #[test]
@@ -275,4 +287,5 @@ fn pull_request_target_runs_for_forks_keep_their_credentials() {
         outcome.text
     );
     assert!(outcome.manual.is_empty(), "{:?}", outcome.manual);
+    snapshot_diff("pull-request-target", &outcome);
 }
