@@ -7,8 +7,7 @@
 //!
 //! Effects live in their own modules: files on disk ([`discover`], [`write`], and
 //! `campaign::keymap::KeyMap::load`), GitHub ([`github`], [`remote`], [`fleet`], [`publish`],
-//! [`announce`]), AWS ([`iam_keys`], [`iam_users`], [`iam_roles`], [`iam_trust`],
-//! [`cloudtrail`]), the campaign ledger (`campaign::ledger`) and what gathers remote truth
+//! [`announce`]), AWS ([`iam`], [`cloudtrail`]), the campaign ledger (`campaign::ledger`) and what gathers remote truth
 //! (`campaign::reconcile`), and the terminal ([`cli`], the only one that prints). Everything
 //! else is pure: [`yaml`], [`workflow`], [`expr`], [`detect`], [`facts`], [`scan`] (given
 //! texts), [`rewrite`], [`trust`] (but `trust::reconcile` only decides what IAM calls to make),
@@ -30,10 +29,7 @@ pub mod facts;
 pub mod fleet;
 pub mod github;
 pub mod glob;
-pub mod iam_keys;
-pub mod iam_roles;
-pub mod iam_trust;
-pub mod iam_users;
+pub mod iam;
 pub mod inventory;
 pub mod preflight;
 pub mod publish;

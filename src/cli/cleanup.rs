@@ -16,7 +16,7 @@ use crate::campaign::cleanup::{self, Options, Plan};
 use crate::campaign::reconcile::Truth;
 use crate::campaign::time;
 use crate::github::campaign::SecretRemover;
-use crate::iam_keys::IamKeys;
+use crate::iam::keys::IamKeys;
 use crate::report::exit;
 
 #[derive(Args)]

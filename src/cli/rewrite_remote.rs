@@ -127,7 +127,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
     };
     let iam = issuer
         .as_ref()
-        .map(|_| runtime.block_on(crate::iam_keys::IamKeys::connect()));
+        .map(|_| runtime.block_on(crate::iam::keys::IamKeys::connect()));
     let bar = Bar(progress_bar());
     let run = TargetRun {
         args,
@@ -222,7 +222,7 @@ struct TargetRun<'a> {
     roles: &'a Roles,
     ledger: Option<&'a LedgerJournal>,
     issuer: Option<&'a crate::trust::Issuer>,
-    iam: Option<&'a crate::iam_keys::IamKeys>,
+    iam: Option<&'a crate::iam::keys::IamKeys>,
     bar: &'a Bar,
     /// Several organizations: estimates and failures name theirs.
     several: bool,
@@ -420,7 +420,7 @@ fn plan_fingerprint(plan: &RepoPlan, settings: &RemoteSettings) -> String {
 /// trust and the providers from IAM.
 async fn preflight(
     reader: &github::GitHubReader,
-    iam: &crate::iam_keys::IamKeys,
+    iam: &crate::iam::keys::IamKeys,
     issuer: &crate::trust::Issuer,
     snapshot: &RepoSnapshot,
     opts: &crate::rewrite::RewriteOptions,
@@ -436,7 +436,7 @@ async fn preflight(
         .ok();
     let repo = crate::preflight::repo_claims(snapshot, template.as_ref());
     let roles = jobs.iter().map(|j| j.role.clone()).collect();
-    let truth = crate::iam_trust::read(iam, &roles)
+    let truth = crate::iam::trust::read(iam, &roles)
         .await
         .map_err(|e| e.to_string())?;
     Ok(crate::trust::preflight::check(

@@ -15,7 +15,7 @@ use crate::campaign::{Ledger, time};
 use crate::detect::aws_key_literal::mask_key_id;
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubReader, Policy};
-use crate::iam_keys::IamKeys;
+use crate::iam::keys::IamKeys;
 use crate::report::exit;
 
 /// What every campaign command takes: the ledger, which repositories, and how to reach GitHub.

@@ -45,7 +45,7 @@ where
     E: ProvideErrorMetadata + std::error::Error,
 {
     let Some(code) = err.code() else {
-        let cause = crate::iam_keys::cause_chain(err);
+        let cause = crate::iam::keys::cause_chain(err);
         if cause.to_ascii_lowercase().contains("credentials") {
             return format!(
                 "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
@@ -376,7 +376,7 @@ pub fn read_copied(
 
 /// An IAM client on the standard chain.
 async fn client() -> Client {
-    Client::new(&crate::iam_keys::aws_config().await)
+    Client::new(&crate::iam::keys::aws_config().await)
 }
 
 /// Inferred policies bounded by the user's own (role name → document); prints what was dropped.
@@ -566,7 +566,7 @@ async fn last_accessed(client: &Client, user: &str) -> Result<Vec<evidence::Serv
 /// The user's attached managed policies, inline policies, and the policies of its groups
 /// (where users usually get their permissions). Fails on an unknown user before any change.
 async fn read_user_permissions(client: &Client, user: &str) -> Result<Permissions, String> {
-    let own = crate::iam_users::IamUsers::new(client)
+    let own = crate::iam::users::IamUsers::new(client)
         .permissions(user)
         .await
         .map_err(|e| e.to_string())?
@@ -621,7 +621,7 @@ async fn read_user_permissions(client: &Client, user: &str) -> Result<Permission
 
 /// Whether an SDK error is IAM not yet seeing a role it just created (eventual consistency).
 fn not_yet_visible<E: ProvideErrorMetadata>(err: &E) -> bool {
-    crate::iam_keys::is_no_such_entity(err)
+    crate::iam::keys::is_no_such_entity(err)
 }
 
 /// Adds the permissions to a just-created role, recording what was added for a rollback.

@@ -14,7 +14,7 @@ use crate::campaign::settle::{self, Observation};
 use crate::campaign::undo::{self, Reactivation};
 use crate::campaign::{JournalResult, Ledger};
 use crate::detect::aws_key_literal::mask_key_id;
-use crate::iam_keys::IamKeys;
+use crate::iam::keys::IamKeys;
 use crate::report::exit;
 
 #[derive(Args)]

@@ -11,7 +11,7 @@ use crate::campaign::keymap::{self, KeyRef};
 use crate::campaign::time;
 use crate::cloudtrail::{self, CloudTrail};
 use crate::github::GitHubReader;
-use crate::iam_keys::IamKeys;
+use crate::iam::keys::IamKeys;
 
 /// Pages of 100 runs read per repository: the newest 1,000 runs of 90 days.
 const RUN_PAGES: usize = 10;

@@ -32,7 +32,7 @@ pub struct Failure {
 /// Failures by repository; lookups that fail go to `errors` and the run goes on.
 pub async fn diagnose(
     reader: &GitHubReader,
-    iam: Option<&crate::iam_keys::IamKeys>,
+    iam: Option<&crate::iam::keys::IamKeys>,
     repos: &[RepoView],
     default_branches: &BTreeMap<String, String>,
     errors: &mut Vec<String>,
@@ -128,7 +128,7 @@ struct RunContext<'a> {
 /// values its role's trust policy allows. The workflow is read at the run's branch.
 async fn trust_context(
     reader: &GitHubReader,
-    iam: Option<&crate::iam_keys::IamKeys>,
+    iam: Option<&crate::iam::keys::IamKeys>,
     ctx: &RunContext<'_>,
 ) -> (Option<String>, Vec<String>) {
     let (owner, name) = ctx.repo.split_once('/').unwrap_or_default();
@@ -154,7 +154,7 @@ async fn trust_context(
     let mut allowed = Vec::new();
     if let (Some(iam), Some(job)) = (iam, job) {
         let roles = std::iter::once(job.role.clone()).collect();
-        if let Ok(truth) = crate::iam_trust::read(iam, &roles).await
+        if let Ok(truth) = crate::iam::trust::read(iam, &roles).await
             && let Some(Some(policy)) = truth.roles.get(&job.role)
         {
             let issuer = crate::trust::Issuer::GitHubCom;

@@ -8,7 +8,7 @@ use crate::campaign::cleanup::KeyFacts;
 use crate::campaign::keymap::{self, KeyRef, Suggestion, suggest};
 use crate::campaign::ledger::{Ledger, RoleRow};
 use crate::campaign::roles;
-use crate::iam_keys::{IAM_CONCURRENCY, IamKeyError, IamKeys};
+use crate::iam::keys::{IAM_CONCURRENCY, IamKeyError, IamKeys};
 
 /// Key-map suggestions for repositories no key is mapped to: users whose name or tags match
 /// the repository, then active keys last used with a service its workflows call (read only
@@ -72,7 +72,7 @@ pub(super) async fn roles(
     let Some(iam) = iam else {
         return Ok(ledger.roles()?);
     };
-    match crate::iam_roles::web_identity_roles(iam, &ledger.role_tags()?).await {
+    match crate::iam::roles::web_identity_roles(iam, &ledger.role_tags()?).await {
         Ok(observed) => {
             ledger.set_role_tags(
                 &observed

@@ -14,7 +14,7 @@ use super::keymap::{KeyMap, KeyRef, Suggestion};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
 use crate::github::{ConditionalCache, GitHubError, GitHubReader};
-use crate::iam_keys::{IamKeyError, IamKeys};
+use crate::iam::keys::{IamKeyError, IamKeys};
 use crate::remote::{self, Filters, Target};
 
 mod evidence;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::RepoView;
 use crate::github::GitHubReader;
-use crate::iam_keys::IamKeys;
+use crate::iam::keys::IamKeys;
 use crate::preflight::migrated_jobs;
 use crate::trust::preflight::{self, RepoClaims, Row};
 use crate::trust::{Issuer, Slug};
@@ -68,7 +68,7 @@ pub async fn open_pulls(
             }),
         };
         let roles: BTreeSet<String> = jobs.iter().map(|j| j.role.clone()).collect();
-        match crate::iam_trust::read(iam, &roles).await {
+        match crate::iam::trust::read(iam, &roles).await {
             Ok(truth) => {
                 out.insert(
                     view.facts.repo.clone(),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::campaign::roles::{ObservedRole, is_web_identity};
-use crate::iam_keys::{IamKeyError, IamKeys, classify};
+use crate::iam::keys::{IamKeyError, IamKeys, classify};
 
 /// Web-identity roles; `known_tags` (by role id) spares `ListRoleTags` for roles seen before.
 pub async fn web_identity_roles(

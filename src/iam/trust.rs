@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::iam_keys::{IamKeyError, IamKeys, classify};
+use crate::iam::keys::{IamKeyError, IamKeys, classify};
 use crate::trust::preflight::IamTrust;
 use crate::trust::reconcile::decode_policy_document;
 

@@ -1,6 +1,6 @@
 //! IAM access keys (effects, aws-sdk-iam through the standard credential chain): read status
 //! and last use, deactivate, reactivate, delete; list users and tags for key-map suggestions.
-//! Key ids appear in messages only masked. Deleting IAM users is [`crate::iam_users`].
+//! Key ids appear in messages only masked. Deleting IAM users is [`crate::iam::users`].
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
@@ -121,8 +121,8 @@ impl IamKeys {
     }
 
     /// The same client, for IAM users.
-    pub fn users(&self) -> crate::iam_users::IamUsers<'_> {
-        crate::iam_users::IamUsers::new(&self.client)
+    pub fn users(&self) -> crate::iam::users::IamUsers<'_> {
+        crate::iam::users::IamUsers::new(&self.client)
     }
 
     /// A client from the standard chain.

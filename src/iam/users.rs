@@ -8,7 +8,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use crate::campaign::cleanup::{InlinePolicy, Tag, UserFacts, UserRecord};
-use crate::iam_keys::{IamKeyError, Outcome, classify, is_no_such_entity};
+use crate::iam::keys::{IamKeyError, Outcome, classify, is_no_such_entity};
 use crate::trust::reconcile::decode_policy_document;
 
 /// What a user holds in IAM's permission system, as [`IamUsers::permissions`] reads it.
