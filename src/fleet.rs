@@ -8,7 +8,7 @@ use futures::future::join_all;
 use crate::budget::{self, Estimate, Share};
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, GitHubReader, Identity, Policy};
-use crate::remote::{self, Filters, OrgRecord, Progress, RemoteScan, Target};
+use crate::scan::remote::{self, Filters, OrgRecord, Progress, RemoteScan, Target};
 use crate::scan::{FileError, ScanReport};
 
 /// One scan over several organizations.

@@ -6,13 +6,14 @@
 //! an organization-wide migration.
 //!
 //! Effects live in their own modules: files on disk ([`discover`], [`write`], and
-//! `campaign::keymap::KeyMap::load`), GitHub ([`github`], [`remote`], [`fleet`], [`publish`],
-//! [`announce`]), AWS ([`iam`], [`cloudtrail`]), the campaign ledger (`campaign::ledger`) and what gathers remote truth
-//! (`campaign::reconcile`), and the terminal ([`cli`], the only one that prints). Everything
-//! else is pure: [`yaml`], [`workflow`], [`expr`], [`detect`], [`facts`], [`scan`] (given
-//! texts), [`rewrite`], [`trust`] (but `trust::reconcile` only decides what IAM calls to make),
-//! [`preflight`], [`services`], [`aws_steps`], [`budget`], [`glob`], [`source`], [`inventory`],
-//! [`report`], and the rest of [`campaign`].
+//! `campaign::keymap::KeyMap::load`), GitHub ([`github`], `scan::remote`, [`fleet`],
+//! [`publish`], [`announce`]), AWS ([`iam`], [`cloudtrail`]), the campaign ledger
+//! (`campaign::ledger`) and what gathers remote truth (`campaign::reconcile`), and the
+//! terminal ([`cli`], the only one that prints). Everything else is pure: [`yaml`],
+//! [`workflow`], [`expr`], [`detect`], [`facts`], [`scan`] (given texts; `scan::remote` is its
+//! GitHub side), [`rewrite`], [`trust`] (but `trust::reconcile` only decides what IAM calls to
+//! make), [`preflight`], [`services`], [`aws_steps`], [`budget`], [`glob`], [`source`],
+//! `scan::inventory`, [`report`], and the rest of [`campaign`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -30,10 +31,8 @@ pub mod fleet;
 pub mod github;
 pub mod glob;
 pub mod iam;
-pub mod inventory;
 pub mod preflight;
 pub mod publish;
-pub mod remote;
 pub mod report;
 pub mod rewrite;
 pub mod scan;

@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::github::app::AppCredentials;
 use crate::github::{GitHubError, Identity};
-use crate::remote::Target;
+use crate::scan::remote::Target;
 
 /// GitHub App authentication, shared by every command that talks to GitHub.
 #[derive(Args, Clone, Default)]

@@ -11,8 +11,8 @@ use crate::fleet;
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, GitHubReader, GitHubWriter, RepoSnapshot};
 use crate::publish::{self, Journal, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles};
-use crate::remote::{self, Progress, Target};
 use crate::report::exit;
+use crate::scan::remote::{self, Progress, Target};
 use futures::future::join_all;
 
 pub struct RemoteSettings {

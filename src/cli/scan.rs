@@ -8,8 +8,8 @@ use super::ColorChoice;
 use super::app_auth::{AppArgs, target_org};
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
-use crate::remote::{self, Filters, Target};
 use crate::report::{self, exit};
+use crate::scan::remote::{self, Filters, Target};
 use crate::scan::{self, ScanReport};
 use crate::{budget, fleet};
 

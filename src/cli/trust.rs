@@ -11,9 +11,9 @@ use clap::{Args, ValueEnum};
 
 use super::scan::{RemoteArgs, fetch_remote};
 use crate::github::{GitHubError, SubCustomization};
-use crate::remote::{RemoteScan, Target};
 use crate::report::exit;
 use crate::scan;
+use crate::scan::remote::{RemoteScan, Target};
 use crate::trust::emit::{self, EmitOptions};
 use crate::trust::infer::{GitHubSettings, NoFiles, RepoFiles};
 use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};

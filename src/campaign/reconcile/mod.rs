@@ -15,7 +15,7 @@ use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, Se
 use super::state::{self, Observed, PullFacts, RepoState};
 use crate::github::{ConditionalCache, GitHubError, GitHubReader};
 use crate::iam::keys::{IamKeyError, IamKeys};
-use crate::remote::{self, Filters, Target};
+use crate::scan::remote::{self, Filters, Target};
 
 mod evidence;
 pub mod failures;

@@ -8,7 +8,7 @@ use crate::campaign::cleanup::RepoFacts;
 use crate::campaign::ledger::{Ledger, Verification};
 use crate::campaign::{state, time};
 use crate::github::GitHubReader;
-use crate::remote;
+use crate::scan::remote;
 
 /// Merged repositories whose migrated workflows have since run successfully on the default
 /// branch: the ledger's earlier verification of the same merge, else the Actions runs API

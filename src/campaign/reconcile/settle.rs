@@ -6,7 +6,7 @@ use super::Truth;
 use crate::campaign::journal::JournalAction;
 use crate::campaign::ledger::{JournalEntry, JournalResult};
 use crate::campaign::settle::{self, Observation};
-use crate::remote;
+use crate::scan::remote;
 
 pub(super) fn is_key_action(e: &JournalEntry) -> bool {
     e.action.is_key_write()

@@ -7,7 +7,7 @@ use futures::future::join_all;
 
 use crate::detect::Severity;
 use crate::github::{GitHubError, GitHubReader, RepoSecrets, RepoSnapshot, SubCustomization};
-use crate::inventory::{self, OrgSecretRecord, SecretRecord};
+use crate::scan::inventory::{self, OrgSecretRecord, SecretRecord};
 use crate::scan::{self, FileError, Input, ScanReport};
 
 /// What to scan on GitHub.

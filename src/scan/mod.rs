@@ -1,5 +1,9 @@
 //! The scan pipeline: per-file analysis (parse, classify, detect, facts), then the
-//! cross-file pass that links `secrets: inherit` callers to their local callees.
+//! cross-file pass that links `secrets: inherit` callers to their local callees. Reading from
+//! GitHub instead of disk is [`remote`]; the secret inventory it builds is [`inventory`].
+
+pub mod inventory;
+pub mod remote;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
