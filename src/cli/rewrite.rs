@@ -313,35 +313,6 @@ fn looks_like_workflow(path: &Path, text: &str) -> bool {
         || text.contains("runs:")
 }
 
-/// Colors unified-diff lines for a terminal.
-pub fn paint_diff(diff: &str, color: bool) -> String {
-    if !color {
-        return diff.to_string();
-    }
-    use anstyle::AnsiColor;
-    let paint = |c: AnsiColor, line: &str| {
-        let style = anstyle::Style::new().fg_color(Some(c.into()));
-        format!("{}{line}{}", style.render(), style.render_reset())
-    };
-    diff.split_inclusive('\n')
-        .map(|line| {
-            let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
-            let painted = if body.starts_with("+++") || body.starts_with("---") {
-                paint(AnsiColor::White, body)
-            } else if body.starts_with('+') {
-                paint(AnsiColor::Green, body)
-            } else if body.starts_with('-') {
-                paint(AnsiColor::Red, body)
-            } else if body.starts_with("@@") {
-                paint(AnsiColor::Cyan, body)
-            } else {
-                body.to_string()
-            };
-            format!("{painted}{end}")
-        })
-        .collect()
-}
-
 fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bool) -> String {
     let mut out = String::new();
     let mut changed = 0;
@@ -351,7 +322,7 @@ fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bo
         if r.changed {
             let applied = !wrote || matches!(r.written, Some(Ok(())));
             changed += usize::from(applied);
-            out.push_str(&paint_diff(&r.piece, color));
+            out.push_str(&crate::report::diff::paint(&r.piece, color));
         }
         for m in &o.manual {
             out.push_str(&format!(
@@ -457,7 +428,7 @@ fn remote_settings(args: &RewriteArgs) -> RemoteSettings {
         publish: args.pr && !args.dry_run,
         draft: args.draft,
         labels: args.label.clone(),
-        format: args.format,
+        json: matches!(args.format, Format::Json),
         color: args.color.enabled(),
         preflight: args.preflight.then(|| preflight_issuer(args)),
     }

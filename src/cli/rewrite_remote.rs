@@ -2,7 +2,6 @@
 //! publish one branch and pull request each; prints a per-repository summary.
 
 use super::app_auth::target_org;
-use super::rewrite::{Format, paint_diff};
 use super::scan::{Bar, RemoteArgs, progress_bar};
 use crate::campaign::settle::{self, Observation};
 use crate::campaign::state::RepoState;
@@ -25,7 +24,8 @@ pub struct RemoteSettings {
     pub publish: bool,
     pub draft: bool,
     pub labels: Vec<String>,
-    pub format: Format,
+    /// `--format json` (else diffs and a summary).
+    pub json: bool,
     pub color: bool,
     /// `--preflight`: the issuer to check trust for (or why it is invalid).
     pub preflight: Option<Result<crate::trust::Issuer, String>>,
@@ -178,9 +178,10 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
         }
     }
     let stopped = args.budget.as_ref().filter(|b| b.exhausted());
-    let text = match settings.format {
-        Format::Diff => render_text(&results, settings, requests),
-        Format::Json => render_json(&results, requests),
+    let text = if settings.json {
+        render_json(&results, requests)
+    } else {
+        render_text(&results, settings, requests)
     };
     let manual = results
         .iter()
@@ -495,7 +496,7 @@ fn render_text(results: &[RepoResult], settings: &RemoteSettings, requests: u64)
     if !settings.publish {
         for plan in results.iter().filter_map(|r| r.plan.as_ref()) {
             for file in &plan.files {
-                out.push_str(&paint_diff(
+                out.push_str(&crate::report::diff::paint(
                     &file
                         .diff
                         .replacen("--- a/", &format!("--- a/{}/", plan.repository), 1)

@@ -1,5 +1,7 @@
-//! Rendering scan results: one module per `--format`, plus the shared summary and exit codes.
+//! Rendering: scan results (one module per `--format`), rewrite diffs for a terminal, the
+//! shared summary and the exit codes.
 
+pub mod diff;
 pub mod flow;
 pub mod github;
 pub mod human;
