@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::campaign::attribution::KeyEvent;
 use crate::detect::aws_key_literal::mask_key_id;
-use crate::iam::keys::cause_chain;
+use crate::iam::cause_chain;
 
 /// CloudTrail answers `LookupEvents` at two requests a second per account and region.
 const PACE: Duration = Duration::from_millis(500);
@@ -91,7 +91,7 @@ pub struct CloudTrail {
 impl CloudTrail {
     /// Clients for `regions`, or for every region enabled in the account (`account:ListRegions`).
     pub async fn connect(regions: &[String]) -> Result<Self, CloudTrailError> {
-        let config = crate::iam::keys::aws_config().await;
+        let config = crate::iam::aws_config().await;
         let regions = if regions.is_empty() {
             enabled_regions(&config).await?
         } else {

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::journal::{JournalAction, JournalState};
 use super::key_status::KeyStatus;
-use super::state::RepoState;
+use super::state::{RepoState, Verification};
 use super::time::{self, Seconds};
 use crate::github::cache::Cached;
 
@@ -166,18 +166,6 @@ pub struct RoleRow {
     /// repository).
     pub source: String,
     pub tags: Vec<(String, String)>,
-}
-
-/// A successful run of the migrated workflows after the campaign PR merged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verification {
-    pub repo: String,
-    /// The merge this run verifies (a later merge needs a later run).
-    pub merged_at: Seconds,
-    /// Workflow file.
-    pub workflow: String,
-    pub run_url: String,
-    pub run_at: Seconds,
 }
 
 /// The campaign's size at one `status` run: what the dashboard's burndown draws.

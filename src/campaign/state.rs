@@ -3,7 +3,20 @@
 use serde::Serialize;
 
 use super::key_status::KeyStatus;
-use super::ledger::Verification;
+use super::time::Seconds;
+
+/// A successful run of the migrated workflows after the campaign PR merged (kept in the
+/// ledger).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub repo: String,
+    /// The merge this run verifies (a later merge needs a later run).
+    pub merged_at: Seconds,
+    /// Workflow file.
+    pub workflow: String,
+    pub run_url: String,
+    pub run_at: Seconds,
+}
 
 /// Where a repository stands. Derived again on every `status`, never trusted from the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -45,7 +45,7 @@ where
     E: ProvideErrorMetadata + std::error::Error,
 {
     let Some(code) = err.code() else {
-        let cause = crate::iam::keys::cause_chain(err);
+        let cause = crate::iam::cause_chain(err);
         if cause.to_ascii_lowercase().contains("credentials") {
             return format!(
                 "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
@@ -376,7 +376,7 @@ pub fn read_copied(
 
 /// An IAM client on the standard chain.
 async fn client() -> Client {
-    Client::new(&crate::iam::keys::aws_config().await)
+    Client::new(&crate::iam::aws_config().await)
 }
 
 /// Inferred policies bounded by the user's own (role name → document); prints what was dropped.
@@ -621,7 +621,7 @@ async fn read_user_permissions(client: &Client, user: &str) -> Result<Permission
 
 /// Whether an SDK error is IAM not yet seeing a role it just created (eventual consistency).
 fn not_yet_visible<E: ProvideErrorMetadata>(err: &E) -> bool {
-    crate::iam::keys::is_no_such_entity(err)
+    crate::iam::is_no_such_entity(err)
 }
 
 /// Adds the permissions to a just-created role, recording what was added for a rollback.

@@ -3,110 +3,13 @@
 //! Key ids appear in messages only masked. Deleting IAM users is [`crate::iam::users`].
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::StatusType;
+
+use super::{IamError, Outcome, aws_config, classify, is_no_such_entity};
 
 use crate::campaign::cleanup::KeyFacts;
 use crate::campaign::key_status::KeyStatus;
 use crate::detect::aws_key_literal::mask_key_id;
-
-#[derive(Debug, thiserror::Error)]
-pub enum IamKeyError {
-    #[error(
-        "iam:{action} on {subject} was denied: the credentials need the `iam:{action}` permission"
-    )]
-    Denied { action: String, subject: String },
-    #[error(
-        "iam:{action}: no usable AWS credentials: {cause}\nhelp: set AWS credentials (environment, ~/.aws config, SSO) for the account that owns the keys"
-    )]
-    NoCredentials { action: String, cause: String },
-    #[error(
-        "iam:{action} on {subject}: {message}\nhelp: IAM still finds something attached; re-run `migrate cleanup --delete-users` to see what keeps the user"
-    )]
-    Conflict {
-        action: String,
-        subject: String,
-        message: String,
-    },
-    #[error("iam:{action} on {subject} failed: {message}")]
-    Failed {
-        action: String,
-        subject: String,
-        message: String,
-    },
-}
-
-pub(crate) fn classify<E>(action: &str, subject: &str, err: &E) -> IamKeyError
-where
-    E: ProvideErrorMetadata + std::error::Error,
-{
-    match err.code() {
-        Some("AccessDenied" | "AccessDeniedException") => IamKeyError::Denied {
-            action: action.into(),
-            subject: subject.into(),
-        },
-        Some("DeleteConflict") => IamKeyError::Conflict {
-            action: action.into(),
-            subject: subject.into(),
-            message: err.message().unwrap_or("DeleteConflict").to_string(),
-        },
-        Some(code) => IamKeyError::Failed {
-            action: action.into(),
-            subject: subject.into(),
-            message: format!("{code}: {}", err.message().unwrap_or_default()),
-        },
-        None => {
-            let cause = cause_chain(err);
-            if cause.to_ascii_lowercase().contains("credentials") {
-                IamKeyError::NoCredentials {
-                    action: action.into(),
-                    cause,
-                }
-            } else {
-                IamKeyError::Failed {
-                    action: action.into(),
-                    subject: subject.into(),
-                    message: cause,
-                }
-            }
-        }
-    }
-}
-
-/// The Display of an SDK error and each of its causes, without the SDK's Debug dump: errors
-/// before IAM answered (no credentials, no network) say what happened only there.
-pub(crate) fn cause_chain<E: std::error::Error>(err: &E) -> String {
-    let mut cause = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        cause.push_str(&format!(": {inner}"));
-        source = inner.source();
-    }
-    cause
-}
-
-pub(crate) fn is_no_such_entity<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code() == Some("NoSuchEntity")
-}
-
-/// The AWS configuration every client of migrate starts from: the standard credential chain,
-/// and the configured region, else `us-east-1` (IAM is global, but the SDK needs a region to
-/// sign; regional clients such as CloudTrail's choose their own).
-pub async fn aws_config() -> aws_config::SdkConfig {
-    let region = aws_config::meta::region::RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::new("us-east-1"));
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await
-}
-
-/// What a write found: done now, or its goal was already reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Changed,
-    AlreadyThere,
-}
 
 /// IAM lookups in flight at once: each is a round trip.
 pub const IAM_CONCURRENCY: usize = 8;
@@ -133,7 +36,7 @@ impl IamKeys {
     }
 
     /// Every access key of `user`, with last use; none when the user does not exist.
-    pub async fn user_keys(&self, user: &str) -> Result<Vec<KeyFacts>, IamKeyError> {
+    pub async fn user_keys(&self, user: &str) -> Result<Vec<KeyFacts>, IamError> {
         let mut ids = Vec::new();
         let mut marker = None;
         loop {
@@ -177,7 +80,7 @@ impl IamKeys {
     }
 
     /// One key by id: its user, status and last use; `Missing` when IAM does not know it.
-    pub async fn key(&self, id: &str) -> Result<KeyFacts, IamKeyError> {
+    pub async fn key(&self, id: &str) -> Result<KeyFacts, IamError> {
         let Some(mut facts) = self.last_used(id).await? else {
             return Ok(missing(id, ""));
         };
@@ -208,7 +111,7 @@ impl IamKeys {
     }
 
     /// Last use of a key, and its user; `None` when IAM does not know the key.
-    async fn last_used(&self, id: &str) -> Result<Option<KeyFacts>, IamKeyError> {
+    async fn last_used(&self, id: &str) -> Result<Option<KeyFacts>, IamError> {
         let reply = match self
             .client
             .get_access_key_last_used()
@@ -247,7 +150,7 @@ impl IamKeys {
         user: &str,
         id: &str,
         active: bool,
-    ) -> Result<Outcome, IamKeyError> {
+    ) -> Result<Outcome, IamError> {
         let status = if active {
             StatusType::Active
         } else {
@@ -266,7 +169,7 @@ impl IamKeys {
     }
 
     /// Deletes a key; one already gone is not an error.
-    pub async fn delete(&self, user: &str, id: &str) -> Result<Outcome, IamKeyError> {
+    pub async fn delete(&self, user: &str, id: &str) -> Result<Outcome, IamError> {
         match self
             .client
             .delete_access_key()
@@ -288,7 +191,7 @@ impl IamKeys {
     /// Every IAM user with its tags, for suggestions.
     /// IAM's credential report (CSV: every user's keys, whether active, when last used),
     /// generating it first when there is none. Two or three calls for the whole account.
-    pub async fn credential_report(&self) -> Result<String, IamKeyError> {
+    pub async fn credential_report(&self) -> Result<String, IamError> {
         for _ in 0..30 {
             let state = self
                 .client
@@ -309,16 +212,14 @@ impl IamKeys {
             // IAM builds the report in the background, usually within seconds.
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        Err(IamKeyError::Failed {
+        Err(IamError::Failed {
             action: "GetCredentialReport".into(),
             subject: "the account".into(),
             message: "the credential report was not ready after 30 s".into(),
         })
     }
 
-    pub async fn users_with_tags(
-        &self,
-    ) -> Result<Vec<(String, Vec<(String, String)>)>, IamKeyError> {
+    pub async fn users_with_tags(&self) -> Result<Vec<(String, Vec<(String, String)>)>, IamError> {
         use futures::StreamExt;
         let names: Vec<String> = self
             .client
@@ -379,32 +280,32 @@ fn missing(id: &str, user: &str) -> KeyFacts {
 
 /// cleanup's key writes (deleting a key already gone is not an error).
 impl crate::campaign::cleanup::execute::KeyWriter for IamKeys {
-    type Error = IamKeyError;
+    type Error = IamError;
 
-    async fn deactivate(&self, user: &str, id: &str) -> Result<(), IamKeyError> {
+    async fn deactivate(&self, user: &str, id: &str) -> Result<(), IamError> {
         self.set_active(user, id, false).await.map(|_| ())
     }
 
-    async fn delete_key(&self, user: &str, id: &str) -> Result<(), IamKeyError> {
+    async fn delete_key(&self, user: &str, id: &str) -> Result<(), IamError> {
         self.delete(user, id).await.map(|_| ())
     }
 }
 
 /// cleanup's user deletions.
 impl crate::campaign::cleanup::execute::UserWriter for IamKeys {
-    type Error = IamKeyError;
+    type Error = IamError;
 
     async fn facts(
         &self,
         user: &str,
-    ) -> Result<Option<crate::campaign::cleanup::UserFacts>, IamKeyError> {
+    ) -> Result<Option<crate::campaign::cleanup::UserFacts>, IamError> {
         self.users().facts(user).await
     }
 
     async fn delete_user(
         &self,
         record: &crate::campaign::cleanup::UserRecord,
-    ) -> Result<(), IamKeyError> {
+    ) -> Result<(), IamError> {
         self.users().delete(record).await.map(|_| ())
     }
 }

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 
 use crate::campaign::roles::{ObservedRole, is_web_identity};
-use crate::iam::keys::{IamKeyError, IamKeys, classify};
+use crate::iam::keys::IamKeys;
+use crate::iam::{IamError, classify};
 
 /// Web-identity roles; `known_tags` (by role id) spares `ListRoleTags` for roles seen before.
 pub async fn web_identity_roles(
     iam: &IamKeys,
     known_tags: &BTreeMap<String, Vec<(String, String)>>,
-) -> Result<Vec<ObservedRole>, IamKeyError> {
+) -> Result<Vec<ObservedRole>, IamError> {
     let client = iam.client();
     let mut out = Vec::new();
     let mut pages = client.list_roles().into_paginator().page_size(1000).send();

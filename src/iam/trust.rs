@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::iam::keys::{IamKeyError, IamKeys, classify};
+use crate::iam::keys::IamKeys;
+use crate::iam::{IamError, classify};
 use crate::trust::preflight::IamTrust;
 use crate::trust::reconcile::decode_policy_document;
 
@@ -14,7 +15,7 @@ fn role_name(arn: &str) -> &str {
 }
 
 /// Reads the trust of `roles` (by ARN) and the account's OIDC providers.
-pub async fn read(iam: &IamKeys, roles: &BTreeSet<String>) -> Result<IamTrust, IamKeyError> {
+pub async fn read(iam: &IamKeys, roles: &BTreeSet<String>) -> Result<IamTrust, IamError> {
     let client = iam.client();
     let mut out = IamTrust::default();
     let listed = client

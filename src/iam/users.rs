@@ -8,7 +8,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
 use crate::campaign::cleanup::{InlinePolicy, Tag, UserFacts, UserRecord};
-use crate::iam::keys::{IamKeyError, Outcome, classify, is_no_such_entity};
+use crate::iam::{IamError, Outcome, classify, is_no_such_entity};
 use crate::trust::reconcile::decode_policy_document;
 
 /// What a user holds in IAM's permission system, as [`IamUsers::permissions`] reads it.
@@ -29,7 +29,7 @@ impl<'a> IamUsers<'a> {
     }
 
     /// Whether the user exists.
-    pub async fn exists(&self, user: &str) -> Result<bool, IamKeyError> {
+    pub async fn exists(&self, user: &str) -> Result<bool, IamError> {
         match self.client.get_user().user_name(user).send().await {
             Ok(_) => Ok(true),
             Err(e) if is_no_such_entity(&e) => Ok(false),
@@ -38,7 +38,7 @@ impl<'a> IamUsers<'a> {
     }
 
     /// Everything IAM holds for `user`; `None` when it does not exist.
-    pub async fn facts(&self, user: &str) -> Result<Option<UserFacts>, IamKeyError> {
+    pub async fn facts(&self, user: &str) -> Result<Option<UserFacts>, IamError> {
         let c = self.client;
         let who = subject(user);
         let got = match c.get_user().user_name(user).send().await {
@@ -152,7 +152,7 @@ impl<'a> IamUsers<'a> {
     /// The user's own permissions: attached managed policies, inline policies (documents
     /// decoded) and groups. `None` when the user does not exist. `cleanup --delete-users`
     /// records them; `trust --copy-permissions-from` copies them.
-    pub async fn permissions(&self, user: &str) -> Result<Option<UserPermissions>, IamKeyError> {
+    pub async fn permissions(&self, user: &str) -> Result<Option<UserPermissions>, IamError> {
         let c = self.client;
         let who = subject(user);
         let managed = match c
@@ -218,7 +218,7 @@ impl<'a> IamUsers<'a> {
     /// out of its groups, then deletes it. Each step finding its goal already reached
     /// (`NoSuchEntity`) counts as done, so a run killed half way resumes from the top.
     /// `AlreadyThere`: the user was gone before.
-    pub async fn delete(&self, record: &UserRecord) -> Result<Outcome, IamKeyError> {
+    pub async fn delete(&self, record: &UserRecord) -> Result<Outcome, IamError> {
         let c = self.client;
         let user = record.user.as_str();
         let who = subject(user);
@@ -262,7 +262,7 @@ fn subject(user: &str) -> String {
 }
 
 /// A step whose target is already gone (`NoSuchEntity`) is done.
-fn gone_is_done<T, E>(result: Result<T, E>, action: &str, who: &str) -> Result<(), IamKeyError>
+fn gone_is_done<T, E>(result: Result<T, E>, action: &str, who: &str) -> Result<(), IamError>
 where
     E: ProvideErrorMetadata + std::error::Error,
 {

@@ -8,7 +8,8 @@ use crate::campaign::cleanup::KeyFacts;
 use crate::campaign::keymap::{self, KeyRef, Suggestion, suggest};
 use crate::campaign::ledger::{Ledger, RoleRow};
 use crate::campaign::roles;
-use crate::iam::keys::{IAM_CONCURRENCY, IamKeyError, IamKeys};
+use crate::iam::IamError;
+use crate::iam::keys::{IAM_CONCURRENCY, IamKeys};
 
 /// Key-map suggestions for repositories no key is mapped to: users whose name or tags match
 /// the repository, then active keys last used with a service its workflows call (read only
@@ -19,7 +20,7 @@ pub(super) async fn suggestions(
     unmapped: &[String],
     report: &crate::scan::ScanReport,
     mapped: &BTreeMap<String, KeyFacts>,
-) -> Result<Vec<Suggestion>, IamKeyError> {
+) -> Result<Vec<Suggestion>, IamError> {
     let users = iam.users_with_tags().await?;
     // One pass over the scanned files, not one per repository.
     let mut services: BTreeMap<&String, BTreeSet<String>> =
@@ -97,7 +98,7 @@ pub(super) async fn roles(
 pub(super) async fn look_up(
     iam: &IamKeys,
     refs: BTreeSet<KeyRef>,
-) -> Result<BTreeMap<KeyRef, Vec<KeyFacts>>, IamKeyError> {
+) -> Result<BTreeMap<KeyRef, Vec<KeyFacts>>, IamError> {
     use futures::{StreamExt, TryStreamExt};
     futures::stream::iter(refs)
         .map(|key_ref| async move {
@@ -105,7 +106,7 @@ pub(super) async fn look_up(
                 KeyRef::User(user) => iam.user_keys(user).await?,
                 KeyRef::AccessKey(id) => vec![iam.key(id).await?],
             };
-            Ok::<_, IamKeyError>((key_ref, keys))
+            Ok::<_, IamError>((key_ref, keys))
         })
         .buffer_unordered(IAM_CONCURRENCY)
         .try_collect()

@@ -14,7 +14,8 @@ use super::keymap::{KeyMap, KeyRef, Suggestion};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
 use crate::github::{ConditionalCache, GitHubError, GitHubReader};
-use crate::iam::keys::{IamKeyError, IamKeys};
+use crate::iam::IamError;
+use crate::iam::keys::IamKeys;
 use crate::scan::remote::{self, Filters, Target};
 
 mod evidence;
@@ -37,7 +38,7 @@ pub enum CampaignError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
-    Iam(#[from] IamKeyError),
+    Iam(#[from] IamError),
     #[error(transparent)]
     KeyMap(#[from] super::keymap::KeyMapError),
     #[error(transparent)]

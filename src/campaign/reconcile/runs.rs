@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::CampaignError;
 use crate::campaign::cleanup::RepoFacts;
-use crate::campaign::ledger::{Ledger, Verification};
+use crate::campaign::ledger::Ledger;
+use crate::campaign::state::Verification;
 use crate::campaign::{state, time};
 use crate::github::GitHubReader;
 use crate::scan::remote;
