@@ -218,11 +218,16 @@ fn worth_recording(script: &str) -> bool {
     script.contains("./") || script.contains(".sh")
 }
 
-/// Whether an `env:` mapping passes AWS key material (`AWS_ACCESS_KEY_ID`…).
+/// Whether an `env:` mapping passes AWS key material: the names the SDKs read
+/// (`AWS_ACCESS_KEY_ID`…) or names that look like keys (`AWS_KEY`, `PROD_AWS_SECRET`), which a
+/// tool may be configured to read.
 fn passes_keys(env: Option<Node<'_>>) -> bool {
     env.is_some_and(|env| {
-        env.entries()
-            .any(|(key, _)| key.as_str().and_then(names::env_key_part).is_some())
+        env.entries().any(|(key, _)| {
+            key.as_str().is_some_and(|name| {
+                names::env_key_part(name).is_some() || names::looks_like_aws_key_name(name)
+            })
+        })
     })
 }
 
@@ -435,7 +440,7 @@ mod tests {
 
     #[test]
     fn records_scripts_actions_env_and_region() {
-        let text = "on: push\nenv:\n  BUCKET: site\njobs:\n  deploy:\n    runs-on: x\n    env:\n      AWS_REGION: eu-west-1\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo hi\n          aws s3 sync . s3://$BUCKET\n        env:\n          BUCKET: other\n      - run: npm test\n      - run: make lint\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.KEY }}\n      - uses: aws-actions/configure-aws-credentials@v4\n      - run: echo done\n      - run: ./deploy\n";
+        let text = "on: push\nenv:\n  BUCKET: site\njobs:\n  deploy:\n    runs-on: x\n    env:\n      AWS_REGION: eu-west-1\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo hi\n          aws s3 sync . s3://$BUCKET\n        env:\n          BUCKET: other\n      - run: npm test\n      - run: make lint\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.KEY }}\n      - run: ./publish\n        env:\n          PROD_AWS_KEY: ${{ secrets.PROD_AWS_KEY }}\n      - uses: aws-actions/configure-aws-credentials@v4\n      - run: echo done\n      - run: ./deploy\n";
         let doc = Document::parse(text).unwrap();
         let workflow = Workflow::classify(&doc).unwrap();
         let jobs = read(&workflow, &LineIndex::new(text), text, |_| true);
@@ -444,7 +449,7 @@ mod tests {
         let recorded: Vec<(usize, KeyReach)> =
             jobs[0].steps.iter().map(|s| (s.index, s.keys)).collect();
         // Not checkout (the compiler never reads GitHub's own actions) nor `echo done` (it
-        // names nothing that may call AWS). The keys reach the step given them and every step
+        // names nothing that may call AWS). The keys reach the steps given them and every step
         // after the configure step.
         assert_eq!(
             recorded,
@@ -452,7 +457,9 @@ mod tests {
                 (1, KeyReach::None),
                 (2, KeyReach::None),
                 (3, KeyReach::Given),
-                (6, KeyReach::Ambient),
+                // Keys under a name of the project's choosing are keys all the same.
+                (4, KeyReach::Given),
+                (7, KeyReach::Ambient),
             ]
         );
         let StepAction::Run { first_line, .. } = &jobs[0].steps[0].action else {

@@ -46,7 +46,16 @@ const UNREAD_AWS_TOOLS: &[&str] = &[
 /// The commands of one script.
 pub fn script(sink: &mut Sink<'_, '_>, commands: &[Command], depth: usize) {
     let mut logged_in_to_ecr = false;
+    // The directory each enclosing shell was in when a subshell opened: its `cd`s are undone
+    // when it closes.
+    let mut outer: Vec<Option<String>> = Vec::new();
     for command in commands {
+        while outer.len() > command.subshell {
+            sink.cwd = outer.pop().flatten();
+        }
+        while outer.len() < command.subshell {
+            outer.push(sink.cwd.clone());
+        }
         let mut words: &[String] = &command.words;
         // Wrappers (`sudo`, `npx`), their flags, and `VAR=value` prefixes run the next word.
         while let Some(first) = words.first() {
@@ -563,6 +572,7 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
                 .map(|c| Command {
                     line,
                     words: c.words,
+                    subshell: c.subshell,
                 })
                 .collect();
             script(sink, &commands, depth + 1);

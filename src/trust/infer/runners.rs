@@ -244,6 +244,7 @@ fn run_text(sink: &mut Sink<'_, '_>, line: usize, text: &str, dir: Option<String
         .map(|c| Command {
             line,
             words: c.words,
+            subshell: c.subshell,
         })
         .collect();
     let saved = std::mem::replace(&mut sink.cwd, dir);
@@ -258,6 +259,7 @@ fn as_command(sink: &mut Sink<'_, '_>, line: usize, words: &[String], depth: usi
     let command = Command {
         line,
         words: words.to_vec(),
+        subshell: 0,
     };
     known::script(sink, std::slice::from_ref(&command), depth);
 }

@@ -10,11 +10,14 @@ use std::collections::BTreeMap;
 pub const UNKNOWN_OPEN: char = '«';
 pub const UNKNOWN_CLOSE: char = '»';
 
-/// One simple command: its words after expansion, and the line it starts on.
+/// One simple command: its words after expansion, the line it starts on, and how many
+/// subshells deep it runs (`(cd web && npm run build)`: 1), so a `cd` inside one is undone
+/// after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     pub line: usize,
     pub words: Vec<String>,
+    pub subshell: usize,
 }
 
 /// The `«…»` expressions a word holds (empty when the word is fully known).
@@ -134,9 +137,9 @@ fn tokens(line: &str) -> Vec<Token> {
                 word.extend(next);
                 at = after;
             } else if b == b'$' && q == b'"' && bytes.get(at + 1) == Some(&b'(') {
-                // `"$(cmd)"`: the substitution is a command of its own.
+                // `"$(cmd)"`: the substitution is a command of its own, in a subshell.
                 flush(&mut word, &mut in_word, &mut out);
-                out.push(Token::Separator);
+                out.push(Token::Open);
                 quote = None;
                 at += 2;
             } else if b == b'$' {
@@ -174,7 +177,12 @@ fn tokens(line: &str) -> Vec<Token> {
                     word.pop();
                 }
                 flush(&mut word, &mut in_word, &mut out);
-                out.push(Token::Separator);
+                // `( … )` and `$( … )` run in a subshell: a `cd` inside does not last.
+                out.push(match b {
+                    b'(' => Token::Open,
+                    b')' => Token::Close,
+                    _ => Token::Separator,
+                });
                 at += 1;
             }
             b'\\' => {
@@ -227,6 +235,10 @@ fn tokens(line: &str) -> Vec<Token> {
 enum Token {
     Word(String),
     Separator,
+    /// A subshell opens (`(`, `$(`): also a separator.
+    Open,
+    /// A subshell closes (`)`): also a separator.
+    Close,
 }
 
 /// `$VAR` and `${VAR}` (with `${VAR:-default}`) from the script's own assignments, then env.
@@ -304,22 +316,29 @@ pub fn commands(script: &str, first_line: usize, env: &BTreeMap<String, String>)
     };
     let script = expand_expressions(script, env, 0);
     let mut out = Vec::new();
+    let mut subshell = 0;
     for (line, text) in logical_lines(&script, first_line) {
         let mut current: Vec<String> = Vec::new();
         let mut at_start = true;
-        let finish = |current: &mut Vec<String>, out: &mut Vec<Command>| {
+        let finish = |current: &mut Vec<String>, out: &mut Vec<Command>, subshell: usize| {
             if !current.is_empty() {
                 out.push(Command {
                     line,
                     words: std::mem::take(current),
+                    subshell,
                 });
             }
         };
         for token in tokens(&text) {
             match token {
-                Token::Separator => {
-                    finish(&mut current, &mut out);
+                Token::Separator | Token::Open | Token::Close => {
+                    finish(&mut current, &mut out, subshell);
                     at_start = true;
+                    match token {
+                        Token::Open => subshell += 1,
+                        Token::Close => subshell = subshell.saturating_sub(1),
+                        _ => {}
+                    }
                 }
                 Token::Word(word) => {
                     let assignment = word.split_once('=').filter(|(name, _)| {
@@ -339,7 +358,7 @@ pub fn commands(script: &str, first_line: usize, env: &BTreeMap<String, String>)
                 }
             }
         }
-        finish(&mut current, &mut out);
+        finish(&mut current, &mut out, subshell);
     }
     out
 }
@@ -391,6 +410,28 @@ mod tests {
                 // A brace group is a command list of its own.
                 (10, "a,b".to_string()),
                 (10, "é$".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn subshells_are_counted() {
+        let env = BTreeMap::new();
+        let depths: Vec<(String, usize)> = commands(
+            "(cd web && npm run build)\nID=$(aws sts get-caller-identity)\nnpm run deploy\n",
+            1,
+            &env,
+        )
+        .into_iter()
+        .map(|c| (c.words.join(" "), c.subshell))
+        .collect();
+        assert_eq!(
+            depths,
+            [
+                ("cd web".to_string(), 1),
+                ("npm run build".to_string(), 1),
+                ("aws sts get-caller-identity".to_string(), 1),
+                ("npm run deploy".to_string(), 0),
             ]
         );
     }
