@@ -469,6 +469,41 @@ fn rewrite_opens_pull_requests_across_organizations_through_each_installation() 
 }
 
 #[test]
+fn rewrite_covers_every_organization_of_an_enterprise_with_a_personal_token() {
+    let setup = AppSetup::new(
+        world(&["acme", "globex", "other"], 1),
+        &[],
+        all_permissions(),
+    );
+    setup.fake.with(|s| {
+        s.enterprises
+            .insert("acme-corp".into(), vec!["globex".into(), "acme".into()]);
+    });
+    let output = migrate()
+        .args(["rewrite", "--enterprise", "acme-corp", "--role-arn", ROLE])
+        .args(["--pr", "--format", "json", "--campaign", &setup.campaign()])
+        .args(["--github-url", &setup.fake.url, "--retry-base-ms", "5"])
+        .env("GH_TOKEN", common::fake_github::TOKEN)
+        .output()
+        .expect("runs");
+    let run = Run::of(output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let opened: Vec<&str> = doc["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .filter(|r| r["result"]["outcome"] == "opened")
+        .filter_map(|r| r["repository"].as_str())
+        .collect();
+    assert_eq!(opened, ["acme/svc-0", "globex/svc-0"]);
+    setup
+        .fake
+        .with(|s| assert!(s.world.repos["other/svc-0"].pulls.is_empty()));
+    assert_eq!(setup.fake.violations(), Vec::<String>::new());
+}
+
+#[test]
 fn status_and_cleanup_check_their_own_permissions_first() {
     let mut permissions = all_permissions();
     permissions["secrets"] = json!("read");
