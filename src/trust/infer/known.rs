@@ -566,16 +566,8 @@ fn repository_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String], dep
         .and_then(|relative| sink.ctx.files.read(&relative));
     match file {
         Some(text) if depth < MAX_SCRIPT_DEPTH => {
-            // Lines inside the script are reported at the step's line.
-            let commands: Vec<Command> = shell::commands(&text, 1, &sink.step.env)
-                .into_iter()
-                .map(|c| Command {
-                    line,
-                    words: c.words,
-                    subshell: c.subshell,
-                })
-                .collect();
-            script(sink, &commands, depth + 1);
+            let dir = sink.cwd.clone();
+            runners::run_text(sink, line, &text, dir, depth);
         }
         _ => runners::unread(
             sink,

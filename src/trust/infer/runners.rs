@@ -236,9 +236,16 @@ pub fn make(sink: &mut Sink<'_, '_>, line: usize, words: &[String], depth: usize
     }
 }
 
-/// Compiles script text (a package script, a recipe line) one level deeper, at the step's
-/// line, in `dir`.
-fn run_text(sink: &mut Sink<'_, '_>, line: usize, text: &str, dir: Option<String>, depth: usize) {
+/// Compiles script text (a package script, a recipe line, a repository script) one level
+/// deeper, in `dir`; its lines are reported at the step's line, and its `cd`s do not outlast it
+/// (it runs in a process of its own).
+pub(super) fn run_text(
+    sink: &mut Sink<'_, '_>,
+    line: usize,
+    text: &str,
+    dir: Option<String>,
+    depth: usize,
+) {
     let commands: Vec<Command> = shell::commands(text, line, &sink.step.env)
         .into_iter()
         .map(|c| Command {
