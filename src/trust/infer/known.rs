@@ -137,6 +137,12 @@ pub fn script(sink: &mut Sink<'_, '_>, commands: &[Command], depth: usize) {
                 runners::package_manager(sink, line, words, depth);
             }
             ("make" | "gmake", _) => runners::make(sink, line, words, depth),
+            // Monorepo task runners run scripts of every package they select.
+            ("lerna" | "turbo" | "nx", Some(_)) => runners::unread(
+                sink,
+                line,
+                &format!("`{name}` runs the scripts of a monorepo's packages, which the compiler does not resolve"),
+            ),
             (tool, _) if UNREAD_AWS_TOOLS.contains(&tool) => runners::unread(
                 sink,
                 line,

@@ -73,7 +73,8 @@ pub fn package_manager(sink: &mut Sink<'_, '_>, line: usize, words: &[String], d
                 let target = args.next().map(String::as_str).unwrap_or("");
                 dir = dir.and_then(|d| join(&d, target));
             }
-            "--filter" | "-F" | "--workspace" | "-w" => {
+            "--filter" | "-F" | "--workspace" | "-w" | "--workspaces" | "-ws" | "-r"
+            | "--recursive" => {
                 return unread(
                     sink,
                     line,
@@ -106,6 +107,17 @@ pub fn package_manager(sink: &mut Sink<'_, '_>, line: usize, words: &[String], d
     }
     let (name, extra): (&str, &[String]) = match (manager, sub) {
         (_, "exec" | "dlx" | "x") => return as_command(sink, line, &rest, depth),
+        // `yarn workspaces foreach run deploy`, `yarn workspace web deploy`.
+        (_, "workspace" | "workspaces") => {
+            return unread(
+                sink,
+                line,
+                &format!(
+                    "`{}` runs a workspace package's script, which the compiler does not resolve",
+                    words.join(" ")
+                ),
+            );
+        }
         (_, "run" | "run-script" | "rum" | "urn") => match rest.split_first() {
             Some((name, extra)) => (name.as_str(), extra),
             None => return, // Lists the scripts.
