@@ -53,6 +53,15 @@ const PACKAGE_COMMANDS: &[&str] = &[
     "licenses",
     "help",
     "doctor",
+    "pkg",
+    "shrinkwrap",
+    "dist-tag",
+    "fund",
+    "explain",
+    "query",
+    "prefix",
+    "root",
+    "ping",
     "--version",
     "-v",
 ];
@@ -125,11 +134,23 @@ pub fn package_manager(sink: &mut Sink<'_, '_>, line: usize, words: &[String], d
         ("npm", "test" | "t" | "tst" | "start" | "stop" | "restart") => {
             (if sub.starts_with('t') { "test" } else { sub }, &rest[..])
         }
-        // Other npm subcommands are npm's own; the rest run a script or, failing that, a
-        // program from node_modules/.bin.
-        ("npm", _) => return,
+        // npm's commands are a closed set: a word it does not take is a misread (a flag's
+        // value, `npm --loglevel silent run deploy`), and what runs is unknown. yarn, pnpm
+        // and bun run a script or, failing that, a program from node_modules/.bin.
+        ("npm", _) => {
+            return unread(
+                sink,
+                line,
+                &format!(
+                    "`{}`: `{sub}` is not an npm command the compiler reads",
+                    words.join(" ")
+                ),
+            );
+        }
         _ => (sub, &rest[..]),
     };
+    // npm passes what follows `--` to the script.
+    let extra = extra.strip_prefix(&["--".to_string()][..]).unwrap_or(extra);
     let shown = words.join(" ");
     let manifest = dir
         .as_deref()
