@@ -77,32 +77,17 @@ pub fn package_manager(sink: &mut Sink<'_, '_>, line: usize, words: &[String], d
     let mut args = words[1..].iter();
     let mut sub: Option<&str> = None;
     while let Some(word) = args.next() {
-        match word.as_str() {
+        let (flag, inline) = split_flag(word);
+        match flag {
             "--prefix" | "--cwd" | "-C" | "--dir" => {
-                let target = args.next().map(String::as_str).unwrap_or("");
-                dir = dir.and_then(|d| join(&d, target));
+                let target = inline.or_else(|| args.next().map(String::as_str));
+                dir = dir.and_then(|d| join(&d, target.unwrap_or("")));
             }
             "--filter" | "-F" | "--workspace" | "-w" | "--workspaces" | "-ws" | "-r"
-            | "--recursive" => {
-                return unread(
-                    sink,
-                    line,
-                    &format!(
-                        "`{}` runs a workspace package's script, which the compiler does not resolve",
-                        words.join(" ")
-                    ),
-                );
-            }
-            w if w.starts_with("--prefix=")
-                || w.starts_with("--cwd=")
-                || w.starts_with("--dir=") =>
-            {
-                let target = w.split_once('=').map_or("", |(_, v)| v);
-                dir = dir.and_then(|d| join(&d, target));
-            }
-            w if w.starts_with('-') => {}
-            w => {
-                sub = Some(w);
+            | "--recursive" => return workspace_script(sink, line, words),
+            f if f.starts_with('-') => {}
+            _ => {
+                sub = Some(word.as_str());
                 break;
             }
         }
@@ -117,16 +102,7 @@ pub fn package_manager(sink: &mut Sink<'_, '_>, line: usize, words: &[String], d
     let (name, extra): (&str, &[String]) = match (manager, sub) {
         (_, "exec" | "dlx" | "x") => return as_command(sink, line, &rest, depth),
         // `yarn workspaces foreach run deploy`, `yarn workspace web deploy`.
-        (_, "workspace" | "workspaces") => {
-            return unread(
-                sink,
-                line,
-                &format!(
-                    "`{}` runs a workspace package's script, which the compiler does not resolve",
-                    words.join(" ")
-                ),
-            );
-        }
+        (_, "workspace" | "workspaces") => return workspace_script(sink, line, words),
         (_, "run" | "run-script" | "rum" | "urn") => match rest.split_first() {
             Some((name, extra)) => (name.as_str(), extra),
             None => return, // Lists the scripts.
@@ -156,52 +132,68 @@ pub fn package_manager(sink: &mut Sink<'_, '_>, line: usize, words: &[String], d
         .as_deref()
         .and_then(|d| sink.ctx.files.read(&path_in(d, "package.json")));
     let scripts = manifest.as_deref().and_then(package_scripts);
-    match scripts {
-        Some(scripts) if scripts.contains_key(name) => {
-            if depth >= MAX_SCRIPT_DEPTH {
-                return unread(
-                    sink,
-                    line,
-                    &format!("`{shown}` runs scripts nested deeper than {MAX_SCRIPT_DEPTH} levels"),
-                );
-            }
-            // npm and yarn run `preNAME` and `postNAME` around it; arguments go to NAME.
-            for (key, args) in [
-                (format!("pre{name}"), &[][..]),
-                (name.to_string(), extra),
-                (format!("post{name}"), &[][..]),
-            ] {
-                if let Some(text) = scripts.get(&key) {
-                    let text = if args.is_empty() {
-                        text.clone()
-                    } else {
-                        format!("{text} {}", args.join(" "))
-                    };
-                    run_text(sink, line, &text, dir.clone(), depth);
-                }
+    if let Some(scripts) = scripts.as_ref().filter(|s| s.contains_key(name)) {
+        if depth >= MAX_SCRIPT_DEPTH {
+            return too_deep(sink, line, &shown);
+        }
+        // npm and yarn run `preNAME` and `postNAME` around it; arguments go to NAME.
+        for (key, args) in [
+            (format!("pre{name}"), &[][..]),
+            (name.to_string(), extra),
+            (format!("post{name}"), &[][..]),
+        ] {
+            if let Some(text) = scripts.get(&key) {
+                let text = if args.is_empty() {
+                    text.clone()
+                } else {
+                    format!("{text} {}", args.join(" "))
+                };
+                run_text(sink, line, &text, dir.clone(), depth);
             }
         }
-        // The manifest is read and has no such script: yarn, pnpm and bun run the program
-        // (npm fails the job today).
-        Some(_) if manager != "npm" => {
-            let mut command = vec![name.to_string()];
-            command.extend(extra.iter().cloned());
-            as_command(sink, line, &command, depth);
-        }
-        Some(_) => {}
-        None if manager != "npm" && KNOWN_BINS.contains(&name) => {
-            let mut command = vec![name.to_string()];
-            command.extend(extra.iter().cloned());
-            as_command(sink, line, &command, depth);
-        }
-        None => unread(
+        return;
+    }
+    // No such script: yarn, pnpm and bun run the program from node_modules/.bin (npm fails
+    // the job today). With no manifest at hand, only a program the compiler reads is taken
+    // for one.
+    if manager != "npm" && (scripts.is_some() || KNOWN_BINS.contains(&name)) {
+        as_command(sink, line, &[&[name.to_string()], extra].concat(), depth);
+    } else if scripts.is_none() {
+        unread(
             sink,
             line,
             &format!(
                 "`{shown}` runs the `{name}` script of package.json, which the compiler cannot read here"
             ),
-        ),
+        );
     }
+}
+
+/// A `--flag=value` word as the flag and its value; any other word as itself.
+fn split_flag(word: &str) -> (&str, Option<&str>) {
+    match word.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
+        _ => (word, None),
+    }
+}
+
+fn workspace_script(sink: &mut Sink<'_, '_>, line: usize, words: &[String]) {
+    unread(
+        sink,
+        line,
+        &format!(
+            "`{}` runs a workspace package's script, which the compiler does not resolve",
+            words.join(" ")
+        ),
+    );
+}
+
+fn too_deep(sink: &mut Sink<'_, '_>, line: usize, shown: &str) {
+    unread(
+        sink,
+        line,
+        &format!("`{shown}` runs scripts nested deeper than {MAX_SCRIPT_DEPTH} levels"),
+    );
 }
 
 /// `make [-C DIR] [-f FILE] [VAR=value] [TARGET…]` (`words` starts with the program).
@@ -214,18 +206,12 @@ pub fn make(sink: &mut Sink<'_, '_>, line: usize, words: &[String], depth: usize
     let mut args = words[1..].iter();
     while let Some(word) = args.next() {
         let word = word.as_str();
-        if word == "-C" || word == "--directory" {
-            let target = args.next().map(String::as_str).unwrap_or("");
-            dir = dir.and_then(|d| join(&d, target));
-        } else if let Some(target) = word.strip_prefix("--directory=") {
-            dir = dir.and_then(|d| join(&d, target));
-        } else if word == "-f" || word == "--file" || word == "--makefile" {
-            file = args.next().cloned();
-        } else if let Some(f) = word
-            .strip_prefix("--file=")
-            .or_else(|| word.strip_prefix("--makefile="))
-        {
-            file = Some(f.to_string());
+        let (flag, inline) = split_flag(word);
+        if flag == "-C" || flag == "--directory" {
+            let target = inline.or_else(|| args.next().map(String::as_str));
+            dir = dir.and_then(|d| join(&d, target.unwrap_or("")));
+        } else if flag == "-f" || flag == "--file" || flag == "--makefile" {
+            file = inline.map(str::to_string).or_else(|| args.next().cloned());
         } else if word.starts_with('-') {
         } else if let Some((name, value)) = word.split_once('=') {
             overrides.insert(name.to_string(), value.to_string());
@@ -250,11 +236,7 @@ pub fn make(sink: &mut Sink<'_, '_>, line: usize, words: &[String], depth: usize
         );
     };
     if depth >= MAX_SCRIPT_DEPTH {
-        return unread(
-            sink,
-            line,
-            &format!("`{shown}` runs scripts nested deeper than {MAX_SCRIPT_DEPTH} levels"),
-        );
+        return too_deep(sink, line, &shown);
     }
     let makefile = Makefile::parse(&text, overrides);
     if targets.is_empty() {
