@@ -56,7 +56,7 @@ where
         },
         None => {
             let cause = cause_chain(err);
-            if cause.to_ascii_lowercase().contains("credentials") {
+            if crate::iam::no_credentials(&cause) {
                 CloudTrailError::NoCredentials {
                     action: action.into(),
                     cause,

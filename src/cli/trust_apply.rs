@@ -46,7 +46,7 @@ where
 {
     let Some(code) = err.code() else {
         let cause = crate::iam::cause_chain(err);
-        if cause.to_ascii_lowercase().contains("credentials") {
+        if crate::iam::no_credentials(&cause) {
             return format!(
                 "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
             );

@@ -57,7 +57,7 @@ where
         },
         None => {
             let cause = cause_chain(err);
-            if cause.to_ascii_lowercase().contains("credentials") {
+            if no_credentials(&cause) {
                 IamError::NoCredentials {
                     action: action.into(),
                     cause,
@@ -71,6 +71,12 @@ where
             }
         }
     }
+}
+
+/// Whether an error from before AWS answered (its [`cause_chain`]) is the credential chain
+/// finding no credentials, rather than the network or anything else.
+pub(crate) fn no_credentials(cause: &str) -> bool {
+    cause.to_ascii_lowercase().contains("credentials")
 }
 
 /// The Display of an SDK error and each of its causes, without the SDK's Debug dump: errors
