@@ -136,7 +136,7 @@ impl Progress for NoEstimate<'_> {
 /// Each organization's repository count and its token's limit, then the estimate, when the run
 /// covers more than [`budget::ESTIMATE_ABOVE`] repositories. Advisory: an organization whose
 /// count or limit cannot be read is left out of it.
-async fn estimate_run(reachable: &[(&String, &GitHubReader)]) -> Option<Estimate> {
+pub async fn estimate_run(reachable: &[(&String, &GitHubReader)]) -> Option<Estimate> {
     let shares = join_all(reachable.iter().map(|(org, reader)| async move {
         Some(Share {
             repositories: reader.org_repository_count(org).await.ok()?,

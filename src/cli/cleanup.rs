@@ -15,7 +15,7 @@ use crate::campaign::cleanup::execute::{Event, Writers, execute};
 use crate::campaign::cleanup::{self, Options, Plan};
 use crate::campaign::reconcile::Truth;
 use crate::campaign::time;
-use crate::github::campaign::SecretRemover;
+use crate::github::campaign::CampaignSecrets;
 use crate::iam::keys::IamKeys;
 use crate::report::exit;
 
@@ -107,6 +107,15 @@ pub fn run(args: CleanupArgs) -> u8 {
         }
     };
     report_resolved(&truth);
+    if !truth.unread.is_empty() {
+        for (owner, why) in &truth.unread {
+            eprintln!("error: {owner} could not be read: {why}");
+        }
+        eprintln!(
+            "error: cleanup acts only on a complete picture of the campaign (keys and secrets can be shared across organizations); nothing was changed\nhelp: fix the access named above and run again"
+        );
+        return exit::TOOL_ERROR;
+    }
     let Some(iam) = iam else {
         eprintln!(
             "error: no key map: pass --key-map FILE mapping repositories or secrets to IAM users or access keys (see --help)"
@@ -114,10 +123,9 @@ pub fn run(args: CleanupArgs) -> u8 {
         return exit::USAGE;
     };
     let facts: Vec<_> = truth.repos.iter().map(|r| r.facts.clone()).collect();
-    let org = truth.org.as_deref().zip(truth.org_secrets.as_deref());
     let mut plan = cleanup::plan(
         &facts,
-        org,
+        &truth.org_secrets,
         &truth.keys,
         Options {
             force_used_keys: args.force_used_keys,
@@ -164,21 +172,14 @@ pub fn run(args: CleanupArgs) -> u8 {
     if plan.is_empty() || args.dry_run {
         return refused_code;
     }
-    let org_name = truth.org.clone().unwrap_or_else(|| {
-        plan.ready
-            .first()
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default()
-            .to_string()
-    });
-    if let Err(code) = confirm(args.yes, &org_name) {
+    if let Err(code) = confirm(args.yes, &owners(&plan)) {
         return code;
     }
-    let remover = SecretRemover::new(&session.reader);
+    let secrets = CampaignSecrets::new(&session.github);
     let writers = Writers {
         keys: &iam,
         users: &iam,
-        secrets: &remover,
+        secrets: &secrets,
     };
     let mut report = |event: Event| match event {
         Event::Done(line) => println!("{line}"),
@@ -284,7 +285,18 @@ fn describe(plan: &Plan, truth: &Truth) -> String {
     out
 }
 
-/// `--yes`, or the organization name typed on a terminal.
+/// The organizations (or owners) whose repositories the plan touches, as the confirmation
+/// asks for them: `acme`, or `acme,globex`.
+fn owners(plan: &Plan) -> String {
+    let owners: std::collections::BTreeSet<&str> = plan
+        .ready
+        .iter()
+        .filter_map(|r| r.split_once('/').map(|(owner, _)| owner))
+        .collect();
+    owners.into_iter().collect::<Vec<_>>().join(",")
+}
+
+/// `--yes`, or the organization names typed on a terminal.
 fn confirm(yes: bool, org: &str) -> Result<(), u8> {
     if yes {
         return Ok(());
@@ -295,7 +307,12 @@ fn confirm(yes: bool, org: &str) -> Result<(), u8> {
         );
         return Err(exit::NOT_CONFIRMED);
     }
-    eprint!("Type the organization name ({org}) to go ahead: ");
+    let what = if org.contains(',') {
+        "organization names, comma-separated"
+    } else {
+        "organization name"
+    };
+    eprint!("Type the {what} ({org}) to go ahead: ");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).ok();

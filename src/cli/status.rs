@@ -8,15 +8,16 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::app_auth::{AppArgs, target_org};
-use crate::campaign::reconcile::{self, CampaignError, RepoView, Truth};
+use super::app_auth::AppArgs;
+use crate::campaign::reconcile::{self, CampaignError, Reach, RepoView, Scope, Truth};
 use crate::campaign::state::RepoState;
 use crate::campaign::{Ledger, time};
 use crate::detect::aws_key_literal::mask_key_id;
 use crate::github::permissions::Task;
-use crate::github::{self, GitHubReader, Policy};
+use crate::github::{self, Connections, GitHubError, Policy};
 use crate::iam::keys::IamKeys;
 use crate::report::exit;
+use crate::scan::remote::Target;
 
 /// What every campaign command takes: the ledger, which repositories, and how to reach GitHub.
 #[derive(Args, Clone)]
@@ -25,13 +26,19 @@ pub struct CampaignArgs {
     #[arg(long, value_name = "FILE", default_value = crate::campaign::DEFAULT_LEDGER)]
     pub campaign: PathBuf,
 
-    /// Every repository of this organization (needed to handle organization secrets).
-    /// Default: what the ledger recorded last time.
+    /// Every repository of this organization (needed to handle organization secrets);
+    /// repeatable: one campaign across organizations. Default: what the ledger recorded last
+    /// time.
     #[arg(long)]
-    pub org: Option<String>,
+    pub org: Vec<String>,
+
+    /// Every organization of this enterprise, listed again on each run (needs a token that
+    /// can see the enterprise; with a GitHub App, repeat --org instead). Combines with --org.
+    #[arg(long, value_name = "SLUG")]
+    pub enterprise: Option<String>,
 
     /// This repository (`OWNER/REPO`); repeatable.
-    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "org")]
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with_all = ["org", "enterprise"])]
     pub repo: Vec<String>,
 
     /// API root: https://api.github.com, or a GitHub Enterprise Server URL.
@@ -74,11 +81,16 @@ impl CampaignArgs {
     }
 }
 
-/// An open campaign: ledger, runtime (entered, as octocrab needs), GitHub reader.
+/// An open campaign: ledger, runtime (entered, as octocrab needs), GitHub connections (one per
+/// organization for a GitHub App) and what this run reads through them.
 pub struct Session {
     pub ledger: Ledger,
     pub runtime: tokio::runtime::Runtime,
-    pub reader: GitHubReader,
+    pub github: Connections,
+    /// One per organization, or the `--repo`s of one owner.
+    targets: Vec<Target>,
+    /// Owners no connection could be opened to, with why.
+    unreachable: Vec<(String, GitHubError)>,
 }
 
 impl Session {
@@ -90,29 +102,47 @@ impl Session {
             .enable_all()
             .build()
             .map_err(CampaignError::Runtime)?;
-        let reader = {
-            // octocrab's client spawns its buffer worker on the current runtime.
-            let _entered = runtime.enter();
-            let identity = args.app.identity()?;
-            let org = match &identity {
-                github::Identity::Token => String::new(),
-                github::Identity::App(_) => target_org(
-                    &reconcile::target(&ledger, args.org.as_deref(), &args.repo)?,
-                    &identity,
-                )?,
+        // octocrab's client spawns its buffer worker on the current runtime.
+        let _entered = runtime.enter();
+        let identity = args.app.identity()?;
+        let scope = reconcile::scope(&ledger, &args.org, args.enterprise.as_deref(), &args.repo)?;
+        let policy = args.policy();
+        let (targets, opened) = runtime.block_on(async {
+            let orgs = match &scope {
+                Scope::Orgs { named, enterprise } => {
+                    crate::fleet::organizations(
+                        &args.github_url,
+                        &policy,
+                        &identity,
+                        enterprise.as_deref(),
+                        named,
+                    )
+                    .await?
+                }
+                Scope::Repos(_) => Vec::new(),
             };
-            runtime.block_on(github::connect_reader_as(
-                &args.github_url,
-                args.policy(),
-                &identity,
-                &org,
-                task,
-            ))?
-        };
+            let targets = reconcile::targets(&orgs, &scope);
+            let owners: Vec<String> = targets
+                .iter()
+                .map(|t| reconcile::owner_of(t).to_string())
+                .collect();
+            let opened =
+                Connections::open(&args.github_url, &policy, &identity, &owners, task).await?;
+            Ok::<_, GitHubError>((targets, opened))
+        })?;
+        let mut unreachable = opened.unreachable;
+        if task == Task::Cleanup && !unreachable.is_empty() {
+            // Keys and secrets can be shared across organizations: cleanup acts on a whole
+            // picture or not at all.
+            return Err(unreachable.swap_remove(0).1.into());
+        }
+        drop(_entered);
         Ok(Self {
             ledger,
             runtime,
-            reader,
+            github: opened.connections,
+            targets,
+            unreachable,
         })
     }
 
@@ -122,7 +152,6 @@ impl Session {
         args: &CampaignArgs,
         key_map: Option<&std::path::Path>,
     ) -> Result<(Truth, Option<IamKeys>), CampaignError> {
-        let target = reconcile::target(&self.ledger, args.org.as_deref(), &args.repo)?;
         let keymap = reconcile::key_map(&self.ledger, key_map)?;
         if args.no_aws {
             let key_work_pending = self
@@ -142,9 +171,12 @@ impl Session {
             } else {
                 None
             };
-            let truth =
-                reconcile::gather(&self.reader, &self.ledger, &target, &keymap, iam.as_ref())
-                    .await?;
+            let reach = Reach {
+                connections: &self.github,
+                targets: &self.targets,
+                unreachable: &self.unreachable,
+            };
+            let truth = reconcile::gather(reach, &self.ledger, &keymap, iam.as_ref()).await?;
             Ok((truth, iam))
         })
     }
@@ -253,7 +285,7 @@ pub fn run(args: StatusArgs) -> u8 {
                 let _entered = session.runtime.enter();
                 let mut errors = Vec::new();
                 truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
-                    &session.reader,
+                    &session.github,
                     iam.as_ref(),
                     &truth.repos,
                     &default_branches,
@@ -275,7 +307,7 @@ pub fn run(args: StatusArgs) -> u8 {
                 let _entered = session.runtime.enter();
                 let mut errors = Vec::new();
                 truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
-                    &session.reader,
+                    &session.github,
                     iam,
                     &issuer,
                     &truth.repos,
@@ -354,7 +386,7 @@ fn suggest_key_map(
     let _entered = session.runtime.enter();
     let proposal = session.runtime.block_on(async {
         let trail = crate::cloudtrail::CloudTrail::connect(regions).await?;
-        reconcile::propose_key_map(&session.reader, iam, &trail, truth).await
+        reconcile::propose_key_map(&session.github, iam, &trail, truth).await
     })?;
     for line in crate::campaign::attribution::summary(&proposal.attributions) {
         eprintln!("key evidence: {line}");
@@ -462,9 +494,10 @@ fn dashboard(truth: &Truth, ledger: &Ledger) -> crate::campaign::dashboard::Dash
         })
         .collect();
     Dashboard {
-        title: match &truth.org {
-            Some(org) => format!("{org}: static AWS keys → OIDC"),
-            None => "Static AWS keys → OIDC".to_string(),
+        title: match truth.orgs().as_slice() {
+            [] => "Static AWS keys → OIDC".to_string(),
+            [org] => format!("{org}: static AWS keys → OIDC"),
+            orgs => format!("{} organizations: static AWS keys → OIDC", orgs.len()),
         },
         generated_at: time::now(),
         totals: totals(truth),
@@ -802,7 +835,13 @@ fn to_json(truth: &Truth) -> serde_json::Value {
         .collect();
     json!({
         "version": 1,
-        "organization": truth.org,
+        // The one organization scanned whole (kept for readers of single-organization runs);
+        // every one of them in `organizations`.
+        "organization": match truth.orgs().as_slice() {
+            [org] => Some(*org),
+            _ => None,
+        },
+        "organizations": truth.orgs(),
         "repositories": repos,
         "totals": totals(truth),
         "by_organization": by_organization(truth),

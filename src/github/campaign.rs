@@ -1,6 +1,7 @@
-//! GitHub writes of campaigns: secret removal on [`SecretRemover`], a separate capability that
-//! only `cleanup` builds, so that read-only commands cannot delete anything. (The campaign
-//! branch's pull requests come with discovery: [`super::read::CampaignPull`].)
+//! GitHub writes of campaigns: secret removal on [`SecretRemover`] (across a campaign's
+//! organizations: [`CampaignSecrets`]), a separate capability that only `cleanup` builds, so
+//! that read-only commands cannot delete anything. (The campaign branch's pull requests come
+//! with discovery: [`super::read::CampaignPull`].)
 
 use std::sync::Arc;
 
@@ -120,5 +121,30 @@ impl crate::campaign::cleanup::execute::SecretWriter for SecretRemover {
             SecretStep::DeleteOrgSecret { org, name } => self.delete_org_secret(org, name).await,
         }
         .map(|_| ())
+    }
+}
+
+/// cleanup's secret deletions across a campaign's connections: each step goes through the
+/// connection of the organization that owns what it changes (for a GitHub App, that
+/// organization's installation).
+pub struct CampaignSecrets<'a> {
+    connections: &'a super::Connections,
+}
+
+impl<'a> CampaignSecrets<'a> {
+    pub fn new(connections: &'a super::Connections) -> Self {
+        Self { connections }
+    }
+}
+
+impl crate::campaign::cleanup::execute::SecretWriter for CampaignSecrets<'_> {
+    type Error = GitHubError;
+
+    async fn delete_secret(
+        &self,
+        step: &crate::campaign::cleanup::SecretStep,
+    ) -> Result<(), GitHubError> {
+        let reader = self.connections.for_owner(step.owner())?;
+        SecretRemover::new(reader).delete_secret(step).await
     }
 }

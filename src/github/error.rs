@@ -83,6 +83,9 @@ pub enum GitHubError {
         "with --app-id, every --repo must belong to one owner (here: {owners})\nhelp: run once per owner, or use --org for each organization with `scan`"
     )]
     AppOwners { owners: String },
+    /// A repository or organization outside every connection this run opened.
+    #[error("no GitHub connection reaches {owner} in this run")]
+    NoConnection { owner: String },
     /// The installation lacks permissions the command needs; nothing was changed.
     #[error(
         "the GitHub App's installation on {org} lacks what `{task}` needs: {missing}\nhelp: grant them in the App's settings (Permissions & events), then have an owner of {org} accept the new permissions; nothing was changed"

@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod campaign;
+pub mod connections;
 pub mod endpoint;
 pub mod enterprise;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod write;
 use std::sync::Arc;
 
 pub use cache::ConditionalCache;
+pub use connections::Connections;
 pub use endpoint::Endpoint;
 pub use error::GitHubError;
 pub use governor::{Policy, RequestBudget};

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
 
-use super::{KeyFacts, KeyStep, Plan, SecretStep, UserFacts, UserRecord, UserStep};
+use super::{KeyFacts, KeyStep, Plan, SecretStep, UserFacts, UserRecord, UserStep, secrets_of};
 use crate::campaign::reconcile::Truth;
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalAction, JournalResult, Ledger, LedgerError};
@@ -221,7 +221,8 @@ async fn delete_user(
 fn secret_detail(step: &SecretStep, truth: &Truth) -> serde_json::Value {
     match step {
         SecretStep::DeleteOrgSecret { org, name } => {
-            let secret = truth.org_secrets.iter().flatten().find(|s| &s.name == name);
+            let secret = secrets_of(&truth.org_secrets, org)
+                .and_then(|(_, secrets)| secrets.iter().find(|s| &s.name == name));
             serde_json::json!({
                 "org": org,
                 "visibility": secret.map(|s| s.visibility.clone()),

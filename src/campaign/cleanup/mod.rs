@@ -78,6 +78,23 @@ pub struct OrgSecretFacts {
     pub referenced_by: Vec<String>,
 }
 
+/// The secrets of every organization scanned whole this run, by organization login. Kept per
+/// organization: two organizations' secrets of the same name are two different secrets.
+pub type OrgSecrets = BTreeMap<String, Vec<OrgSecretFacts>>;
+
+/// The organization that owns `repo` (`owner/name`) with its secrets, when it was scanned
+/// whole (logins compare as GitHub does, without case).
+pub fn org_of<'a>(orgs: &'a OrgSecrets, repo: &str) -> Option<(&'a str, &'a [OrgSecretFacts])> {
+    secrets_of(orgs, repo.split_once('/').map_or(repo, |(owner, _)| owner))
+}
+
+/// Organization `org` with its secrets, when it was scanned whole.
+pub fn secrets_of<'a>(orgs: &'a OrgSecrets, org: &str) -> Option<(&'a str, &'a [OrgSecretFacts])> {
+    orgs.iter()
+        .find(|(login, _)| login.eq_ignore_ascii_case(org))
+        .map(|(login, secrets)| (login.as_str(), secrets.as_slice()))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyFacts {
     pub id: String,
@@ -152,6 +169,18 @@ impl SecretStep {
             | Self::DeleteEnvSecret { repo, .. }
             | Self::RemoveFromOrgSecret { repo, .. } => repo.clone(),
             Self::DeleteOrgSecret { org, .. } => org.clone(),
+        }
+    }
+
+    /// The organization (or user) that owns what this step changes: its connection writes.
+    pub fn owner(&self) -> &str {
+        match self {
+            Self::DeleteRepoSecret { repo, .. }
+            | Self::DeleteEnvSecret { repo, .. }
+            | Self::RemoveFromOrgSecret { repo, .. } => repo
+                .split_once('/')
+                .map_or(repo.as_str(), |(owner, _)| owner),
+            Self::DeleteOrgSecret { org, .. } => org,
         }
     }
 
@@ -235,11 +264,11 @@ impl Plan {
     }
 }
 
-/// Plans a cleanup. `org` is the organization and its secrets when the whole organization was
-/// scanned (needed to know every repository that can see an organization secret).
+/// Plans a cleanup. `orgs` holds the organizations scanned whole, with their secrets (needed
+/// to know every repository that can see an organization secret).
 pub fn plan(
     repos: &[RepoFacts],
-    org: Option<(&str, &[OrgSecretFacts])>,
+    orgs: &OrgSecrets,
     keys: &BTreeMap<String, KeyFacts>,
     options: Options,
 ) -> Plan {
@@ -275,7 +304,7 @@ pub fn plan(
             why.push("no IAM key mapped: add the repository or its secrets to --key-map".into());
         }
         for name in &r.org_secrets_used {
-            match org {
+            match org_of(orgs, &r.repo) {
                 None => why.push(format!(
                     "uses organization secret {name}: run with --org so every repository that can see it is checked"
                 )),
@@ -457,7 +486,7 @@ pub fn plan(
                 }
             });
         }
-        let Some((org_name, secrets)) = org else {
+        let Some((org_name, secrets)) = org_of(orgs, &r.repo) else {
             continue;
         };
         for name in &r.org_secrets_used {
@@ -491,16 +520,17 @@ pub fn plan(
         }
     }
     // An org secret being deleted needs no selection edits.
-    let deleted: BTreeSet<String> = org_steps
+    let deleted: BTreeSet<(String, String)> = org_steps
         .iter()
         .filter_map(|s| match s {
-            SecretStep::DeleteOrgSecret { name, .. } => Some(name.clone()),
+            SecretStep::DeleteOrgSecret { org, name } => Some((org.clone(), name.clone())),
             _ => None,
         })
         .collect();
-    out.secrets.extend(org_steps.into_iter().filter(
-        |s| !matches!(s, SecretStep::RemoveFromOrgSecret { name, .. } if deleted.contains(name)),
-    ));
+    out.secrets.extend(org_steps.into_iter().filter(|s| {
+        !matches!(s, SecretStep::RemoveFromOrgSecret { org, name, .. }
+            if deleted.contains(&(org.clone(), name.clone())))
+    }));
     // Keys about to go for a migration no run has proven yet: worth a second look.
     for r in involved.iter().filter(|r| !r.verified) {
         if out.deactivate.iter().any(|k| k.repos.contains(&r.repo)) {
@@ -624,7 +654,12 @@ mod tests {
     #[test]
     fn merged_and_clean_is_planned_in_order() {
         let keys = BTreeMap::from([key(K1, Some(MERGED - 10))]);
-        let p = plan(&[repo("api", K1)], None, &keys, Options::default());
+        let p = plan(
+            &[repo("api", K1)],
+            &OrgSecrets::new(),
+            &keys,
+            Options::default(),
+        );
         assert_eq!(p.ready, vec!["acme/api"]);
         assert_eq!(p.deactivate.len(), 1);
         assert_eq!(
@@ -647,7 +682,7 @@ mod tests {
         let used = repo("etl", K2);
         let p = plan(
             &[unmerged, referenced, used.clone()],
-            None,
+            &OrgSecrets::new(),
             &keys,
             Options::default(),
         );
@@ -666,7 +701,7 @@ mod tests {
         assert!(why("acme/etl").contains("AKIA…AAA2"));
         let forced = plan(
             &[used],
-            None,
+            &OrgSecrets::new(),
             &keys,
             Options {
                 force_used_keys: true,
@@ -681,7 +716,12 @@ mod tests {
         let keys = BTreeMap::from([key(K1, None)]);
         let mut web = repo("web", K1);
         web.pull.as_mut().unwrap().merged = false;
-        let p = plan(&[repo("api", K1), web], None, &keys, Options::default());
+        let p = plan(
+            &[repo("api", K1), web],
+            &OrgSecrets::new(),
+            &keys,
+            Options::default(),
+        );
         assert!(p.ready.is_empty());
         assert!(p.refused[0].reasons[0].contains("also mapped to acme/web"));
     }
@@ -713,7 +753,7 @@ mod tests {
         ];
         let p = plan(
             &[api.clone()],
-            Some(("acme", &secrets)),
+            &OrgSecrets::from([("acme".to_string(), secrets.clone())]),
             &keys,
             Options::default(),
         );
@@ -722,7 +762,7 @@ mod tests {
         api.org_secrets_used.pop();
         let p = plan(
             &[api.clone()],
-            Some(("acme", &secrets)),
+            &OrgSecrets::from([("acme".to_string(), secrets.clone())]),
             &keys,
             Options::default(),
         );
@@ -736,7 +776,50 @@ mod tests {
             org: "acme".into(),
             name: "ONLY_API".into()
         }));
-        let p = plan(&[api], None, &keys, Options::default());
+        let p = plan(&[api], &OrgSecrets::new(), &keys, Options::default());
+        assert!(p.refused[0].reasons[0].contains("run with --org"));
+    }
+
+    #[test]
+    fn same_named_secrets_of_two_organizations_are_two_secrets() {
+        let keys = BTreeMap::from([key(K1, None), key(K2, None)]);
+        let mut api = repo("api", K1);
+        api.org_secrets_used = vec!["DEPLOY_KEY".into()];
+        let mut other = repo("api", K2);
+        other.repo = "globex/api".into();
+        other.org_secrets_used = vec!["DEPLOY_KEY".into()];
+        let secret = |referenced_by: &[&str]| OrgSecretFacts {
+            name: "DEPLOY_KEY".into(),
+            visibility: "all".into(),
+            selected: None,
+            referenced_by: referenced_by.iter().map(|r| r.to_string()).collect(),
+        };
+        // acme's DEPLOY_KEY is still used by acme/web; globex's only by globex/api.
+        let orgs = OrgSecrets::from([
+            ("acme".to_string(), vec![secret(&["web"])]),
+            ("globex".to_string(), vec![secret(&[])]),
+        ]);
+        let p = plan(&[api, other], &orgs, &keys, Options::default());
+        assert_eq!(p.ready, vec!["globex/api"]);
+        assert!(
+            p.refused[0].reasons[0].contains("DEPLOY_KEY (visibility all) is still used by web")
+        );
+        assert_eq!(
+            p.secrets
+                .iter()
+                .filter(|s| matches!(s, SecretStep::DeleteOrgSecret { .. }))
+                .collect::<Vec<_>>(),
+            [&SecretStep::DeleteOrgSecret {
+                org: "globex".into(),
+                name: "DEPLOY_KEY".into()
+            }]
+        );
+        // An organization not scanned whole: its repository is refused, the other goes on.
+        let only_acme = OrgSecrets::from([("Acme".to_string(), vec![secret(&[])])]);
+        let mut third = repo("api", K2);
+        third.repo = "globex/api".into();
+        third.org_secrets_used = vec!["DEPLOY_KEY".into()];
+        let p = plan(&[third], &only_acme, &keys, Options::default());
         assert!(p.refused[0].reasons[0].contains("run with --org"));
     }
 
@@ -752,14 +835,14 @@ mod tests {
             now: MERGED + 20,
             ..Options::default()
         };
-        let p = plan(&[repo("api", K1)], None, &keys, early);
+        let p = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, early);
         assert!(p.delete_keys.is_empty());
         assert!(p.notes[0].contains("soak not over"));
         let late = Options {
             now: MERGED + 10 + soak,
             ..early
         };
-        let p = plan(&[repo("api", K1)], None, &keys, late);
+        let p = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, late);
         assert_eq!(p.delete_keys.len(), 1);
         assert!(p.deactivate.is_empty());
     }
@@ -799,11 +882,11 @@ mod tests {
     #[test]
     fn users_are_candidates_only_with_delete_users() {
         let (keys, options) = soaked(false);
-        let p = plan(&[repo("api", K1)], None, &keys, options);
+        let p = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, options);
         assert_eq!(p.delete_keys.len(), 1);
         assert!(p.user_candidates.is_empty());
         let (keys, options) = soaked(true);
-        let p = plan(&[repo("api", K1)], None, &keys, options);
+        let p = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, options);
         assert_eq!(
             p.user_candidates,
             vec![UserCandidate {
@@ -818,18 +901,18 @@ mod tests {
         let k = keys.get_mut(K1).unwrap();
         k.status = KeyStatus::Missing;
         k.deleted_by_campaign = true;
-        let p = plan(&[repo("api", K1)], None, &keys, options);
+        let p = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, options);
         assert!(p.delete_keys.is_empty());
         assert_eq!(p.user_candidates.len(), 1);
         keys.get_mut(K1).unwrap().deleted_by_campaign = false;
-        let p = plan(&[repo("api", K1)], None, &keys, options);
+        let p = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, options);
         assert!(p.user_candidates.is_empty());
         // A refused repository keeps its key, and so its user.
         let (keys, options) = soaked(true);
         let mut unmerged = repo("api", K1);
         unmerged.pull.as_mut().unwrap().merged = false;
         assert!(
-            plan(&[unmerged], None, &keys, options)
+            plan(&[unmerged], &OrgSecrets::new(), &keys, options)
                 .user_candidates
                 .is_empty()
         );
@@ -838,7 +921,7 @@ mod tests {
     #[test]
     fn a_user_goes_only_with_nothing_left() {
         let (keys, options) = soaked(true);
-        let base = plan(&[repo("api", K1)], None, &keys, options);
+        let base = plan(&[repo("api", K1)], &OrgSecrets::new(), &keys, options);
         let decide = |facts: UserFacts| {
             let mut p = base.clone();
             let users = BTreeMap::from([("ci".to_string(), Ok(Some(facts)))]);
@@ -879,7 +962,7 @@ mod tests {
         keys.insert(K2.into(), key(K2, None).1);
         let mut web = repo("web", K2);
         web.pull.as_mut().unwrap().merged = false;
-        let mut p = plan(&[repo("api", K1), web], None, &keys, options);
+        let mut p = plan(&[repo("api", K1), web], &OrgSecrets::new(), &keys, options);
         let users = BTreeMap::from([("ci".to_string(), Ok(Some(user_facts("ci", &[K1, K2]))))]);
         plan_users(&mut p, &users, &keys);
         assert!(p.delete_users.is_empty());

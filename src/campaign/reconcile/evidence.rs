@@ -10,7 +10,7 @@ use crate::campaign::attribution::{self, AddressRanges, KeyAttribution, Provenan
 use crate::campaign::keymap::{self, KeyRef};
 use crate::campaign::time;
 use crate::cloudtrail::{self, CloudTrail};
-use crate::github::GitHubReader;
+use crate::github::{Connections, GitHubError};
 use crate::iam::keys::IamKeys;
 
 /// Pages of 100 runs read per repository: the newest 1,000 runs of 90 days.
@@ -34,7 +34,7 @@ impl Proposal {
 /// Gathers the evidence for the repositories of `truth` that hold old secrets and have no
 /// key mapped, and attributes every candidate key.
 pub async fn propose_key_map(
-    reader: &GitHubReader,
+    github: &Connections,
     iam: &IamKeys,
     trail: &CloudTrail,
     truth: &Truth,
@@ -61,7 +61,13 @@ pub async fn propose_key_map(
         .collect();
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let ranges = match reader.actions_ranges().await {
+    let ranges = match github.any().ok_or_else(|| GitHubError::NoConnection {
+        owner: "GET /meta".into(),
+    }) {
+        Ok(reader) => reader.actions_ranges().await,
+        Err(e) => Err(e),
+    };
+    let ranges = match ranges {
         Ok(cidrs) => {
             let (ranges, bad) = AddressRanges::parse(cidrs.iter().map(String::as_str));
             if bad > 0 {
@@ -83,7 +89,13 @@ pub async fn propose_key_map(
     let since_text = time::format(since);
     let lookups = futures::future::join_all(unmapped.iter().map(|r| {
         let (owner, name) = r.facts.repo.split_once('/').unwrap_or_default();
-        reader.runs_since(owner, name, &since_text, RUN_PAGES)
+        let since = &since_text;
+        async move {
+            github
+                .for_owner(owner)?
+                .runs_since(owner, name, since, RUN_PAGES)
+                .await
+        }
     }))
     .await;
     let mut windows = Vec::new();

@@ -9,8 +9,8 @@ use super::RepoView;
 use crate::campaign::diagnose::{self, Diagnosis, FailureClass};
 use crate::campaign::state::RepoState;
 use crate::campaign::time;
-use crate::github::GitHubReader;
 use crate::github::runs::FailedRun;
+use crate::github::{Connections, GitHubReader};
 
 /// One failed run, explained.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -31,7 +31,7 @@ pub struct Failure {
 
 /// Failures by repository; lookups that fail go to `errors` and the run goes on.
 pub async fn diagnose(
-    reader: &GitHubReader,
+    github: &Connections,
     iam: Option<&crate::iam::keys::IamKeys>,
     repos: &[RepoView],
     default_branches: &BTreeMap<String, String>,
@@ -54,6 +54,13 @@ pub async fn diagnose(
         };
         let Some((owner, name)) = view.facts.repo.split_once('/') else {
             continue;
+        };
+        let reader = match github.for_owner(owner) {
+            Ok(reader) => reader,
+            Err(e) => {
+                errors.push(format!("{}: failed runs: {e}", view.facts.repo));
+                continue;
+            }
         };
         let runs = match reader
             .failed_runs_since(owner, name, &branch, &time::format(since))

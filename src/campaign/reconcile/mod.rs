@@ -8,12 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, RepoFacts};
+use super::cleanup::{KeyFacts, OldSecret, OrgSecretFacts, OrgSecrets, RepoFacts, org_of};
 use super::journal::JournalAction;
 use super::keymap::{KeyMap, KeyRef, Suggestion};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
-use crate::github::{ConditionalCache, GitHubError, GitHubReader};
+use crate::github::{ConditionalCache, Connections, GitHubError};
 use crate::iam::IamError;
 use crate::iam::keys::IamKeys;
 use crate::scan::remote::{self, Filters, Target};
@@ -51,6 +51,9 @@ pub enum CampaignError {
         "--no-aws leaves IAM alone, but the key map names IAM keys (or a key write is pending in the journal)\nhelp: drop --no-aws and provide AWS credentials"
     )]
     NeedsAws,
+    /// No organization of the campaign could be read (the first one's reason).
+    #[error("{0}")]
+    Unread(String),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -67,10 +70,12 @@ pub struct RepoView {
 /// Everything a campaign command needs to decide.
 #[derive(Debug, Default)]
 pub struct Truth {
-    /// The organization, when the whole organization was scanned.
-    pub org: Option<String>,
     pub repos: Vec<RepoView>,
-    pub org_secrets: Option<Vec<OrgSecretFacts>>,
+    /// The organizations scanned whole this run, with their secrets.
+    pub org_secrets: OrgSecrets,
+    /// Organizations (or owners of `--repo`s) this run could not read, each with why: what
+    /// the ledger holds of them is not current (cleanup refuses to act on a partial picture).
+    pub unread: Vec<(String, String)>,
     pub keys: BTreeMap<String, KeyFacts>,
     /// Whether each IAM user a pending `delete_user` entry names still exists.
     pub users: BTreeMap<String, bool>,
@@ -94,45 +99,126 @@ pub struct Truth {
     pub key_workflows: BTreeMap<String, Option<BTreeSet<String>>>,
 }
 
-/// The target recorded in the ledger, or the one given now (which is then recorded).
-pub fn target(
-    ledger: &Ledger,
-    org: Option<&str>,
-    repos: &[String],
-) -> Result<Target, CampaignError> {
-    let chosen = match (org, repos.is_empty()) {
-        (Some(org), _) => Some(Target::Org(org.to_string())),
-        (None, false) => Some(Target::Repos(repos.to_vec())),
-        (None, true) => None,
-    };
-    match chosen {
-        Some(t) => {
-            let recorded = match &t {
-                Target::Org(org) => serde_json::json!({ "org": org }),
-                Target::Repos(repos) => serde_json::json!({ "repos": repos }),
-            };
-            ledger.set_meta("target", &recorded.to_string())?;
-            Ok(t)
-        }
-        None => {
-            let recorded: serde_json::Value = ledger
-                .meta("target")?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .ok_or(CampaignError::NoTarget)?;
-            if let Some(org) = recorded["org"].as_str() {
-                return Ok(Target::Org(org.to_string()));
+impl Truth {
+    /// The organizations scanned whole this run.
+    pub fn orgs(&self) -> Vec<&str> {
+        self.org_secrets.keys().map(String::as_str).collect()
+    }
+}
+
+/// What a campaign covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Whole organizations: those named with `--org`, and every organization of the
+    /// enterprise (listed again on each run, so that a new organization joins).
+    Orgs {
+        named: Vec<String>,
+        enterprise: Option<String>,
+    },
+    /// These repositories (`owner/name`).
+    Repos(Vec<String>),
+}
+
+impl Scope {
+    /// The ledger's record of it.
+    fn record(&self) -> serde_json::Value {
+        match self {
+            Scope::Orgs { named, enterprise } => {
+                serde_json::json!({ "orgs": named, "enterprise": enterprise })
             }
-            let repos: Vec<String> = recorded["repos"]
+            Scope::Repos(repos) => serde_json::json!({ "repos": repos }),
+        }
+    }
+
+    /// Reads a record; `{"org": ...}` is how a single-organization campaign was recorded before
+    /// campaigns could span organizations.
+    fn from_record(recorded: &serde_json::Value) -> Option<Self> {
+        let strings = |key: &str| -> Vec<String> {
+            recorded[key]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|r| r.as_str().map(str::to_string))
-                .collect();
-            if repos.is_empty() {
-                return Err(CampaignError::NoTarget);
-            }
-            Ok(Target::Repos(repos))
+                .collect()
+        };
+        if let Some(org) = recorded["org"].as_str() {
+            return Some(Scope::Orgs {
+                named: vec![org.to_string()],
+                enterprise: None,
+            });
         }
+        let enterprise = recorded["enterprise"].as_str().map(str::to_string);
+        let named = strings("orgs");
+        if !named.is_empty() || enterprise.is_some() {
+            return Some(Scope::Orgs { named, enterprise });
+        }
+        let repos = strings("repos");
+        (!repos.is_empty()).then_some(Scope::Repos(repos))
+    }
+}
+
+/// The scope recorded in the ledger, or the one given now (which is then recorded).
+pub fn scope(
+    ledger: &Ledger,
+    orgs: &[String],
+    enterprise: Option<&str>,
+    repos: &[String],
+) -> Result<Scope, CampaignError> {
+    let given = if !orgs.is_empty() || enterprise.is_some() {
+        Some(Scope::Orgs {
+            named: orgs.to_vec(),
+            enterprise: enterprise.map(str::to_string),
+        })
+    } else if !repos.is_empty() {
+        Some(Scope::Repos(repos.to_vec()))
+    } else {
+        None
+    };
+    match given {
+        Some(scope) => {
+            ledger.set_meta("target", &scope.record().to_string())?;
+            Ok(scope)
+        }
+        None => ledger
+            .meta("target")?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|recorded| Scope::from_record(&recorded))
+            .ok_or(CampaignError::NoTarget),
+    }
+}
+
+/// What one run reads: one target per organization, or the repositories grouped by owner, so
+/// that each goes through its owner's connection.
+pub fn targets(organizations: &[String], scope: &Scope) -> Vec<Target> {
+    match scope {
+        Scope::Orgs { .. } => organizations
+            .iter()
+            .map(|org| Target::Org(org.clone()))
+            .collect(),
+        Scope::Repos(repos) => {
+            let mut by_owner: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for repo in repos {
+                let owner = repo
+                    .split_once('/')
+                    .map_or(repo.as_str(), |(owner, _)| owner);
+                by_owner
+                    .entry(owner.to_lowercase())
+                    .or_default()
+                    .push(repo.clone());
+            }
+            by_owner.into_values().map(Target::Repos).collect()
+        }
+    }
+}
+
+/// The owner whose connection reads `target`.
+pub fn owner_of(target: &Target) -> &str {
+    match target {
+        Target::Org(org) => org,
+        Target::Repos(repos) => repos
+            .first()
+            .and_then(|r| r.split_once('/'))
+            .map_or("", |(owner, _)| owner),
     }
 }
 
@@ -152,23 +238,94 @@ pub fn key_map(ledger: &Ledger, path: Option<&std::path::Path>) -> Result<KeyMap
     }
 }
 
-struct Quiet;
+/// Progress of a campaign's scan: silent but for the rate-budget estimate, which a run over
+/// several targets prints once for all of them.
+struct Quiet {
+    estimate: bool,
+}
 
 impl remote::Progress for Quiet {
     fn estimated(&self, estimate: &crate::budget::Estimate) {
-        eprintln!("estimate: {}", crate::budget::render(estimate));
+        if self.estimate {
+            eprintln!("estimate: {}", crate::budget::render(estimate));
+        }
     }
 
     fn discovered(&self, _: usize, _: usize, _: u64) {}
     fn finished(&self) {}
 }
 
+/// What one run reads, and through which connections.
+pub struct Reach<'a> {
+    pub connections: &'a Connections,
+    /// One per organization, or the `--repo`s of one owner.
+    pub targets: &'a [Target],
+    /// Owners no connection could be opened to, with why.
+    pub unreachable: &'a [(String, GitHubError)],
+}
+
+/// Scans every target through its owner's connection, in parallel, into one result. A target
+/// that cannot be read is recorded in `unread` and the others go on; when none can be read
+/// (or the token was refused), the first failure is the run's.
+async fn scan_targets(
+    reach: &Reach<'_>,
+    filters: &Filters,
+    unread: &mut Vec<(String, String)>,
+) -> Result<crate::fleet::FleetScan, CampaignError> {
+    for (owner, e) in reach.unreachable {
+        unread.push((owner.clone(), e.to_string()));
+    }
+    let several = reach.targets.len() > 1;
+    if several {
+        let orgs: Vec<(&String, &crate::github::GitHubReader)> = reach
+            .targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Org(org) => Some((org, reach.connections.for_owner(org).ok()?)),
+                Target::Repos(_) => None,
+            })
+            .collect();
+        if let Some(estimate) = crate::fleet::estimate_run(&orgs).await {
+            eprintln!("estimate: {}", crate::budget::render(&estimate));
+        }
+    }
+    let progress = Quiet { estimate: !several };
+    let reachable: Vec<(&Target, &crate::github::GitHubReader)> = reach
+        .targets
+        .iter()
+        .filter_map(|t| Some((t, reach.connections.for_owner(owner_of(t)).ok()?)))
+        .collect();
+    let runs = futures::future::join_all(
+        reachable
+            .iter()
+            .map(|(target, reader)| remote::scan(reader, target, filters, &progress)),
+    )
+    .await;
+    let mut parts = Vec::new();
+    for ((target, _), run) in reachable.iter().zip(runs) {
+        match run {
+            Ok(part) => parts.push(part),
+            Err(e @ (GitHubError::Unauthorized | GitHubError::AppRejected { .. })) => {
+                return Err(e.into());
+            }
+            Err(e) if !several && reach.unreachable.is_empty() => return Err(e.into()),
+            Err(e) => unread.push((owner_of(target).to_string(), e.to_string())),
+        }
+    }
+    if parts.is_empty()
+        && let Some((_, why)) = unread.first()
+    {
+        // Nothing could be read at all: that is the run's failure, not a row of it.
+        return Err(CampaignError::Unread(why.clone()));
+    }
+    Ok(crate::fleet::merge(parts))
+}
+
 /// Gathers remote truth and records it. `iam` is needed as soon as keys are mapped or a key
 /// write is pending in the journal.
 pub async fn gather(
-    reader: &GitHubReader,
+    reach: Reach<'_>,
     ledger: &Ledger,
-    target: &Target,
     keymap: &KeyMap,
     iam: Option<&IamKeys>,
 ) -> Result<Truth, CampaignError> {
@@ -182,15 +339,17 @@ pub async fn gather(
     };
     // Replies kept from the last run: unchanged listings come back as free `304`s.
     let cache = Arc::new(ConditionalCache::new(ledger.http_cache()?));
-    let reader = &reader.with_cache(cache.clone());
-    let scan = remote::scan(reader, target, &filters, &Quiet).await?;
-    let mut truth = Truth {
-        org: match target {
-            Target::Org(org) => Some(org.clone()),
-            Target::Repos(_) => None,
-        },
-        ..Truth::default()
+    let connections = &reach.connections.with_cache(&cache);
+    let reach = Reach {
+        connections,
+        ..reach
     };
+    let mut truth = Truth::default();
+    let fleet = scan_targets(&reach, &filters, &mut truth.unread).await?;
+    let scan = fleet.scan;
+    for (owner, why) in &truth.unread {
+        truth.errors.push(format!("{owner}: not read: {why}"));
+    }
     for e in &scan.report.errors {
         truth.errors.push(format!("{}: {}", e.path, e.message));
     }
@@ -235,18 +394,25 @@ pub async fn gather(
         .map(|r| Ok(best_pull(&r.campaign_pulls)))
         .collect();
 
-    let org_records = scan.organization.as_ref().map(|o| o.secrets.clone());
-    truth.org_secrets = org_records.as_ref().map(|secrets| {
-        secrets
-            .iter()
-            .map(|s| OrgSecretFacts {
-                name: s.name.clone(),
-                visibility: s.visibility.clone(),
-                selected: s.selected_repositories.clone(),
-                referenced_by: s.referenced_by.clone(),
-            })
-            .collect()
-    });
+    // Each organization's secrets stay its own: two organizations' secrets of one name are
+    // two secrets.
+    truth.org_secrets = fleet
+        .organizations
+        .iter()
+        .map(|o| {
+            let secrets = o
+                .secrets
+                .iter()
+                .map(|s| OrgSecretFacts {
+                    name: s.name.clone(),
+                    visibility: s.visibility.clone(),
+                    selected: s.selected_repositories.clone(),
+                    referenced_by: s.referenced_by.clone(),
+                })
+                .collect();
+            (o.login.clone(), secrets)
+        })
+        .collect();
 
     let mut repos = Vec::new();
     for (record, pull) in scan.repositories.iter().zip(pulls) {
@@ -296,11 +462,9 @@ pub async fn gather(
                     ever_referenced: !s.orphan || refs.contains(&s.name),
                 })
                 .collect();
-            for s in org_records.iter().flatten() {
-                let visible = s
-                    .selected_repositories
-                    .as_ref()
-                    .is_none_or(|sel| sel.contains(&short));
+            let org = org_of(&truth.org_secrets, &slug);
+            for s in org.into_iter().flat_map(|(_, secrets)| secrets) {
+                let visible = s.selected.as_ref().is_none_or(|sel| sel.contains(&short));
                 if visible {
                     rows.push(SecretRow {
                         repo: slug.clone(),
@@ -312,7 +476,7 @@ pub async fn gather(
                     });
                 }
             }
-            if truth.org.is_none() {
+            if org.is_none() {
                 // Without the organization's secrets, keep what earlier runs saw of them.
                 for old in ledger.secrets(&slug)? {
                     if old.scope == "organization" {
@@ -478,9 +642,9 @@ pub async fn gather(
 
     let slugs: Vec<String> = repos.iter().map(|(f, ..)| f.repo.clone()).collect();
     let roles = roles(ledger, iam, &slugs, &mut truth.errors).await?;
-    let verified = verifications(reader, ledger, &repos, &mut truth.errors).await?;
+    let verified = verifications(connections, ledger, &repos, &mut truth.errors).await?;
     ledger.set_http_cache(&cache.used_entries())?;
-    truth.requests = reader.requests();
+    truth.requests = connections.requests();
     truth.not_modified = cache.not_modified();
 
     // States.
@@ -510,7 +674,7 @@ pub async fn gather(
                 + facts
                     .org_secrets_used
                     .iter()
-                    .filter(|n| still_reaches(truth.org_secrets.as_deref(), n, &facts.repo))
+                    .filter(|n| still_reaches(&truth.org_secrets, n, &facts.repo))
                     .count(),
             old_secrets_known: old_known + facts.org_secrets_used.len(),
             key_statuses: facts
@@ -559,12 +723,12 @@ pub async fn gather(
 }
 
 /// Whether an organization secret still exists and the repository can still see it.
-fn still_reaches(org: Option<&[OrgSecretFacts]>, name: &str, repo: &str) -> bool {
+fn still_reaches(orgs: &OrgSecrets, name: &str, repo: &str) -> bool {
     let short = repo.rsplit('/').next().unwrap_or(repo);
-    match org {
+    match org_of(orgs, repo) {
         // Unknown without the organization scan: assume it is still there.
         None => true,
-        Some(secrets) => secrets.iter().any(|s| {
+        Some((_, secrets)) => secrets.iter().any(|s| {
             s.name == name
                 && s.selected
                     .as_ref()

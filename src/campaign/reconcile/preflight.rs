@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::RepoView;
-use crate::github::GitHubReader;
+use crate::github::Connections;
 use crate::iam::keys::IamKeys;
 use crate::preflight::migrated_jobs;
 use crate::trust::preflight::{self, RepoClaims, Row};
@@ -13,7 +13,7 @@ use crate::trust::{Issuer, Slug};
 
 /// Rows per repository with an open pull request; problems go to `errors` and the run goes on.
 pub async fn open_pulls(
-    reader: &GitHubReader,
+    github: &Connections,
     iam: &IamKeys,
     issuer: &Issuer,
     repos: &[RepoView],
@@ -27,6 +27,13 @@ pub async fn open_pulls(
         };
         let Ok(slug) = Slug::parse(&view.facts.repo) else {
             continue;
+        };
+        let reader = match github.for_owner(&slug.owner) {
+            Ok(reader) => reader,
+            Err(e) => {
+                errors.push(format!("{slug}: pre-flight: {e}"));
+                continue;
+            }
         };
         let mut jobs = Vec::new();
         let mut callers = Vec::new();

@@ -8,14 +8,14 @@ use crate::campaign::cleanup::RepoFacts;
 use crate::campaign::ledger::Ledger;
 use crate::campaign::state::Verification;
 use crate::campaign::{state, time};
-use crate::github::GitHubReader;
+use crate::github::Connections;
 use crate::scan::remote;
 
 /// Merged repositories whose migrated workflows have since run successfully on the default
 /// branch: the ledger's earlier verification of the same merge, else the Actions runs API
 /// (one request per merged, not yet verified repository).
 pub(super) async fn verifications(
-    reader: &GitHubReader,
+    github: &Connections,
     ledger: &Ledger,
     repos: &[(RepoFacts, &remote::RepoRecord, Vec<String>, usize)],
     errors: &mut Vec<String>,
@@ -53,7 +53,12 @@ pub(super) async fn verifications(
     let lookups = futures::future::join_all(wanted.iter().zip(&since).map(
         |((repo, branch, ..), since)| {
             let (owner, name) = repo.split_once('/').unwrap_or_default();
-            reader.successful_runs_since(owner, name, branch, since)
+            async move {
+                github
+                    .for_owner(owner)?
+                    .successful_runs_since(owner, name, branch, since)
+                    .await
+            }
         },
     ))
     .await;

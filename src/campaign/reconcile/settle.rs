@@ -3,6 +3,7 @@
 //! decides from it whether the write took effect, never a blind retry.
 
 use super::Truth;
+use crate::campaign::cleanup::secrets_of;
 use crate::campaign::journal::JournalAction;
 use crate::campaign::ledger::{JournalEntry, JournalResult};
 use crate::campaign::settle::{self, Observation};
@@ -66,8 +67,9 @@ pub(super) fn resolve(
             removed(still_there)
         }
         JournalAction::DeleteOrgSecret | JournalAction::RemoveFromOrgSecret => {
-            let secrets = truth.org_secrets.as_ref()?;
-            let name = e.target.rsplit(':').next()?;
+            // `org:ORG:NAME`: settled only from that organization's own secrets.
+            let (org, name) = e.target.strip_prefix("org:")?.split_once(':')?;
+            let (_, secrets) = secrets_of(&truth.org_secrets, org)?;
             let secret = secrets.iter().find(|s| s.name == name);
             let short = e.repo.rsplit('/').next().unwrap_or(&e.repo);
             removed(match e.action {
