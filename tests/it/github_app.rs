@@ -520,6 +520,46 @@ fn rewrite_covers_every_organization_of_an_enterprise_with_a_personal_token() {
     setup
         .fake
         .with(|s| assert!(s.world.repos["other/svc-0"].pulls.is_empty()));
+
+    // status follows the enterprise: recorded once, listed again on each run.
+    let status = |args: &[&str]| {
+        let output = migrate()
+            .args(["status", "--no-aws", "--format", "json"])
+            .args(["--campaign", &setup.campaign()])
+            .args(args)
+            .args(["--github-url", &setup.fake.url, "--retry-base-ms", "5"])
+            .env("GH_TOKEN", common::fake_github::TOKEN)
+            .output()
+            .expect("runs");
+        let run = Run::of(output);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let rows: Vec<(String, String)> = doc["repositories"]
+            .as_array()
+            .expect("repositories")
+            .iter()
+            .map(|r| (r["repository"].to_string(), r["state"].to_string()))
+            .collect();
+        (doc["organizations"].clone(), rows)
+    };
+    let (orgs, rows) = status(&["--enterprise", "acme-corp"]);
+    assert_eq!(orgs, json!(["acme", "globex"]));
+    assert_eq!(
+        rows,
+        [
+            ("\"acme/svc-0\"".into(), "\"pr_open\"".into()),
+            ("\"globex/svc-0\"".into(), "\"pr_open\"".into())
+        ]
+    );
+    setup.fake.with(|s| {
+        s.enterprises
+            .get_mut("acme-corp")
+            .expect("enterprise")
+            .push("other".into());
+    });
+    let (orgs, rows) = status(&[]);
+    assert_eq!(orgs, json!(["acme", "globex", "other"]));
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert_eq!(setup.fake.violations(), Vec::<String>::new());
 }
 
