@@ -10,7 +10,30 @@ use crate::campaign::reconcile::RepoView;
 use crate::campaign::reconcile::failures::Failure;
 use crate::campaign::settle::{self, Observation};
 use crate::campaign::{JournalAction, JournalResult, Ledger};
-use crate::github::GitHubWriter;
+use crate::github::{Connections, GitHubError, GitHubWriter};
+
+/// The writers announcements go through, each opened only when asked for: one per campaign
+/// owner for comments on pull requests, the tracking repository's owner's for the issue (with
+/// a GitHub App, each owner's installation).
+#[derive(Default)]
+pub struct Announcers {
+    pub comments: Option<Connections<GitHubWriter>>,
+    pub tracking: Option<Connections<GitHubWriter>>,
+}
+
+impl Announcers {
+    /// The writer for `action` in `owner`'s repositories.
+    fn writer(&self, action: &JournalAction, owner: &str) -> Result<&GitHubWriter, GitHubError> {
+        let set = match action {
+            JournalAction::TrackingIssue => self.tracking.as_ref(),
+            _ => self.comments.as_ref(),
+        };
+        set.ok_or_else(|| GitHubError::NoConnection {
+            owner: owner.to_string(),
+        })?
+        .for_owner(owner)
+    }
+}
 
 /// Runs `write` under a journal entry; returns a line for the summary.
 async fn journaled<F, Fut>(
@@ -42,9 +65,13 @@ where
 
 /// Settles entries a killed run left pending: the write took effect when the marked comment
 /// or issue exists.
-pub async fn settle(writer: &GitHubWriter, ledger: &Ledger) {
+pub async fn settle(writers: &Announcers, ledger: &Ledger) {
     for entry in ledger.pending().unwrap_or_default() {
         let Some((owner, name)) = entry.repo.split_once('/') else {
+            continue;
+        };
+        // Without this run's writer for it, the entry waits for a run that has one.
+        let Ok(writer) = writers.writer(&entry.action, owner) else {
             continue;
         };
         let found = match entry.action {
@@ -70,7 +97,7 @@ pub async fn settle(writer: &GitHubWriter, ledger: &Ledger) {
 
 /// One comment per pull request and failure class: created once, edited when it changed.
 pub async fn comment_failures(
-    writer: &GitHubWriter,
+    writers: &Announcers,
     ledger: &Ledger,
     repos: &[RepoView],
     failures: &BTreeMap<String, Vec<Failure>>,
@@ -82,6 +109,13 @@ pub async fn comment_failures(
         };
         let Some((owner, name)) = view.facts.repo.split_once('/') else {
             continue;
+        };
+        let writer = match writers.writer(&JournalAction::CommentFailure, owner) {
+            Ok(writer) => writer,
+            Err(e) => {
+                lines.push(format!("{}: not commented: {e}", view.facts.repo));
+                continue;
+            }
         };
         for (class, group) in announce::by_class(list) {
             let body = announce::failure_comment(class, &group);
@@ -137,13 +171,17 @@ pub async fn comment_failures(
 
 /// The tracking issue in `slug` (`OWNER/REPO`): created once, then its body edited in place.
 pub async fn tracking_issue(
-    writer: &GitHubWriter,
+    writers: &Announcers,
     ledger: &Ledger,
     slug: &str,
     body: &str,
 ) -> String {
     let Some((owner, name)) = slug.split_once('/') else {
         return format!("--tracking-issue `{slug}` is not OWNER/REPO");
+    };
+    let writer = match writers.writer(&JournalAction::TrackingIssue, owner) {
+        Ok(writer) => writer,
+        Err(e) => return format!("{slug}: tracking issue: {e}"),
     };
     let existing = match writer.find_issue(owner, name, TRACKING_MARKER).await {
         Ok(existing) => existing,

@@ -9,12 +9,13 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::app_auth::AppArgs;
+use crate::announce::Announcers;
 use crate::campaign::reconcile::{self, CampaignError, Reach, RepoView, Scope, Truth};
 use crate::campaign::state::RepoState;
 use crate::campaign::{Ledger, time};
 use crate::detect::aws_key_literal::mask_key_id;
 use crate::github::permissions::Task;
-use crate::github::{self, Connections, GitHubError, Policy};
+use crate::github::{Connections, GitHubError, Policy};
 use crate::iam::keys::IamKeys;
 use crate::report::exit;
 use crate::scan::remote::Target;
@@ -408,20 +409,50 @@ fn suggest_key_map(
 }
 
 /// `--comment` and `--tracking-issue`: the writes, each journaled; one line each on stderr.
-fn announce(
-    args: &StatusArgs,
-    session: &Session,
-    truth: &Truth,
-) -> Result<(), crate::github::GitHubError> {
+/// Each goes through the connection of the owner it writes to (with a GitHub App, that
+/// owner's installation, checked first for what the write needs).
+fn announce(args: &StatusArgs, session: &Session, truth: &Truth) -> Result<(), GitHubError> {
     let _entered = session.runtime.enter();
-    let (_, writer) = github::connect_writer(&args.campaign.github_url, args.campaign.policy())?;
-    let lines = session.runtime.block_on(async {
-        crate::announce::settle(&writer, &session.ledger).await;
+    let identity = args.campaign.app.identity()?;
+    let policy = args.campaign.policy();
+    let url = &args.campaign.github_url;
+    let mut lines = Vec::new();
+    let writers = session.runtime.block_on(async {
+        let mut writers = Announcers::default();
+        if args.comment {
+            let mut owners: Vec<String> = truth
+                .repos
+                .iter()
+                .filter_map(|r| r.facts.repo.split_once('/').map(|(o, _)| o.to_string()))
+                .collect();
+            owners.sort_unstable();
+            owners.dedup();
+            let opened =
+                Connections::open_writers(url, &policy, &identity, &owners, Task::Comment).await?;
+            for (owner, e) in &opened.unreachable {
+                lines.push(format!("{owner}: not commented: {e}"));
+            }
+            writers.comments = Some(opened.connections);
+        }
+        if let Some((owner, _)) = args.tracking_issue.as_ref().and_then(|s| s.split_once('/')) {
+            let owners = [owner.to_string()];
+            let opened =
+                Connections::open_writers(url, &policy, &identity, &owners, Task::TrackingIssue)
+                    .await?;
+            if let Some((_, e)) = opened.unreachable.into_iter().next() {
+                return Err(e);
+            }
+            writers.tracking = Some(opened.connections);
+        }
+        Ok::<_, GitHubError>(writers)
+    })?;
+    lines.extend(session.runtime.block_on(async {
+        crate::announce::settle(&writers, &session.ledger).await;
         let mut lines = Vec::new();
         if args.comment {
             lines.extend(
                 crate::announce::comment_failures(
-                    &writer,
+                    &writers,
                     &session.ledger,
                     &truth.repos,
                     &truth.failures,
@@ -431,11 +462,12 @@ fn announce(
         }
         if let Some(slug) = &args.tracking_issue {
             let body = crate::campaign::announce::tracking_body(&markdown(truth), &truth.failures);
-            lines
-                .push(crate::announce::tracking_issue(&writer, &session.ledger, slug, &body).await);
+            lines.push(
+                crate::announce::tracking_issue(&writers, &session.ledger, slug, &body).await,
+            );
         }
         lines
-    });
+    }));
     for line in lines {
         eprintln!("{line}");
     }

@@ -17,6 +17,10 @@ pub enum Task {
     Status,
     /// `cleanup`: deletes repository, environment and organization secrets.
     Cleanup,
+    /// `status --comment`: comments on the campaign's pull requests.
+    Comment,
+    /// `status --tracking-issue`: opens and edits the tracking issue.
+    TrackingIssue,
 }
 
 /// How much of a permission: GitHub's `read` < `write` (`admin` counts as `write`).
@@ -87,6 +91,7 @@ const PULLS_WRITE: Need = need("pull_requests", "Pull requests", Level::Write);
 const WORKFLOWS_WRITE: Need = need("workflows", "Workflows", Level::Write);
 const SECRETS_WRITE: Need = need("secrets", "Secrets", Level::Write);
 const ORG_SECRETS_WRITE: Need = need("organization_secrets", "Organization secrets", Level::Write);
+const ISSUES_WRITE: Need = need("issues", "Issues", Level::Write);
 
 impl Task {
     /// The installation permissions this task needs, in the order the README lists them.
@@ -121,6 +126,10 @@ impl Task {
                 ENVIRONMENTS_READ,
                 ORG_SECRETS_WRITE,
             ],
+            // A pull request's conversation comments are issue comments; GitHub lets
+            // `Pull requests: write` make them on pull requests.
+            Self::Comment => &[METADATA, PULLS_WRITE],
+            Self::TrackingIssue => &[METADATA, ISSUES_WRITE],
         }
     }
 
@@ -131,6 +140,8 @@ impl Task {
             Self::RewritePr => "rewrite --pr",
             Self::Status => "status",
             Self::Cleanup => "cleanup",
+            Self::Comment => "status --comment",
+            Self::TrackingIssue => "status --tracking-issue",
         }
     }
 }

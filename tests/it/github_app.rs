@@ -949,3 +949,77 @@ fn cleanup_refuses_when_an_organization_is_out_of_reach() {
         .collect();
     assert!(after.is_empty(), "no repository read or write: {after:?}");
 }
+
+/// A failed run's job log: the configure step could not assume the role.
+const TRUST_FAILURE_LOG: &str = "2026-11-25T10:00:00.1000000Z ##[group]Run aws-actions/configure-aws-credentials@v4
+2026-11-25T10:00:00.1000000Z ##[endgroup]
+2026-11-25T10:00:01.2000000Z ##[error]Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity
+2026-11-25T10:00:01.3000000Z ##[error]Process completed with exit code 1.
+";
+
+/// `status --comment --tracking-issue` as an App: each comment goes through the installation
+/// of the pull request's organization, the tracking issue through its repository owner's; an
+/// installation without `Pull requests: write` is named and its organization left alone.
+#[test]
+fn comments_and_the_tracking_issue_go_through_each_owners_installation() {
+    let mut world = World::default();
+    for org in ["acme", "globex", "initech"] {
+        let slug = format!("{org}/api");
+        world.repo(org, "api", &[(".github/workflows/deploy.yml", DEPLOY)]);
+        let n = world.open_pull(
+            &slug,
+            "migrate/aws-oidc",
+            &[(".github/workflows/deploy.yml", MIGRATED)],
+        );
+        world.merge(&slug, n);
+        world.failed_run(
+            &slug,
+            ".github/workflows/deploy.yml",
+            ("main", "push", "failure"),
+            60,
+            &[("deploy", "failure", TRUST_FAILURE_LOG)],
+        );
+    }
+    world.repo("acme", "platform", &[("README.md", "platform\n")]);
+    let mut permissions = all_permissions();
+    permissions["issues"] = json!("write");
+    let setup = AppSetup::new(world, &["acme", "globex", "initech"], permissions);
+    // initech's installation may read pull requests but not write to them.
+    setup.fake.app(|a| {
+        a.installations[2].permissions["pull_requests"] = json!("read");
+    });
+    let campaign = setup.campaign();
+    let run = setup.run(&[
+        "status",
+        "--org",
+        "acme",
+        "--org",
+        "globex",
+        "--org",
+        "initech",
+        "--no-aws",
+        "--campaign",
+        &campaign,
+        "--comment",
+        "--tracking-issue",
+        "acme/platform",
+        "--write-interval-ms",
+        "0",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "acme/api: commented on #1 trust-mismatch",
+        "globex/api: commented on #1 trust-mismatch",
+        "acme/platform: opened tracking issue #1",
+        "initech: not commented: the GitHub App's installation on initech lacks what `status --comment` needs: Pull requests: write (`pull_requests`)",
+    ] {
+        assert!(run.stderr.contains(line), "{line}\n{}", run.stderr);
+    }
+    setup.fake.with(|s| {
+        assert_eq!(s.world.repos["acme/api"].comments.len(), 1);
+        assert_eq!(s.world.repos["globex/api"].comments.len(), 1);
+        assert!(s.world.repos["initech/api"].comments.is_empty());
+        assert_eq!(s.world.repos["acme/platform"].issues.len(), 1);
+    });
+    assert_eq!(setup.fake.violations(), Vec::<String>::new());
+}
