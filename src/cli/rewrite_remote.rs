@@ -9,7 +9,9 @@ use crate::campaign::{JournalAction, JournalId, JournalResult, Ledger};
 use crate::fleet;
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, GitHubReader, GitHubWriter, RepoSnapshot};
-use crate::publish::{self, Journal, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles};
+use crate::publish::{
+    self, Journal, JournalError, NoJournal, PublishSettings, RepoOutcome, RepoPlan, Roles,
+};
 use crate::report::exit;
 use crate::scan::remote::{self, Progress, Target};
 use futures::future::join_all;
@@ -276,7 +278,7 @@ impl TargetRun<'_> {
                         plan: None,
                         outcome: RepoOutcome::Failed {
                             stage: "plan".into(),
-                            error,
+                            error: error.to_string(),
                         },
                     });
                     continue;
@@ -620,13 +622,13 @@ impl Journal for LedgerJournal {
         action: &JournalAction,
         target: &str,
         detail: serde_json::Value,
-    ) -> Result<Option<i64>, String> {
+    ) -> Result<Option<i64>, JournalError> {
         self.with(|l| {
             l.journal_begin(repo, action, target, &detail)
                 .map(|id| Some(id.0))
-                .map_err(|e| e.to_string())
+                .map_err(JournalError::from)
         })
-        .unwrap_or_else(|| Err("the ledger's lock was poisoned by an earlier failure".into()))
+        .unwrap_or(Err(JournalError::Poisoned))
     }
 
     fn end(&self, id: Option<i64>, error: Option<&str>) {

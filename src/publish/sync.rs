@@ -1,266 +1,12 @@
-//! `rewrite --pr`: per repository, one branch (`migrate/aws-oidc`), one commit with every
-//! rewritten file (Git Data API, on top of the default branch tip that was planned against),
-//! and one pull request. Re-running updates the branch and PR in place; a moved default
-//! branch is re-planned, never overwritten. Planning is pure; `publish_repo` does the writes.
+//! Makes a repository match its plan (effects): branch, commit and pull request, each written
+//! only when it differs, each announced in the journal first and not made when the journal
+//! cannot record it.
 
+use super::{BRANCH, RepoPlan, TITLE, plan_repo, pull_body};
 use crate::campaign::JournalAction;
-use crate::facts::Subject;
-use crate::github::{GitHubError, GitHubReader, GitHubWriter, NewPull, PullRef, RepoSnapshot};
-use crate::rewrite::{self, ManualFinding, RewriteOptions, RoleArn, RoleMap, RoleSource};
-use crate::scan::{self, FileOutcome};
+use crate::github::{GitHubError, GitHubReader, GitHubWriter, NewPull, PullRef};
+use crate::rewrite::RewriteOptions;
 
-/// The campaign's branch in every repository.
-pub const BRANCH: &str = "migrate/aws-oidc";
-const TITLE: &str = "Use OIDC instead of static AWS access keys";
-/// GitHub rejects bodies over 65,536 characters; leave room for the rest of the body.
-const MAX_DIFF_IN_BODY: usize = 50_000;
-
-/// Where each repository's role comes from.
-#[derive(Debug, Clone)]
-pub enum Roles {
-    /// `--role-arn`, possibly with `{owner}` and `{repo}` placeholders.
-    Template(String),
-    /// `--role-map`, looked up with the repository's `OWNER/REPO`.
-    Map(RoleMap),
-}
-
-impl Roles {
-    /// Rewrite options for one repository; `action_ref` and `pin` as for `--action-ref`.
-    pub fn options_for(
-        &self,
-        owner: &str,
-        repo: &str,
-        action_ref: &str,
-        pin: bool,
-    ) -> Result<RewriteOptions, String> {
-        let roles = match self {
-            Roles::Template(template) => {
-                let arn = template.replace("{owner}", owner).replace("{repo}", repo);
-                RoleSource::Single(RoleArn::parse(&arn, "--role-arn").map_err(|e| e.to_string())?)
-            }
-            Roles::Map(map) => RoleSource::Map(map.clone()),
-        };
-        let mut opts = RewriteOptions::new(roles).with_action_ref(action_ref, pin);
-        opts.repo = Some(format!("{owner}/{repo}"));
-        Ok(opts)
-    }
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct FilePlan {
-    pub path: String,
-    #[serde(skip)]
-    pub original: String,
-    #[serde(skip)]
-    pub text: String,
-    pub changes: Vec<String>,
-    pub diff: String,
-    /// Each step that took static keys: before and after, as the rewrite proved them.
-    pub flow: Vec<crate::detect::flow::compare::FlowRow>,
-}
-
-/// What `rewrite --pr` intends for one repository.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RepoPlan {
-    pub repository: String,
-    pub default_branch: String,
-    /// The default branch commit the plan was made on.
-    pub base: String,
-    pub files: Vec<FilePlan>,
-    pub manual: Vec<(String, ManualFinding)>,
-    pub notes: Vec<String>,
-    /// Files that could not be rewritten, with why.
-    pub errors: Vec<String>,
-    /// `sub` claims the role must trust, per changed workflow's jobs.
-    pub subjects: Vec<String>,
-    pub roles: Vec<String>,
-    /// The pre-flight trust check (`--preflight`): each job × way it runs against IAM.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub preflight: Vec<crate::trust::preflight::Row>,
-}
-
-/// Rewrites every file of a repository snapshot. Pure.
-pub fn plan_repo(snapshot: &RepoSnapshot, opts: &RewriteOptions) -> RepoPlan {
-    let default_branch = snapshot
-        .default_branch
-        .clone()
-        .unwrap_or_else(|| "main".into());
-    let mut plan = RepoPlan {
-        repository: snapshot.slug(),
-        default_branch: default_branch.clone(),
-        base: snapshot.head.clone().unwrap_or_default(),
-        files: Vec::new(),
-        manual: Vec::new(),
-        notes: Vec::new(),
-        errors: Vec::new(),
-        subjects: Vec::new(),
-        roles: Vec::new(),
-        preflight: Vec::new(),
-    };
-    let readable: Vec<(String, &str)> = snapshot
-        .files
-        .iter()
-        .filter_map(|f| f.text.as_ref().ok().map(|t| (f.path.clone(), t.as_str())))
-        .collect();
-    let linked = scan::cross_file_findings(&readable);
-    let mut opts = opts.clone();
-    opts.local_workflows =
-        rewrite::permissions::LocalWorkflows::from_callable_files(readable.iter().cloned());
-    let opts = &opts;
-    for file in &snapshot.files {
-        let Ok(text) = &file.text else { continue };
-        let none = scan::FileLinks::default();
-        let links = linked.get(&file.path).unwrap_or(&none);
-        match rewrite::rewrite_linked(&file.path, text, opts, links) {
-            Err(e) => plan.errors.push(e.to_string()),
-            Ok(outcome) => {
-                plan.manual.extend(
-                    outcome
-                        .manual
-                        .iter()
-                        .cloned()
-                        .map(|m| (file.path.clone(), m)),
-                );
-                plan.notes
-                    .extend(outcome.notes.iter().map(|n| format!("{}: {n}", file.path)));
-                if !outcome.changed() {
-                    continue;
-                }
-                plan.roles.extend(
-                    outcome
-                        .changes
-                        .iter()
-                        .filter_map(|c| c.description.split("arn:aws").nth(1))
-                        .map(|rest| {
-                            let arn: String = rest
-                                .chars()
-                                .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ')')
-                                .collect();
-                            format!("arn:aws{arn}")
-                        }),
-                );
-                if let FileOutcome::Scanned(report, _) =
-                    scan::analyze(&file.path, text, true, scan::StepRecords::Skip)
-                {
-                    let jobs_with_keys: Vec<&str> = report
-                        .findings
-                        .iter()
-                        .filter_map(|f| f.job.as_deref())
-                        .collect();
-                    for job in report.jobs.iter().filter(|j| {
-                        j.job
-                            .as_deref()
-                            .is_some_and(|id| jobs_with_keys.contains(&id))
-                    }) {
-                        for subject in &job.subjects {
-                            plan.subjects.push(match subject {
-                                Subject::Caller => {
-                                    "(the caller's `sub`: this is a reusable workflow)".to_string()
-                                }
-                                Subject::EnvironmentExpression(e) => {
-                                    format!("(environment chosen at run time: {e})")
-                                }
-                                s => format!(
-                                    "repo:{}:{}",
-                                    snapshot.slug(),
-                                    s.claim_tail(&default_branch)
-                                ),
-                            });
-                        }
-                    }
-                }
-                plan.files.push(FilePlan {
-                    path: file.path.clone(),
-                    diff: outcome.diff(&file.path),
-                    changes: outcome
-                        .changes
-                        .iter()
-                        .map(|c| c.description.clone())
-                        .collect(),
-                    flow: outcome.flow,
-                    original: outcome.original,
-                    text: outcome.text,
-                });
-            }
-        }
-    }
-    for list in [&mut plan.subjects, &mut plan.roles] {
-        list.sort();
-        list.dedup();
-    }
-    plan
-}
-
-/// The pull request body: what changed, what the role must trust, what is left, the diff.
-pub fn pull_body(plan: &RepoPlan) -> String {
-    let mut body = String::from(
-        "This pull request was opened by `migrate`. It replaces the long-lived AWS access keys these \
-         workflows read from secrets with short-lived credentials: each job assumes an IAM role through \
-         GitHub's OIDC provider (`role-to-assume` with `permissions: id-token: write`).\n\n### What changed\n",
-    );
-    for file in &plan.files {
-        body.push_str(&format!("- `{}`\n", file.path));
-        for change in &file.changes {
-            body.push_str(&format!("  - {change}\n"));
-        }
-    }
-    if plan.files.iter().any(|f| !f.flow.is_empty()) {
-        body.push_str("\n### Credential flow\nEvery step that read the static keys, and what it gets now (proven on the rewritten files):\n");
-        for file in plan.files.iter().filter(|f| !f.flow.is_empty()) {
-            body.push_str(&format!("\n`{}`\n\n", file.path));
-            body.push_str(&crate::report::flow::markdown_table(&file.flow));
-        }
-    }
-    body.push_str("\n### Before merging\nThe role must exist and its trust policy must allow these subjects (audience `sts.amazonaws.com`):\n\n");
-    for role in &plan.roles {
-        body.push_str(&format!("- role `{role}`\n"));
-    }
-    for subject in &plan.subjects {
-        body.push_str(&format!("- `{subject}`\n"));
-    }
-    body.push_str(&format!(
-        "\n`migrate trust --repo {} --account-id ACCOUNT` prints (or applies) the provider and role.\n",
-        plan.repository
-    ));
-    if !plan.preflight.is_empty() {
-        let denied = plan.preflight.iter().filter(|r| !r.check.passes()).count();
-        body.push_str(&format!(
-            "\n### Pre-flight trust check\nEach migrated job, each way it runs, against the role's trust policy as IAM holds it now: {denied} of {} would not be allowed to assume the role.\n\n",
-            plan.preflight.len()
-        ));
-        body.push_str(&crate::trust::preflight::markdown(&plan.preflight));
-    }
-    if !plan.manual.is_empty() {
-        body.push_str("\n### Left for a person\n");
-        for (path, m) in &plan.manual {
-            body.push_str(&format!(
-                "- `{path}:{}` `{}`: {}\n",
-                m.line, m.rule, m.reason
-            ));
-        }
-    }
-    if !plan.notes.is_empty() {
-        body.push_str("\n### Notes\n");
-        for note in &plan.notes {
-            body.push_str(&format!("- {note}\n"));
-        }
-    }
-    let mut diff: String = plan.files.iter().map(|f| f.diff.as_str()).collect();
-    if diff.len() > MAX_DIFF_IN_BODY {
-        let cut = (0..=MAX_DIFF_IN_BODY)
-            .rev()
-            .find(|&i| diff.is_char_boundary(i))
-            .unwrap_or(0);
-        diff.truncate(cut);
-        diff.push_str("\n... (diff truncated; see the Files tab)\n");
-    }
-    body.push_str(&format!(
-        "\n<details><summary>Diff</summary>\n\n```diff\n{diff}```\n\n</details>\n"
-    ));
-    body
-}
-
-/// What happened to one repository.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum RepoOutcome {
@@ -329,10 +75,19 @@ pub trait Journal {
         action: &JournalAction,
         target: &str,
         detail: serde_json::Value,
-    ) -> Result<Option<i64>, String>;
+    ) -> Result<Option<i64>, JournalError>;
     fn end(&self, id: Option<i64>, error: Option<&str>);
     /// The campaign now has this pull request for `repo`.
     fn pull_request(&self, repo: &str, number: u64, url: &str, head: &str);
+}
+
+/// Why the journal could not record a write.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(transparent)]
+    Ledger(#[from] crate::campaign::LedgerError),
+    #[error("the ledger's lock was poisoned by an earlier failure")]
+    Poisoned,
 }
 
 /// No journal (dry runs).
@@ -345,7 +100,7 @@ impl Journal for NoJournal {
         _: &JournalAction,
         _: &str,
         _: serde_json::Value,
-    ) -> Result<Option<i64>, String> {
+    ) -> Result<Option<i64>, JournalError> {
         Ok(None)
     }
     fn end(&self, _: Option<i64>, _: Option<&str>) {}
@@ -358,7 +113,7 @@ enum SyncError {
     /// GitHub refused or failed the write (or read) of this stage.
     GitHub(&'static str, GitHubError),
     /// The journal could not record the write of this action, so it was not made.
-    NotJournaled(JournalAction, String),
+    NotJournaled(JournalAction, JournalError),
 }
 
 impl From<(&'static str, GitHubError)> for SyncError {
@@ -378,13 +133,6 @@ fn begin(
     journal
         .begin(repo, &action, target, detail)
         .map_err(|e| SyncError::NotJournaled(action, e))
-}
-
-/// The most content-creating requests publishing `plan` can take: a blob per file, the tree,
-/// the commit, the branch, the pull request, and its labels. Fewer when the branch or the pull
-/// request is already up to date.
-pub fn writes_upper_bound(plan: &RepoPlan, labels: bool) -> u64 {
-    plan.files.len() as u64 + 4 + u64::from(labels)
 }
 
 /// Runs one journaled write: announced first (or not made at all), completed with its outcome.
