@@ -17,6 +17,7 @@ pub mod key_status;
 pub mod keymap;
 pub mod ledger;
 pub mod reconcile;
+pub mod resume;
 pub mod roles;
 pub mod settle;
 pub mod state;

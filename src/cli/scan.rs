@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::ColorChoice;
 use super::app_auth::{AppArgs, target_org};
+use crate::campaign::resume::ResumeStore;
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
 use crate::report::{self, exit};
@@ -67,63 +68,9 @@ pub struct ScanArgs {
     campaign: Option<PathBuf>,
 }
 
-/// The ledger as the scan's [`remote::InventoryStore`]: one target's inventories.
-struct LedgerStore {
-    ledger: std::sync::Mutex<crate::campaign::Ledger>,
-    path: PathBuf,
-    target: String,
-    failed: std::sync::atomic::AtomicBool,
-}
-
-impl remote::InventoryStore for LedgerStore {
-    fn secrets(&self, repo: &str, head: &str) -> Option<github::RepoSecrets> {
-        self.read(repo, "secrets", head)
-    }
-
-    fn oidc(&self, repo: &str, head: &str) -> Option<github::SubCustomization> {
-        self.read(repo, "oidc", head)
-    }
-
-    fn keep_secrets(&self, repo: &str, head: &str, secrets: &github::RepoSecrets) {
-        self.keep(repo, "secrets", head, secrets);
-    }
-
-    fn keep_oidc(&self, repo: &str, head: &str, oidc: &github::SubCustomization) {
-        self.keep(repo, "oidc", head, oidc);
-    }
-}
-
-impl LedgerStore {
-    fn read<T: serde::de::DeserializeOwned>(
-        &self,
-        repo: &str,
-        part: &str,
-        head: &str,
-    ) -> Option<T> {
-        let ledger = self.ledger.lock().ok()?;
-        let text = ledger.resume_entry(&self.target, repo, part, head).ok()??;
-        serde_json::from_str(&text).ok()
-    }
-
-    fn keep<T: serde::Serialize>(&self, repo: &str, part: &str, head: &str, value: &T) {
-        let recorded = self.ledger.lock().ok().and_then(|ledger| {
-            let text = serde_json::to_string(value).ok()?;
-            ledger
-                .record_resume_entry(&self.target, repo, part, head, &text)
-                .ok()
-        });
-        // The scan itself is unaffected; only the next run would read this part again.
-        if recorded.is_none() && !self.failed.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            eprintln!(
-                "warning: the campaign ledger could not keep what this scan read: a resumed run reads it again"
-            );
-        }
-    }
-}
-
 impl ScanArgs {
     /// The run's budget and the ledger that keeps a stopped scan's reads (`--max-requests`).
-    fn resume_store(&self) -> Result<Option<LedgerStore>, String> {
+    fn resume_store(&self) -> Result<Option<ResumeStore>, String> {
         let path = match (&self.campaign, self.max_requests) {
             (Some(path), _) => path.clone(),
             (None, Some(_)) => PathBuf::from(crate::campaign::DEFAULT_LEDGER),
@@ -136,7 +83,6 @@ impl ScanArgs {
                     .into(),
             );
         }
-        let ledger = crate::campaign::Ledger::open(&path).map_err(|e| e.to_string())?;
         let mut orgs = remote.org.clone();
         orgs.sort();
         let mut repos = remote.repo.clone();
@@ -147,12 +93,9 @@ impl ScanArgs {
             repos.join(","),
             remote.enterprise.clone().unwrap_or_default()
         );
-        Ok(Some(LedgerStore {
-            ledger: std::sync::Mutex::new(ledger),
-            path,
-            target,
-            failed: std::sync::atomic::AtomicBool::new(false),
-        }))
+        ResumeStore::open(&path, target)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -211,16 +154,23 @@ pub fn run(mut args: ScanArgs) -> u8 {
         )),
     };
     let stopped = budget.as_ref().is_some_and(|b| b.exhausted());
+    if let Some(store) = &store
+        && store.lost_records()
+    {
+        eprintln!(
+            "warning: the campaign ledger could not keep all this scan read: a resumed run reads that again"
+        );
+    }
     if let (Some(store), Some(budget)) = (&store, &budget) {
         if stopped {
             eprintln!(
                 "stopped at --max-requests {}: what was read is kept in {}; run the same command again to continue",
                 budget.limit(),
-                store.path.display()
+                store.path().display()
             );
-        } else if let Ok(ledger) = store.ledger.lock() {
+        } else {
             // Complete: the next scan reads everything afresh.
-            let _ = ledger.clear_resume_entries(&store.target);
+            let _ = store.clear();
         }
     }
     let code = match printed {
