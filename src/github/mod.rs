@@ -16,6 +16,7 @@ pub mod rate;
 pub mod read;
 pub mod runs;
 mod transport;
+pub mod wire;
 pub mod write;
 
 use std::sync::Arc;

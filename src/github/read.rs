@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use super::cache::{Cached, ConditionalCache};
 use super::error::GitHubError;
 use super::transport::{Access, Reply, Transport};
+use super::wire;
+use serde::de::DeserializeOwned;
 
 /// One file read from a repository's default branch.
 #[derive(Debug, Clone)]
@@ -480,23 +482,23 @@ impl GitHubReader {
     }
 
     /// Every item of a paginated list endpoint whose items sit under `field`.
-    async fn paginate(
+    async fn paginate<T: DeserializeOwned>(
         &self,
         path: &str,
         field: &str,
         what: &str,
-    ) -> Result<Vec<Value>, GitHubError> {
+    ) -> Result<Vec<T>, GitHubError> {
         Ok(self.paginate_up_to(path, field, what, usize::MAX).await?.0)
     }
 
     /// The items of at most `max_pages` pages of 100, and whether more were left.
-    pub(super) async fn paginate_up_to(
+    pub(super) async fn paginate_up_to<T: DeserializeOwned>(
         &self,
         path: &str,
         field: &str,
         what: &str,
         max_pages: usize,
-    ) -> Result<(Vec<Value>, bool), GitHubError> {
+    ) -> Result<(Vec<T>, bool), GitHubError> {
         let mut items = Vec::new();
         for page in 1..=max_pages {
             let sep = if path.contains('?') { '&' } else { '?' };
@@ -512,8 +514,7 @@ impl GitHubReader {
                 .get("link")
                 .and_then(|l| l.to_str().ok())
                 .is_some_and(|l| l.contains("rel=\"next\""));
-            let value = reply.json(what)?;
-            let batch = value[field].as_array().cloned().unwrap_or_default();
+            let batch: Vec<T> = wire::page_items(reply.json(what)?, field, what)?;
             let count = batch.len();
             items.extend(batch);
             if !has_next || count == 0 {
@@ -537,13 +538,8 @@ impl GitHubReader {
             format!("/repos/{owner}/{repo}/actions/organization-variables"),
             format!("/repos/{owner}/{repo}/actions/variables"),
         ] {
-            for variable in self.paginate(&path, "variables", &what).await? {
-                if let (Some(name), Some(value)) =
-                    (variable["name"].as_str(), variable["value"].as_str())
-                {
-                    out.insert(name.to_string(), value.to_string());
-                }
-            }
+            let variables: Vec<wire::Variable> = self.paginate(&path, "variables", &what).await?;
+            out.extend(variables.into_iter().map(|v| (v.name, v.value)));
         }
         Ok(out)
     }
@@ -559,14 +555,14 @@ impl GitHubReader {
         Ok(match known {
             Some(known) => known.to_vec(),
             None => self
-                .paginate(
+                .paginate::<wire::Named>(
                     &format!("/repos/{owner}/{repo}/environments"),
                     "environments",
                     what,
                 )
                 .await?
-                .iter()
-                .filter_map(|e| e["name"].as_str().map(str::to_string))
+                .into_iter()
+                .map(|e| e.name)
                 .collect(),
         })
     }
@@ -589,14 +585,9 @@ impl GitHubReader {
                 "/repos/{owner}/{repo}/environments/{}/variables",
                 percent_encode(environment)
             );
-            let mut values = BTreeMap::new();
-            for variable in self.paginate(&path, "variables", &what).await? {
-                if let (Some(name), Some(value)) =
-                    (variable["name"].as_str(), variable["value"].as_str())
-                {
-                    values.insert(name.to_string(), value.to_string());
-                }
-            }
+            let variables: Vec<wire::Variable> = self.paginate(&path, "variables", &what).await?;
+            let values: BTreeMap<String, String> =
+                variables.into_iter().map(|v| (v.name, v.value)).collect();
             if !values.is_empty() {
                 out.insert(environment.clone(), values);
             }
@@ -613,11 +604,8 @@ impl GitHubReader {
         known_environments: Option<&[String]>,
     ) -> Result<RepoSecrets, GitHubError> {
         let what = format!("secrets of {owner}/{repo}");
-        let names = |items: Vec<Value>| -> Vec<String> {
-            items
-                .iter()
-                .filter_map(|s| s["name"].as_str().map(str::to_string))
-                .collect()
+        let names = |items: Vec<wire::Named>| -> Vec<String> {
+            items.into_iter().map(|s| s.name).collect()
         };
         let repository = names(
             self.paginate(
@@ -665,15 +653,15 @@ impl GitHubReader {
                 &what,
             )
             .await?;
-        Ok(v["workflow_runs"]
-            .as_array()
+        let runs: wire::Runs = wire::decode(v, &what)?;
+        Ok(runs
+            .workflow_runs
             .into_iter()
-            .flatten()
             .map(|r| WorkflowRun {
-                path: r["path"].as_str().unwrap_or_default().to_string(),
-                url: r["html_url"].as_str().unwrap_or_default().to_string(),
-                created_at: r["created_at"].as_str().unwrap_or_default().to_string(),
-                head_sha: r["head_sha"].as_str().unwrap_or_default().to_string(),
+                path: r.path,
+                url: r.html_url,
+                created_at: r.created_at,
+                head_sha: r.head_sha,
             })
             .collect())
     }
@@ -681,33 +669,24 @@ impl GitHubReader {
     pub async fn org_secrets(&self, org: &str) -> Result<Vec<OrgSecret>, GitHubError> {
         let what = format!("organization secrets of {org}");
         let mut out = Vec::new();
-        for secret in self
+        let secrets: Vec<wire::OrgSecretItem> = self
             .paginate(&format!("/orgs/{org}/actions/secrets"), "secrets", &what)
-            .await?
-        {
-            let Some(name) = secret["name"].as_str() else {
-                continue;
-            };
-            let visibility = secret["visibility"].as_str().unwrap_or("all").to_string();
+            .await?;
+        for wire::OrgSecretItem { name, visibility } in secrets {
             let selected_repositories = if visibility == "selected" {
-                let repos = self
+                let repos: Vec<wire::Named> = self
                     .paginate(
                         &format!("/orgs/{org}/actions/secrets/{name}/repositories"),
                         "repositories",
                         &what,
                     )
                     .await?;
-                Some(
-                    repos
-                        .iter()
-                        .filter_map(|r| r["name"].as_str().map(str::to_string))
-                        .collect(),
-                )
+                Some(repos.into_iter().map(|r| r.name).collect())
             } else {
                 None
             };
             out.push(OrgSecret {
-                name: name.to_string(),
+                name,
                 visibility,
                 selected_repositories,
             });
@@ -727,7 +706,7 @@ impl GitHubReader {
                 &what,
             )
             .await?;
-        Ok(parse_customization(&v))
+        parse_customization(v, &what)
     }
 
     pub async fn org_sub_customization(&self, org: &str) -> Result<SubCustomization, GitHubError> {
@@ -738,7 +717,7 @@ impl GitHubReader {
                 &what,
             )
             .await?;
-        Ok(parse_customization(&v))
+        parse_customization(v, &what)
     }
 }
 
@@ -776,17 +755,13 @@ fn environments(connection: &Value) -> Option<Vec<String>> {
     )
 }
 
-fn parse_customization(v: &Value) -> SubCustomization {
-    SubCustomization {
-        use_default: v["use_default"].as_bool(),
-        include_claim_keys: v["include_claim_keys"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect(),
-        sub_claim_prefix: v["sub_claim_prefix"].as_str().map(str::to_string),
-    }
+fn parse_customization(v: Value, what: &str) -> Result<SubCustomization, GitHubError> {
+    let template: wire::SubTemplate = wire::decode(v, what)?;
+    Ok(SubCustomization {
+        use_default: template.use_default,
+        include_claim_keys: template.include_claim_keys,
+        sub_claim_prefix: template.sub_claim_prefix,
+    })
 }
 
 fn is_yaml(name: &str) -> bool {

@@ -4,6 +4,7 @@
 
 use super::GitHubError;
 use super::read::{GitHubReader, percent_encode};
+use super::wire;
 
 /// A failed (or never started) run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,21 +54,16 @@ impl GitHubReader {
                     &what,
                 )
                 .await?;
-            out.extend(
-                v["workflow_runs"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|r| FailedRun {
-                        id: r["id"].as_u64().unwrap_or_default(),
-                        path: r["path"].as_str().unwrap_or_default().to_string(),
-                        url: r["html_url"].as_str().unwrap_or_default().to_string(),
-                        event: r["event"].as_str().unwrap_or_default().to_string(),
-                        head_branch: r["head_branch"].as_str().unwrap_or_default().to_string(),
-                        conclusion: r["conclusion"].as_str().unwrap_or(status).to_string(),
-                        created_at: r["created_at"].as_str().unwrap_or_default().to_string(),
-                    }),
-            );
+            let runs: wire::Runs = wire::decode(v, &what)?;
+            out.extend(runs.workflow_runs.into_iter().map(|r| FailedRun {
+                id: r.id,
+                path: r.path,
+                url: r.html_url,
+                event: r.event,
+                head_branch: r.head_branch.unwrap_or_default(),
+                conclusion: r.conclusion.unwrap_or_else(|| status.to_string()),
+                created_at: r.created_at,
+            }));
         }
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         Ok(out)
@@ -87,16 +83,17 @@ impl GitHubReader {
                 &what,
             )
             .await?;
-        Ok(v["jobs"]
-            .as_array()
+        let jobs: wire::Jobs = wire::decode(v, &what)?;
+        Ok(jobs
+            .jobs
             .into_iter()
-            .flatten()
             .map(|j| RunJob {
-                id: j["id"].as_u64().unwrap_or_default(),
-                name: j["name"].as_str().unwrap_or_default().to_string(),
-                conclusion: j["conclusion"].as_str().unwrap_or_default().to_string(),
-                started_at: j["started_at"].as_str().map(str::to_string),
-                completed_at: j["completed_at"].as_str().map(str::to_string),
+                id: j.id,
+                name: j.name,
+                // Still running (`null`): no conclusion yet.
+                conclusion: j.conclusion.unwrap_or_default(),
+                started_at: j.started_at,
+                completed_at: j.completed_at,
             })
             .collect())
     }
@@ -149,18 +146,15 @@ impl GitHubReader {
             percent_encode(since)
         );
         let (runs, more) = self
-            .paginate_up_to(&path, "workflow_runs", &what, max_pages)
+            .paginate_up_to::<wire::Run>(&path, "workflow_runs", &what, max_pages)
             .await?;
         let spans = runs
-            .iter()
-            .map(|r| {
-                let created = r["created_at"].as_str().unwrap_or_default();
-                RunSpan {
-                    id: r["id"].as_u64().unwrap_or_default(),
-                    path: r["path"].as_str().unwrap_or_default().to_string(),
-                    started_at: r["run_started_at"].as_str().unwrap_or(created).to_string(),
-                    updated_at: r["updated_at"].as_str().unwrap_or(created).to_string(),
-                }
+            .into_iter()
+            .map(|r| RunSpan {
+                id: r.id,
+                path: r.path,
+                started_at: r.run_started_at.unwrap_or_else(|| r.created_at.clone()),
+                updated_at: r.updated_at,
             })
             .collect();
         Ok((spans, more))
@@ -170,11 +164,6 @@ impl GitHubReader {
     pub async fn actions_ranges(&self) -> Result<Vec<String>, GitHubError> {
         let what = "GitHub's address ranges (GET /meta)";
         let v = self.get_json("/meta", what).await?;
-        Ok(v["actions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.as_str().map(str::to_string))
-            .collect())
+        Ok(wire::decode::<wire::Meta>(v, what)?.actions)
     }
 }

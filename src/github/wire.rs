@@ -1,0 +1,136 @@
+//! The shapes of the GitHub responses migrate reads, as typed `Deserialize` structs (fields as
+//! GitHub's OpenAPI and GraphQL descriptions declare them: required ones required, nullable
+//! ones `Option`). A response of another shape is a [`GitHubError::BadResponse`] naming the
+//! request, never a silent empty string.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::GitHubError;
+
+/// `value` read as `T`; a mismatch names `what` was asked for and where the shape differed.
+pub fn decode<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, GitHubError> {
+    serde_json::from_value(value).map_err(|e| GitHubError::BadResponse {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The list under `field` of one page of a paginated REST listing.
+pub fn page_items<T: DeserializeOwned>(
+    mut page: Value,
+    field: &str,
+    what: &str,
+) -> Result<Vec<T>, GitHubError> {
+    match page.get_mut(field) {
+        Some(items) => decode(items.take(), what),
+        None => Err(GitHubError::BadResponse {
+            what: what.to_string(),
+            message: format!("no `{field}` list"),
+        }),
+    }
+}
+
+/// An item known by its name: a secret, an environment, a repository of a selection.
+#[derive(Debug, Deserialize)]
+pub struct Named {
+    pub name: String,
+}
+
+/// An Actions variable (its value is readable, unlike a secret's).
+#[derive(Debug, Deserialize)]
+pub struct Variable {
+    pub name: String,
+    pub value: String,
+}
+
+/// An organization's Actions secret.
+#[derive(Debug, Deserialize)]
+pub struct OrgSecretItem {
+    pub name: String,
+    /// `all`, `private` or `selected`.
+    pub visibility: String,
+}
+
+/// The OIDC `sub` template of a repository (`use_default`) or an organization.
+#[derive(Debug, Deserialize)]
+pub struct SubTemplate {
+    pub use_default: Option<bool>,
+    #[serde(default)]
+    pub include_claim_keys: Vec<String>,
+    pub sub_claim_prefix: Option<String>,
+}
+
+/// `GET /repos/{owner}/{repo}/actions/runs`.
+#[derive(Debug, Deserialize)]
+pub struct Runs {
+    pub workflow_runs: Vec<Run>,
+}
+
+/// A workflow run.
+#[derive(Debug, Deserialize)]
+pub struct Run {
+    pub id: u64,
+    pub path: String,
+    pub html_url: String,
+    pub event: String,
+    pub head_branch: Option<String>,
+    pub head_sha: String,
+    pub conclusion: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub run_started_at: Option<String>,
+}
+
+/// `GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs`.
+#[derive(Debug, Deserialize)]
+pub struct Jobs {
+    pub jobs: Vec<Job>,
+}
+
+/// A job of a run.
+#[derive(Debug, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub name: String,
+    pub conclusion: Option<String>,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+/// `GET /meta`: the address ranges GitHub's services use.
+#[derive(Debug, Deserialize)]
+pub struct Meta {
+    /// GitHub-hosted Actions runners.
+    #[serde(default)]
+    pub actions: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_shape_is_an_error_naming_the_request() {
+        let runs = serde_json::json!({"workflow_runs": [{"id": "seven"}]});
+        let e = decode::<Runs>(runs, "workflow runs of acme/api").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("workflow runs of acme/api"), "{text}");
+        assert!(text.contains("unexpected response: invalid type"), "{text}");
+        let e = page_items::<Named>(serde_json::json!({"total_count": 0}), "secrets", "secrets")
+            .unwrap_err();
+        assert!(e.to_string().contains("no `secrets` list"), "{e}");
+    }
+
+    #[test]
+    fn nullable_fields_stay_optional() {
+        let jobs: Jobs = decode(
+            serde_json::json!({"total_count": 1, "jobs": [{"id": 1, "name": "deploy",
+                "conclusion": null, "started_at": "2026-11-25T10:00:00Z", "completed_at": null}]}),
+            "jobs",
+        )
+        .unwrap();
+        assert_eq!(jobs.jobs[0].conclusion, None);
+    }
+}
