@@ -222,27 +222,21 @@ impl GitHubReader {
             let value = self
                 .discover(query, vars, &format!("organization {org}"))
                 .await?;
-            let organization = &value["data"]["organization"];
-            if organization.is_null() {
+            let what = format!("repositories of organization {org}");
+            let page: wire::OrgPage = wire::decode(data(value), &what)?;
+            let Some(organization) = page.organization else {
                 return Err(GitHubError::NotFound {
                     what: format!("organization {org}"),
                 });
-            }
-            org_id = organization["databaseId"].as_u64().or(org_id);
-            let connection = &organization["repositories"];
-            for node in connection["nodes"].as_array().into_iter().flatten() {
+            };
+            org_id = organization.database_id.or(org_id);
+            let connection = organization.repositories;
+            for node in connection.nodes.into_vec() {
                 repos.push(self.snapshot(node).await?);
             }
-            on_page(
-                repos.len(),
-                connection["totalCount"].as_u64().unwrap_or(0) as usize,
-            );
-            let info = &connection["pageInfo"];
-            if info["hasNextPage"].as_bool() != Some(true) {
-                break;
-            }
-            cursor = info["endCursor"].as_str().map(str::to_string);
-            if cursor.is_none() {
+            on_page(repos.len(), connection.total_count as usize);
+            cursor = connection.page_info.end_cursor;
+            if !connection.page_info.has_next_page || cursor.is_none() {
                 break;
             }
         }
@@ -285,9 +279,21 @@ impl GitHubReader {
                     }
                 }
                 Ok(value) => {
+                    let mut data = data(value);
                     for (i, slug) in chunk.iter().enumerate() {
-                        let node = &value["data"][format!("r{i}")];
-                        if node.is_null() {
+                        let node = data
+                            .get_mut(format!("r{i}"))
+                            .map(Value::take)
+                            .unwrap_or_default();
+                        let node: Option<wire::RepoNode> =
+                            match wire::decode(node, &format!("repository {slug}")) {
+                                Ok(node) => node,
+                                Err(e) => {
+                                    out.push(Err((slug.clone(), e)));
+                                    continue;
+                                }
+                            };
+                        let Some(node) = node else {
                             out.push(Err((
                                 slug.clone(),
                                 GitHubError::NotFound {
@@ -295,7 +301,7 @@ impl GitHubReader {
                                 },
                             )));
                             continue;
-                        }
+                        };
                         out.push(self.snapshot(node).await.map_err(|e| (slug.clone(), e)));
                     }
                 }
@@ -304,84 +310,83 @@ impl GitHubReader {
         out
     }
 
-    async fn snapshot(&self, node: &Value) -> Result<RepoSnapshot, GitHubError> {
-        let owner = node["owner"]["login"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let name = node["name"].as_str().unwrap_or_default().to_string();
-        let head = node["defaultBranchRef"]["target"]["oid"]
-            .as_str()
-            .map(str::to_string);
-        let mut files = Vec::new();
-        for entry in node["workflows"]["entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let file = entry["name"].as_str().unwrap_or_default();
-            if entry["type"] == "blob" && is_yaml(file) {
-                files.push((format!(".github/workflows/{file}"), &entry["object"]));
+    async fn snapshot(&self, node: wire::RepoNode) -> Result<RepoSnapshot, GitHubError> {
+        let wire::RepoNode {
+            name,
+            database_id,
+            is_archived,
+            is_fork,
+            owner,
+            repository_topics,
+            default_branch_ref,
+            workflows,
+            actions,
+            root_action,
+            environments,
+            campaign_pulls,
+        } = node;
+        let owner_login = owner.login;
+        let head = default_branch_ref
+            .as_ref()
+            .and_then(|b| b.target.as_ref())
+            .map(|t| t.oid.clone());
+        let mut files: Vec<(String, wire::GitObject)> = Vec::new();
+        for entry in workflows.and_then(|t| t.entries).into_iter().flatten() {
+            if entry.kind == "blob" && is_yaml(&entry.name) {
+                let path = format!(".github/workflows/{}", entry.name);
+                files.push((path, entry.object.unwrap_or_default()));
             }
         }
-        for dir in node["actions"]["entries"].as_array().into_iter().flatten() {
-            let dir_name = dir["name"].as_str().unwrap_or_default();
-            for entry in dir["object"]["entries"].as_array().into_iter().flatten() {
-                let file = entry["name"].as_str().unwrap_or_default();
-                if matches!(file, "action.yml" | "action.yaml") {
-                    files.push((
-                        format!(".github/actions/{dir_name}/{file}"),
-                        &entry["object"],
-                    ));
+        for dir in actions.and_then(|t| t.entries).into_iter().flatten() {
+            let entries = dir.object.and_then(|o| o.entries).into_iter().flatten();
+            for entry in entries {
+                if matches!(entry.name.as_str(), "action.yml" | "action.yaml") {
+                    let path = format!(".github/actions/{}/{}", dir.name, entry.name);
+                    files.push((path, entry.object.unwrap_or_default()));
                 }
             }
         }
-        if node["rootAction"].is_object() {
-            files.push(("action.yml".to_string(), &node["rootAction"]));
+        if let Some(blob) = root_action {
+            files.push(("action.yml".to_string(), blob));
         }
         let mut remote = Vec::new();
         for (path, blob) in files {
-            let text = if blob["isBinary"].as_bool() == Some(true) {
-                Err("binary file".to_string())
-            } else if blob["isTruncated"].as_bool() == Some(true) || blob["text"].is_null() {
+            let text = match blob.text {
+                _ if blob.is_binary == Some(true) => Err("binary file".to_string()),
+                Some(text) if blob.is_truncated != Some(true) => Ok(text),
                 // GraphQL truncates large blobs; REST serves them raw.
-                match (
-                    &head,
-                    self.raw_file(&owner, &name, &path, head.as_deref().unwrap_or("HEAD"))
-                        .await,
-                ) {
-                    (_, Ok(text)) => Ok(text),
-                    (_, Err(e)) => Err(e.to_string()),
-                }
-            } else {
-                Ok(blob["text"].as_str().unwrap_or_default().to_string())
+                _ => self
+                    .raw_file(
+                        &owner_login,
+                        &name,
+                        &path,
+                        head.as_deref().unwrap_or("HEAD"),
+                    )
+                    .await
+                    .map_err(|e| e.to_string()),
             };
             remote.push(RemoteFile { path, text });
         }
         Ok(RepoSnapshot {
-            id: node["databaseId"].as_u64(),
-            owner_id: node["owner"]["databaseId"].as_u64(),
-            archived: node["isArchived"].as_bool().unwrap_or(false),
-            fork: node["isFork"].as_bool().unwrap_or(false),
-            topics: node["repositoryTopics"]["nodes"]
-                .as_array()
+            id: database_id,
+            owner_id: owner.database_id,
+            archived: is_archived,
+            fork: is_fork,
+            topics: repository_topics
+                .into_vec()
                 .into_iter()
-                .flatten()
-                .filter_map(|t| t["topic"]["name"].as_str().map(str::to_string))
+                .map(|t| t.topic.name)
                 .collect(),
-            default_branch: node["defaultBranchRef"]["name"]
-                .as_str()
-                .map(str::to_string),
-            campaign_pulls: node["campaignPulls"]["nodes"]
-                .as_array()
+            default_branch: default_branch_ref.map(|b| b.name),
+            campaign_pulls: campaign_pulls
+                .into_vec()
                 .into_iter()
-                .flatten()
-                .filter_map(campaign_pull)
+                .map(campaign_pull)
                 .collect(),
-            environments: environments(&node["environments"]),
+            environments: environments.and_then(environment_names),
             head,
             files: remote,
-            owner,
+            owner: owner_login,
             name,
         })
     }
@@ -721,38 +726,39 @@ impl GitHubReader {
     }
 }
 
-fn campaign_pull(p: &Value) -> Option<CampaignPull> {
-    let state = p["state"].as_str()?;
-    Some(CampaignPull {
-        number: p["number"].as_u64()?,
-        url: p["url"].as_str().unwrap_or_default().to_string(),
-        state: if state == "OPEN" { "open" } else { "closed" }.to_string(),
-        merged: state == "MERGED",
-        merged_at: p["mergedAt"].as_str().map(str::to_string),
-        head: p["headRefName"].as_str().unwrap_or_default().to_string(),
-        files: p["files"]["nodes"]
-            .as_array()
+fn campaign_pull(p: wire::PullNode) -> CampaignPull {
+    CampaignPull {
+        number: p.number,
+        url: p.url,
+        state: if p.state == "OPEN" { "open" } else { "closed" }.to_string(),
+        merged: p.state == "MERGED",
+        merged_at: p.merged_at,
+        head: p.head_ref_name,
+        files: p
+            .files
+            .map(wire::Nodes::into_vec)
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .filter_map(|f| f["path"].as_str().map(str::to_string))
+            .map(|f| f.path)
             .collect(),
-    })
+    }
 }
 
-/// Environment names from discovery, or `None` when there are more than it fetched (or the
-/// server did not answer the field): then the REST listing is the truth.
-fn environments(connection: &Value) -> Option<Vec<String>> {
-    let nodes = connection["nodes"].as_array()?;
-    let total = connection["totalCount"].as_u64()?;
-    if total as usize != nodes.len() {
-        return None;
-    }
-    Some(
-        nodes
-            .iter()
-            .filter_map(|n| n["name"].as_str().map(str::to_string))
-            .collect(),
-    )
+/// Environment names from discovery, or `None` when there are more than it fetched: then the
+/// REST listing is the truth.
+fn environment_names(connection: wire::EnvironmentConnection) -> Option<Vec<String>> {
+    let names: Vec<String> = connection
+        .nodes
+        .into_vec()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    (connection.total_count as usize == names.len()).then_some(names)
+}
+
+/// A GraphQL reply's `data`.
+fn data(mut reply: Value) -> Value {
+    reply.get_mut("data").map(Value::take).unwrap_or_default()
 }
 
 fn parse_customization(v: Value, what: &str) -> Result<SubCustomization, GitHubError> {

@@ -134,3 +134,147 @@ mod tests {
         assert_eq!(jobs.jobs[0].conclusion, None);
     }
 }
+
+/// A GraphQL list of nodes (`nodes` may be null, and so may each node: both are skipped).
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+pub struct Nodes<T> {
+    #[serde(default)]
+    nodes: Option<Vec<Option<T>>>,
+}
+
+impl<T> Nodes<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        self.nodes.into_iter().flatten().flatten().collect()
+    }
+}
+
+impl<T> Default for Nodes<T> {
+    fn default() -> Self {
+        Self { nodes: None }
+    }
+}
+
+/// `organization(login:)` with a page of its repositories (discovery).
+#[derive(Debug, Deserialize)]
+pub struct OrgPage {
+    pub organization: Option<OrgNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgNode {
+    pub database_id: Option<u64>,
+    pub repositories: RepoConnection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoConnection {
+    pub total_count: u64,
+    pub page_info: PageInfo,
+    #[serde(flatten)]
+    pub nodes: Nodes<RepoNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// One repository as the discovery fragment (`read::REPO_FIELDS`) selects it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoNode {
+    pub name: String,
+    pub database_id: Option<u64>,
+    pub is_archived: bool,
+    pub is_fork: bool,
+    pub owner: OwnerNode,
+    #[serde(default)]
+    pub repository_topics: Nodes<TopicNode>,
+    pub default_branch_ref: Option<BranchRef>,
+    /// `HEAD:.github/workflows`, when it is a tree.
+    pub workflows: Option<GitObject>,
+    /// `HEAD:.github/actions`, when it is a tree.
+    pub actions: Option<GitObject>,
+    /// `HEAD:action.yml`.
+    pub root_action: Option<GitObject>,
+    /// Absent when the server's schema lacks the field (the query then leaves it out).
+    #[serde(default)]
+    pub environments: Option<EnvironmentConnection>,
+    #[serde(default)]
+    pub campaign_pulls: Nodes<PullNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerNode {
+    pub login: String,
+    pub database_id: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TopicNode {
+    pub topic: Named,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BranchRef {
+    pub name: String,
+    pub target: Option<Commit>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Commit {
+    pub oid: String,
+}
+
+/// A Git object as the fragments select it: a tree's entries, or a blob's text. A fragment
+/// on the other kind leaves an empty object, so every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitObject {
+    pub entries: Option<Vec<TreeEntry>>,
+    pub text: Option<String>,
+    pub is_binary: Option<bool>,
+    pub is_truncated: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TreeEntry {
+    pub name: String,
+    /// `blob`, `tree` or `commit` (a submodule).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub object: Option<GitObject>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentConnection {
+    pub total_count: u64,
+    #[serde(flatten)]
+    pub nodes: Nodes<Named>,
+}
+
+/// A pull request on the campaign branch.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullNode {
+    pub number: u64,
+    pub url: String,
+    /// `OPEN`, `CLOSED` or `MERGED`.
+    pub state: String,
+    pub merged_at: Option<String>,
+    pub head_ref_name: String,
+    #[serde(default)]
+    pub files: Option<Nodes<PathNode>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PathNode {
+    pub path: String,
+}
