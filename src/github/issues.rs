@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::GitHubError;
 use super::transport::Access;
+use super::wire;
 use super::write::GitHubWriter;
 
 /// An issue or comment as GitHub reports it.
@@ -17,11 +18,23 @@ pub struct Posted {
     pub body: String,
 }
 
-fn posted(v: &serde_json::Value, id_field: &str) -> Posted {
-    Posted {
-        id: v[id_field].as_u64().unwrap_or_default(),
-        url: v["html_url"].as_str().unwrap_or_default().to_string(),
-        body: v["body"].as_str().unwrap_or_default().to_string(),
+impl From<wire::Comment> for Posted {
+    fn from(c: wire::Comment) -> Self {
+        Self {
+            id: c.id,
+            url: c.html_url,
+            body: c.body.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<wire::Issue> for Posted {
+    fn from(i: wire::Issue) -> Self {
+        Self {
+            id: i.number,
+            url: i.html_url,
+            body: i.body.unwrap_or_default(),
+        }
     }
 }
 
@@ -45,15 +58,16 @@ impl GitHubWriter {
                 .call(Method::GET, &path, None, Access::Read, &what)
                 .await?
                 .json(&what)?;
-            let items = v.as_array().cloned().unwrap_or_default();
+            let items: Vec<wire::Comment> = wire::decode(v, &what)?;
+            let count = items.len();
             if let Some(found) = items
-                .iter()
-                .map(|c| posted(c, "id"))
+                .into_iter()
+                .map(Posted::from)
                 .find(|c| c.body.contains(marker))
             {
                 return Ok(Some(found));
             }
-            if items.len() < 100 {
+            if count < 100 {
                 break;
             }
         }
@@ -78,7 +92,7 @@ impl GitHubWriter {
             )
             .await?
             .json(&what)?;
-        Ok(posted(&v, "id"))
+        Ok(wire::decode::<wire::Comment>(v, &what)?.into())
     }
 
     pub async fn update_comment(
@@ -114,16 +128,17 @@ impl GitHubWriter {
                 .call(Method::GET, &path, None, Access::Read, &what)
                 .await?
                 .json(&what)?;
-            let items = v.as_array().cloned().unwrap_or_default();
+            let items: Vec<wire::Issue> = wire::decode(v, &what)?;
+            let count = items.len();
             if let Some(found) = items
-                .iter()
-                .filter(|i| i.get("pull_request").is_none_or(|p| p.is_null()))
-                .map(|i| posted(i, "number"))
+                .into_iter()
+                .filter(|i| i.pull_request.as_ref().is_none_or(|p| p.is_null()))
+                .map(Posted::from)
                 .find(|i| i.body.contains(marker))
             {
                 return Ok(Some(found));
             }
-            if items.len() < 100 {
+            if count < 100 {
                 break;
             }
         }
@@ -148,7 +163,7 @@ impl GitHubWriter {
             )
             .await?
             .json(&what)?;
-        Ok(posted(&v, "number"))
+        Ok(wire::decode::<wire::Issue>(v, &what)?.into())
     }
 
     pub async fn update_issue(

@@ -278,3 +278,52 @@ pub struct PullNode {
 pub struct PathNode {
     pub path: String,
 }
+
+/// Anything GitHub names by its `sha` (a created tree or commit, a ref's object, a parent).
+#[derive(Debug, Deserialize)]
+pub struct Sha {
+    pub sha: String,
+}
+
+/// `GET /repos/{owner}/{repo}/git/ref/{ref}`.
+#[derive(Debug, Deserialize)]
+pub struct GitRef {
+    pub object: Sha,
+}
+
+/// `GET /repos/{owner}/{repo}/git/commits/{sha}`.
+#[derive(Debug, Deserialize)]
+pub struct GitCommit {
+    pub tree: Sha,
+    pub parents: Vec<Sha>,
+}
+
+/// A pull request (`merged` only in the single-pull request responses).
+#[derive(Debug, Deserialize)]
+pub struct Pull {
+    pub number: u64,
+    pub html_url: String,
+    pub state: String,
+    pub merged: Option<bool>,
+    pub merged_at: Option<String>,
+    pub head: Sha,
+    pub body: Option<String>,
+    pub title: String,
+}
+
+/// An issue comment.
+#[derive(Debug, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    pub html_url: String,
+    pub body: Option<String>,
+}
+
+/// An issue (the issues listing also holds pull requests, marked by `pull_request`).
+#[derive(Debug, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub html_url: String,
+    pub body: Option<String>,
+    pub pull_request: Option<Value>,
+}

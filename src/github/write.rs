@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::error::GitHubError;
 use super::read::GitHubReader;
 use super::transport::{Access, Reply, Transport};
+use super::wire;
 
 /// A pull request as GitHub reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,16 +24,16 @@ pub struct PullRef {
     pub title: String,
 }
 
-impl PullRef {
-    fn from_json(v: &Value) -> Self {
+impl From<wire::Pull> for PullRef {
+    fn from(p: wire::Pull) -> Self {
         Self {
-            number: v["number"].as_u64().unwrap_or(0),
-            url: v["html_url"].as_str().unwrap_or_default().to_string(),
-            state: v["state"].as_str().unwrap_or_default().to_string(),
-            merged: v["merged"].as_bool().unwrap_or(false) || v["merged_at"].is_string(),
-            head_sha: v["head"]["sha"].as_str().unwrap_or_default().to_string(),
-            body: v["body"].as_str().unwrap_or_default().to_string(),
-            title: v["title"].as_str().unwrap_or_default().to_string(),
+            number: p.number,
+            url: p.html_url,
+            state: p.state,
+            merged: p.merged == Some(true) || p.merged_at.is_some(),
+            head_sha: p.head.sha,
+            body: p.body.unwrap_or_default(),
+            title: p.title,
         }
     }
 }
@@ -105,13 +106,7 @@ impl GitHubWriter {
             .call(Method::POST, path, Some(body), Access::Write, &what)
             .await?
             .json(&what)?;
-        created["sha"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or(GitHubError::BadResponse {
-                what,
-                message: "no sha in the response".into(),
-            })
+        Ok(wire::decode::<wire::Sha>(created, &what)?.sha)
     }
 
     /// The commit a branch points at, or `None` when the branch does not exist.
@@ -132,9 +127,10 @@ impl GitHubWriter {
             )
             .await
         {
-            Ok(reply) => Ok(reply.json(&what)?["object"]["sha"]
-                .as_str()
-                .map(str::to_string)),
+            Ok(reply) => {
+                let found: wire::GitRef = wire::decode(reply.json(&what)?, &what)?;
+                Ok(Some(found.object.sha))
+            }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -157,15 +153,11 @@ impl GitHubWriter {
             )
             .await?
             .json(&what)?;
+        let commit: wire::GitCommit = wire::decode(v, &what)?;
         Ok(CommitRef {
             sha: sha.to_string(),
-            tree: v["tree"]["sha"].as_str().unwrap_or_default().to_string(),
-            parents: v["parents"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p["sha"].as_str().map(str::to_string))
-                .collect(),
+            tree: commit.tree.sha,
+            parents: commit.parents.into_iter().map(|p| p.sha).collect(),
         })
     }
 
@@ -199,12 +191,8 @@ impl GitHubWriter {
             .call(Method::GET, &path, None, Access::Read, &what)
             .await?
             .json(&what)?;
-        let mut pulls: Vec<PullRef> = v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(PullRef::from_json)
-            .collect();
+        let pulls: Vec<wire::Pull> = wire::decode(v, &what)?;
+        let mut pulls: Vec<PullRef> = pulls.into_iter().map(PullRef::from).collect();
         pulls.sort_by_key(|p| std::cmp::Reverse(p.number));
         Ok(pulls)
     }
@@ -297,7 +285,7 @@ impl GitHubWriter {
             )
             .await?
             .json(&what)?;
-        Ok(PullRef::from_json(&v))
+        Ok(wire::decode::<wire::Pull>(v, &what)?.into())
     }
 
     pub async fn update_pull(
