@@ -2,6 +2,7 @@
 
 mod app_auth;
 mod cleanup;
+mod error;
 mod rewrite;
 mod rewrite_remote;
 mod scan;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::report::exit;
+pub(crate) use error::Error;
 
 #[derive(Parser)]
 #[command(
@@ -82,15 +84,16 @@ impl ColorChoice {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match cli.command {
+    let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rewrite(args) => rewrite::run(args),
-        Command::Trust(args) => trust::run(*args),
-        Command::Status(args) => status::run(*args),
-        Command::Cleanup(args) => cleanup::run(*args),
+        Command::Trust(args) => Ok(trust::run(*args)),
+        Command::Status(args) => Ok(status::run(*args)),
+        Command::Cleanup(args) => Ok(cleanup::run(*args)),
         Command::Undo(args) => undo::run(args),
     };
-    ExitCode::from(code)
+    // The one place a command's error is rendered.
+    ExitCode::from(result.unwrap_or_else(|e| e.render()))
 }
 
 /// Writes to stdout; a closed pipe (`migrate scan | head`) is not an error.

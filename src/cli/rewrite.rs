@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
 use super::ColorChoice;
+use super::Error;
 use super::rewrite_remote::RemoteSettings;
 use super::scan::RemoteArgs;
 use crate::discover;
@@ -169,26 +170,21 @@ fn render_piece(path: &Path, outcome: &RewriteOutcome, explain: bool, format: Fo
     }
 }
 
-pub fn run(mut args: RewriteArgs) -> u8 {
+pub fn run(mut args: RewriteArgs) -> Result<u8, Error> {
     if args.remote.target().is_some() || args.remote.is_fleet() {
         args.remote.budget = args.max_requests.map(crate::github::RequestBudget::new);
         return super::rewrite_remote::run(&args.remote, &remote_settings(&args));
     }
     if args.max_requests.is_some() {
-        eprintln!("error: --max-requests limits GitHub requests: use it with --org or --repo");
-        return exit::USAGE;
+        return Err(Error::Usage(
+            "--max-requests limits GitHub requests: use it with --org or --repo".into(),
+        ));
     }
     if args.pr {
-        eprintln!("error: --pr needs --org or --repo");
-        return exit::USAGE;
+        return Err(Error::Usage("--pr needs --org or --repo".into()));
     }
-    let roles = match role_source(args.role_arn.as_deref(), args.role_map.as_deref()) {
-        Ok(roles) => roles,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let roles =
+        role_source(args.role_arn.as_deref(), args.role_map.as_deref()).map_err(Error::Usage)?;
     let mut opts = RewriteOptions::new(roles).with_action_ref(&args.action_ref, !args.no_pin);
     opts.repo = args.slug.clone();
     let paths = if args.paths.is_empty() {
@@ -296,7 +292,7 @@ pub fn run(mut args: RewriteArgs) -> u8 {
         (false, Format::Diff) => render_diff(&results, &errors, args.write, args.color.enabled()),
         (false, Format::Json) => render_json(&results, &errors, args.write),
     };
-    match super::print(&text) {
+    Ok(match super::print(&text) {
         exit::CLEAN => match (manual > 0, !errors.is_empty()) {
             (false, false) => exit::CLEAN,
             (true, false) => exit::FINDINGS,
@@ -304,7 +300,7 @@ pub fn run(mut args: RewriteArgs) -> u8 {
             (true, true) => exit::FINDINGS_AND_ERRORS,
         },
         failed => failed,
-    }
+    })
 }
 
 fn looks_like_workflow(path: &Path, text: &str) -> bool {

@@ -1,6 +1,7 @@
 //! `migrate rewrite --org/--repo [--pr]`: plan every repository's rewrite, then (with `--pr`)
 //! publish one branch and pull request each; prints a per-repository summary.
 
+use super::Error;
 use super::app_auth::target_org;
 use super::scan::{Bar, RemoteArgs, progress_bar};
 use crate::campaign::settle::{self, Observation};
@@ -39,21 +40,12 @@ struct RepoResult {
     outcome: RepoOutcome,
 }
 
-pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
-    let roles = match &settings.roles {
-        Ok(roles) => roles,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let runtime = match args.runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
+pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> Result<u8, Error> {
+    let roles = settings
+        .roles
+        .as_ref()
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let runtime = args.runtime()?;
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
     let task = if settings.publish {
@@ -61,13 +53,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
     } else {
         Task::RewritePlan
     };
-    let identity = match args.app.identity() {
-        Ok(identity) => identity,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
+    let identity = args.app.identity()?;
     // The organizations of the campaign (repeated --org, --enterprise), or the one target.
     let targets: Vec<Target> = if args.is_fleet() {
         let orgs = runtime.block_on(fleet::organizations(
@@ -76,14 +62,8 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
             &identity,
             args.enterprise.as_deref(),
             &args.org,
-        ));
-        match orgs {
-            Ok(orgs) => orgs.into_iter().map(Target::Org).collect(),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
-        }
+        ))?;
+        orgs.into_iter().map(Target::Org).collect()
     } else {
         args.target().into_iter().collect()
     };
@@ -96,35 +76,28 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
         })));
     // A rejected token stops everything; so does any failure of a run with one target. Across
     // organizations, one that cannot be reached is a failed row and the others go on.
-    for connection in &connections {
-        if let Err(e) = connection
-            && (targets.len() == 1
+    let fatal = connections
+        .iter()
+        .filter_map(|c| c.as_ref().err())
+        .find(|e| {
+            targets.len() == 1
                 || matches!(
                     e,
                     GitHubError::Unauthorized | GitHubError::AppRejected { .. }
-                ))
-        {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
+                )
+        });
+    if let Some(e) = fatal {
+        return Err(e.clone().into());
     }
     let ledger = if settings.publish {
-        match Ledger::open(&settings.campaign) {
-            Ok(ledger) => Some(LedgerJournal(std::sync::Mutex::new(ledger))),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
-        }
+        let ledger = Ledger::open(&settings.campaign)?;
+        Some(LedgerJournal(std::sync::Mutex::new(ledger)))
     } else {
         None
     };
     let issuer = match &settings.preflight {
         Some(Ok(issuer)) => Some(issuer.clone()),
-        Some(Err(e)) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
+        Some(Err(e)) => return Err(Error::Usage(e.to_string())),
         None => None,
     };
     let iam = issuer
@@ -161,7 +134,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
                 eprintln!(
                     "stopped at --max-requests {limit} before every repository was read; run the same command again"
                 );
-                return exit::STOPPED_AT_BUDGET;
+                return Ok(exit::STOPPED_AT_BUDGET);
             }
             Err(e) if run.several && !matches!(e, GitHubError::Unauthorized) => {
                 results.push(RepoResult {
@@ -173,10 +146,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
                     },
                 })
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
+            Err(e) => return Err(e.into()),
         }
     }
     let stopped = args.budget.as_ref().filter(|b| b.exhausted());
@@ -198,7 +168,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
             budget.limit()
         );
     }
-    match super::print(&text) {
+    Ok(match super::print(&text) {
         exit::CLEAN if stopped.is_some() => exit::STOPPED_AT_BUDGET,
         exit::CLEAN => match (manual, failed) {
             (false, false) => exit::CLEAN,
@@ -207,7 +177,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> u8 {
             (true, true) => exit::FINDINGS_AND_ERRORS,
         },
         other => other,
-    }
+    })
 }
 
 /// An organization's name, or the repositories named, for a row about the whole target.

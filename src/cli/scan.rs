@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::ColorChoice;
 use super::app_auth::{AppArgs, target_org};
+use super::{ColorChoice, Error};
 use crate::campaign::resume::ResumeStore;
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
@@ -70,7 +70,7 @@ pub struct ScanArgs {
 
 impl ScanArgs {
     /// The run's budget and the ledger that keeps a stopped scan's reads (`--max-requests`).
-    fn resume_store(&self) -> Result<Option<ResumeStore>, String> {
+    fn resume_store(&self) -> Result<Option<ResumeStore>, Error> {
         let path = match (&self.campaign, self.max_requests) {
             (Some(path), _) => path.clone(),
             (None, Some(_)) => PathBuf::from(crate::campaign::DEFAULT_LEDGER),
@@ -78,10 +78,10 @@ impl ScanArgs {
         };
         let remote = &self.remote;
         if remote.target().is_none() && !remote.is_fleet() {
-            return Err(
+            return Err(Error::Usage(
                 "--max-requests and --campaign are for GitHub scans: use them with --org, --repo or --enterprise"
                     .into(),
-            );
+            ));
         }
         let mut orgs = remote.org.clone();
         orgs.sort();
@@ -93,31 +93,17 @@ impl ScanArgs {
             repos.join(","),
             remote.enterprise.clone().unwrap_or_default()
         );
-        ResumeStore::open(&path, target)
-            .map(Some)
-            .map_err(|e| e.to_string())
+        Ok(Some(ResumeStore::open(&path, target)?))
     }
 }
 
-pub fn run(mut args: ScanArgs) -> u8 {
-    let store = match args.resume_store() {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+pub fn run(mut args: ScanArgs) -> Result<u8, Error> {
+    let store = args.resume_store()?;
     let budget = args.max_requests.map(github::RequestBudget::new);
     args.remote.budget = budget.clone();
     let store_ref = store.as_ref().map(|s| s as &dyn remote::InventoryStore);
     let fleet = if args.remote.is_fleet() {
-        match scan_fleet(&args.remote, store_ref) {
-            Ok(done) => Some(done),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
-        }
+        Some(scan_fleet(&args.remote, store_ref)?)
     } else {
         None
     };
@@ -126,13 +112,10 @@ pub fn run(mut args: ScanArgs) -> u8 {
             let (report, remote) = fleet.expect("checked");
             (report, Some(remote))
         }
-        Some(target) => match scan_remote(&args.remote, &target, store_ref) {
-            Ok((report, remote)) => (report, Some(remote)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
-        },
+        Some(target) => {
+            let (report, remote) = scan_remote(&args.remote, &target, store_ref)?;
+            (report, Some(remote))
+        }
         None => {
             let paths = if args.paths.is_empty() {
                 vec![PathBuf::from(".")]
@@ -180,7 +163,7 @@ pub fn run(mut args: ScanArgs) -> u8 {
     };
     // Freeing thousands of file reports one by one only delays the exit.
     std::mem::forget(report);
-    code
+    Ok(code)
 }
 
 /// The report in a text format (JSON is streamed instead).

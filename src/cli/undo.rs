@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::Error;
 use crate::campaign::JournalAction;
 use crate::campaign::key_status::KeyStatus;
 use crate::campaign::settle::{self, Observation};
@@ -33,43 +34,23 @@ pub struct UndoArgs {
     yes: bool,
 }
 
-pub fn run(args: UndoArgs) -> u8 {
+pub fn run(args: UndoArgs) -> Result<u8, Error> {
     if !args.campaign.exists() {
-        eprintln!(
-            "error: no campaign ledger at {}: nothing this tool did can be undone from it",
+        return Err(Error::Failed(format!(
+            "no campaign ledger at {}: nothing this tool did can be undone from it",
             args.campaign.display()
-        );
-        return exit::TOOL_ERROR;
+        )));
     }
-    let ledger = match Ledger::open(&args.campaign) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let ledger = Ledger::open(&args.campaign)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
+        .map_err(Error::Runtime)?;
     runtime.block_on(run_async(&ledger, args.yes))
 }
 
-async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
-    let fail = |e: &dyn std::fmt::Display| {
-        eprintln!("error: {e}");
-        exit::TOOL_ERROR
-    };
-    let journal = match ledger.journal() {
-        Ok(j) => j,
-        Err(e) => return fail(&e),
-    };
+async fn run_async(ledger: &Ledger, yes: bool) -> Result<u8, Error> {
+    let journal = ledger.journal()?;
     let needs_iam = journal.iter().any(|e| e.writes_iam());
     let iam = if needs_iam {
         Some(IamKeys::connect().await)
@@ -80,38 +61,26 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
     if let Some(iam) = &iam {
         for e in journal.iter().filter(|e| e.is_pending() && e.writes_iam()) {
             let seen = if e.action == JournalAction::DeleteUser {
-                match iam.users().exists(&e.target).await {
-                    Ok(still_there) => Observation::Removed { still_there },
-                    Err(err) => return fail(&err),
+                Observation::Removed {
+                    still_there: iam.users().exists(&e.target).await?,
                 }
             } else {
-                match iam.key(&e.target).await {
-                    Ok(key) => Observation::Key(key.status),
-                    Err(err) => return fail(&err),
-                }
+                Observation::Key(iam.key(&e.target).await?.status)
             };
             let Some(result) = settle::decide(&e.action, seen) else {
                 continue;
             };
-            if let Err(err) = ledger.journal_end(e.id, &result) {
-                return fail(&err);
-            }
+            ledger.journal_end(e.id, &result)?;
         }
     }
-    let journal = match ledger.journal() {
-        Ok(j) => j,
-        Err(e) => return fail(&e),
-    };
+    let journal = ledger.journal()?;
     let plan = undo::plan(&journal);
 
     let mut todo: Vec<Reactivation> = Vec::new();
     let mut out = String::new();
     if let Some(iam) = &iam {
         for r in &plan.reactivate {
-            let key = match iam.key(&r.access_key_id).await {
-                Ok(k) => k,
-                Err(err) => return fail(&err),
-            };
+            let key = iam.key(&r.access_key_id).await?;
             let shown = mask_key_id(&r.access_key_id);
             match key.status {
                 KeyStatus::Inactive | KeyStatus::Expired => todo.push(r.clone()),
@@ -182,14 +151,14 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
     }
     let code = super::print(&out);
     if code != exit::CLEAN || todo.is_empty() {
-        return code;
+        return Ok(code);
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "error: refusing to reactivate keys without confirmation: stdin is not a terminal, pass --yes"
-            );
-            return exit::NOT_CONFIRMED;
+            return Err(Error::NotConfirmed(
+                "refusing to reactivate keys without confirmation: stdin is not a terminal, pass --yes"
+                    .into(),
+            ));
         }
         eprint!("Reactivate these keys? [y/N] ");
         std::io::stderr().flush().ok();
@@ -197,32 +166,27 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
         std::io::stdin().lock().read_line(&mut answer).ok();
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("cancelled: nothing was changed");
-            return exit::NOT_CONFIRMED;
+            return Ok(exit::NOT_CONFIRMED);
         }
     }
     let Some(iam) = &iam else {
-        return exit::CLEAN;
+        return Ok(exit::CLEAN);
     };
     let mut failed = 0;
     for r in &todo {
         let detail = serde_json::json!({ "user": r.user });
-        let id = match ledger.journal_begin(
+        let id = ledger.journal_begin(
             &r.repo,
             &JournalAction::ReactivateKey,
             &r.access_key_id,
             &detail,
-        ) {
-            Ok(id) => id,
-            Err(e) => return fail(&e),
-        };
+        )?;
         let result = iam.set_active(&r.user, &r.access_key_id, true).await;
         let outcome = match &result {
             Ok(_) => JournalResult::Done,
             Err(e) => JournalResult::Failed(e.to_string()),
         };
-        if let Err(e) = ledger.journal_end(id, &outcome) {
-            return fail(&e);
-        }
+        ledger.journal_end(id, &outcome)?;
         match result {
             Ok(_) => println!(
                 "done: reactivated key {} (user {})",
@@ -235,9 +199,9 @@ async fn run_async(ledger: &Ledger, yes: bool) -> u8 {
             }
         }
     }
-    if failed > 0 {
+    Ok(if failed > 0 {
         exit::TOOL_ERROR
     } else {
         exit::CLEAN
-    }
+    })
 }
