@@ -78,29 +78,7 @@ jobs:
 const WORKFLOW: &str = ".github/workflows/deploy.yml";
 const BRANCH: &str = "migrate/aws-oidc";
 
-/// An IAM user with one access key: (key id, secret).
-fn user_with_key(user: &str) -> (String, String) {
-    common::moto::iam(async |c: Client| {
-        c.create_user().user_name(user).send().await.unwrap();
-        let key = c.create_access_key().user_name(user).send().await.unwrap();
-        let key = key.access_key().unwrap();
-        (
-            key.access_key_id().to_string(),
-            key.secret_access_key().to_string(),
-        )
-    })
-}
-
-fn key_status(user: &str, id: &str) -> String {
-    common::moto::iam(async |c: Client| {
-        let keys = c.list_access_keys().user_name(user).send().await.unwrap();
-        keys.access_key_metadata()
-            .iter()
-            .find(|k| k.access_key_id() == Some(id))
-            .and_then(|k| k.status())
-            .map_or("Missing".to_string(), |s| s.as_str().to_string())
-    })
-}
+use common::moto::{key_status, user_with_key};
 
 /// A request signed with the key itself: moto records it as the key's last use.
 fn use_key(id: &str, secret: &str) {
@@ -140,16 +118,7 @@ fn bare(fake: &FakeGitHub, args: &[&str]) -> std::process::Command {
         .env("NO_COLOR", "1")
         .env("GH_TOKEN", TOKEN)
         .env("MIGRATE_GITHUB_URL", &fake.url);
-    for var in [
-        "AWS_ENDPOINT_URL_IAM",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ] {
-        if let Ok(value) = std::env::var(var) {
-            cmd.env(var, value);
-        }
-    }
+    cmd.envs(common::moto::env());
     cmd
 }
 

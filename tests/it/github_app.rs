@@ -101,16 +101,7 @@ impl AppSetup {
     /// [`Self::run`] with the moto variables the test runner has (IAM goes to moto).
     fn run_aws(&self, args: &[&str]) -> Run {
         let mut cmd = migrate();
-        for var in [
-            "AWS_ENDPOINT_URL_IAM",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_REGION",
-        ] {
-            if let Ok(value) = std::env::var(var) {
-                cmd.env(var, value);
-            }
-        }
+        cmd.envs(common::moto::env());
         self.finish(cmd, args)
     }
 
@@ -746,36 +737,6 @@ jobs:
       - run: aws s3 sync site s3://acme-site
 ";
 
-/// An IAM user in moto with one access key; the key's id.
-fn moto_user(user: &str) -> String {
-    common::moto::iam(async |c: aws_sdk_iam::Client| {
-        c.create_user().user_name(user).send().await.expect("user");
-        let key = c
-            .create_access_key()
-            .user_name(user)
-            .send()
-            .await
-            .expect("key");
-        key.access_key().expect("key").access_key_id().to_string()
-    })
-}
-
-fn moto_key_status(user: &str, id: &str) -> String {
-    common::moto::iam(async |c: aws_sdk_iam::Client| {
-        let keys = c
-            .list_access_keys()
-            .user_name(user)
-            .send()
-            .await
-            .expect("keys");
-        keys.access_key_metadata()
-            .iter()
-            .find(|k| k.access_key_id() == Some(id))
-            .and_then(|k| k.status())
-            .map_or("Missing".to_string(), |s| s.as_str().to_string())
-    })
-}
-
 /// Both organizations have an organization secret named DEPLOY_SECRET: acme's serves only the
 /// migrated acme/svc-0 (deleted), globex's is selected for globex/svc-0 and svc-1, and svc-1
 /// still uses it (globex/svc-0 leaves its selection). Each write goes through the installation
@@ -784,6 +745,7 @@ fn moto_key_status(user: &str, id: &str) -> String {
 #[test]
 #[ignore = "needs moto's IAM server: run .ci/run, or set AWS_ENDPOINT_URL_IAM and pass --include-ignored"]
 fn status_and_cleanup_across_organizations_through_each_installation() {
+    common::moto::require("cleanup across organizations");
     let mut world = World::default();
     for org in ["acme", "globex"] {
         for name in ["svc-0", "svc-1"] {
@@ -820,8 +782,8 @@ fn status_and_cleanup_across_organizations_through_each_installation() {
     let campaign = setup.campaign();
     let acme_user = common::moto::unique("ci-acme");
     let globex_user = common::moto::unique("ci-globex");
-    let acme_key = moto_user(&acme_user);
-    let globex_key = moto_user(&globex_user);
+    let (acme_key, _) = common::moto::user_with_key(&acme_user);
+    let (globex_key, _) = common::moto::user_with_key(&globex_user);
     let key_map = setup.dir.path().join("keys.toml");
     std::fs::write(
         &key_map,
@@ -895,8 +857,11 @@ fn status_and_cleanup_across_organizations_through_each_installation() {
             assert_eq!(s.world.repos[repo].secrets, ["AWS_ACCESS_KEY_ID"], "{repo}");
         }
     });
-    assert_eq!(moto_key_status(&acme_user, &acme_key), "Inactive");
-    assert_eq!(moto_key_status(&globex_user, &globex_key), "Inactive");
+    assert_eq!(common::moto::key_status(&acme_user, &acme_key), "Inactive");
+    assert_eq!(
+        common::moto::key_status(&globex_user, &globex_key),
+        "Inactive"
+    );
     let mut minted = setup.fake.app(|a| a.minted.clone());
     minted.sort();
     minted.dedup();

@@ -80,17 +80,8 @@ fn rewrite(fake: &FakeGitHub, ledger: &std::path::Path, args: &[&str]) -> Run {
     .args(["--github-url", &fake.url, "--min-write-interval-ms", "0"])
     .arg("--campaign")
     .arg(ledger)
-    .env("GH_TOKEN", TOKEN);
-    for var in [
-        "AWS_ENDPOINT_URL_IAM",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ] {
-        if let Ok(value) = std::env::var(var) {
-            cmd.env(var, value);
-        }
-    }
+    .env("GH_TOKEN", TOKEN)
+    .envs(common::moto::env());
     Run::of(cmd.output().expect("runs"))
 }
 

@@ -29,6 +29,55 @@ pub fn unique(tag: &str) -> String {
     format!("{tag}-{nanos}")
 }
 
+/// The variables that point the binary at moto (with its static test credentials), as the test
+/// runner has them: `cmd.envs(moto::env())` after clearing the environment of `AWS_*`.
+pub fn env() -> Vec<(&'static str, String)> {
+    [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ]
+    .into_iter()
+    .filter_map(|var| Some((var, std::env::var(var).ok()?)))
+    .collect()
+}
+
+/// An IAM user with one access key: (key id, secret).
+pub fn user_with_key(user: &str) -> (String, String) {
+    iam(async |c: Client| {
+        c.create_user().user_name(user).send().await.expect("user");
+        let key = c
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .expect("key");
+        let key = key.access_key().expect("key");
+        (
+            key.access_key_id().to_string(),
+            key.secret_access_key().to_string(),
+        )
+    })
+}
+
+/// `Active`, `Inactive`, or `Missing` when the user has no such key.
+pub fn key_status(user: &str, id: &str) -> String {
+    iam(async |c: Client| {
+        let keys = c
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .expect("keys");
+        keys.access_key_metadata()
+            .iter()
+            .find(|k| k.access_key_id() == Some(id))
+            .and_then(|k| k.status())
+            .map_or("Missing".to_string(), |s| s.as_str().to_string())
+    })
+}
+
 /// Runs `f` with an IAM client (region us-east-1) on its own runtime.
 pub fn iam<T>(f: impl AsyncFnOnce(Client) -> T) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread()
