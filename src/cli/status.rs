@@ -176,6 +176,9 @@ impl Session {
                 connections: &self.github,
                 targets: &self.targets,
                 unreachable: &self.unreachable,
+                announce: &|estimate| {
+                    eprintln!("estimate: {}", crate::budget::render(estimate));
+                },
             };
             let truth = reconcile::gather(reach, &self.ledger, &keymap, iam.as_ref()).await?;
             Ok((truth, iam))

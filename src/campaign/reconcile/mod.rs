@@ -13,6 +13,7 @@ use super::journal::JournalAction;
 use super::keymap::{KeyMap, KeyRef, Suggestion};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
+use crate::budget::Estimate;
 use crate::github::{ConditionalCache, Connections, GitHubError};
 use crate::iam::IamError;
 use crate::iam::keys::IamKeys;
@@ -239,15 +240,15 @@ pub fn key_map(ledger: &Ledger, path: Option<&std::path::Path>) -> Result<KeyMap
 }
 
 /// Progress of a campaign's scan: silent but for the rate-budget estimate, which a run over
-/// several targets prints once for all of them.
-struct Quiet {
-    estimate: bool,
+/// several targets announces once for all of them.
+struct Quiet<'a> {
+    announce: Option<&'a dyn Fn(&Estimate)>,
 }
 
-impl remote::Progress for Quiet {
-    fn estimated(&self, estimate: &crate::budget::Estimate) {
-        if self.estimate {
-            eprintln!("estimate: {}", crate::budget::render(estimate));
+impl remote::Progress for Quiet<'_> {
+    fn estimated(&self, estimate: &Estimate) {
+        if let Some(announce) = self.announce {
+            announce(estimate);
         }
     }
 
@@ -262,6 +263,8 @@ pub struct Reach<'a> {
     pub targets: &'a [Target],
     /// Owners no connection could be opened to, with why.
     pub unreachable: &'a [(String, GitHubError)],
+    /// Told the rate-budget estimate before a long run.
+    pub announce: &'a dyn Fn(&Estimate),
 }
 
 /// Scans every target through its owner's connection, in parallel, into one result. A target
@@ -286,10 +289,12 @@ async fn scan_targets(
             })
             .collect();
         if let Some(estimate) = crate::fleet::estimate_run(&orgs).await {
-            eprintln!("estimate: {}", crate::budget::render(&estimate));
+            (reach.announce)(&estimate);
         }
     }
-    let progress = Quiet { estimate: !several };
+    let progress = Quiet {
+        announce: (!several).then_some(reach.announce),
+    };
     let reachable: Vec<(&Target, &crate::github::GitHubReader)> = reach
         .targets
         .iter()
