@@ -2,7 +2,7 @@
 //! configure-aws-credentials (docker/login-action to ECR, beanstalk-deploy, lambda actions...).
 
 use super::positions::PositionKind;
-use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
+use super::{FileContext, Finding, FindingSpec, Fix, Remedy, Rule, Severity, group_by_block};
 
 pub struct ActionInputKeys;
 
@@ -63,7 +63,7 @@ impl Rule for ActionInputKeys {
                 )
             } else if ecr_login {
                 (
-                    Fix::Auto,
+                    Fix::Auto(Remedy::EcrLogin),
                     "docker/login-action signs in to ECR with the role's credentials once username/password are dropped".to_string(),
                 )
             } else {

@@ -1,7 +1,7 @@
 //! Rule `aws-keys-configure-credentials`: configure-aws-credentials given static keys.
 
 use super::positions::{self, PositionKind};
-use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
+use super::{FileContext, Finding, FindingSpec, Fix, Remedy, Rule, Severity, group_by_block};
 use crate::expr::Context;
 
 pub struct ConfigureCredentialsKeys;
@@ -63,12 +63,12 @@ impl Rule for ConfigureCredentialsKeys {
                 )
             } else if chaining {
                 (
-                    Fix::Auto,
+                    Fix::Auto(Remedy::ConfigureStep),
                     "role chaining: the keys go and the existing role-to-assume stays".to_string(),
                 )
             } else {
                 (
-                    Fix::Auto,
+                    Fix::Auto(Remedy::ConfigureStep),
                     "keys are replaced by role-to-assume and `id-token: write`".to_string(),
                 )
             };

@@ -2,7 +2,7 @@
 
 use super::positions::PositionKind;
 use super::sources::{self, AwsUse, IGNORES_SESSION_TOKEN};
-use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
+use super::{FileContext, Finding, FindingSpec, Fix, Remedy, Rule, Severity, group_by_block};
 use crate::workflow::{Job, Step};
 
 pub struct EnvKeys;
@@ -101,7 +101,7 @@ impl Rule for EnvKeys {
                 )
             } else {
                 (
-                    Fix::Auto,
+                    Fix::Auto(Remedy::EnvBlock),
                     "env entries are removed and a configure-aws-credentials step is inserted"
                         .to_string(),
                 )

@@ -3,7 +3,7 @@
 //! uses them (linked across files by [`link_inherited_secrets`]).
 
 use super::positions::PositionKind;
-use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity, group_by_block};
+use super::{FileContext, Finding, FindingSpec, Fix, Remedy, Rule, Severity, group_by_block};
 
 pub struct PassedToWorkflow;
 
@@ -39,7 +39,7 @@ impl Rule for PassedToWorkflow {
             let passed: Vec<&str> = group.iter().map(|p| p.name()).collect();
             let (fix, reason) = if callee.local {
                 (
-                    Fix::Auto,
+                    Fix::Auto(Remedy::Caller),
                     format!(
                         "the local callee {} is rewritten in the same run; these secrets are dropped and the job gets `id-token: write`",
                         callee.raw
@@ -150,7 +150,7 @@ pub fn link_inherited_secrets<'a>(
             .collect();
         let (fix, reason) = if callee.all_auto {
             (
-                Fix::Auto,
+                Fix::Auto(Remedy::Caller),
                 format!(
                     "{} is rewritten in the same run; the job gets `id-token: write`",
                     call.callee

@@ -2,15 +2,17 @@
 //! under `on.workflow_call.secrets`, so every caller has to hold and pass static keys.
 
 use super::names;
-use super::{FileContext, Finding, FindingSpec, Fix, Rule, Severity};
+use super::{FileContext, Finding, FindingSpec, Fix, Remedy, Rule, Severity};
 use crate::detect::SourceRef;
 use crate::expr::Context;
 
 pub struct WorkflowCallSecrets;
 
+pub const ID: &str = "aws-keys-workflow-call-secret";
+
 impl Rule for WorkflowCallSecrets {
     fn id(&self) -> &'static str {
-        "aws-keys-workflow-call-secret"
+        ID
     }
 
     fn summary(&self) -> &'static str {
@@ -49,7 +51,7 @@ impl Rule for WorkflowCallSecrets {
                     name: name.to_string(),
                 }],
                 // Settled against the file's other findings in `detect::settle`.
-                fix: Fix::Auto,
+                fix: Fix::Auto(Remedy::Declaration),
                 reason: "the declaration is dropped once the workflow assumes a role with OIDC".into(),
                 message: format!(
                     "reusable workflow declares {} secret `{name}`; every caller must hold static keys to pass it",

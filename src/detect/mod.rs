@@ -26,6 +26,7 @@ use crate::yaml::Span;
 pub use aws_keys_passed_to_workflow::{
     CalleeKeys, ID as PASSED_TO_WORKFLOW, InheritCall, inherit_calls, link_inherited_secrets,
 };
+pub use aws_keys_workflow_call_secret::ID as WORKFLOW_CALL_SECRET;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,12 +48,51 @@ impl Severity {
     }
 }
 
-/// Whether `migrate rewrite` can fix a finding on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Whether `migrate rewrite` can fix a finding on its own, and how: each rule names the
+/// rewrite its finding gets, so the rewriter never decides by rule id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fix {
-    Auto,
+    Auto(Remedy),
+    /// Left to a person, for the finding's `reason`.
     Manual,
+}
+
+/// The rewrite an automatic finding gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// A configure-aws-credentials step: its key inputs become `role-to-assume`.
+    ConfigureStep,
+    /// Keys in an `env:` block: the entries go and a configure step goes before the steps that
+    /// read them.
+    EnvBlock,
+    /// docker/login-action signing in to ECR with the keys: username/password go and the role's
+    /// credentials sign in.
+    EcrLogin,
+    /// A caller passing the keys to a local reusable workflow: they leave its `secrets:`.
+    Caller,
+    /// A reusable workflow declaring the keys under `on.workflow_call.secrets`: the
+    /// declarations go.
+    Declaration,
+}
+
+impl Fix {
+    pub fn is_auto(self) -> bool {
+        matches!(self, Self::Auto(_))
+    }
+
+    /// `auto` or `manual`, as the reports and the versioned JSON name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto(_) => "auto",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+impl serde::Serialize for Fix {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -286,7 +326,7 @@ fn apply_flow(model: &flow::FileFlow, findings: &mut [Finding]) {
             f.leave_to_person(format!("not-aws: {}", b.reason));
             continue;
         }
-        if f.fix != Fix::Auto {
+        if !f.fix.is_auto() {
             continue;
         }
         if let Some(b) = model.blocker_for(f.job.as_deref(), f.step.as_ref().map(|s| s.index)) {
@@ -311,7 +351,7 @@ fn apply_permissions(cx: &FileContext<'_>, findings: &mut [Finding]) {
             .iter()
             .any(|s| sources::step_aws_use(s) != sources::AwsUse::No);
         let reached = |f: &Finding| {
-            f.fix == Fix::Auto && (f.job.as_deref() == Some(id) || (f.job.is_none() && uses_aws))
+            f.fix.is_auto() && (f.job.as_deref() == Some(id) || (f.job.is_none() && uses_aws))
         };
         if !findings.iter().any(reached) {
             continue;
@@ -332,7 +372,7 @@ fn apply_permissions(cx: &FileContext<'_>, findings: &mut [Finding]) {
 fn settle_declarations(findings: &mut [Finding]) {
     let manual_uses: Vec<(String, usize)> = findings
         .iter()
-        .filter(|f| f.fix == Fix::Manual && f.rule != "aws-keys-workflow-call-secret")
+        .filter(|f| f.fix == Fix::Manual && f.rule != WORKFLOW_CALL_SECRET)
         .flat_map(|f| {
             f.references
                 .iter()
@@ -342,7 +382,7 @@ fn settle_declarations(findings: &mut [Finding]) {
         .collect();
     for f in findings
         .iter_mut()
-        .filter(|f| f.rule == "aws-keys-workflow-call-secret")
+        .filter(|f| f.rule == WORKFLOW_CALL_SECRET)
     {
         if let Some((_, line)) = manual_uses
             .iter()

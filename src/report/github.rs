@@ -18,10 +18,7 @@ pub fn render(report: &ScanReport) -> String {
             f.column,
             property(f.rule),
             data(&f.message),
-            match f.fix {
-                crate::detect::Fix::Auto => "auto",
-                crate::detect::Fix::Manual => "manual",
-            },
+            f.fix.as_str(),
             data(&f.reason)
         ));
     }

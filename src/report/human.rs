@@ -5,7 +5,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::Summary;
 use crate::detect::aws_key_literal::{find_access_key_ids, mask_key_id};
-use crate::detect::{Finding, Fix, Severity};
+use crate::detect::{Finding, Severity};
 use crate::scan::ScanReport;
 
 pub struct Palette {
@@ -116,10 +116,7 @@ fn render_finding(out: &mut String, f: &Finding, palette: &Palette, gutter: Styl
             palette.paint(style, &location.join(", "))
         ));
     }
-    let fix = match f.fix {
-        Fix::Auto => "auto",
-        Fix::Manual => "manual",
-    };
+    let fix = f.fix.as_str();
     out.push_str(&format!(
         "{pad} {} fix: {fix}: {}\n",
         palette.paint(gutter, "="),

@@ -80,7 +80,7 @@ impl Summary {
             s.findings += 1;
             *s.by_rule.entry(f.rule).or_default() += 1;
             match f.fix {
-                Fix::Auto => s.auto += 1,
+                Fix::Auto(_) => s.auto += 1,
                 Fix::Manual => s.manual += 1,
             }
         }

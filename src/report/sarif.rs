@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::detect::{self, Fix, Severity};
+use crate::detect::{self, Severity};
 use crate::scan::ScanReport;
 
 pub fn render(report: &ScanReport) -> String {
@@ -27,7 +27,7 @@ pub fn render(report: &ScanReport) -> String {
             json!({
                 "ruleId": f.rule,
                 "level": level,
-                "message": { "text": format!("{} (fix: {}: {})", f.message, if f.fix == Fix::Auto { "auto" } else { "manual" }, f.reason) },
+                "message": { "text": format!("{} (fix: {}: {})", f.message, f.fix.as_str(), f.reason) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": f.path.trim_start_matches("./") },

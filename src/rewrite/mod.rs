@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::detect::positions::{self, EnvLevel, KeyPosition, PositionKind};
 use crate::detect::sources::{self, AwsUse};
-use crate::detect::{self, Finding, Fix, flow, region};
+use crate::detect::{self, Finding, Fix, Remedy, flow, region};
 use crate::scan::FileLinks;
 use crate::source::LineIndex;
 use crate::workflow::{FileKind, Job, Step, Workflow};
@@ -265,22 +265,20 @@ pub fn rewrite_linked(
 
     let mut declarations = Vec::new();
     for finding in &findings {
-        if finding.fix == Fix::Manual {
-            outcome.manual.push(manual_entry(finding, &finding.reason));
-            continue;
-        }
-        let planned = match finding.rule {
-            "aws-keys-configure-credentials" => planner.configure_step(finding),
-            "aws-keys-env" => planner.env_block(finding),
-            "aws-keys-action-input" => planner.ecr_login(finding),
-            "aws-keys-passed-to-workflow" => planner.caller(finding),
-            "aws-keys-workflow-call-secret" => {
+        // Each rule named the rewrite its finding gets (`Fix::Auto(remedy)`).
+        let planned = match finding.fix {
+            Fix::Manual => {
+                outcome.manual.push(manual_entry(finding, &finding.reason));
+                continue;
+            }
+            Fix::Auto(Remedy::ConfigureStep) => planner.configure_step(finding),
+            Fix::Auto(Remedy::EnvBlock) => planner.env_block(finding),
+            Fix::Auto(Remedy::EcrLogin) => planner.ecr_login(finding),
+            Fix::Auto(Remedy::Caller) => planner.caller(finding),
+            Fix::Auto(Remedy::Declaration) => {
                 declarations.push(finding);
                 continue;
             }
-            other => Err(PlanError::Manual(format!(
-                "rule {other} has no automatic rewrite"
-            ))),
         };
         planner.record(finding, planned, &mut outcome)?;
     }
@@ -1078,7 +1076,7 @@ fn leftover_in(
     };
     detect::detect_in(path, text, workflow)
         .into_iter()
-        .filter(|f| f.fix == Fix::Auto)
+        .filter(|f| f.fix.is_auto())
         .filter(|f| {
             !manual
                 .iter()

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::detect::positions::PositionKind;
-use crate::detect::{self, CalleeKeys, FileContext, Finding, Fix, InheritCall, Severity};
+use crate::detect::{self, CalleeKeys, FileContext, Finding, InheritCall, Severity};
 use crate::discover::{self, Candidate};
 use crate::facts::{self, JobFacts, Triggers};
 use crate::rewrite::roles::{SecretNames, callers_names};
@@ -403,7 +403,7 @@ fn disagreeing_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>
         for f in files[callee]
             .findings
             .iter_mut()
-            .filter(|f| f.fix == Fix::Auto)
+            .filter(|f| f.fix.is_auto())
         {
             f.leave_to_person_linked(reason.clone());
         }
@@ -521,7 +521,7 @@ fn link_passed_names(files: &mut [FileReport], index: &HashMap<PathBuf, usize>) 
             shown.join(", ")
         );
         for f in files[callee].findings.iter_mut() {
-            if f.fix == Fix::Auto && f.secrets.contains(&name) {
+            if f.fix.is_auto() && f.secrets.contains(&name) {
                 f.leave_to_person_linked(reason.clone());
             }
         }
@@ -540,7 +540,7 @@ fn link_caller_permissions(files: &mut [FileReport], texts: &[(&str, &str)]) {
     let by_path: HashMap<&str, &str> = texts.iter().copied().collect();
     // Each caller is parsed again and judged on its own: in parallel, like the first pass.
     files.par_iter_mut().for_each(|file| {
-        if file.local_calls.is_empty() || !file.findings.iter().any(|f| f.fix == Fix::Auto) {
+        if file.local_calls.is_empty() || !file.findings.iter().any(|f| f.fix.is_auto()) {
             return;
         }
         let Some(text) = by_path.get(file.path.as_str()) else {
@@ -560,7 +560,7 @@ fn link_caller_permissions(files: &mut [FileReport], texts: &[(&str, &str)]) {
             if !call.local {
                 continue;
             }
-            let reached = |f: &Finding| f.fix == Fix::Auto && f.job.as_deref() == Some(id);
+            let reached = |f: &Finding| f.fix.is_auto() && f.job.as_deref() == Some(id);
             if !file.findings.iter().any(reached) {
                 continue;
             }
@@ -584,7 +584,7 @@ fn link_local_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>)
         for (i, file) in files.iter().enumerate() {
             let root = repo_root(Path::new(&file.path));
             for (k, f) in file.findings.iter().enumerate() {
-                if f.rule != detect::PASSED_TO_WORKFLOW || f.fix != Fix::Auto || f.cross_file {
+                if f.rule != detect::PASSED_TO_WORKFLOW || !f.fix.is_auto() || f.cross_file {
                     continue;
                 }
                 let Some(callee) = f.callee.as_deref() else {
@@ -598,9 +598,9 @@ fn link_local_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usize>)
                     Some(&c) => files[c]
                         .findings
                         .iter()
-                        .filter(|cf| cf.severity > Severity::Info && cf.fix != Fix::Auto)
+                        .filter(|cf| cf.severity > Severity::Info && !cf.fix.is_auto())
                         // The root cause, not the declarations it keeps.
-                        .min_by_key(|cf| cf.rule == "aws-keys-workflow-call-secret")
+                        .min_by_key(|cf| cf.rule == detect::WORKFLOW_CALL_SECRET)
                         .map(|cf| {
                             format!(
                                 "reusable-callee: the callee {callee} keeps its keys (line {}: {}), so this caller must keep passing them",
@@ -674,7 +674,7 @@ fn link_reusable_callers(files: &mut [FileReport], index: &HashMap<PathBuf, usiz
             secrets.dedup();
             Some(CalleeKeys {
                 secrets,
-                all_auto: used.iter().all(|f| f.fix == Fix::Auto),
+                all_auto: used.iter().all(|f| f.fix.is_auto()),
                 findings: &callee.findings,
             })
         };
