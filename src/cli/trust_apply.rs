@@ -37,35 +37,12 @@ pub enum ApplyError {
     SomeRolesFailed { failed: usize, total: usize },
 }
 
-/// A readable IAM error: the error code, the action that failed, and for `AccessDenied` the
-/// permission the credentials lack. Errors before IAM answered (no credentials, no network)
-/// have no code; their cause chain says what happened.
+/// An IAM error as the executor's messages say it (the caller names the role or provider).
 fn iam_error<E>(action: &str, err: &E) -> String
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
-    let Some(code) = err.code() else {
-        let cause = crate::iam::cause_chain(err);
-        if crate::iam::no_credentials(&cause) {
-            return format!(
-                "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
-            );
-        }
-        return format!("iam:{action} failed before IAM answered: {cause}");
-    };
-    let message = err
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| err.to_string());
-    match code {
-        "AccessDenied" | "AccessDeniedException" => format!(
-            "iam:{action} was denied: the credentials need the `iam:{action}` permission ({message})"
-        ),
-        "MalformedPolicyDocument" => {
-            format!("iam:{action}: IAM rejected the policy document: {message}")
-        }
-        _ => format!("iam:{action} failed: {code}: {message}"),
-    }
+    crate::iam::classify_step(action, err).to_string()
 }
 
 /// What IAM holds now, and what must change.
