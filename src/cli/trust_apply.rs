@@ -14,12 +14,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::trust::infer::limits;
+use crate::trust::evidence;
 use crate::trust::permissions::{self, CopiedPermissions, CopiedPolicy, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
 use crate::trust::reconcile::{self, ExistingProvider, ProviderChange, RoleChange};
-use crate::trust::{bound, evidence};
 
 /// The inline policy every created role gets until someone writes the real one.
 
@@ -363,28 +362,17 @@ pub fn bounded_policies(
     documents: &[Value],
 ) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
-    for role in &plan.roles {
-        let Some(inferred) = role
-            .inferred
-            .as_ref()
-            .filter(|_| role.permissions == PermissionSource::Inferred)
-        else {
-            continue;
-        };
-        let (kept, dropped) = bound::bound(&inferred.statements, user, documents);
-        for message in &dropped {
-            eprintln!("warning: role {}: {message}", role.name);
+    for bounded in permissions::bounded_policies(plan, user, documents) {
+        for message in &bounded.dropped {
+            eprintln!("warning: role {}: {message}", bounded.role);
         }
-        if dropped.is_empty() {
+        if bounded.dropped.is_empty() {
             eprintln!(
                 "role {}: every inferred permission is within IAM user {user}'s",
-                role.name
+                bounded.role
             );
         }
-        out.insert(
-            role.name.clone(),
-            permissions::with_kept_statements(limits::document(&kept), &role.permission_policy),
-        );
+        out.insert(bounded.role, bounded.document);
     }
     out
 }
