@@ -1,10 +1,12 @@
 //! AWS IAM (effects, aws-sdk-iam through the standard credential chain): access keys
-//! (`keys`), users (`users`), the roles that may serve the campaign (`roles`) and what a
-//! pre-flight trust check reads (`trust`); here, the SDK configuration they share, their one
-//! error type and the classifier that turns an SDK error into it.
+//! (`keys`), users (`users`), the roles that may serve the campaign (`roles`), what a
+//! pre-flight trust check reads (`trust`) and the executor of `trust --apply` (`apply`); here,
+//! the SDK configuration they share, their one error type and the classifier that turns an
+//! SDK error into it.
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
+pub mod apply;
 pub mod keys;
 pub mod roles;
 pub mod trust;
@@ -55,6 +57,33 @@ pub enum IamError {
         code: String,
         message: String,
     },
+    // What the executor finds that IAM answered but cannot be used.
+    #[error(
+        "the credentials reach the provider {found}, not {wanted}: is --account-id the account of these credentials?"
+    )]
+    ProviderInOtherAccount { found: String, wanted: String },
+    #[error("IAM user `{user}` does not exist (--copy-permissions-from)")]
+    NoSuchUser { user: String },
+    #[error("a policy document IAM returned is not JSON: {0}")]
+    PolicyNotJson(#[source] serde_json::Error),
+    #[error("inline policy {name} of IAM user {user} is not JSON: {source}")]
+    InlinePolicyNotJson {
+        name: String,
+        user: String,
+        source: serde_json::Error,
+    },
+    #[error("{arn} has no default version")]
+    NoDefaultVersion { arn: String },
+    #[error("{arn} version {version} has no document")]
+    NoPolicyDocument { arn: String, version: String },
+    #[error("IAM user {user} has no ARN")]
+    UserWithoutArn { user: String },
+    #[error("GenerateServiceLastAccessedDetails returned no job id")]
+    NoLastAccessedJob,
+    #[error("IAM could not report the last use of {user}'s permissions")]
+    LastAccessedFailed { user: String },
+    #[error("IAM did not finish reporting the last use of {user}'s permissions within 30 s")]
+    LastAccessedTimedOut { user: String },
 }
 
 /// An SDK error of an IAM call on `subject` (a user, a key, a role, the account).
