@@ -123,7 +123,8 @@ pub enum RoleNotCreated {
     /// `CreateRole` failed: nothing to undo.
     #[error(transparent)]
     Refused(IamError),
-    /// Granting the permissions failed after the role was created; it was undone.
+    /// Granting the permissions failed after the role was created; it was undone, as far as
+    /// IAM let it.
     #[error("{cause}; {}", undo_outcome(.undo_failures))]
     NotGranted {
         cause: IamError,

@@ -57,7 +57,8 @@ pub enum IamError {
         code: String,
         message: String,
     },
-    // What the executor finds that IAM answered but cannot be used.
+    // What the `trust --apply` executor cannot go on with, though IAM answered: another
+    // account's provider, an unknown user, a document or report IAM did not give whole.
     #[error(
         "the credentials reach the provider {found}, not {wanted}: is --account-id the account of these credentials?"
     )]
