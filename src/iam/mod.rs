@@ -1,10 +1,12 @@
 //! AWS IAM (effects, aws-sdk-iam through the standard credential chain): access keys
-//! (`keys`), users (`users`), the roles that may serve the campaign (`roles`) and what a
-//! pre-flight trust check reads (`trust`); here, the SDK configuration they share, their one
-//! error type and the classifier that turns an SDK error into it.
+//! (`keys`), users (`users`), the roles that may serve the campaign (`roles`), what a
+//! pre-flight trust check reads (`trust`) and the executor of `trust --apply` (`apply`); here,
+//! the SDK configuration they share, their one error type and the classifier that turns an
+//! SDK error into it.
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
+pub mod apply;
 pub mod keys;
 pub mod roles;
 pub mod trust;
@@ -34,42 +36,123 @@ pub enum IamError {
         subject: String,
         message: String,
     },
+    // The calls of the `trust --apply` executor ([`classify_step`]): the line around the error
+    // names the role or provider, so these name the action only, in the words that command
+    // has always used.
+    #[error(
+        "iam:{action} was denied: the credentials need the `iam:{action}` permission ({message})"
+    )]
+    StepDenied { action: String, message: String },
+    #[error(
+        "iam:{action}: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): {cause}"
+    )]
+    StepNoCredentials { action: String, cause: String },
+    #[error("iam:{action} failed before IAM answered: {cause}")]
+    StepUnanswered { action: String, cause: String },
+    #[error("iam:{action}: IAM rejected the policy document: {message}")]
+    StepPolicyRejected { action: String, message: String },
+    #[error("iam:{action} failed: {code}: {message}")]
+    StepFailed {
+        action: String,
+        code: String,
+        message: String,
+    },
+    // What the `trust --apply` executor cannot go on with, though IAM answered: another
+    // account's provider, an unknown user, a document or report IAM did not give whole.
+    #[error(
+        "the credentials reach the provider {found}, not {wanted}: is --account-id the account of these credentials?"
+    )]
+    ProviderInOtherAccount { found: String, wanted: String },
+    #[error("IAM user `{user}` does not exist (--copy-permissions-from)")]
+    NoSuchUser { user: String },
+    #[error("a policy document IAM returned is not JSON: {0}")]
+    PolicyNotJson(#[source] serde_json::Error),
+    #[error("inline policy {name} of IAM user {user} is not JSON: {source}")]
+    InlinePolicyNotJson {
+        name: String,
+        user: String,
+        source: serde_json::Error,
+    },
+    #[error("{arn} has no default version")]
+    NoDefaultVersion { arn: String },
+    #[error("{arn} version {version} has no document")]
+    NoPolicyDocument { arn: String, version: String },
+    #[error("IAM user {user} has no ARN")]
+    UserWithoutArn { user: String },
+    #[error("GenerateServiceLastAccessedDetails returned no job id")]
+    NoLastAccessedJob,
+    #[error("IAM could not report the last use of {user}'s permissions")]
+    LastAccessedFailed { user: String },
+    #[error("IAM did not finish reporting the last use of {user}'s permissions within 30 s")]
+    LastAccessedTimedOut { user: String },
 }
 
+/// An SDK error of an IAM call on `subject` (a user, a key, a role, the account).
 pub(crate) fn classify<E>(action: &str, subject: &str, err: &E) -> IamError
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
-    match err.code() {
-        Some("AccessDenied" | "AccessDeniedException") => IamError::Denied {
-            action: action.into(),
-            subject: subject.into(),
-        },
-        Some("DeleteConflict") => IamError::Conflict {
-            action: action.into(),
-            subject: subject.into(),
+    classify_call(action, Some(subject), err)
+}
+
+/// An SDK error of a call of the `trust --apply` executor, whose caller names the role or
+/// provider around it.
+pub(crate) fn classify_step<E>(action: &str, err: &E) -> IamError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    classify_call(action, None, err)
+}
+
+/// The one reading of an IAM error: the error code (`AccessDenied`, `DeleteConflict`,
+/// `MalformedPolicyDocument`, any other), or with none, the cause chain of an error before IAM
+/// answered (no credentials, no network). A call on a subject and an executor step keep the
+/// wording their commands have always printed.
+fn classify_call<E>(action: &str, subject: Option<&str>, err: &E) -> IamError
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let action = action.to_string();
+    let Some(code) = err.code() else {
+        let cause = cause_chain(err);
+        return match (no_credentials(&cause), subject) {
+            (true, Some(_)) => IamError::NoCredentials { action, cause },
+            (true, None) => IamError::StepNoCredentials { action, cause },
+            (false, Some(subject)) => IamError::Failed {
+                action,
+                subject: subject.into(),
+                message: cause,
+            },
+            (false, None) => IamError::StepUnanswered { action, cause },
+        };
+    };
+    let Some(subject) = subject else {
+        let message = err
+            .message()
+            .map_or_else(|| err.to_string(), str::to_string);
+        return match code {
+            "AccessDenied" | "AccessDeniedException" => IamError::StepDenied { action, message },
+            "MalformedPolicyDocument" => IamError::StepPolicyRejected { action, message },
+            _ => IamError::StepFailed {
+                action,
+                code: code.into(),
+                message,
+            },
+        };
+    };
+    let subject = subject.to_string();
+    match code {
+        "AccessDenied" | "AccessDeniedException" => IamError::Denied { action, subject },
+        "DeleteConflict" => IamError::Conflict {
+            action,
+            subject,
             message: err.message().unwrap_or("DeleteConflict").to_string(),
         },
-        Some(code) => IamError::Failed {
-            action: action.into(),
-            subject: subject.into(),
+        _ => IamError::Failed {
+            action,
+            subject,
             message: format!("{code}: {}", err.message().unwrap_or_default()),
         },
-        None => {
-            let cause = cause_chain(err);
-            if no_credentials(&cause) {
-                IamError::NoCredentials {
-                    action: action.into(),
-                    cause,
-                }
-            } else {
-                IamError::Failed {
-                    action: action.into(),
-                    subject: subject.into(),
-                    message: cause,
-                }
-            }
-        }
     }
 }
 
@@ -112,4 +195,72 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 pub enum Outcome {
     Changed,
     AlreadyThere,
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_iam::error::ErrorMetadata;
+
+    use super::{classify, classify_step};
+
+    fn answered(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    /// An error from before IAM answered: no code, only what went wrong.
+    fn unanswered(message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().message(message).build()
+    }
+
+    #[test]
+    fn a_call_on_a_subject_names_it() {
+        let denied = classify("DeleteUser", "user alice", &answered("AccessDenied", "no"));
+        assert_eq!(
+            denied.to_string(),
+            "iam:DeleteUser on user alice was denied: the credentials need the `iam:DeleteUser` permission"
+        );
+        let failed = classify(
+            "GetUser",
+            "user alice",
+            &answered("Throttling", "slow down"),
+        );
+        assert_eq!(
+            failed.to_string(),
+            "iam:GetUser on user alice failed: Throttling: slow down"
+        );
+    }
+
+    /// The `trust --apply` wording, byte for byte as that command has always printed it.
+    #[test]
+    fn an_executor_step_names_the_action_only() {
+        let cases = [
+            (
+                answered("AccessDenied", "User: x is not authorized"),
+                "iam:CreateRole was denied: the credentials need the `iam:CreateRole` permission (User: x is not authorized)",
+            ),
+            (
+                answered("MalformedPolicyDocument", "bad principal"),
+                "iam:CreateRole: IAM rejected the policy document: bad principal",
+            ),
+            (
+                answered("EntityAlreadyExists", "taken"),
+                "iam:CreateRole failed: EntityAlreadyExists: taken",
+            ),
+            (
+                ErrorMetadata::builder().code("Throttling").build(),
+                "iam:CreateRole failed: Throttling: Error { code: \"Throttling\" }",
+            ),
+            (
+                unanswered("the credentials provider was not enabled"),
+                "iam:CreateRole: no usable AWS credentials (environment, ~/.aws config, SSO, credential process or instance role): Error { message: \"the credentials provider was not enabled\" }",
+            ),
+            (
+                unanswered("connection refused"),
+                "iam:CreateRole failed before IAM answered: Error { message: \"connection refused\" }",
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(classify_step("CreateRole", &err).to_string(), expected);
+        }
+    }
 }

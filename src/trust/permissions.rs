@@ -116,6 +116,41 @@ pub fn with_kept_statements(
     document
 }
 
+/// An inferred role's policy bounded by the old IAM user's own ([`super::bound`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundedPolicy {
+    pub role: String,
+    /// The policy the role gets: what the user could do of the inferred one.
+    pub document: serde_json::Value,
+    /// One message per (action, resource) dropped because the user could not do it.
+    pub dropped: Vec<String>,
+}
+
+/// The inferred roles' policies bounded by `user`'s policy documents, in plan order.
+pub fn bounded_policies(
+    plan: &TrustPlan,
+    user: &str,
+    documents: &[serde_json::Value],
+) -> Vec<BoundedPolicy> {
+    let mut out = Vec::new();
+    for role in &plan.roles {
+        let Some(inferred) = role
+            .inferred
+            .as_ref()
+            .filter(|_| role.permissions == PermissionSource::Inferred)
+        else {
+            continue;
+        };
+        let (kept, dropped) = super::bound::bound(&inferred.statements, user, documents);
+        out.push(BoundedPolicy {
+            role: role.name.clone(),
+            document: with_kept_statements(limits::document(&kept), &role.permission_policy),
+            dropped,
+        });
+    }
+    out
+}
+
 /// The scanned file a role's job is in.
 fn file_index(report: &ScanReport, repo: &str, path: &str) -> Option<usize> {
     report
