@@ -245,7 +245,7 @@ fn describe(plan: &Plan, truth: &Truth) -> String {
             out.push_str(&format!("  {}: {}\n", r.repo, r.reasons.join("; ")));
         }
     }
-    out.push_str(&super::status::suggestions(truth, ""));
+    out.push_str(&crate::report::status::suggestions(truth, ""));
     if !plan.is_empty() {
         out.push_str(&format!("plan for {}:\n", plan.ready.join(", ")));
         let mut step = 0;
