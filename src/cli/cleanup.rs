@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::status::{CampaignArgs, Session, report_resolved};
+use super::session::{CampaignArgs, Session, report_resolved};
 use crate::campaign::cleanup::execute::{Event, Writers, execute};
 use crate::campaign::cleanup::{self, Options, Plan};
 use crate::campaign::time;

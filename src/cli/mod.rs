@@ -5,6 +5,7 @@ mod cleanup;
 mod rewrite;
 mod rewrite_remote;
 mod scan;
+mod session;
 mod status;
 mod trust;
 mod trust_apply;
