@@ -10,14 +10,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::status::{CampaignArgs, Session, report_resolved};
+use super::session::{CampaignArgs, Session, report_resolved};
 use crate::campaign::cleanup::execute::{Event, Writers, execute};
 use crate::campaign::cleanup::{self, Options, Plan};
-use crate::campaign::reconcile::Truth;
 use crate::campaign::time;
 use crate::github::campaign::CampaignSecrets;
 use crate::iam::keys::IamKeys;
-use crate::report::exit;
+use crate::report::{self, exit};
 
 #[derive(Args)]
 #[command(
@@ -156,11 +155,7 @@ pub fn run(args: CleanupArgs) -> u8 {
         }
         cleanup::plan_users(&mut plan, &users, &truth.keys);
     }
-    let mut shown = describe(&plan, &truth);
-    if plan.is_empty() {
-        shown.push_str("\nnothing to do\n");
-    }
-    let code = super::print(&shown);
+    let code = super::print(&report::cleanup::describe(&plan, &truth));
     if code != exit::CLEAN {
         return code;
     }
@@ -197,7 +192,7 @@ pub fn run(args: CleanupArgs) -> u8 {
     };
     match failures {
         Ok(0) => {
-            println!("cleanup done: {}", summary(&plan));
+            println!("cleanup done: {}", report::cleanup::summary(&plan));
             refused_code
         }
         Ok(n) => {
@@ -220,67 +215,6 @@ async fn read_users(
     for c in &plan.user_candidates {
         let facts = iam.users().facts(&c.user).await.map_err(|e| e.to_string());
         out.insert(c.user.clone(), facts);
-    }
-    out
-}
-
-fn summary(plan: &Plan) -> String {
-    let mut out = format!(
-        "{} key(s) deactivated, {} secret change(s), {} key(s) deleted",
-        plan.deactivate.len(),
-        plan.secrets.len(),
-        plan.delete_keys.len()
-    );
-    if !plan.delete_users.is_empty() {
-        out.push_str(&format!(", {} user(s) deleted", plan.delete_users.len()));
-    }
-    out
-}
-
-fn describe(plan: &Plan, truth: &Truth) -> String {
-    let mut out = String::new();
-    if !plan.refused.is_empty() {
-        out.push_str("refused:\n");
-        for r in &plan.refused {
-            out.push_str(&format!("  {}: {}\n", r.repo, r.reasons.join("; ")));
-        }
-    }
-    out.push_str(&super::status::suggestions(truth, ""));
-    if !plan.is_empty() {
-        out.push_str(&format!("plan for {}:\n", plan.ready.join(", ")));
-        let mut step = 0;
-        let mut next = || {
-            step += 1;
-            step
-        };
-        for k in &plan.deactivate {
-            out.push_str(&format!(
-                "  {}. deactivate key {} [{}]\n",
-                next(),
-                k.key.describe(),
-                k.repos.join(", ")
-            ));
-        }
-        for s in &plan.secrets {
-            out.push_str(&format!("  {}. {}\n", next(), s.describe()));
-        }
-        for k in &plan.delete_keys {
-            out.push_str(&format!(
-                "  {}. delete key {} [{}] (irreversible)\n",
-                next(),
-                k.key.describe(),
-                k.repos.join(", ")
-            ));
-        }
-        for u in &plan.delete_users {
-            out.push_str(&format!("  {}. {}\n", next(), u.describe()));
-        }
-    }
-    for note in &plan.notes {
-        out.push_str(&format!("note: {note}\n"));
-    }
-    for e in &truth.errors {
-        out.push_str(&format!("error: {e}\n"));
     }
     out
 }

@@ -6,6 +6,7 @@ mod error;
 mod rewrite;
 mod rewrite_remote;
 mod scan;
+mod session;
 mod status;
 mod trust;
 mod trust_apply;

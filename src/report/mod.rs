@@ -1,12 +1,15 @@
-//! Rendering: scan results (one module per `--format`), rewrite diffs for a terminal, the
-//! shared summary and the exit codes.
+//! Rendering: scan results (one module per `--format`), campaign status (`status/`) and
+//! cleanup plans (`cleanup`), rewrite diffs for a terminal, the shared summary and the exit
+//! codes.
 
+pub mod cleanup;
 pub mod diff;
 pub mod flow;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod status;
 
 use std::collections::BTreeMap;
 

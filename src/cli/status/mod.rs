@@ -1,0 +1,230 @@
+//! `migrate status`: one row per repository of the campaign, reconciled from GitHub and IAM
+//! (state, PR, merged, remaining references, key last used, next step) and totals, as a
+//! table, JSON, Markdown or an HTML page (rendered by `report::status`); with the options
+//! that write (`--suggest-key-map`, `--comment`, `--tracking-issue`) in [`writes`].
+
+mod writes;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::session::{CampaignArgs, Session, report_resolved};
+use crate::campaign::{reconcile, time};
+use crate::github::permissions::Task;
+use crate::report::{exit, status};
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    /// A table ready to paste into a tracking issue.
+    Markdown,
+    /// One self-contained page (inline CSS and SVG): totals, burndown, blockers, table.
+    Html,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  migrate status --org acme
+  migrate status --format markdown > status.md
+  migrate status --key-map keys.toml --format json
+  migrate status --comment --tracking-issue acme/platform
+  migrate status --suggest-key-map proposed-keys.toml
+
+Deleting the ledger loses no remote state: the next run rebuilds it from GitHub and IAM.
+Exit codes: 0 every repository read, 11 some could not be read (see errors), 1 tool error, 2 usage")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
+
+    /// Map of secrets / repositories to IAM users or access key ids (TOML; see `cleanup --help`).
+    /// Remembered in the ledger for later runs.
+    #[arg(long, value_name = "FILE")]
+    pub key_map: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// For open pull requests: check that each migrated job, each way it runs, would be
+    /// allowed to assume the role its workflow names (GetRole, ListOpenIDConnectProviders).
+    #[arg(long, conflicts_with = "no_aws")]
+    pub preflight: bool,
+
+    /// With --preflight: the OIDC issuer's GitHub host (GHES). Default: the host of --github-url.
+    #[arg(long, value_name = "HOST")]
+    pub github_host: Option<String>,
+
+    /// With --preflight: the GHEC enterprise slug when the enterprise uses its unique issuer.
+    #[arg(long, value_name = "SLUG")]
+    pub enterprise_slug: Option<String>,
+
+    /// Write the output to FILE instead of standard output (e.g. the HTML dashboard).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Comment on each campaign pull request once per failure class of its failed runs, and
+    /// edit that comment on later runs (journaled before it is sent).
+    #[arg(long)]
+    pub comment: bool,
+
+    /// Keep one issue in OWNER/REPO current with this status and the blockers: created once
+    /// (found again by a marker in its body), then edited in place (journaled).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub tracking_issue: Option<String>,
+
+    /// Write a proposed key map to FILE for the repositories that hold old secrets without a
+    /// mapped key: each used, active IAM key's CloudTrail events (90 days, every enabled
+    /// region) placed in the repositories' workflow runs from GitHub's Actions address ranges.
+    /// Never acted on: review it and pass it (or your merge of it) as --key-map.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_aws")]
+    pub suggest_key_map: Option<PathBuf>,
+
+    /// With --suggest-key-map: the regions to read CloudTrail in (comma-separated). Default:
+    /// every region enabled in the account (account:ListRegions).
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub cloudtrail_regions: Vec<String>,
+}
+
+pub fn run(args: StatusArgs) -> u8 {
+    if let (Some(out), Some(map)) = (&args.suggest_key_map, &args.key_map)
+        && out == map
+    {
+        eprintln!(
+            "error: --suggest-key-map would overwrite the key map {}\nhelp: write the proposal to another file and merge it by hand",
+            map.display()
+        );
+        return exit::USAGE;
+    }
+    let session = match Session::open(&args.campaign, Task::Status) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+    let truth = match session.gather(&args.campaign, args.key_map.as_deref()) {
+        Ok((mut truth, iam)) => {
+            let default_branches: BTreeMap<String, String> = session
+                .ledger
+                .repos()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
+                .collect();
+            {
+                let _entered = session.runtime.enter();
+                let mut errors = Vec::new();
+                truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
+                    &session.github,
+                    iam.as_ref(),
+                    &truth.repos,
+                    &default_branches,
+                    &mut errors,
+                ));
+                truth.errors.extend(errors);
+                reconcile::failures::apply(&mut truth.repos, &truth.failures);
+            }
+            if args.preflight
+                && let Some(iam) = &iam
+            {
+                let issuer = match preflight_issuer(&args) {
+                    Ok(issuer) => issuer,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::USAGE;
+                    }
+                };
+                let _entered = session.runtime.enter();
+                let mut errors = Vec::new();
+                truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
+                    &session.github,
+                    iam,
+                    &issuer,
+                    &truth.repos,
+                    &default_branches,
+                    &mut errors,
+                ));
+                truth.errors.extend(errors);
+            }
+            if let (Some(path), Some(iam)) = (&args.suggest_key_map, &iam)
+                && let Err(e) =
+                    writes::suggest_key_map(&session, iam, &truth, path, &args.cloudtrail_regions)
+            {
+                eprintln!("error: {e}");
+                return exit::TOOL_ERROR;
+            }
+            truth
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::TOOL_ERROR;
+        }
+    };
+
+    report_resolved(&truth);
+    if matches!(args.format, Format::Table) {
+        eprintln!(
+            "GitHub: {} requests, {} answered 304 Not Modified (free against the rate limit)",
+            truth.requests, truth.not_modified
+        );
+    }
+    let point = status::dashboard::progress_point(&truth, time::now());
+    if let Err(e) = session.ledger.record_progress(&point) {
+        truth_note(&format!("the progress history could not be recorded: {e}"));
+    }
+    let text = match args.format {
+        Format::Table => status::table::render(&truth),
+        Format::Markdown => status::markdown::render(&truth),
+        Format::Html => status::dashboard::model(
+            &truth,
+            session.ledger.progress().unwrap_or_default(),
+            time::now(),
+        )
+        .render(),
+        Format::Json => status::json::render(&truth),
+    };
+    if (args.comment || args.tracking_issue.is_some())
+        && let Err(e) = writes::announce(&args, &session, &truth)
+    {
+        eprintln!("error: {e}");
+        return exit::TOOL_ERROR;
+    }
+    let printed = match &args.output {
+        Some(path) => match std::fs::write(path, &text) {
+            Ok(()) => {
+                eprintln!("wrote {}", path.display());
+                exit::CLEAN
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return exit::TOOL_ERROR;
+            }
+        },
+        None => super::print(&text),
+    };
+    match printed {
+        exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
+        // Some repositories could not be read; the rest is reported.
+        exit::CLEAN => exit::ERRORS,
+        failed => failed,
+    }
+}
+
+fn truth_note(note: &str) {
+    eprintln!("note: {note}");
+}
+
+/// The issuer whose provider and condition keys `--preflight` checks.
+fn preflight_issuer(args: &StatusArgs) -> Result<crate::trust::Issuer, String> {
+    let host = match &args.github_host {
+        Some(host) => Some(host.clone()),
+        None => crate::github::Endpoint::parse(&args.campaign.github_url)
+            .map(|e| e.host)
+            .ok(),
+    };
+    crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
+        .map_err(|e| e.to_string())
+}
