@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::Error;
 use super::session::{CampaignArgs, Session, report_resolved};
 use crate::campaign::cleanup::execute::{Event, Writers, execute};
 use crate::campaign::cleanup::{self, Options, Plan};
@@ -79,47 +80,31 @@ pub struct CleanupArgs {
     pub force_used_keys: bool,
 }
 
-pub fn run(args: CleanupArgs) -> u8 {
-    let soak = match args
+pub fn run(args: CleanupArgs) -> Result<u8, Error> {
+    let soak = args
         .delete_keys
         .then(|| time::parse_duration(&args.soak))
         .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let session = match Session::open(&args.campaign, crate::github::permissions::Task::Cleanup) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
-    let (truth, iam) = match session.gather(&args.campaign, args.key_map.as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
-        }
-    };
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let session = Session::open(&args.campaign, crate::github::permissions::Task::Cleanup)?;
+    let (truth, iam) = session.gather(&args.campaign, args.key_map.as_deref())?;
     report_resolved(&truth);
     if !truth.unread.is_empty() {
-        for (owner, why) in &truth.unread {
-            eprintln!("error: {owner} could not be read: {why}");
-        }
-        eprintln!(
-            "error: cleanup acts only on a complete picture of the campaign (keys and secrets can be shared across organizations); nothing was changed\nhelp: fix the access named above and run again"
-        );
-        return exit::TOOL_ERROR;
+        let unread: Vec<String> = truth
+            .unread
+            .iter()
+            .map(|(owner, why)| format!("{owner} could not be read: {why}"))
+            .collect();
+        return Err(Error::Failed(format!(
+            "{}\ncleanup acts only on a complete picture of the campaign (keys and secrets can be shared across organizations); nothing was changed\nhelp: fix the access named above and run again",
+            unread.join("\n")
+        )));
     }
     let Some(iam) = iam else {
-        eprintln!(
-            "error: no key map: pass --key-map FILE mapping repositories or secrets to IAM users or access keys (see --help)"
-        );
-        return exit::USAGE;
+        return Err(Error::Usage(
+            "no key map: pass --key-map FILE mapping repositories or secrets to IAM users or access keys (see --help)"
+                .into(),
+        ));
     };
     let facts: Vec<_> = truth.repos.iter().map(|r| r.facts.clone()).collect();
     let mut plan = cleanup::plan(
@@ -140,13 +125,7 @@ pub fn run(args: CleanupArgs) -> u8 {
             session.runtime.block_on(read_users(&iam, &plan))
         };
         // What an interrupted attempt already detached is still the user's: show it.
-        let journal = match session.ledger.journal() {
-            Ok(j) => j,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
-        };
+        let journal = session.ledger.journal()?;
         for (user, facts) in &mut users {
             if let Ok(Some(facts)) = facts {
                 let earlier = cleanup::unfinished_records(&journal, user);
@@ -157,7 +136,7 @@ pub fn run(args: CleanupArgs) -> u8 {
     }
     let code = super::print(&report::cleanup::describe(&plan, &truth));
     if code != exit::CLEAN {
-        return code;
+        return Ok(code);
     }
     let refused_code = if plan.refused.is_empty() {
         exit::CLEAN
@@ -165,10 +144,10 @@ pub fn run(args: CleanupArgs) -> u8 {
         exit::REFUSED
     };
     if plan.is_empty() || args.dry_run {
-        return refused_code;
+        return Ok(refused_code);
     }
-    if let Err(code) = confirm(args.yes, &owners(&plan)) {
-        return code;
+    if !confirm(args.yes, &owners(&plan))? {
+        return Ok(exit::NOT_CONFIRMED);
     }
     let secrets = CampaignSecrets::new(&session.github);
     let writers = Writers {
@@ -190,19 +169,14 @@ pub fn run(args: CleanupArgs) -> u8 {
             &mut report,
         ))
     };
-    match failures {
-        Ok(0) => {
+    match failures.map_err(|e| Error::Failed(e.to_string()))? {
+        0 => {
             println!("cleanup done: {}", report::cleanup::summary(&plan));
-            refused_code
+            Ok(refused_code)
         }
-        Ok(n) => {
-            eprintln!("error: {n} write(s) failed (see above); re-run to resume");
-            exit::TOOL_ERROR
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::TOOL_ERROR
-        }
+        n => Err(Error::Failed(format!(
+            "{n} write(s) failed (see above); re-run to resume"
+        ))),
     }
 }
 
@@ -230,16 +204,16 @@ fn owners(plan: &Plan) -> String {
     owners.into_iter().collect::<Vec<_>>().join(",")
 }
 
-/// `--yes`, or the organization names typed on a terminal.
-fn confirm(yes: bool, org: &str) -> Result<(), u8> {
+/// `--yes`, or the organization names typed on a terminal: whether to go ahead.
+fn confirm(yes: bool, org: &str) -> Result<bool, Error> {
     if yes {
-        return Ok(());
+        return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        eprintln!(
-            "error: refusing to deactivate keys or delete secrets without confirmation: stdin is not a terminal, pass --yes"
-        );
-        return Err(exit::NOT_CONFIRMED);
+        return Err(Error::NotConfirmed(
+            "refusing to deactivate keys or delete secrets without confirmation: stdin is not a terminal, pass --yes"
+                .into(),
+        ));
     }
     let what = if org.contains(',') {
         "organization names, comma-separated"
@@ -250,10 +224,9 @@ fn confirm(yes: bool, org: &str) -> Result<(), u8> {
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).ok();
-    if answer.trim() == org {
-        Ok(())
-    } else {
+    let confirmed = answer.trim() == org;
+    if !confirmed {
         eprintln!("cancelled: nothing was changed");
-        Err(exit::NOT_CONFIRMED)
     }
+    Ok(confirmed)
 }

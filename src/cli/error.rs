@@ -25,6 +25,10 @@ pub enum Error {
     /// A destructive step with no confirmation to go on (exit 21).
     #[error("{0}")]
     NotConfirmed(String),
+    #[error(transparent)]
+    Trust(#[from] super::trust::TrustCliError),
+    #[error(transparent)]
+    Apply(#[from] super::trust_apply::ApplyError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
     /// A failure a command words itself (exit 1).

@@ -88,9 +88,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rewrite(args) => rewrite::run(args),
-        Command::Trust(args) => Ok(trust::run(*args)),
-        Command::Status(args) => Ok(status::run(*args)),
-        Command::Cleanup(args) => Ok(cleanup::run(*args)),
+        Command::Trust(args) => trust::run(*args),
+        Command::Status(args) => status::run(*args),
+        Command::Cleanup(args) => cleanup::run(*args),
         Command::Undo(args) => undo::run(args),
     };
     // The one place a command's error is rendered.

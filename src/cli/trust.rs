@@ -9,6 +9,7 @@ use std::process::Command;
 
 use clap::{Args, ValueEnum};
 
+use super::Error;
 use super::scan::{RemoteArgs, fetch_remote};
 use crate::github::{GitHubError, SubCustomization};
 use crate::report::exit;
@@ -228,7 +229,7 @@ pub struct TrustArgs {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum TrustCliError {
+pub(crate) enum TrustCliError {
     #[error(transparent)]
     Trust(#[from] TrustError),
     #[error(
@@ -601,35 +602,23 @@ pub enum Evidence {
     Cloudtrail,
 }
 
-pub fn run(args: TrustArgs) -> u8 {
-    if let Err(e) = args.remote.single_org("trust") {
-        eprintln!("error: {e}");
-        return exit::USAGE;
-    }
+pub fn run(args: TrustArgs) -> Result<u8, Error> {
+    args.remote.single_org("trust").map_err(Error::Usage)?;
     let mut warnings = Vec::new();
     let result = plan_and_render(&args, &mut warnings);
     super::print_warnings(&warnings);
-    match result {
-        Ok(Outcome::Text(text)) => super::print(&text),
-        Ok(Outcome::Apply(plan)) => {
+    match result? {
+        Outcome::Text(text) => Ok(super::print(&text)),
+        Outcome::Apply(plan) => {
             let trail = (args.evidence == Some(Evidence::Cloudtrail))
                 .then_some(args.cloudtrail_regions.as_slice());
-            match super::trust_apply::apply(
+            super::trust_apply::apply(
                 &plan,
                 args.yes,
                 args.copy_permissions_from.as_deref(),
                 trail,
-            ) {
-                Ok(()) => exit::CLEAN,
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    exit::TOOL_ERROR
-                }
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            exit::TOOL_ERROR
+            )?;
+            Ok(exit::CLEAN)
         }
     }
 }

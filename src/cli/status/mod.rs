@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::Error;
 use super::session::{CampaignArgs, Session, report_resolved};
 use crate::campaign::{reconcile, time};
 use crate::github::permissions::Task;
@@ -88,81 +89,58 @@ pub struct StatusArgs {
     pub cloudtrail_regions: Vec<String>,
 }
 
-pub fn run(args: StatusArgs) -> u8 {
+pub fn run(args: StatusArgs) -> Result<u8, Error> {
     if let (Some(out), Some(map)) = (&args.suggest_key_map, &args.key_map)
         && out == map
     {
-        eprintln!(
-            "error: --suggest-key-map would overwrite the key map {}\nhelp: write the proposal to another file and merge it by hand",
+        return Err(Error::Usage(format!(
+            "--suggest-key-map would overwrite the key map {}\nhelp: write the proposal to another file and merge it by hand",
             map.display()
-        );
-        return exit::USAGE;
+        )));
     }
-    let session = match Session::open(&args.campaign, Task::Status) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
+    let session = Session::open(&args.campaign, Task::Status)?;
+    let (mut truth, iam) = session.gather(&args.campaign, args.key_map.as_deref())?;
+    {
+        let default_branches: BTreeMap<String, String> = session
+            .ledger
+            .repos()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
+            .collect();
+        {
+            let _entered = session.runtime.enter();
+            let mut errors = Vec::new();
+            truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
+                &session.github,
+                iam.as_ref(),
+                &truth.repos,
+                &default_branches,
+                &mut errors,
+            ));
+            truth.errors.extend(errors);
+            reconcile::failures::apply(&mut truth.repos, &truth.failures);
         }
-    };
-    let truth = match session.gather(&args.campaign, args.key_map.as_deref()) {
-        Ok((mut truth, iam)) => {
-            let default_branches: BTreeMap<String, String> = session
-                .ledger
-                .repos()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
-                .collect();
-            {
-                let _entered = session.runtime.enter();
-                let mut errors = Vec::new();
-                truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
-                    &session.github,
-                    iam.as_ref(),
-                    &truth.repos,
-                    &default_branches,
-                    &mut errors,
-                ));
-                truth.errors.extend(errors);
-                reconcile::failures::apply(&mut truth.repos, &truth.failures);
-            }
-            if args.preflight
-                && let Some(iam) = &iam
-            {
-                let issuer = match preflight_issuer(&args) {
-                    Ok(issuer) => issuer,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return exit::USAGE;
-                    }
-                };
-                let _entered = session.runtime.enter();
-                let mut errors = Vec::new();
-                truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
-                    &session.github,
-                    iam,
-                    &issuer,
-                    &truth.repos,
-                    &default_branches,
-                    &mut errors,
-                ));
-                truth.errors.extend(errors);
-            }
-            if let (Some(path), Some(iam)) = (&args.suggest_key_map, &iam)
-                && let Err(e) =
-                    writes::suggest_key_map(&session, iam, &truth, path, &args.cloudtrail_regions)
-            {
-                eprintln!("error: {e}");
-                return exit::TOOL_ERROR;
-            }
-            truth
+        if args.preflight
+            && let Some(iam) = &iam
+        {
+            let issuer = preflight_issuer(&args).map_err(Error::Usage)?;
+            let _entered = session.runtime.enter();
+            let mut errors = Vec::new();
+            truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
+                &session.github,
+                iam,
+                &issuer,
+                &truth.repos,
+                &default_branches,
+                &mut errors,
+            ));
+            truth.errors.extend(errors);
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::TOOL_ERROR;
+        if let (Some(path), Some(iam)) = (&args.suggest_key_map, &iam) {
+            writes::suggest_key_map(&session, iam, &truth, path, &args.cloudtrail_regions)?;
         }
-    };
+    }
 
     report_resolved(&truth);
     if matches!(args.format, Format::Table) {
@@ -186,31 +164,24 @@ pub fn run(args: StatusArgs) -> u8 {
         .render(),
         Format::Json => status::json::render(&truth),
     };
-    if (args.comment || args.tracking_issue.is_some())
-        && let Err(e) = writes::announce(&args, &session, &truth)
-    {
-        eprintln!("error: {e}");
-        return exit::TOOL_ERROR;
+    if args.comment || args.tracking_issue.is_some() {
+        writes::announce(&args, &session, &truth)?;
     }
     let printed = match &args.output {
-        Some(path) => match std::fs::write(path, &text) {
-            Ok(()) => {
-                eprintln!("wrote {}", path.display());
-                exit::CLEAN
-            }
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return exit::TOOL_ERROR;
-            }
-        },
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!("wrote {}", path.display());
+            exit::CLEAN
+        }
         None => super::print(&text),
     };
-    match printed {
+    Ok(match printed {
         exit::CLEAN if truth.errors.is_empty() => exit::CLEAN,
         // Some repositories could not be read; the rest is reported.
         exit::CLEAN => exit::ERRORS,
         failed => failed,
-    }
+    })
 }
 
 fn truth_note(note: &str) {
