@@ -35,7 +35,19 @@ pub enum KeyMapError {
     #[error(
         "key map {path}: {message}\nhelp: see `migrate cleanup --help` for the format ([repos] and [secrets] tables of IAM user names or access key ids)"
     )]
-    Parse { path: String, message: String },
+    Parse { path: String, message: KeyMapSyntax },
+}
+
+/// What is wrong inside a key map's text.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyMapSyntax {
+    /// Not TOML (the parser's own words).
+    #[error("{0}")]
+    Toml(String),
+    #[error("`{0}` maps to an empty name")]
+    EmptyName(String),
+    #[error("[repos] key `{0}` is not OWNER/REPO")]
+    NotOwnerRepo(String),
 }
 
 /// An IAM user (meaning every access key it has) or one access key.
@@ -96,10 +108,13 @@ impl KeyMap {
         })
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let raw: Raw = toml::from_str(text).map_err(|e| e.message().to_string())?;
-        let convert =
-            |m: BTreeMap<String, OneOrMany>| -> Result<BTreeMap<String, Vec<KeyRef>>, String> {
+    pub fn parse(text: &str) -> Result<Self, KeyMapSyntax> {
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| KeyMapSyntax::Toml(e.message().to_string()))?;
+        let convert = |m: BTreeMap<String, OneOrMany>| -> Result<
+            BTreeMap<String, Vec<KeyRef>>,
+            KeyMapSyntax,
+        > {
                 m.into_iter()
                     .map(|(k, v)| {
                         let values = match v {
@@ -107,7 +122,7 @@ impl KeyMap {
                             OneOrMany::Many(list) => list,
                         };
                         if values.iter().any(|v| v.trim().is_empty()) {
-                            return Err(format!("`{k}` maps to an empty name"));
+                            return Err(KeyMapSyntax::EmptyName(k));
                         }
                         Ok((k, values.iter().map(|v| KeyRef::parse(v)).collect()))
                     })
@@ -115,7 +130,7 @@ impl KeyMap {
             };
         let repos = convert(raw.repos)?;
         if let Some(bad) = repos.keys().find(|k| k.split('/').count() != 2) {
-            return Err(format!("[repos] key `{bad}` is not OWNER/REPO"));
+            return Err(KeyMapSyntax::NotOwnerRepo(bad.clone()));
         }
         Ok(Self {
             repos,

@@ -43,7 +43,7 @@ pub enum LedgerError {
     #[error(
         "campaign ledger {path} is from an older migrate and cannot be upgraded: {why}\nhelp: move it aside (it caches remote truth; the next run rebuilds it) after `migrate status` shows no pending journal entry"
     )]
-    NotUpgradable { path: PathBuf, why: String },
+    NotUpgradable { path: PathBuf, why: SchemaGap },
 }
 
 /// Row id of a journal entry.
@@ -243,42 +243,43 @@ struct Column {
     default: Option<String>,
 }
 
+/// Why an older ledger cannot be brought to [`SCHEMA_VERSION`].
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaGap {
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    #[error("table {table} lacks column {column}, which has no default to fill it with")]
+    NoDefault { table: String, column: String },
+}
+
 /// Brings an older ledger (written before versioning, or of an earlier version) to
 /// [`SCHEMA_VERSION`]: adds the tables and columns introduced since, with their defaults.
 /// Every change so far only adds; a version that transforms data adds its own step to
 /// [`upgrade`].
-fn add_missing_schema(conn: &Connection) -> Result<(), String> {
-    let reference = Connection::open_in_memory().map_err(|e| e.to_string())?;
-    reference.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
-    let columns = |conn: &Connection, table: &str| -> Result<Vec<Column>, String> {
-        let mut statement = conn
-            .prepare(&format!("PRAGMA table_info({table})"))
-            .map_err(|e| e.to_string())?;
-        let rows = statement
-            .query_map([], |r| {
-                Ok(Column {
-                    name: r.get(1)?,
-                    kind: r.get(2)?,
-                    not_null: r.get::<_, i64>(3)? != 0,
-                    default: r.get(4)?,
-                })
+fn add_missing_schema(conn: &Connection) -> Result<(), SchemaGap> {
+    let reference = Connection::open_in_memory()?;
+    reference.execute_batch(SCHEMA)?;
+    let columns = |conn: &Connection, table: &str| -> Result<Vec<Column>, SchemaGap> {
+        let mut statement = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let rows = statement.query_map([], |r| {
+            Ok(Column {
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                not_null: r.get::<_, i64>(3)? != 0,
+                default: r.get(4)?,
             })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     };
     let tables: Vec<String> = {
-        let mut statement = reference
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            )
-            .map_err(|e| e.to_string())?;
-        let names = statement
-            .query_map([], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        names.collect::<Result<_, _>>().map_err(|e| e.to_string())?
+        let mut statement = reference.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?;
+        let names = statement.query_map([], |r| r.get(0))?;
+        names.collect::<Result<_, _>>()?
     };
     // Missing tables first (CREATE ... IF NOT EXISTS), then missing columns.
-    conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+    conn.execute_batch(SCHEMA)?;
     for table in &tables {
         let present: Vec<String> = columns(conn, table)?.into_iter().map(|c| c.name).collect();
         for Column {
@@ -298,13 +299,13 @@ fn add_missing_schema(conn: &Connection) -> Result<(), String> {
                 ),
                 (false, None) => kind,
                 (true, None) => {
-                    return Err(format!(
-                        "table {table} lacks column {name}, which has no default to fill it with"
-                    ));
+                    return Err(SchemaGap::NoDefault {
+                        table: table.clone(),
+                        column: name,
+                    });
                 }
             };
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {clause}"))
-                .map_err(|e| e.to_string())?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {clause}"))?;
         }
     }
     Ok(())
