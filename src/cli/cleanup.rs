@@ -33,6 +33,7 @@ access keys) or an access key id, or a list of them.
 
 Examples:
   migrate cleanup --org acme --key-map keys.toml --dry-run
+  migrate cleanup --org acme --org globex --key-map keys.toml --dry-run
   migrate cleanup --key-map keys.toml
   migrate cleanup --key-map keys.toml --delete-keys --soak 7d
   migrate cleanup --delete-keys --soak 7d --delete-users

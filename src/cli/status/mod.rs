@@ -30,6 +30,8 @@ pub enum Format {
 #[derive(Args)]
 #[command(after_help = "Examples:
   migrate status --org acme
+  migrate status --org acme --org globex --app-id 123456 --app-key app.pem
+  migrate status --enterprise acme-corp        (every organization, listed on each run)
   migrate status --format markdown > status.md
   migrate status --key-map keys.toml --format json
   migrate status --comment --tracking-issue acme/platform
