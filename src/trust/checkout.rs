@@ -193,3 +193,31 @@ pub fn identities(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkout_files_stay_inside_the_root() {
+        let files = CheckoutFiles {
+            root: PathBuf::from("repo"),
+        };
+        assert_eq!(
+            files.inside("infra/task.json"),
+            Some(PathBuf::from("repo/infra/task.json"))
+        );
+        assert_eq!(
+            files.inside("./Makefile"),
+            Some(PathBuf::from("repo/./Makefile"))
+        );
+        assert_eq!(files.inside("../secrets"), None);
+        assert_eq!(files.inside("/etc/passwd"), None);
+    }
+
+    #[test]
+    fn an_empty_root_is_the_current_directory() {
+        assert_eq!(display_root(Path::new("")), PathBuf::from("."));
+        assert_eq!(display_root(Path::new("a/b")), PathBuf::from("a/b"));
+    }
+}

@@ -118,3 +118,57 @@ pub fn variables(remote: &RemoteScan) -> RepoVariables {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(use_default: Option<bool>, keys: &[&str]) -> SubCustomization {
+        SubCustomization {
+            use_default,
+            include_claim_keys: keys.iter().map(|k| k.to_string()).collect(),
+            sub_claim_prefix: None,
+        }
+    }
+
+    #[test]
+    fn claim_keys_follow_githubs_fallback_from_repository_to_organization() {
+        let mut warnings = Vec::new();
+        let mut keys = |repo: Option<&SubCustomization>, org: Option<&SubCustomization>| {
+            effective_claim_keys("o/r", repo, org, true, &mut warnings)
+        };
+        let custom = template(Some(false), &["repo", "environment"]);
+        let org = template(None, &["repo", "job_workflow_ref"]);
+        assert_eq!(keys(Some(&template(Some(true), &[])), Some(&org)), None);
+        assert_eq!(
+            keys(Some(&custom), Some(&org)),
+            Some(vec!["repo".into(), "environment".into()])
+        );
+        assert_eq!(
+            keys(Some(&template(Some(false), &[])), Some(&org)),
+            Some(vec!["repo".into(), "job_workflow_ref".into()])
+        );
+        // GitHub's own keys, named: no custom template to trust.
+        assert_eq!(
+            keys(Some(&template(Some(false), &DEFAULT_CLAIM_KEYS)), None),
+            None
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn an_unread_template_is_assumed_default_with_a_warning() {
+        let mut warnings = Vec::new();
+        assert_eq!(
+            effective_claim_keys("o/r", None, None, true, &mut warnings),
+            None
+        );
+        let falls_back = template(Some(false), &[]);
+        assert_eq!(
+            effective_claim_keys("o/r", Some(&falls_back), None, false, &mut warnings),
+            None
+        );
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings[1].contains("--repo does not read"), "{warnings:?}");
+    }
+}
