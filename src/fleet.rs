@@ -38,6 +38,21 @@ pub async fn organizations(
     Ok(orgs)
 }
 
+/// The whole campaign: the organizations named and those of `enterprise` ([`organizations`]),
+/// each scanned through its own connection ([`scan_orgs`]).
+pub async fn scan_all(
+    url: &str,
+    policy: &Policy,
+    identity: &Identity,
+    enterprise: Option<&str>,
+    named: &[String],
+    filters: &Filters,
+    hooks: Hooks<'_>,
+) -> Result<FleetScan, GitHubError> {
+    let orgs = organizations(url, policy, identity, enterprise, named).await?;
+    scan_orgs(url, policy, identity, &orgs, filters, hooks).await
+}
+
 /// What a fleet scan reports to and keeps for its caller.
 pub struct Hooks<'a> {
     pub progress: &'a dyn Progress,

@@ -25,8 +25,14 @@ pub enum Error {
     /// A destructive step with no confirmation to go on (exit 21).
     #[error("{0}")]
     NotConfirmed(String),
+    /// A bad `trust` argument value, or a plan that would be unsafe.
     #[error(transparent)]
-    Trust(#[from] super::trust::TrustCliError),
+    Trust(#[from] crate::trust::TrustError),
+    /// The repositories behind the workflows `trust` scanned cannot be known.
+    #[error(transparent)]
+    TrustSource(#[from] crate::trust::source::SourceError),
+    #[error("--copy-permissions-from: {0}")]
+    CopyPermissions(super::trust_apply::ApplyError),
     #[error(transparent)]
     Apply(#[from] super::trust_apply::ApplyError),
     #[error("cannot start the runtime: {0}")]

@@ -1,27 +1,24 @@
 //! `migrate trust`: scan local checkouts (or an organization's repositories on GitHub), then
 //! print the OIDC provider and IAM roles their jobs need as Terraform, CloudFormation or JSON.
-//! This layer owns the effects: reading git remotes or GitHub, writing stdout, and warnings on
-//! stderr.
+//! This layer parses the arguments, reads GitHub (the repositories, through `RemoteArgs`) and
+//! IAM (`trust_apply`), and writes stdout and the warnings on stderr; what the plan is made
+//! from, checkouts and git included, is [`crate::trust::source`]'s.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::Error;
 use super::scan::{RemoteArgs, fetch_remote};
-use crate::github::{GitHubError, SubCustomization};
 use crate::report::exit;
 use crate::scan;
-use crate::scan::remote::{RemoteScan, Target};
+use crate::trust::checkout::CheckoutHints;
 use crate::trust::emit::{self, EmitOptions};
-use crate::trust::infer::{GitHubSettings, NoFiles, RepoFiles};
 use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};
-use crate::trust::permissions::{self, PermissionChoice, PermissionSource};
-use crate::trust::plan::{self, RepoIdentity, RepoKey, TrustOptions};
-use crate::trust::policy::DEFAULT_CLAIM_KEYS;
-use crate::trust::{AccountId, Issuer, RepoIds, Slug, TrustError};
+use crate::trust::permissions::{self, PermissionChoice};
+use crate::trust::plan::{TrustOptions, TrustPlan};
+use crate::trust::source::Scanned;
+use crate::trust::{AccountId, Issuer, RepoIds, Slug};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Format {
@@ -64,70 +61,6 @@ impl Permissions {
             Self::Copied => PermissionChoice::Copied,
             Self::Placeholder => PermissionChoice::Placeholder,
         }
-    }
-}
-
-/// A checkout on disk, read for the policy compiler (task definitions, Terraform backends,
-/// scripts a step runs). Paths stay inside the root.
-struct CheckoutFiles {
-    root: PathBuf,
-}
-
-impl CheckoutFiles {
-    fn inside(&self, relative: &str) -> Option<PathBuf> {
-        let path = Path::new(relative);
-        let escapes = path.components().any(|c| {
-            !matches!(
-                c,
-                std::path::Component::Normal(_) | std::path::Component::CurDir
-            )
-        });
-        (!escapes).then(|| self.root.join(path))
-    }
-}
-
-/// Repository files larger than this are not read (a task definition or backend is small).
-const MAX_REPO_FILE: u64 = 1 << 20;
-
-impl RepoFiles for CheckoutFiles {
-    fn read(&self, relative: &str) -> Option<String> {
-        let path = self.inside(relative)?;
-        let meta = std::fs::metadata(&path).ok()?;
-        if !meta.is_file() || meta.len() > MAX_REPO_FILE {
-            return None;
-        }
-        std::fs::read_to_string(path).ok()
-    }
-
-    fn list(&self, dir: &str) -> Vec<String> {
-        let Some(path) = self.inside(dir) else {
-            return Vec::new();
-        };
-        let mut out: Vec<String> = std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .map(|name| {
-                if dir.is_empty() {
-                    name
-                } else {
-                    format!("{dir}/{name}")
-                }
-            })
-            .collect();
-        out.sort();
-        out
-    }
-}
-
-fn repo_files(key: &RepoKey) -> Box<dyn RepoFiles> {
-    match key {
-        RepoKey::Checkout(Some(root)) => Box::new(CheckoutFiles {
-            root: display_root(root),
-        }),
-        _ => Box::new(NoFiles),
     }
 }
 
@@ -228,278 +161,13 @@ pub struct TrustArgs {
     campaign: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum TrustCliError {
-    #[error(transparent)]
-    Trust(#[from] TrustError),
-    #[error(
-        "{path} is not inside a checkout (no `.github` directory above it), so its repository is unknown: pass --slug OWNER/REPO"
-    )]
-    NotInCheckout { path: String },
-    #[error(
-        "the checkout {root} has no `origin` remote to read OWNER/REPO from: pass --slug OWNER/REPO"
-    )]
-    NoOrigin { root: String },
-    #[error(
-        "--slug names one repository but the paths hold {count} checkouts: run once per checkout"
-    )]
-    SlugForMany { count: usize },
-    #[error(transparent)]
-    GitHub(#[from] GitHubError),
-    #[error("nothing read from GitHub: {0}")]
-    NothingRead(String),
-    #[error("--copy-permissions-from: {0}")]
-    CopyFrom(#[from] super::trust_apply::ApplyError),
-}
-
-/// `git -C DIR ARGS`, trimmed stdout, or None when git fails or prints nothing.
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .ok()?;
-    let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
-    (output.status.success() && !text.is_empty()).then_some(text)
-}
-
-fn display_root(root: &Path) -> PathBuf {
-    if root.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        root.to_path_buf()
-    }
-}
-
-fn default_branch(root: Option<&Path>, given: Option<&str>, warnings: &mut Vec<String>) -> String {
-    if let Some(branch) = given {
-        return branch.to_string();
-    }
-    let found = root
-        .and_then(|r| {
-            git(
-                &display_root(r),
-                &["symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
-            )
-        })
-        .map(|head| head.strip_prefix("origin/").unwrap_or(&head).to_string());
-    found.unwrap_or_else(|| {
-        let place = root.map_or("the scanned files".to_string(), |r| display_root(r).display().to_string());
-        warnings.push(format!(
-            "{place}: default branch unknown (no origin/HEAD); assuming `main` (pass --default-branch)"
-        ));
-        "main".into()
-    })
-}
-
-fn identities(
-    args: &TrustArgs,
-    report: &scan::ScanReport,
-    warnings: &mut Vec<String>,
-) -> Result<BTreeMap<RepoKey, RepoIdentity>, TrustCliError> {
-    let roots: Vec<Option<PathBuf>> = plan::roots_needing_roles(report)
-        .into_iter()
-        .filter_map(|key| match key {
-            RepoKey::Checkout(root) => Some(root),
-            RepoKey::GitHub(_) => None,
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    if let Some(slug) = &args.slug {
-        if roots.len() > 1 {
-            return Err(TrustCliError::SlugForMany { count: roots.len() });
-        }
-        let slug = Slug::parse(slug)?;
-        let ids = args.repo_ids.as_deref().map(RepoIds::parse).transpose()?;
-        for root in roots {
-            let branch = default_branch(root.as_deref(), args.default_branch.as_deref(), warnings);
-            out.insert(
-                RepoKey::Checkout(root),
-                RepoIdentity {
-                    slug: slug.clone(),
-                    ids,
-                    default_branch: branch,
-                    ..RepoIdentity::default()
-                },
-            );
-        }
-        return Ok(out);
-    }
-    for root in roots {
-        let Some(dir) = &root else {
-            let path = report
-                .files
-                .iter()
-                .find(|f| plan::repo_root(&f.path).is_none())
-                .map_or_else(String::new, |f| f.path.clone());
-            return Err(TrustCliError::NotInCheckout { path });
-        };
-        let shown = display_root(dir);
-        let url = git(&shown, &["config", "--get", "remote.origin.url"]).ok_or_else(|| {
-            TrustCliError::NoOrigin {
-                root: shown.display().to_string(),
-            }
-        })?;
-        let slug = Slug::from_remote_url(&url)?;
-        let branch = default_branch(Some(dir), args.default_branch.as_deref(), warnings);
-        out.insert(
-            RepoKey::Checkout(root),
-            RepoIdentity {
-                slug,
-                default_branch: branch,
-                ..RepoIdentity::default()
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// The custom claim keys a repository's tokens use, following GitHub's rules: `use_default:
-/// true` is the default format; `false` with keys uses them; `false` without keys falls back to
-/// the organization's template. `None` means GitHub's default `repo:…:context`.
-fn effective_claim_keys(
-    slug: &str,
-    repo: Option<&SubCustomization>,
-    org: Option<&SubCustomization>,
-    org_known: bool,
-    warnings: &mut Vec<String>,
-) -> Option<Vec<String>> {
-    let custom = |keys: &[String]| (keys != DEFAULT_CLAIM_KEYS).then(|| keys.to_vec());
-    let Some(repo) = repo else {
-        warnings.push(format!(
-            "{slug}: its OIDC `sub` template could not be read; assuming GitHub's default format"
-        ));
-        return None;
-    };
-    if repo.use_default != Some(false) {
-        return None;
-    }
-    if !repo.include_claim_keys.is_empty() {
-        return custom(&repo.include_claim_keys);
-    }
-    match org {
-        Some(org) if !org.include_claim_keys.is_empty() => custom(&org.include_claim_keys),
-        Some(_) => None,
-        None => {
-            warnings.push(if org_known {
-                format!("{slug}: uses its organization's `sub` template, which could not be read; assuming GitHub's default format")
-            } else {
-                format!("{slug}: uses its organization's `sub` template, which --repo does not read; assuming GitHub's default format (use --org to read it)")
-            });
-            None
-        }
-    }
-}
-
-/// Identities of the repositories GitHub returned: slug, ids, default branch and `sub` template.
-fn remote_identities(
-    remote: &RemoteScan,
-    warnings: &mut Vec<String>,
-) -> Result<BTreeMap<RepoKey, RepoIdentity>, TrustCliError> {
-    let org_template = remote
-        .organization
-        .as_ref()
-        .and_then(|o| o.oidc_sub.as_ref());
-    let mut out = BTreeMap::new();
-    for record in remote
-        .repositories
-        .iter()
-        .filter(|r| r.outcome == "scanned")
-    {
-        let slug = Slug::parse(&record.repository)?;
-        let ids = match (record.owner_id, record.id) {
-            (Some(owner_id), Some(repo_id)) => Some(RepoIds { owner_id, repo_id }),
-            _ => None,
-        };
-        let default_branch = record.default_branch.clone().unwrap_or_else(|| {
-            warnings.push(format!(
-                "{slug}: GitHub reported no default branch; assuming `main`"
-            ));
-            "main".into()
-        });
-        let claim_keys = effective_claim_keys(
-            &record.repository,
-            record.oidc_sub.as_ref(),
-            org_template,
-            remote.organization.is_some(),
-            warnings,
-        );
-        out.insert(
-            RepoKey::GitHub(record.repository.clone()),
-            RepoIdentity {
-                slug,
-                ids,
-                default_branch,
-                sub_prefix: record
-                    .oidc_sub
-                    .as_ref()
-                    .and_then(|s| s.sub_claim_prefix.clone()),
-                claim_keys,
-            },
-        );
-    }
-    Ok(out)
-}
-
-type Identities = BTreeMap<RepoKey, RepoIdentity>;
-
-/// Actions variables by repository slug (`OWNER/REPO` → name → value).
-type RepoVariables = BTreeMap<String, GitHubSettings>;
-
-/// Scans GitHub. A target that yields no repository at all (unknown organization, no access)
-/// is an error, not an empty plan.
-fn read_github(
-    args: &TrustArgs,
-    target: &Target,
-    warnings: &mut Vec<String>,
-) -> Result<(scan::ScanReport, Identities, RepoVariables), TrustCliError> {
-    let remote = fetch_remote(&args.remote, target, args.permissions.step_records())?;
-    if remote.repositories.is_empty() && !remote.report.errors.is_empty() {
-        let reasons: Vec<String> = remote
-            .report
-            .errors
-            .iter()
-            .map(|e| e.message.clone())
-            .collect();
-        return Err(TrustCliError::NothingRead(reasons.join("; ")));
-    }
-    let identities = remote_identities(&remote, warnings)?;
-    for record in remote
-        .repositories
-        .iter()
-        .filter(|r| r.outcome != "scanned")
-    {
-        if let Some(reason) = &record.reason {
-            warnings.push(format!(
-                "{}: {}: {reason}",
-                record.repository, record.outcome
-            ));
-        }
-    }
-    let variables = remote
-        .repositories
-        .iter()
-        .map(|r| {
-            (
-                r.repository.clone(),
-                GitHubSettings {
-                    variables: r.variables.clone(),
-                    environment_variables: r.environment_variables.clone(),
-                },
-            )
-        })
-        .collect();
-    Ok((remote.report, identities, variables))
-}
-
 /// What the command produces: text for stdout, or a plan to apply to IAM.
 enum Outcome {
     Text(String),
-    Apply(Box<plan::TrustPlan>),
+    Apply(Box<TrustPlan>),
 }
 
-fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outcome, TrustCliError> {
+fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outcome, Error> {
     // Check every argument before scanning, so a typo fails fast.
     let options = TrustOptions {
         account: AccountId::parse(&args.account_id)?,
@@ -514,74 +182,29 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     if let Some(ids) = &args.repo_ids {
         RepoIds::parse(ids)?;
     }
-    let (report, identities, variables) = match args.remote.target() {
-        Some(target) => read_github(args, &target, warnings)?,
+    let step_records = args.permissions.step_records();
+    let scanned = match args.remote.target() {
+        Some(target) => {
+            Scanned::from_github(fetch_remote(&args.remote, &target, step_records)?, warnings)?
+        }
         None => {
-            let report = scan::scan_paths(&args.paths, args.permissions.step_records());
-            let identities = identities(args, &report, warnings)?;
-            (report, identities, BTreeMap::new())
+            let hints = CheckoutHints {
+                slug: args.slug.as_deref(),
+                repo_ids: args.repo_ids.as_deref(),
+                default_branch: args.default_branch.as_deref(),
+            };
+            Scanned::from_checkouts(&args.paths, step_records, hints, warnings)?
         }
     };
-    for error in &report.errors {
-        let place = match &error.repository {
-            Some(repo) => format!("{repo}: {}", error.path),
-            None => error.path.clone(),
-        };
-        warnings.push(format!("{place}: not scanned: {}", error.message));
-    }
-    // A GitHub repository's files are not at hand, but its variables are.
-    let open = move |key: &RepoKey| -> Box<dyn RepoFiles> {
-        match key {
-            RepoKey::GitHub(slug) => Box::new(variables.get(slug).cloned().unwrap_or_default()),
-            RepoKey::Checkout(_) => repo_files(key),
-        }
-    };
-    // The jobs compile (in parallel) while the plan is built: neither needs the other.
+    let copied_will_be_read = args.copy_permissions_from.is_some();
     let choice = args.permissions.choice();
-    let (plan, compiled) = rayon::join(
-        || plan::build_plan(&report, &identities, &options),
-        || permissions::compile_jobs(&report, options.account.as_str(), &open, choice),
-    );
-    let mut plan = plan?;
-    permissions::choose(&mut plan, &report, &compiled, choice);
-    if args.copy_permissions_from.is_none() {
-        for role in &plan.roles {
-            if role.permissions == PermissionSource::Copied {
-                warnings.push(format!(
-                    "role {}: needs the old user's permissions, which `--copy-permissions-from USER` reads from IAM: it gets the placeholder",
-                    role.name
-                ));
-            }
-        }
-    }
-    warnings.extend(plan.warnings.iter().cloned());
-    if plan.roles.is_empty() {
-        warnings.push("no job needs a role: nothing but the provider to create".into());
-    }
+    let mut plan = scanned.plan(&options, choice, copied_will_be_read, warnings)?;
     if args.apply {
         return Ok(Outcome::Apply(Box::new(plan)));
     }
     if let Some(user) = &args.copy_permissions_from {
-        let trail = (args.evidence == Some(Evidence::Cloudtrail))
-            .then_some(args.cloudtrail_regions.as_slice());
-        let (copied, documents) = super::trust_apply::read_copied(&plan, user, trail)?;
-        if plan
-            .roles
-            .iter()
-            .any(|r| r.permissions != PermissionSource::Inferred)
-        {
-            warnings.extend(copied.over_role_limits());
-        }
-        for role in &mut plan.roles {
-            if role.permissions != PermissionSource::Inferred {
-                role.copied = Some(copied.clone());
-            }
-        }
-        for (name, document) in super::trust_apply::bounded_policies(&plan, user, &documents) {
-            if let Some(role) = plan.roles.iter_mut().find(|r| r.name == name) {
-                role.permission_policy = document;
-            }
-        }
+        copy_permissions(&mut plan, user, args.trail_regions(), warnings)
+            .map_err(Error::CopyPermissions)?;
     }
     let emit_options = EmitOptions {
         existing_provider: args.existing_provider,
@@ -595,11 +218,37 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     }))
 }
 
+/// `--copy-permissions-from USER` without `--apply`: the user's permissions, read from IAM (its
+/// evidence tables on stderr), for the roles that copy them, and its policies as the bound of
+/// the inferred ones.
+fn copy_permissions(
+    plan: &mut TrustPlan,
+    user: &str,
+    trail: Option<&[String]>,
+    warnings: &mut Vec<String>,
+) -> Result<(), super::trust_apply::ApplyError> {
+    let (copied, documents) = super::trust_apply::read_copied(plan, user, trail)?;
+    warnings.extend(permissions::give_copied(plan, &copied));
+    for (name, document) in super::trust_apply::bounded_policies(plan, user, &documents) {
+        if let Some(role) = plan.roles.iter_mut().find(|r| r.name == name) {
+            role.permission_policy = document;
+        }
+    }
+    Ok(())
+}
+
 /// Evidence beyond IAM's service-last-accessed data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Evidence {
     /// CloudTrail `LookupEvents` by the user's access key ids.
     Cloudtrail,
+}
+
+impl TrustArgs {
+    /// The regions whose CloudTrail to read (`--evidence cloudtrail`), or none.
+    fn trail_regions(&self) -> Option<&[String]> {
+        (self.evidence == Some(Evidence::Cloudtrail)).then_some(self.cloudtrail_regions.as_slice())
+    }
 }
 
 pub fn run(args: TrustArgs) -> Result<u8, Error> {
@@ -610,13 +259,11 @@ pub fn run(args: TrustArgs) -> Result<u8, Error> {
     match result? {
         Outcome::Text(text) => Ok(super::print(&text)),
         Outcome::Apply(plan) => {
-            let trail = (args.evidence == Some(Evidence::Cloudtrail))
-                .then_some(args.cloudtrail_regions.as_slice());
             super::trust_apply::apply(
                 &plan,
                 args.yes,
                 args.copy_permissions_from.as_deref(),
-                trail,
+                args.trail_regions(),
             )?;
             Ok(exit::CLEAN)
         }

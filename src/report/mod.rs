@@ -1,6 +1,6 @@
-//! Rendering: scan results (one module per `--format`), campaign status (`status/`) and
-//! cleanup plans (`cleanup`), rewrite diffs for a terminal, the shared summary and the exit
-//! codes.
+//! Rendering: scan results (one module per `--format`, and what a GitHub scan adds in
+//! `remote`), campaign status (`status/`) and cleanup plans (`cleanup`), rewrite diffs for a
+//! terminal, the shared summary and the exit codes.
 
 pub mod cleanup;
 pub mod diff;
@@ -8,6 +8,7 @@ pub mod flow;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod remote;
 pub mod sarif;
 pub mod status;
 

@@ -1,8 +1,10 @@
 //! `migrate trust`: derive the GitHub OIDC provider and one IAM role per repository and key
 //! pair from scan facts, validate the policies, and render them as Terraform, CloudFormation
-//! or JSON. Pure: the CLI layer reads git remotes and writes the output.
+//! or JSON. Pure but for `checkout`, which reads git remotes and the checkouts' files; the CLI
+//! layer reads GitHub and IAM and writes the output.
 
 pub mod bound;
+pub mod checkout;
 pub mod conditions;
 pub mod emit;
 pub mod evidence;
@@ -13,6 +15,8 @@ pub mod plan;
 pub mod policy;
 pub mod preflight;
 pub mod reconcile;
+pub mod remote;
+pub mod source;
 
 use std::fmt;
 

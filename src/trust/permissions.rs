@@ -82,6 +82,24 @@ impl CopiedPermissions {
     }
 }
 
+/// Gives the old user's permissions to every role of the plan that does not infer its own,
+/// and returns what IAM would refuse of them ([`CopiedPermissions::over_role_limits`]) when
+/// some role takes them.
+pub fn give_copied(plan: &mut TrustPlan, copied: &CopiedPermissions) -> Vec<String> {
+    let copies = |role: &RoleSpec| role.permissions != PermissionSource::Inferred;
+    let refused = if plan.roles.iter().any(copies) {
+        copied.over_role_limits()
+    } else {
+        Vec::new()
+    };
+    for role in &mut plan.roles {
+        if copies(role) {
+            role.copied = Some(copied.clone());
+        }
+    }
+    refused
+}
+
 /// The compiled result for one role, kept on its [`RoleSpec`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InferredPermissions {
