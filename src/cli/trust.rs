@@ -227,13 +227,8 @@ fn copy_permissions(
     trail: Option<&[String]>,
     warnings: &mut Vec<String>,
 ) -> Result<(), super::trust_apply::ApplyError> {
-    let (copied, documents) = super::trust_apply::read_copied(plan, user, trail)?;
-    warnings.extend(permissions::give_copied(plan, &copied));
-    for (name, document) in super::trust_apply::bounded_policies(plan, user, &documents) {
-        if let Some(role) = plan.roles.iter_mut().find(|r| r.name == name) {
-            role.permission_policy = document;
-        }
-    }
+    let (copied, bounded) = super::trust_apply::read_copied(plan, user, trail)?;
+    warnings.extend(permissions::copy_into(plan, &copied, bounded));
     Ok(())
 }
 

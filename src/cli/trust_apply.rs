@@ -1,18 +1,17 @@
-//! `migrate trust --apply` and `--copy-permissions-from`, wired: the IAM executor
-//! ([`crate::iam::apply`]) on a runtime, the confirmation (or `--yes`), and what it found and
-//! did: the changes, the evidence and the bounding on stderr, the summary on stdout.
+//! `migrate trust --apply` and `--copy-permissions-from`, wired: the IAM reads and writes
+//! ([`crate::iam::copied`], [`crate::iam::apply_plan`]) on a runtime, the confirmation (or
+//! `--yes`), and what they found and did (rendered by [`crate::report::trust`]): the changes,
+//! the evidence and the bounding on stderr, the summary on stdout.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 
-use serde_json::Value;
-
 use crate::iam::IamError;
-use crate::iam::apply::{IamApply, Permissions, RoleNotCreated};
-use crate::trust::evidence;
-use crate::trust::permissions::{self, CopiedPermissions, PermissionSource};
+use crate::iam::apply::IamApply;
+use crate::iam::apply_plan::{self, Step};
+use crate::iam::copied::{self, Found};
+use crate::report::trust::{self as render, Applied};
+use crate::trust::permissions::{BoundedPolicy, CopiedPermissions};
 use crate::trust::plan::TrustPlan;
-use crate::trust::reconcile::{ProviderChange, RoleChange};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -35,99 +34,32 @@ fn runtime() -> Result<tokio::runtime::Runtime, ApplyError> {
         .map_err(ApplyError::Runtime)
 }
 
-fn has_inferred(plan: &TrustPlan) -> bool {
-    plan.roles
-        .iter()
-        .any(|r| r.permissions == PermissionSource::Inferred)
+/// Shows what reading the old user found, on stderr, as it is found.
+fn show(plan: &TrustPlan, user: &str) -> impl FnMut(Found<'_>) {
+    move |found| match found {
+        Found::Permissions(copied) => eprint!("{}", render::copied_from(user, copied)),
+        Found::Evidence {
+            evidence,
+            documents,
+        } => {
+            super::print_warnings(&evidence.warnings);
+            eprint!("{}", render::evidence(plan, user, evidence, documents));
+        }
+        Found::Bounded(bounded) => eprint!("{}", render::bounded(user, bounded)),
+    }
 }
 
-/// The user's permissions (and the documents behind them, for bounding inferred policies),
-/// read from IAM for the emitters: `trust --copy-permissions-from USER` without `--apply`.
-/// Also prints the evidence tables of the plan's inferred roles (`trail`: `--evidence cloudtrail`).
+/// The user's permissions (and the inferred policies bounded by them) read from IAM for the
+/// emitters: `trust --copy-permissions-from USER` without `--apply`.
 pub fn read_copied(
     plan: &TrustPlan,
     user: &str,
     trail: Option<&[String]>,
-) -> Result<(CopiedPermissions, Vec<Value>), ApplyError> {
+) -> Result<(CopiedPermissions, Vec<BoundedPolicy>), ApplyError> {
     runtime()?.block_on(async {
         let iam = IamApply::connect().await;
-        let permissions = iam.user_permissions(user).await?;
-        let documents = iam.policy_documents(&permissions).await?;
-        if has_inferred(plan) {
-            print_evidence(&iam, plan, user, &documents, trail).await;
-        }
-        Ok((permissions.copied_from(user)?, documents))
+        Ok(copied::for_emitters(&iam, plan, user, trail, &mut show(plan, user)).await?)
     })
-}
-
-/// Inferred policies bounded by the user's own (role name → document); prints what was dropped.
-pub fn bounded_policies(
-    plan: &TrustPlan,
-    user: &str,
-    documents: &[Value],
-) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for bounded in permissions::bounded_policies(plan, user, documents) {
-        for message in &bounded.dropped {
-            eprintln!("warning: role {}: {message}", bounded.role);
-        }
-        if bounded.dropped.is_empty() {
-            eprintln!(
-                "role {}: every inferred permission is within IAM user {user}'s",
-                bounded.role
-            );
-        }
-        out.insert(bounded.role, bounded.document);
-    }
-    out
-}
-
-/// The inferred / observed / granted table of every inferred role on stderr: IAM's last
-/// accessed data, and with `trail` the keys' CloudTrail calls. Evidence only: when it cannot
-/// be read a warning says so and nothing else changes.
-async fn print_evidence(
-    iam: &IamApply,
-    plan: &TrustPlan,
-    user: &str,
-    documents: &[Value],
-    trail: Option<&[String]>,
-) {
-    let calls = match trail {
-        Some(regions) => match iam.trail_calls(user, regions).await {
-            Ok(found) => {
-                super::print_warnings(&found.warnings);
-                Some(found.calls)
-            }
-            Err(error) => {
-                eprintln!("warning: no CloudTrail evidence for IAM user {user}: {error}");
-                None
-            }
-        },
-        None => None,
-    };
-    let uses = match iam.last_accessed(user).await {
-        Ok(uses) => uses,
-        Err(error) => {
-            eprintln!("warning: no evidence of real use for IAM user {user}: {error}");
-            return;
-        }
-    };
-    for role in &plan.roles {
-        let Some(inferred) = role
-            .inferred
-            .as_ref()
-            .filter(|_| role.permissions == PermissionSource::Inferred)
-        else {
-            continue;
-        };
-        eprintln!(
-            "role {}: inferred / observed / granted to IAM user {user}:",
-            role.name
-        );
-        for line in evidence::table(&inferred.statements, &uses, calls.as_deref(), documents) {
-            eprintln!("{line}");
-        }
-    }
 }
 
 fn confirm(yes: bool) -> Result<(), ApplyError> {
@@ -158,85 +90,29 @@ pub fn apply(
 ) -> Result<(), ApplyError> {
     runtime()?.block_on(async {
         let iam = IamApply::connect().await;
-        apply_with(&iam, plan, yes, copy_from, trail).await
+        let mut found = show(plan, copy_from.unwrap_or_default());
+        let prepared = apply_plan::prepare(&iam, plan, copy_from, trail, &mut found).await?;
+        for line in prepared.changes.describe() {
+            eprintln!("{line}");
+        }
+        if prepared.changes.has_work() {
+            confirm(yes)?;
+        }
+        let mut summary = Vec::new();
+        let mut report = |step: Step<'_>| match render::applied(&step) {
+            Some(Applied::Summary(line)) => summary.push(line),
+            Some(Applied::Error(line)) => eprintln!("{line}"),
+            None => {}
+        };
+        let failed = apply_plan::execute(&iam, plan, &prepared, &mut report).await?;
+        // The summary goes to stdout even when some roles failed: it says which succeeded.
+        super::print(&format!("{}\n", summary.join("\n")));
+        if failed > 0 {
+            return Err(ApplyError::SomeRolesFailed {
+                failed,
+                total: plan.roles.len(),
+            });
+        }
+        Ok(())
     })
-}
-
-async fn apply_with(
-    iam: &IamApply,
-    plan: &TrustPlan,
-    yes: bool,
-    copy_from: Option<&str>,
-    trail: Option<&[String]>,
-) -> Result<(), ApplyError> {
-    let changes = iam.observe(plan).await?;
-    let copied = match copy_from {
-        Some(user) => Some(iam.user_permissions(user).await?),
-        None => None,
-    };
-    let mut bounded = BTreeMap::new();
-    if let (Some(user), Some(copied)) = (copy_from, &copied) {
-        let inline: Vec<&str> = copied
-            .inline
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
-        eprintln!(
-            "roles with copied permissions get those of IAM user {user}, and inferred ones are bounded by them: managed [{}], inline [{}]",
-            copied.managed.join(", "),
-            inline.join(", ")
-        );
-        if has_inferred(plan) {
-            let documents = iam.policy_documents(copied).await?;
-            print_evidence(iam, plan, user, &documents, trail).await;
-            bounded = bounded_policies(plan, user, &documents);
-        }
-    }
-    for line in changes.describe() {
-        eprintln!("{line}");
-    }
-    let mut report = Vec::new();
-    if changes.has_work() {
-        confirm(yes)?;
-        iam.apply_provider(&changes.provider).await?;
-        match &changes.provider {
-            ProviderChange::Create { url, .. } => report.push(format!("created provider {url}")),
-            ProviderChange::AddClientIds { arn, client_ids } => {
-                report.push(format!("added {} to {arn}", client_ids.join(", ")))
-            }
-            ProviderChange::Unchanged { .. } => {}
-        }
-    } else {
-        report.push("nothing to change: IAM already matches the plan".to_string());
-    }
-    let mut failed = changes.conflicts();
-    for (role, change) in &changes.roles {
-        match change {
-            RoleChange::Create => {
-                let granted = Permissions::for_role(role, copied.as_ref(), bounded.get(&role.name));
-                match iam.create_role(plan, role, &granted).await {
-                    Ok(()) => report.push(format!("created role {} ({})", role.name, role.arn)),
-                    Err(RoleNotCreated::InvalidTrust(reason)) => {
-                        eprintln!("error: role {}: {reason}", role.name);
-                        failed += 1;
-                    }
-                    Err(error) => {
-                        eprintln!("error: role {} not created: {error}", role.name);
-                        failed += 1;
-                    }
-                }
-            }
-            RoleChange::Unchanged => report.push(format!("unchanged role {}", role.name)),
-            RoleChange::Conflict { .. } => {}
-        }
-    }
-    // The summary goes to stdout even when some roles failed: it says which succeeded.
-    super::print(&format!("{}\n", report.join("\n")));
-    if failed > 0 {
-        return Err(ApplyError::SomeRolesFailed {
-            failed,
-            total: plan.roles.len(),
-        });
-    }
-    Ok(())
 }

@@ -1,12 +1,15 @@
 //! AWS IAM (effects, aws-sdk-iam through the standard credential chain): access keys
 //! (`keys`), users (`users`), the roles that may serve the campaign (`roles`), what a
-//! pre-flight trust check reads (`trust`) and the executor of `trust --apply` (`apply`); here,
-//! the SDK configuration they share, their one error type and the classifier that turns an
-//! SDK error into it.
+//! pre-flight trust check reads (`trust`), the executor of `trust --apply` (`apply`), its run
+//! over a plan (`apply_plan`) and what `--copy-permissions-from` reads of the old user
+//! (`copied`); here, the SDK configuration they share, their one error type and the
+//! classifier that turns an SDK error into it.
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 
 pub mod apply;
+pub mod apply_plan;
+pub mod copied;
 pub mod keys;
 pub mod roles;
 pub mod trust;

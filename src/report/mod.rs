@@ -1,6 +1,7 @@
 //! Rendering: scan results (one module per `--format`, and what a GitHub scan adds in
-//! `remote`), campaign status (`status/`) and cleanup plans (`cleanup`), rewrite diffs for a
-//! terminal, the shared summary and the exit codes.
+//! `remote`), campaign status (`status/`) and cleanup plans (`cleanup`), what `trust --apply`
+//! and `--copy-permissions-from` show (`trust`), rewrite diffs for a terminal, the shared
+//! summary and the exit codes.
 
 pub mod cleanup;
 pub mod diff;
@@ -11,6 +12,7 @@ pub mod json;
 pub mod remote;
 pub mod sarif;
 pub mod status;
+pub mod trust;
 
 use std::collections::BTreeMap;
 

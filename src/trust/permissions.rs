@@ -144,29 +144,48 @@ pub struct BoundedPolicy {
     pub dropped: Vec<String>,
 }
 
+/// The roles whose policy is inferred, each with what the compiler found for it, in plan
+/// order: the roles the old user's evidence and bound are about.
+pub fn inferred_roles(plan: &TrustPlan) -> impl Iterator<Item = (&RoleSpec, &InferredPermissions)> {
+    plan.roles
+        .iter()
+        .filter(|role| role.permissions == PermissionSource::Inferred)
+        .filter_map(|role| role.inferred.as_ref().map(|inferred| (role, inferred)))
+}
+
 /// The inferred roles' policies bounded by `user`'s policy documents, in plan order.
 pub fn bounded_policies(
     plan: &TrustPlan,
     user: &str,
     documents: &[serde_json::Value],
 ) -> Vec<BoundedPolicy> {
-    let mut out = Vec::new();
-    for role in &plan.roles {
-        let Some(inferred) = role
-            .inferred
-            .as_ref()
-            .filter(|_| role.permissions == PermissionSource::Inferred)
-        else {
-            continue;
-        };
-        let (kept, dropped) = super::bound::bound(&inferred.statements, user, documents);
-        out.push(BoundedPolicy {
-            role: role.name.clone(),
-            document: with_kept_statements(limits::document(&kept), &role.permission_policy),
-            dropped,
-        });
+    inferred_roles(plan)
+        .map(|(role, inferred)| {
+            let (kept, dropped) = super::bound::bound(&inferred.statements, user, documents);
+            BoundedPolicy {
+                role: role.name.clone(),
+                document: with_kept_statements(limits::document(&kept), &role.permission_policy),
+                dropped,
+            }
+        })
+        .collect()
+}
+
+/// `--copy-permissions-from` in the emitted plan: the old user's permissions given to every
+/// role that copies them, and each inferred role's policy replaced by its bounded version.
+/// Returns what IAM would refuse of the copied permissions ([`give_copied`]).
+pub fn copy_into(
+    plan: &mut TrustPlan,
+    copied: &CopiedPermissions,
+    bounded: Vec<BoundedPolicy>,
+) -> Vec<String> {
+    let refused = give_copied(plan, copied);
+    for policy in bounded {
+        if let Some(role) = plan.roles.iter_mut().find(|r| r.name == policy.role) {
+            role.permission_policy = policy.document;
+        }
     }
-    out
+    refused
 }
 
 /// The scanned file a role's job is in.
