@@ -1,13 +1,14 @@
 //! Campaigns across several organizations (repeated `--org`, or `--enterprise`): each
 //! organization gets its own connection — its own token (for a GitHub App, its installation's)
 //! and its own governor, so the secondary-limit rules stay per token — and all are scanned in
-//! parallel, then merged into one result.
+//! parallel, then merged into one result; `rewrite` opens its read-write connections the same
+//! way ([`connect_writers`]).
 
 use futures::future::join_all;
 
 use crate::budget::{self, Estimate, Share};
 use crate::github::permissions::Task;
-use crate::github::{self, GitHubError, GitHubReader, Identity, Policy};
+use crate::github::{self, GitHubError, GitHubReader, GitHubWriter, Identity, Policy};
 use crate::scan::remote::{self, Filters, OrgRecord, Progress, RemoteScan, Target};
 use crate::scan::{FileError, ScanReport};
 
@@ -36,6 +37,61 @@ pub async fn organizations(
     orgs.sort();
     orgs.dedup();
     Ok(orgs)
+}
+
+/// The organization whose installation serves `target`: the organization itself, or the
+/// owner of the repositories. A GitHub App acts through one installation per run here, so its
+/// `--repo`s must share one owner; a personal token reaches them all.
+pub fn target_org(target: &Target, identity: &Identity) -> Result<String, GitHubError> {
+    let repos = match target {
+        Target::Org(org) => return Ok(org.clone()),
+        Target::Repos(repos) => repos,
+    };
+    let mut owners: Vec<&str> = repos
+        .iter()
+        .filter_map(|r| r.split_once('/').map(|(owner, _)| owner))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    if owners.len() > 1 && matches!(identity, Identity::App(_)) {
+        return Err(GitHubError::AppOwners {
+            owners: owners.join(", "),
+        });
+    }
+    Ok(owners.first().map(|o| o.to_string()).unwrap_or_default())
+}
+
+/// A read-write connection per target (`rewrite`), in parallel: each organization with its own
+/// token and governor, so the secondary-limit rules (one write at a time, pauses after a
+/// retry-after) stay per token. A rejected token stops everything, and so does any failure of
+/// a run with one target; across organizations, one that cannot be reached keeps its error
+/// (a failed row) and the others go on.
+pub async fn connect_writers(
+    url: &str,
+    policy: &Policy,
+    identity: &Identity,
+    targets: &[Target],
+    task: Task,
+) -> Result<Vec<Result<(GitHubReader, GitHubWriter), GitHubError>>, GitHubError> {
+    let connections = join_all(targets.iter().map(|target| async {
+        let org = target_org(target, identity)?;
+        github::connect_writer_as(url, policy.clone(), identity, &org, task).await
+    }))
+    .await;
+    let fatal = connections
+        .iter()
+        .filter_map(|c| c.as_ref().err())
+        .find(|e| {
+            targets.len() == 1
+                || matches!(
+                    e,
+                    GitHubError::Unauthorized | GitHubError::AppRejected { .. }
+                )
+        });
+    match fatal {
+        Some(e) => Err(e.clone()),
+        None => Ok(connections),
+    }
 }
 
 /// The whole campaign: the organizations named and those of `enterprise` ([`organizations`]),

@@ -6,7 +6,6 @@ use clap::Args;
 
 use crate::github::app::AppCredentials;
 use crate::github::{GitHubError, Identity};
-use crate::scan::remote::Target;
 
 /// GitHub App authentication, shared by every command that talks to GitHub.
 #[derive(Args, Clone, Default)]
@@ -40,26 +39,4 @@ impl AppArgs {
             _ => Ok(Identity::Token),
         }
     }
-}
-
-/// The organization whose installation serves `target`: the organization itself, or the
-/// owner of the repositories. A GitHub App acts through one installation per run here, so its
-/// `--repo`s must share one owner; a personal token reaches them all.
-pub(crate) fn target_org(target: &Target, identity: &Identity) -> Result<String, GitHubError> {
-    let repos = match target {
-        Target::Org(org) => return Ok(org.clone()),
-        Target::Repos(repos) => repos,
-    };
-    let mut owners: Vec<&str> = repos
-        .iter()
-        .filter_map(|r| r.split_once('/').map(|(owner, _)| owner))
-        .collect();
-    owners.sort_unstable();
-    owners.dedup();
-    if owners.len() > 1 && matches!(identity, Identity::App(_)) {
-        return Err(GitHubError::AppOwners {
-            owners: owners.join(", "),
-        });
-    }
-    Ok(owners.first().map(|o| o.to_string()).unwrap_or_default())
 }

@@ -4,9 +4,9 @@
 
 use clap::Args;
 
-use super::app_auth::{AppArgs, target_org};
+use super::app_auth::AppArgs;
 use crate::budget;
-use crate::fleet::{self, FleetScan};
+use crate::fleet::{self, FleetScan, target_org};
 use crate::github::permissions::Task;
 use crate::github::{self, GitHubError, Policy};
 use crate::scan;

@@ -10,6 +10,8 @@ use super::Error;
 use super::rewrite_remote::RemoteSettings;
 use super::scan::RemoteArgs;
 use crate::discover;
+use crate::publish::Roles;
+use crate::publish::run::RunSettings;
 use crate::report::exit;
 use crate::rewrite::{self, RewriteError, RewriteOptions, RewriteOutcome, RoleMap, RoleSource};
 use crate::write;
@@ -134,19 +136,22 @@ pub struct RewriteArgs {
     color: ColorChoice,
 }
 
-fn read_role_map(path: &Path) -> Result<RoleMap, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    RoleMap::from_file_text(&text, &path.display().to_string()).map_err(|e| e.to_string())
+/// `--role-map FILE`, read; a file that cannot be read or parsed is a usage error.
+fn read_role_map(path: &Path) -> Result<RoleMap, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    RoleMap::from_file_text(&text, &path.display().to_string())
+        .map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// The role source from `--role-arn` or `--role-map`.
-pub fn role_source(role_arn: Option<&str>, role_map: Option<&Path>) -> Result<RoleSource, String> {
+fn role_source(role_arn: Option<&str>, role_map: Option<&Path>) -> Result<RoleSource, Error> {
     match (role_arn, role_map) {
         (Some(arn), _) => RewriteOptions::with_role_arn(arn)
             .map(|o| o.roles)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| Error::Usage(e.to_string())),
         (None, Some(path)) => read_role_map(path).map(RoleSource::Map),
-        (None, None) => Err("give --role-arn or --role-map".into()),
+        (None, None) => Err(Error::Usage("give --role-arn or --role-map".into())),
     }
 }
 
@@ -173,7 +178,7 @@ fn render_piece(path: &Path, outcome: &RewriteOutcome, explain: bool, format: Fo
 pub fn run(mut args: RewriteArgs) -> Result<u8, Error> {
     if args.remote.target().is_some() || args.remote.is_fleet() {
         args.remote.budget = args.max_requests.map(crate::github::RequestBudget::new);
-        return super::rewrite_remote::run(&args.remote, &remote_settings(&args));
+        return super::rewrite_remote::run(&args.remote, &remote_settings(&args)?);
     }
     if args.max_requests.is_some() {
         return Err(Error::Usage(
@@ -183,8 +188,7 @@ pub fn run(mut args: RewriteArgs) -> Result<u8, Error> {
     if args.pr {
         return Err(Error::Usage("--pr needs --org or --repo".into()));
     }
-    let roles =
-        role_source(args.role_arn.as_deref(), args.role_map.as_deref()).map_err(Error::Usage)?;
+    let roles = role_source(args.role_arn.as_deref(), args.role_map.as_deref())?;
     let mut opts = RewriteOptions::new(roles).with_action_ref(&args.action_ref, !args.no_pin);
     opts.repo = args.slug.clone();
     let paths = if args.paths.is_empty() {
@@ -410,35 +414,35 @@ fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String
     text
 }
 
-fn remote_settings(args: &RewriteArgs) -> RemoteSettings {
+fn remote_settings(args: &RewriteArgs) -> Result<RemoteSettings, Error> {
     let roles = match (&args.role_arn, &args.role_map) {
-        (Some(template), _) => Ok(crate::publish::Roles::Template(template.clone())),
-        (None, Some(path)) => read_role_map(path).map(crate::publish::Roles::Map),
-        (None, None) => Err("give --role-arn or --role-map".into()),
+        (Some(template), _) => Roles::Template(template.clone()),
+        (None, Some(path)) => Roles::Map(read_role_map(path)?),
+        (None, None) => return Err(Error::Usage("give --role-arn or --role-map".into())),
     };
-    RemoteSettings {
+    Ok(RemoteSettings {
+        run: RunSettings {
+            roles,
+            action_ref: args.action_ref.clone(),
+            pin: !args.no_pin,
+            publish: args.pr && !args.dry_run,
+            draft: args.draft,
+            labels: args.label.clone(),
+        },
         campaign: args.campaign.clone(),
-        roles,
-        action_ref: args.action_ref.clone(),
-        pin: !args.no_pin,
-        publish: args.pr && !args.dry_run,
-        draft: args.draft,
-        labels: args.label.clone(),
         json: matches!(args.format, Format::Json),
         color: args.color.enabled(),
         preflight: args.preflight.then(|| preflight_issuer(args)),
-    }
+    })
 }
 
 /// The issuer whose provider and condition keys the pre-flight check uses.
-fn preflight_issuer(args: &RewriteArgs) -> Result<crate::trust::Issuer, String> {
+fn preflight_issuer(args: &RewriteArgs) -> Result<crate::trust::Issuer, crate::trust::TrustError> {
     let host = match &args.github_host {
         Some(host) => Some(host.clone()),
         None => crate::github::Endpoint::parse(&args.remote.github_url)
-            .map_err(|e| e.to_string())
             .map(|e| e.host)
             .ok(),
     };
     crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
-        .map_err(|e| e.to_string())
 }

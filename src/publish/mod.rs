@@ -2,10 +2,16 @@
 //! rewritten file (Git Data API, on top of the default branch tip that was planned against),
 //! and one pull request. Re-running updates the branch and PR in place; a moved default
 //! branch is re-planned, never overwritten. [`plan`] and [`body`] are pure; [`sync`] does the
-//! writes, each journaled first.
+//! writes, each journaled first ([`journal`]: in the campaign ledger); [`run`] takes a target
+//! from discovery to published pull requests, with the pre-flight trust check
+//! ([`preflight`]) and, under `--max-requests`, what a stopped run published ([`resume`]).
 
 mod body;
+pub mod journal;
 mod plan;
+pub mod preflight;
+pub mod resume;
+pub mod run;
 mod sync;
 
 pub use body::pull_body;

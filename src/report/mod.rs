@@ -9,6 +9,7 @@ pub mod flow;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod publish;
 pub mod remote;
 pub mod sarif;
 pub mod status;
@@ -41,16 +42,22 @@ pub mod exit {
     pub const REFUSED: u8 = 20;
     /// `cleanup`, `undo`: not confirmed (no terminal and no `--yes`, or another answer).
     pub const NOT_CONFIRMED: u8 = 21;
+
+    /// The code of a run that went to its end: whether findings are left (for a person) and
+    /// whether some inputs could not be handled.
+    pub fn of(findings: bool, errors: bool) -> u8 {
+        match (findings, errors) {
+            (false, false) => CLEAN,
+            (true, false) => FINDINGS,
+            (false, true) => ERRORS,
+            (true, true) => FINDINGS_AND_ERRORS,
+        }
+    }
 }
 
 pub fn exit_code(report: &ScanReport) -> u8 {
     let findings = report.actionable().next().is_some();
-    match (findings, !report.errors.is_empty()) {
-        (false, false) => exit::CLEAN,
-        (true, false) => exit::FINDINGS,
-        (false, true) => exit::ERRORS,
-        (true, true) => exit::FINDINGS_AND_ERRORS,
-    }
+    exit::of(findings, !report.errors.is_empty())
 }
 
 /// Counts shown at the end of every format.
