@@ -5,18 +5,18 @@
 //! files byte-exactly from the same model; [`trust`] derives the AWS side; [`campaign`] tracks
 //! an organization-wide migration.
 //!
-//! Effects live in their own modules: files on disk ([`discover`], [`write`], and
-//! `campaign::keymap::KeyMap::load`), GitHub ([`github`], `scan::remote`, [`fleet`],
-//! `publish::sync`, `publish::run`, `publish::preflight`, [`announce`]), AWS ([`iam`],
-//! [`cloudtrail`], `publish::preflight`), the campaign ledger (`campaign::ledger`,
+//! Effects live in their own modules: files on disk ([`discover`], [`write`],
+//! `rewrite::local`, `campaign::keymap::KeyMap::load`), GitHub ([`github`], `scan::remote`,
+//! [`fleet`], `publish::sync`, `publish::run`, `publish::preflight`, [`announce`]), AWS
+//! ([`iam`], [`cloudtrail`], `publish::preflight`), the campaign ledger (`campaign::ledger`,
 //! `campaign::resume`, `publish::journal`, `publish::resume`) and what gathers remote truth
 //! (`campaign::reconcile`), and the terminal ([`cli`], the only one that prints). Everything
 //! else is pure: [`yaml`], [`workflow`], [`expr`], [`detect`], [`facts`], [`scan`] (given
-//! texts; `scan::remote` is its GitHub side), [`rewrite`], [`trust`] (but `trust::checkout`
-//! runs git and reads checkouts, and `trust::reconcile` only decides what IAM calls to make),
-//! [`preflight`], [`services`], [`aws_steps`], [`budget`], [`glob`], [`source`],
-//! `scan::inventory`, [`report`], `publish::plan` and `publish::body`, and the rest of
-//! [`campaign`].
+//! texts; `scan::remote` is its GitHub side), [`rewrite`] (but `rewrite::local`), [`trust`]
+//! (but `trust::checkout` runs git and reads checkouts, and `trust::reconcile` only decides
+//! what IAM calls to make), [`preflight`], [`services`], [`aws_steps`], [`budget`], [`glob`],
+//! [`source`], `scan::inventory`, [`report`], `publish::plan` and `publish::body`, and the
+//! rest of [`campaign`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

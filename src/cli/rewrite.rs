@@ -1,20 +1,20 @@
-//! `migrate rewrite`: rewrite local workflows to OIDC, as diffs or in place.
+//! `migrate rewrite`: the arguments, and local workflows rewritten to OIDC
+//! ([`crate::rewrite::local`]), shown as diffs, `--explain` tables or JSON
+//! ([`crate::report::rewrite`]) or written in place; `--org`/`--repo` goes to
+//! [`super::rewrite_remote`].
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use rayon::prelude::*;
 
 use super::ColorChoice;
 use super::Error;
 use super::rewrite_remote::RemoteSettings;
 use super::scan::RemoteArgs;
-use crate::discover;
 use crate::publish::Roles;
 use crate::publish::run::RunSettings;
-use crate::report::exit;
-use crate::rewrite::{self, RewriteError, RewriteOptions, RewriteOutcome, RoleMap, RoleSource};
-use crate::write;
+use crate::report::{self, exit};
+use crate::rewrite::{self, RewriteOptions, RewriteOutcome, RoleMap, RoleSource, local};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Format {
@@ -155,26 +155,6 @@ fn role_source(role_arn: Option<&str>, role_map: Option<&Path>) -> Result<RoleSo
     }
 }
 
-struct FileResult {
-    path: PathBuf,
-    /// Without its texts: they are let go once `piece` is rendered.
-    outcome: Result<RewriteOutcome, String>,
-    written: Option<Result<(), String>>,
-    changed: bool,
-    /// The file's diff (or `--explain` table), rendered next to the rewrite, in parallel.
-    piece: String,
-}
-
-/// The part of the output that needs the file's texts.
-fn render_piece(path: &Path, outcome: &RewriteOutcome, explain: bool, format: Format) -> String {
-    let shown = path.display().to_string();
-    match (explain, format) {
-        (true, _) => explain_file(&shown, outcome),
-        (false, Format::Diff) => outcome.diff(shown.trim_start_matches('/')),
-        (false, Format::Json) => outcome.diff(&shown),
-    }
-}
-
 pub fn run(mut args: RewriteArgs) -> Result<u8, Error> {
     if args.remote.target().is_some() || args.remote.is_fleet() {
         args.remote.budget = args.max_requests.map(crate::github::RequestBudget::new);
@@ -196,222 +176,22 @@ pub fn run(mut args: RewriteArgs) -> Result<u8, Error> {
     } else {
         args.paths.clone()
     };
-
-    let (candidates, walk_errors) = discover::discover(&paths);
-    let texts: Vec<(&discover::Candidate, Result<String, String>)> = candidates
-        .par_iter()
-        .map(|c| {
-            (
-                c,
-                discover::read_text(&c.path).map_err(|e| format!("{}: {e}", c.path.display())),
-            )
-        })
-        .collect();
-    let readable: Vec<(String, &str)> = texts
-        .iter()
-        .filter_map(|(c, t)| {
-            t.as_ref()
-                .ok()
-                .map(|t| (c.path.display().to_string(), t.as_str()))
-        })
-        .collect();
-    let linked = crate::scan::cross_file_findings(&readable);
-    opts.local_workflows =
-        rewrite::permissions::LocalWorkflows::from_callable_files(readable.iter().cloned());
-    let mut results: Vec<FileResult> = texts
-        .par_iter()
-        .filter_map(|(c, text)| {
-            let shown = c.path.display().to_string();
-            let text = match text {
-                Ok(text) => text,
-                Err(e) => {
-                    return c.explicit.then(|| FileResult {
-                        path: c.path.clone(),
-                        outcome: Err(e.clone()),
-                        written: None,
-                        changed: false,
-                        piece: String::new(),
-                    });
-                }
-            };
-            let none = crate::scan::FileLinks::default();
-            let links = linked.get(&shown).unwrap_or(&none);
-            let outcome = match rewrite::rewrite_linked(&shown, text, &opts, links) {
-                Ok(outcome) => Ok(outcome),
-                // Other YAML under a walked directory is not ours to complain about.
-                Err(RewriteError::InvalidYaml { .. })
-                    if !c.explicit && !looks_like_workflow(&c.path, text) =>
-                {
-                    return None;
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            let written = match (&outcome, args.write) {
-                (Ok(o), true) if o.changed() => Some(
-                    write::replace_file(&c.path, &o.original, &o.text).map_err(|e| e.to_string()),
-                ),
-                _ => None,
-            };
-            let mut outcome = outcome;
-            let (changed, piece) = match &mut outcome {
-                Ok(o) => {
-                    let piece = render_piece(&c.path, o, args.explain, args.format);
-                    let changed = o.changed();
-                    // Thousands of files' texts, twice each, need not wait for the output.
-                    o.original = String::new();
-                    o.text = String::new();
-                    (changed, piece)
-                }
-                Err(_) => (false, String::new()),
-            };
-            Some(FileResult {
-                path: c.path.clone(),
-                outcome,
-                written,
-                changed,
-                piece,
-            })
-        })
-        .collect();
-    results.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut errors: Vec<String> = walk_errors
-        .iter()
-        .map(|e| format!("{}: {}", e.path.display(), e.message))
-        .collect();
-    for r in &results {
-        if let Err(e) = &r.outcome {
-            errors.push(e.clone());
-        }
-        if let Some(Err(e)) = &r.written {
-            errors.push(e.clone());
-        }
-    }
-    let manual: usize = results
-        .iter()
-        .filter_map(|r| r.outcome.as_ref().ok())
-        .map(|o| o.manual.len())
-        .sum();
-    let text = match (args.explain, args.format) {
-        (true, _) => render_explain(&results, &errors),
-        (false, Format::Diff) => render_diff(&results, &errors, args.write, args.color.enabled()),
-        (false, Format::Json) => render_json(&results, &errors, args.write),
+    let (explain, json) = (args.explain, matches!(args.format, Format::Json));
+    let piece = |path: &Path, outcome: &RewriteOutcome| match explain {
+        true => report::rewrite::explain_piece(path, outcome),
+        false => report::rewrite::diff_piece(path, outcome, json),
+    };
+    let run = local::rewrite_paths(&paths, opts, args.write, &piece);
+    let errors = run.errors();
+    let text = match (explain, json) {
+        (true, _) => report::rewrite::explain(&run, &errors),
+        (false, false) => report::rewrite::diff(&run, &errors, args.write, args.color.enabled()),
+        (false, true) => report::rewrite::json(&run, &errors, args.write),
     };
     Ok(match super::print(&text) {
-        exit::CLEAN => match (manual > 0, !errors.is_empty()) {
-            (false, false) => exit::CLEAN,
-            (true, false) => exit::FINDINGS,
-            (false, true) => exit::ERRORS,
-            (true, true) => exit::FINDINGS_AND_ERRORS,
-        },
+        exit::CLEAN => report::rewrite::exit_code(&run, &errors),
         failed => failed,
     })
-}
-
-fn looks_like_workflow(path: &Path, text: &str) -> bool {
-    path.components().any(|c| c.as_os_str() == ".github")
-        || text.contains("jobs:")
-        || text.contains("runs:")
-}
-
-fn render_diff(results: &[FileResult], errors: &[String], wrote: bool, color: bool) -> String {
-    let mut out = String::new();
-    let mut changed = 0;
-    for r in results {
-        let Ok(o) = &r.outcome else { continue };
-        let shown = r.path.display().to_string();
-        if r.changed {
-            let applied = !wrote || matches!(r.written, Some(Ok(())));
-            changed += usize::from(applied);
-            out.push_str(&crate::report::diff::paint(&r.piece, color));
-        }
-        for m in &o.manual {
-            out.push_str(&format!(
-                "manual: {shown}:{}:{} [{}] {}\n",
-                m.line, m.column, m.rule, m.reason
-            ));
-        }
-        for note in &o.notes {
-            out.push_str(&format!("note: {shown}: {note}\n"));
-        }
-    }
-    for e in errors {
-        out.push_str(&format!("error: {e}\n"));
-    }
-    let manual: usize = results
-        .iter()
-        .filter_map(|r| r.outcome.as_ref().ok())
-        .map(|o| o.manual.len())
-        .sum();
-    out.push_str(&format!(
-        "{} file{} {}, {manual} finding{} left for a person, {} error{}\n",
-        changed,
-        if changed == 1 { "" } else { "s" },
-        if wrote {
-            "rewritten"
-        } else {
-            "would change (run with --write to apply)"
-        },
-        if manual == 1 { "" } else { "s" },
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
-    ));
-    out
-}
-
-/// One file's `--explain` table; empty for a file where no step takes keys.
-fn explain_file(shown: &str, o: &RewriteOutcome) -> String {
-    let model = rewrite::flow_model(&o.original);
-    if model
-        .jobs
-        .iter()
-        .all(|j| j.steps.iter().all(|s| s.credential.is_none()))
-    {
-        return String::new();
-    }
-    let mut out = crate::report::flow::explain(shown, &model, &o.flow);
-    for m in &o.manual {
-        out.push_str(&format!(
-            "  manual: line {} [{}] {}\n",
-            m.line, m.rule, m.reason
-        ));
-    }
-    out.push('\n');
-    out
-}
-
-fn render_explain(results: &[FileResult], errors: &[String]) -> String {
-    let mut out = String::new();
-    for r in results {
-        out.push_str(&r.piece);
-    }
-    for e in errors {
-        out.push_str(&format!("error: {e}\n"));
-    }
-    out
-}
-
-fn render_json(results: &[FileResult], errors: &[String], wrote: bool) -> String {
-    let files: Vec<serde_json::Value> = results
-        .iter()
-        .filter_map(|r| {
-            let o = r.outcome.as_ref().ok()?;
-            let shown = r.path.display().to_string();
-            Some(serde_json::json!({
-                "path": shown,
-                "changed": r.changed,
-                "written": wrote && r.changed && matches!(r.written, Some(Ok(()))),
-                "changes": o.changes,
-                "manual": o.manual,
-                "notes": o.notes,
-                "flow": o.flow,
-                "diff": r.piece,
-            }))
-        })
-        .collect();
-    let doc = serde_json::json!({ "version": 1, "files": files, "errors": errors });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
 }
 
 fn remote_settings(args: &RewriteArgs) -> Result<RemoteSettings, Error> {

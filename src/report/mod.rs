@@ -1,6 +1,7 @@
 //! Rendering: scan results (one module per `--format`, and what a GitHub scan adds in
 //! `remote`), campaign status (`status/`) and cleanup plans (`cleanup`), what `trust --apply`
-//! and `--copy-permissions-from` show (`trust`), rewrite diffs for a terminal, the shared
+//! and `--copy-permissions-from` show (`trust`), the output of `rewrite` on local files
+//! (`rewrite`) and on GitHub (`publish`), rewrite diffs for a terminal (`diff`), the shared
 //! summary and the exit codes.
 
 pub mod cleanup;
@@ -11,6 +12,7 @@ pub mod human;
 pub mod json;
 pub mod publish;
 pub mod remote;
+pub mod rewrite;
 pub mod sarif;
 pub mod status;
 pub mod trust;

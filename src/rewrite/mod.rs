@@ -1,9 +1,11 @@
 //! `rewrite`: turns every `auto` finding of scan into byte-exact span edits (OIDC instead of
 //! static keys), checks the result by re-parsing it, and reports what changed, what was
-//! left to a person and why. Pure: text in, text out.
+//! left to a person and why. Pure: text in, text out; but for [`local`], which reads and
+//! writes the local files `migrate rewrite` is given.
 
 pub mod edits;
 pub mod layout;
+pub mod local;
 pub mod permissions;
 pub mod roles;
 pub mod steps;
