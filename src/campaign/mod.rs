@@ -5,7 +5,8 @@
 //! repository's state and next step from remote truth, [`keymap`] reads the operator's
 //! secret → IAM key map, [`cleanup`] plans what may be retired and refuses what may not,
 //! [`undo`] plans the way back. All of these are pure; [`reconcile`] gathers remote truth from
-//! GitHub and IAM and resolves journal entries a crash left pending.
+//! GitHub and IAM and resolves journal entries a crash left pending, `cleanup::execute` makes
+//! cleanup's writes and [`reactivate`] undo's (effects).
 
 pub mod announce;
 pub mod attribution;
@@ -16,6 +17,7 @@ pub mod journal;
 pub mod key_status;
 pub mod keymap;
 pub mod ledger;
+pub mod reactivate;
 pub mod reconcile;
 pub mod resume;
 pub mod roles;

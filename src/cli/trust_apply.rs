@@ -9,7 +9,8 @@ use crate::iam::IamError;
 use crate::iam::apply::IamApply;
 use crate::iam::apply_plan::{self, Step};
 use crate::iam::copied::{self, Found};
-use crate::report::trust::{self as render, Applied};
+use crate::report::Line;
+use crate::report::trust as render;
 use crate::trust::permissions::{BoundedPolicy, CopiedPermissions};
 use crate::trust::plan::TrustPlan;
 
@@ -100,8 +101,8 @@ pub fn apply(
         }
         let mut summary = Vec::new();
         let mut report = |step: Step<'_>| match render::applied(&step) {
-            Some(Applied::Summary(line)) => summary.push(line),
-            Some(Applied::Error(line)) => eprintln!("{line}"),
+            Some(Line::Out(line)) => summary.push(line),
+            Some(Line::Err(line)) => eprintln!("{line}"),
             None => {}
         };
         let failed = apply_plan::execute(&iam, plan, &prepared, &mut report).await?;

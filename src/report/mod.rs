@@ -16,6 +16,7 @@ pub mod rewrite;
 pub mod sarif;
 pub mod status;
 pub mod trust;
+pub mod undo;
 
 use std::collections::BTreeMap;
 
@@ -55,6 +56,15 @@ pub mod exit {
             (true, true) => FINDINGS_AND_ERRORS,
         }
     }
+}
+
+/// A line a command shows as it goes, and the stream it belongs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// What was done (stdout).
+    Out(String),
+    /// What failed (stderr).
+    Err(String),
 }
 
 pub fn exit_code(report: &ScanReport) -> u8 {

@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use super::Line;
+
 use crate::iam::apply::{Permissions, RoleNotCreated};
 use crate::iam::apply_plan::Step;
 use crate::iam::copied::UseEvidence;
@@ -68,17 +70,10 @@ pub fn bounded(user: &str, bounded: &[BoundedPolicy]) -> String {
     out
 }
 
-/// One line of what applying did.
-pub enum Applied {
-    /// For the summary on stdout (printed once every role was tried).
-    Summary(String),
-    /// A role not created, on stderr as it happens.
-    Error(String),
-}
-
-/// The line of one step of `trust --apply`, if it has one.
-pub fn applied(step: &Step<'_>) -> Option<Applied> {
-    let summary = |line: String| Some(Applied::Summary(line));
+/// The line of one step of `trust --apply`, if it has one: for the summary on stdout
+/// (printed once every role was tried), or a role not created, on stderr as it happens.
+pub fn applied(step: &Step<'_>) -> Option<Line> {
+    let summary = |line: String| Some(Line::Out(line));
     match step {
         Step::Provider(ProviderChange::Create { url, .. }) => {
             summary(format!("created provider {url}"))
@@ -92,10 +87,10 @@ pub fn applied(step: &Step<'_>) -> Option<Applied> {
         }
         Step::RoleCreated(role) => summary(format!("created role {} ({})", role.name, role.arn)),
         Step::RoleUnchanged(role) => summary(format!("unchanged role {}", role.name)),
-        Step::RoleNotCreated(role, RoleNotCreated::InvalidTrust(reason)) => Some(Applied::Error(
-            format!("error: role {}: {reason}", role.name),
-        )),
-        Step::RoleNotCreated(role, error) => Some(Applied::Error(format!(
+        Step::RoleNotCreated(role, RoleNotCreated::InvalidTrust(reason)) => {
+            Some(Line::Err(format!("error: role {}: {reason}", role.name)))
+        }
+        Step::RoleNotCreated(role, error) => Some(Line::Err(format!(
             "error: role {} not created: {error}",
             role.name
         ))),
