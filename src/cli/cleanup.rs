@@ -13,10 +13,9 @@ use clap::Args;
 use super::Error;
 use super::session::{CampaignArgs, Session, report_resolved};
 use crate::campaign::cleanup::execute::{Event, Writers, execute};
-use crate::campaign::cleanup::{self, Options, Plan};
-use crate::campaign::time;
+use crate::campaign::cleanup::{self, Options};
+use crate::campaign::{reconcile, time};
 use crate::github::campaign::CampaignSecrets;
-use crate::iam::keys::IamKeys;
 use crate::report::{self, exit};
 
 #[derive(Args)]
@@ -90,17 +89,7 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
     let session = Session::open(&args.campaign, crate::github::permissions::Task::Cleanup)?;
     let (truth, iam) = session.gather(&args.campaign, args.key_map.as_deref())?;
     report_resolved(&truth);
-    if !truth.unread.is_empty() {
-        let unread: Vec<String> = truth
-            .unread
-            .iter()
-            .map(|(owner, why)| format!("{owner} could not be read: {why}"))
-            .collect();
-        return Err(Error::Failed(format!(
-            "{}\ncleanup acts only on a complete picture of the campaign (keys and secrets can be shared across organizations); nothing was changed\nhelp: fix the access named above and run again",
-            unread.join("\n")
-        )));
-    }
+    truth.require_complete()?;
     let Some(iam) = iam else {
         return Err(Error::Usage(
             "no key map: pass --key-map FILE mapping repositories or secrets to IAM users or access keys (see --help)"
@@ -121,19 +110,9 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
         },
     );
     if !plan.user_candidates.is_empty() {
-        let mut users = {
-            let _entered = session.runtime.enter();
-            session.runtime.block_on(read_users(&iam, &plan))
-        };
-        // What an interrupted attempt already detached is still the user's: show it.
-        let journal = session.ledger.journal()?;
-        for (user, facts) in &mut users {
-            if let Ok(Some(facts)) = facts {
-                let earlier = cleanup::unfinished_records(&journal, user);
-                facts.record = cleanup::merge_records(facts.record.clone(), &earlier);
-            }
-        }
-        cleanup::plan_users(&mut plan, &users, &truth.keys);
+        let _entered = session.runtime.enter();
+        let users = reconcile::users::plan_users(&iam, &session.ledger, &mut plan, &truth);
+        session.runtime.block_on(users)?;
     }
     let code = super::print(&report::cleanup::describe(&plan, &truth));
     if code != exit::CLEAN {
@@ -147,7 +126,7 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
     if plan.is_empty() || args.dry_run {
         return Ok(refused_code);
     }
-    if !confirm(args.yes, &owners(&plan))? {
+    if !confirm(args.yes, &report::cleanup::owners(&plan))? {
         return Ok(exit::NOT_CONFIRMED);
     }
     let secrets = CampaignSecrets::new(&session.github);
@@ -170,7 +149,7 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
             &mut report,
         ))
     };
-    match failures.map_err(|e| Error::Failed(e.to_string()))? {
+    match failures? {
         0 => {
             println!("cleanup done: {}", report::cleanup::summary(&plan));
             Ok(refused_code)
@@ -179,30 +158,6 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
             "{n} write(s) failed (see above); re-run to resume"
         ))),
     }
-}
-
-/// What IAM holds for each user the plan may delete; errors as text (the user is kept).
-async fn read_users(
-    iam: &IamKeys,
-    plan: &Plan,
-) -> std::collections::BTreeMap<String, Result<Option<cleanup::UserFacts>, String>> {
-    let mut out = std::collections::BTreeMap::new();
-    for c in &plan.user_candidates {
-        let facts = iam.users().facts(&c.user).await.map_err(|e| e.to_string());
-        out.insert(c.user.clone(), facts);
-    }
-    out
-}
-
-/// The organizations (or owners) whose repositories the plan touches, as the confirmation
-/// asks for them: `acme`, or `acme,globex`.
-fn owners(plan: &Plan) -> String {
-    let owners: std::collections::BTreeSet<&str> = plan
-        .ready
-        .iter()
-        .filter_map(|r| r.split_once('/').map(|(owner, _)| owner))
-        .collect();
-    owners.into_iter().collect::<Vec<_>>().join(",")
 }
 
 /// `--yes`, or the organization names typed on a terminal: whether to go ahead.

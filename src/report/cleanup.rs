@@ -1,6 +1,6 @@
 //! `migrate cleanup` rendered: the plan shown before anything is done (refusals, key-map
-//! suggestions, numbered steps with masked key ids, notes and errors) and the counts of a
-//! finished run.
+//! suggestions, numbered steps with masked key ids, notes and errors), the owners its
+//! confirmation asks for, and the counts of a finished run.
 
 use super::status::suggestions;
 use crate::campaign::cleanup::Plan;
@@ -70,6 +70,17 @@ pub fn summary(plan: &Plan) -> String {
         out.push_str(&format!(", {} user(s) deleted", plan.delete_users.len()));
     }
     out
+}
+
+/// The organizations (or owners) whose repositories the plan touches, as the confirmation
+/// asks for them: `acme`, or `acme,globex`.
+pub fn owners(plan: &Plan) -> String {
+    let owners: std::collections::BTreeSet<&str> = plan
+        .ready
+        .iter()
+        .filter_map(|r| r.split_once('/').map(|(owner, _)| owner))
+        .collect();
+    owners.into_iter().collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! branch, IAM key status and last use for the keys the key map names, the roles that serve
 //! each repository ([`iam`]) and post-merge verification ([`runs`]). Records it all in the
 //! ledger, settles journal entries a crash left pending ([`settle`]), and derives each
-//! repository's state. `status`, `cleanup` and `undo` all start here.
+//! repository's state. `status` and `cleanup` start here; [`users`] reads the IAM users a
+//! cleanup plan may delete.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ mod iam;
 pub mod preflight;
 mod runs;
 mod settle;
+pub mod users;
 
 pub use evidence::{Proposal, propose_key_map};
 use iam::{look_up, roles, suggestions};
@@ -55,8 +57,22 @@ pub enum CampaignError {
     /// No organization of the campaign could be read (the first one's reason).
     #[error("{0}")]
     Unread(String),
+    /// Some owners could not be read (owner, why): cleanup refuses a partial picture.
+    #[error(
+        "{}\ncleanup acts only on a complete picture of the campaign (keys and secrets can be shared across organizations); nothing was changed\nhelp: fix the access named above and run again",
+        unread_lines(.0)
+    )]
+    Incomplete(Vec<(String, String)>),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+fn unread_lines(unread: &[(String, String)]) -> String {
+    let lines: Vec<String> = unread
+        .iter()
+        .map(|(owner, why)| format!("{owner} could not be read: {why}"))
+        .collect();
+    lines.join("\n")
 }
 
 /// One repository as this run sees it.
@@ -104,6 +120,16 @@ impl Truth {
     /// The organizations scanned whole this run.
     pub fn orgs(&self) -> Vec<&str> {
         self.org_secrets.keys().map(String::as_str).collect()
+    }
+
+    /// Refuses a picture some owners are missing from: keys and secrets can be shared across
+    /// organizations, so cleanup acts on the whole campaign or not at all.
+    pub fn require_complete(&self) -> Result<(), CampaignError> {
+        if self.unread.is_empty() {
+            Ok(())
+        } else {
+            Err(CampaignError::Incomplete(self.unread.clone()))
+        }
     }
 }
 
@@ -759,4 +785,24 @@ fn best_pull(pulls: &[crate::github::CampaignPull]) -> Option<PullFacts> {
         .collect();
     facts.sort_by_key(|p| (p.merged, p.state == "open", p.number));
     facts.pop()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_refuses_a_picture_with_unread_owners_and_names_them() {
+        let mut truth = Truth::default();
+        assert!(truth.require_complete().is_ok());
+        truth.unread = vec![
+            ("acme".into(), "App not installed".into()),
+            ("globex".into(), "401".into()),
+        ];
+        let error = truth.require_complete().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "acme could not be read: App not installed\nglobex could not be read: 401\ncleanup acts only on a complete picture of the campaign (keys and secrets can be shared across organizations); nothing was changed\nhelp: fix the access named above and run again"
+        );
+    }
 }

@@ -1,0 +1,36 @@
+//! The IAM users a cleanup plan may delete (`--delete-users`), as IAM holds them now
+//! (effects), with what an interrupted attempt already detached from each: the plan keeps a
+//! user, and says why, unless nothing but the campaign's keys holds it.
+
+use std::collections::BTreeMap;
+
+use super::{CampaignError, Truth};
+use crate::campaign::Ledger;
+use crate::campaign::cleanup::{self, Plan, UserFacts};
+use crate::iam::keys::IamKeys;
+
+/// Decides the plan's user candidates from IAM and the journal.
+pub async fn plan_users(
+    iam: &IamKeys,
+    ledger: &Ledger,
+    plan: &mut Plan,
+    truth: &Truth,
+) -> Result<(), CampaignError> {
+    let mut users = BTreeMap::new();
+    for c in &plan.user_candidates {
+        // A user that cannot be read is kept; `plan_users` says why, from the reason's text.
+        let facts: Result<Option<UserFacts>, String> =
+            iam.users().facts(&c.user).await.map_err(|e| e.to_string());
+        users.insert(c.user.clone(), facts);
+    }
+    // What an interrupted attempt already detached is still the user's: show it.
+    let journal = ledger.journal()?;
+    for (user, facts) in &mut users {
+        if let Ok(Some(facts)) = facts {
+            let earlier = cleanup::unfinished_records(&journal, user);
+            facts.record = cleanup::merge_records(facts.record.clone(), &earlier);
+        }
+    }
+    cleanup::plan_users(plan, &users, &truth.keys);
+    Ok(())
+}
