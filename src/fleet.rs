@@ -61,6 +61,22 @@ pub fn target_org(target: &Target, identity: &Identity) -> Result<String, GitHub
     Ok(owners.first().map(|o| o.to_string()).unwrap_or_default())
 }
 
+/// One target (an organization, or repositories of one owner) through its own read
+/// connection, resuming from what `store` kept (`scan --max-requests`).
+pub async fn scan_target(
+    url: &str,
+    policy: Policy,
+    identity: &Identity,
+    target: &Target,
+    filters: &Filters,
+    progress: &dyn Progress,
+    store: Option<&dyn remote::InventoryStore>,
+) -> Result<RemoteScan, GitHubError> {
+    let org = target_org(target, identity)?;
+    let reader = github::connect_reader_as(url, policy, identity, &org, Task::Scan).await?;
+    remote::scan_resuming(&reader, target, filters, progress, store).await
+}
+
 /// A read-write connection per target (`rewrite`), in parallel: each organization with its own
 /// token and governor, so the secondary-limit rules (one write at a time, pauses after a
 /// retry-after) stay per token. A rejected token stops everything, and so does any failure of

@@ -3,6 +3,7 @@
 mod app_auth;
 mod cleanup;
 mod error;
+mod progress;
 mod remote_args;
 mod rewrite;
 mod rewrite_remote;

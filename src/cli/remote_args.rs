@@ -1,13 +1,15 @@
 //! `--org`/`--repo`/`--enterprise`/`--github-url` and the GitHub App: the arguments naming what
 //! to read from GitHub (shared by `scan`, `trust` and `rewrite`), and the handles they build —
-//! runtime, identity, connections, a progress bar on a terminal — to read it with.
+//! runtime, identity, policy, a progress bar on a terminal — to read it with through
+//! [`crate::fleet`].
 
 use clap::Args;
 
+use super::Error;
 use super::app_auth::AppArgs;
+use super::progress::Bar;
 use crate::budget;
-use crate::fleet::{self, FleetScan, target_org};
-use crate::github::permissions::Task;
+use crate::fleet::{self, FleetScan};
 use crate::github::{self, GitHubError, Policy};
 use crate::scan;
 use crate::scan::remote::{self, Filters, Target};
@@ -96,11 +98,11 @@ impl RemoteArgs {
     }
 
     /// For commands that take one organization: refuses several, saying which command can.
-    pub(crate) fn single_org(&self, command: &str) -> Result<(), String> {
+    pub(crate) fn single_org(&self, command: &str) -> Result<(), Error> {
         if self.is_fleet() {
-            return Err(format!(
+            return Err(Error::Usage(format!(
                 "`{command}` takes one --org at a time (no --enterprise); `scan` and `rewrite` run across organizations"
-            ));
+            )));
         }
         Ok(())
     }
@@ -139,42 +141,6 @@ impl RemoteArgs {
     }
 }
 
-/// Progress on stderr, only on a terminal.
-pub(crate) struct Bar(pub(crate) Option<indicatif::ProgressBar>);
-
-/// A repositories-done bar on stderr when it is a terminal; nothing otherwise.
-pub(crate) fn progress_bar() -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} repositories {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    })
-}
-
-impl remote::Progress for Bar {
-    fn estimated(&self, estimate: &budget::Estimate) {
-        eprintln!("estimate: {}", budget::render(estimate));
-    }
-
-    fn discovered(&self, done: usize, total: usize, requests: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_length(total.max(done) as u64);
-            bar.set_position(done as u64);
-            bar.set_message(format!("{requests} requests"));
-        }
-    }
-
-    fn finished(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 /// `--org A --org B` / `--enterprise`: every organization through its own connection.
 pub(super) fn fetch_fleet(
     args: &RemoteArgs,
@@ -192,7 +158,7 @@ pub(super) fn fetch_fleet(
         &args.org,
         &args.filters(),
         fleet::Hooks {
-            progress: &Bar(progress_bar()),
+            progress: &Bar::new(),
             announce: &|estimate| eprintln!("estimate: {}", budget::render(estimate)),
             store,
         },
@@ -221,19 +187,17 @@ pub(super) fn fetch_remote_resuming(
     // octocrab's client spawns its buffer worker on the current runtime.
     let _entered = runtime.enter();
     let identity = args.app.identity()?;
-    runtime.block_on(async {
-        let reader = github::connect_reader_as(
-            &args.github_url,
-            args.policy(),
-            &identity,
-            &target_org(target, &identity)?,
-            Task::Scan,
-        )
-        .await?;
-        let filters = Filters {
-            step_records,
-            ..args.filters()
-        };
-        remote::scan_resuming(&reader, target, &filters, &Bar(progress_bar()), store).await
-    })
+    let filters = Filters {
+        step_records,
+        ..args.filters()
+    };
+    runtime.block_on(fleet::scan_target(
+        &args.github_url,
+        args.policy(),
+        &identity,
+        target,
+        &filters,
+        &Bar::new(),
+        store,
+    ))
 }

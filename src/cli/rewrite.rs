@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 
 use super::ColorChoice;
 use super::Error;
+use super::remote_args::RemoteArgs;
 use super::rewrite_remote::RemoteSettings;
-use super::scan::RemoteArgs;
 use crate::publish::Roles;
 use crate::publish::run::RunSettings;
 use crate::report::{self, exit};

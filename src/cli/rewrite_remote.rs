@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use futures::future::join_all;
 
 use super::Error;
-use super::scan::{Bar, RemoteArgs, progress_bar};
+use super::progress::Bar;
+use super::remote_args::RemoteArgs;
 use crate::campaign::Ledger;
 use crate::fleet;
 use crate::github::GitHubError;
@@ -69,7 +70,7 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> Result<u8, Error> {
         None => None,
     };
     let iam = issuer.map(|_| runtime.block_on(crate::iam::keys::IamKeys::connect()));
-    let bar = Bar(progress_bar());
+    let bar = Bar::new();
     let run = Run {
         settings: &settings.run,
         filters: args.filters(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::remote_args::RemoteArgs;
 use super::remote_args::{fetch_fleet, fetch_remote_resuming};
 use super::{ColorChoice, Error};
 use crate::campaign::resume::ResumeStore;
@@ -14,9 +15,6 @@ use crate::report::remote::RemoteOutput;
 use crate::report::{self, exit};
 use crate::scan::remote;
 use crate::scan::{self, ScanReport};
-
-// `trust` and `rewrite` read GitHub with the same arguments.
-pub(crate) use super::remote_args::{Bar, RemoteArgs, fetch_remote, progress_bar};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Format {

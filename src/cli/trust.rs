@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::Error;
-use super::scan::{RemoteArgs, fetch_remote};
+use super::remote_args::{RemoteArgs, fetch_remote};
 use crate::report::exit;
 use crate::scan;
 use crate::trust::checkout::CheckoutHints;
@@ -247,7 +247,7 @@ impl TrustArgs {
 }
 
 pub fn run(args: TrustArgs) -> Result<u8, Error> {
-    args.remote.single_org("trust").map_err(Error::Usage)?;
+    args.remote.single_org("trust")?;
     let mut warnings = Vec::new();
     let result = plan_and_render(&args, &mut warnings);
     super::print_warnings(&warnings);
