@@ -11,11 +11,10 @@ use clap::{Args, ValueEnum};
 use super::Error;
 use super::remote_args::{RemoteArgs, fetch_remote};
 use crate::report::exit;
-use crate::scan;
 use crate::trust::checkout::CheckoutHints;
 use crate::trust::emit::{self, EmitOptions};
 use crate::trust::naming::{DEFAULT_TEMPLATE, RoleNameTemplate};
-use crate::trust::permissions::{self, PermissionChoice};
+use crate::trust::permissions::PermissionChoice;
 use crate::trust::plan::{TrustOptions, TrustPlan};
 use crate::trust::source::Scanned;
 use crate::trust::{AccountId, Issuer, RepoIds, Slug};
@@ -47,14 +46,6 @@ pub enum Permissions {
 }
 
 impl Permissions {
-    /// Only compiled policies read the steps.
-    fn step_records(self) -> scan::StepRecords {
-        match self {
-            Self::Inferred => scan::StepRecords::Keep,
-            Self::Copied | Self::Placeholder => scan::StepRecords::Skip,
-        }
-    }
-
     fn choice(self) -> PermissionChoice {
         match self {
             Self::Inferred => PermissionChoice::Inferred,
@@ -182,7 +173,8 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
     if let Some(ids) = &args.repo_ids {
         RepoIds::parse(ids)?;
     }
-    let step_records = args.permissions.step_records();
+    let choice = args.permissions.choice();
+    let step_records = choice.step_records();
     let scanned = match args.remote.target() {
         Some(target) => {
             Scanned::from_github(fetch_remote(&args.remote, &target, step_records)?, warnings)?
@@ -197,13 +189,12 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         }
     };
     let copied_will_be_read = args.copy_permissions_from.is_some();
-    let choice = args.permissions.choice();
     let mut plan = scanned.plan(&options, choice, copied_will_be_read, warnings)?;
     if args.apply {
         return Ok(Outcome::Apply(Box::new(plan)));
     }
     if let Some(user) = &args.copy_permissions_from {
-        copy_permissions(&mut plan, user, args.trail_regions(), warnings)
+        super::trust_apply::copy_permissions(&mut plan, user, args.trail_regions(), warnings)
             .map_err(Error::CopyPermissions)?;
     }
     let emit_options = EmitOptions {
@@ -216,20 +207,6 @@ fn plan_and_render(args: &TrustArgs, warnings: &mut Vec<String>) -> Result<Outco
         Format::Json => emit::json::render(&plan, emit_options),
         Format::RoleMap => emit::role_map::render(&plan),
     }))
-}
-
-/// `--copy-permissions-from USER` without `--apply`: the user's permissions, read from IAM (its
-/// evidence tables on stderr), for the roles that copy them, and its policies as the bound of
-/// the inferred ones.
-fn copy_permissions(
-    plan: &mut TrustPlan,
-    user: &str,
-    trail: Option<&[String]>,
-    warnings: &mut Vec<String>,
-) -> Result<(), super::trust_apply::ApplyError> {
-    let (copied, bounded) = super::trust_apply::read_copied(plan, user, trail)?;
-    warnings.extend(permissions::copy_into(plan, &copied, bounded));
-    Ok(())
 }
 
 /// Evidence beyond IAM's service-last-accessed data.

@@ -11,7 +11,7 @@ use crate::iam::apply_plan::{self, Step};
 use crate::iam::copied::{self, Found};
 use crate::report::Line;
 use crate::report::trust as render;
-use crate::trust::permissions::{BoundedPolicy, CopiedPermissions};
+use crate::trust::permissions;
 use crate::trust::plan::TrustPlan;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,17 +50,21 @@ fn show(plan: &TrustPlan, user: &str) -> impl FnMut(Found<'_>) {
     }
 }
 
-/// The user's permissions (and the inferred policies bounded by them) read from IAM for the
-/// emitters: `trust --copy-permissions-from USER` without `--apply`.
-pub fn read_copied(
-    plan: &TrustPlan,
+/// `--copy-permissions-from USER` without `--apply`: the user's permissions, read from IAM (its
+/// evidence tables on stderr), for the roles that copy them, and its policies as the bound of
+/// the inferred ones; what IAM would refuse of them goes to `warnings`.
+pub fn copy_permissions(
+    plan: &mut TrustPlan,
     user: &str,
     trail: Option<&[String]>,
-) -> Result<(CopiedPermissions, Vec<BoundedPolicy>), ApplyError> {
-    runtime()?.block_on(async {
+    warnings: &mut Vec<String>,
+) -> Result<(), ApplyError> {
+    let (copied, bounded) = runtime()?.block_on(async {
         let iam = IamApply::connect().await;
-        Ok(copied::for_emitters(&iam, plan, user, trail, &mut show(plan, user)).await?)
-    })
+        copied::for_emitters(&iam, plan, user, trail, &mut show(plan, user)).await
+    })?;
+    warnings.extend(permissions::copy_into(plan, &copied, bounded));
+    Ok(())
 }
 
 fn confirm(yes: bool) -> Result<(), ApplyError> {

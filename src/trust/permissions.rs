@@ -23,6 +23,16 @@ pub enum PermissionChoice {
     Placeholder,
 }
 
+impl PermissionChoice {
+    /// What the scan keeps of each job's steps: only compiled policies read them.
+    pub fn step_records(self) -> crate::scan::StepRecords {
+        match self {
+            Self::Inferred => crate::scan::StepRecords::Keep,
+            Self::Copied | Self::Placeholder => crate::scan::StepRecords::Skip,
+        }
+    }
+}
+
 /// What a role got, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
