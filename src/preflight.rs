@@ -1,6 +1,6 @@
-//! Which jobs of a repository snapshot will assume which role once migrated, and how the
-//! repository's tokens spell `sub`: the input of the pre-flight trust check
-//! ([`crate::trust::preflight`]). Pure.
+//! Which jobs of a repository snapshot will assume which role once migrated, how the
+//! repository's tokens spell `sub`, and the issuer they come from: the input of the
+//! pre-flight trust check ([`crate::trust::preflight`]). Pure.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +10,24 @@ use crate::github::{RepoSnapshot, SubCustomization};
 use crate::rewrite::RoleSource;
 use crate::scan::{self, FileOutcome};
 use crate::trust::preflight::{PlannedJob, RepoClaims};
-use crate::trust::{RepoIds, Slug};
+use crate::trust::{Issuer, RepoIds, Slug, TrustError};
+
+/// The issuer whose provider and condition keys the pre-flight check uses (`rewrite` and
+/// `status --preflight`): GHES's from `--github-host`, by default the host of `--github-url`;
+/// a GHEC enterprise's own with `--enterprise-slug`.
+pub fn issuer(
+    github_host: Option<&str>,
+    github_url: &str,
+    enterprise_slug: Option<&str>,
+) -> Result<Issuer, TrustError> {
+    let host = match github_host {
+        Some(host) => Some(host.to_string()),
+        None => crate::github::Endpoint::parse(github_url)
+            .map(|e| e.host)
+            .ok(),
+    };
+    Issuer::new(host.as_deref(), enterprise_slug)
+}
 
 /// The jobs with static keys that `roles` turns into role assumptions, and every job that
 /// calls a reusable workflow (their ways of running are the called jobs' ways).

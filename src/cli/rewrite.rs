@@ -212,17 +212,12 @@ fn remote_settings(args: &RewriteArgs) -> Result<RemoteSettings, Error> {
         campaign: args.campaign.clone(),
         json: matches!(args.format, Format::Json),
         color: args.color.enabled(),
-        preflight: args.preflight.then(|| preflight_issuer(args)),
+        preflight: args.preflight.then(|| {
+            crate::preflight::issuer(
+                args.github_host.as_deref(),
+                &args.remote.github_url,
+                args.enterprise_slug.as_deref(),
+            )
+        }),
     })
-}
-
-/// The issuer whose provider and condition keys the pre-flight check uses.
-fn preflight_issuer(args: &RewriteArgs) -> Result<crate::trust::Issuer, crate::trust::TrustError> {
-    let host = match &args.github_host {
-        Some(host) => Some(host.clone()),
-        None => crate::github::Endpoint::parse(&args.remote.github_url)
-            .map(|e| e.host)
-            .ok(),
-    };
-    crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
 }

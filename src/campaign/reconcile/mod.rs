@@ -3,8 +3,8 @@
 //! branch, IAM key status and last use for the keys the key map names, the roles that serve
 //! each repository ([`iam`]) and post-merge verification ([`runs`]). Records it all in the
 //! ledger, settles journal entries a crash left pending ([`settle`]), and derives each
-//! repository's state. `status` and `cleanup` start here; [`users`] reads the IAM users a
-//! cleanup plan may delete.
+//! repository's state. `status` and `cleanup` start here; [`status`] reads what `status`
+//! adds (failures, pre-flight), [`users`] the IAM users a cleanup plan may delete.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,6 +26,7 @@ mod iam;
 pub mod preflight;
 mod runs;
 mod settle;
+pub mod status;
 pub mod users;
 
 pub use evidence::{Proposal, propose_key_map};

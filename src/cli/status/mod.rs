@@ -5,7 +5,6 @@
 
 mod writes;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -102,46 +101,30 @@ pub fn run(args: StatusArgs) -> Result<u8, Error> {
     }
     let session = Session::open(&args.campaign, Task::Status)?;
     let (mut truth, iam) = session.gather(&args.campaign, args.key_map.as_deref())?;
+    let issuer = match (args.preflight, &iam) {
+        (true, Some(_)) => Some(
+            crate::preflight::issuer(
+                args.github_host.as_deref(),
+                &args.campaign.github_url,
+                args.enterprise_slug.as_deref(),
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
     {
-        let default_branches: BTreeMap<String, String> = session
-            .ledger
-            .repos()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| r.default_branch.map(|b| (r.repo, b)))
-            .collect();
-        {
-            let _entered = session.runtime.enter();
-            let mut errors = Vec::new();
-            truth.failures = session.runtime.block_on(reconcile::failures::diagnose(
-                &session.github,
-                iam.as_ref(),
-                &truth.repos,
-                &default_branches,
-                &mut errors,
-            ));
-            truth.errors.extend(errors);
-            reconcile::failures::apply(&mut truth.repos, &truth.failures);
-        }
-        if args.preflight
-            && let Some(iam) = &iam
-        {
-            let issuer = preflight_issuer(&args).map_err(Error::Usage)?;
-            let _entered = session.runtime.enter();
-            let mut errors = Vec::new();
-            truth.preflight = session.runtime.block_on(reconcile::preflight::open_pulls(
-                &session.github,
-                iam,
-                &issuer,
-                &truth.repos,
-                &default_branches,
-                &mut errors,
-            ));
-            truth.errors.extend(errors);
-        }
-        if let (Some(path), Some(iam)) = (&args.suggest_key_map, &iam) {
-            writes::suggest_key_map(&session, iam, &truth, path, &args.cloudtrail_regions)?;
-        }
+        let _entered = session.runtime.enter();
+        let diagnosis = reconcile::status::diagnose(
+            &session.github,
+            &session.ledger,
+            iam.as_ref(),
+            issuer.as_ref(),
+            &mut truth,
+        );
+        session.runtime.block_on(diagnosis);
+    }
+    if let (Some(path), Some(iam)) = (&args.suggest_key_map, &iam) {
+        writes::suggest_key_map(&session, iam, &truth, path, &args.cloudtrail_regions)?;
     }
 
     report_resolved(&truth);
@@ -188,16 +171,4 @@ pub fn run(args: StatusArgs) -> Result<u8, Error> {
 
 fn truth_note(note: &str) {
     eprintln!("note: {note}");
-}
-
-/// The issuer whose provider and condition keys `--preflight` checks.
-fn preflight_issuer(args: &StatusArgs) -> Result<crate::trust::Issuer, String> {
-    let host = match &args.github_host {
-        Some(host) => Some(host.clone()),
-        None => crate::github::Endpoint::parse(&args.campaign.github_url)
-            .map(|e| e.host)
-            .ok(),
-    };
-    crate::trust::Issuer::new(host.as_deref(), args.enterprise_slug.as_deref())
-        .map_err(|e| e.to_string())
 }
