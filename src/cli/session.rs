@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::app_auth::AppArgs;
 use crate::campaign::Ledger;
-use crate::campaign::reconcile::{self, CampaignError, Reach, Scope, Truth};
+use crate::campaign::reconcile::{self, CampaignError, Reach, Truth};
 use crate::github::permissions::Task;
 use crate::github::{Connections, GitHubError, Policy};
 use crate::iam::keys::IamKeys;
@@ -101,30 +101,13 @@ impl Session {
         let _entered = runtime.enter();
         let identity = args.app.identity()?;
         let scope = reconcile::scope(&ledger, &args.org, args.enterprise.as_deref(), &args.repo)?;
-        let policy = args.policy();
-        let (targets, opened) = runtime.block_on(async {
-            let orgs = match &scope {
-                Scope::Orgs { named, enterprise } => {
-                    crate::fleet::organizations(
-                        &args.github_url,
-                        &policy,
-                        &identity,
-                        enterprise.as_deref(),
-                        named,
-                    )
-                    .await?
-                }
-                Scope::Repos(_) => Vec::new(),
-            };
-            let targets = reconcile::targets(&orgs, &scope);
-            let owners: Vec<String> = targets
-                .iter()
-                .map(|t| reconcile::owner_of(t).to_string())
-                .collect();
-            let opened =
-                Connections::open(&args.github_url, &policy, &identity, &owners, task).await?;
-            Ok::<_, GitHubError>((targets, opened))
-        })?;
+        let (targets, opened) = runtime.block_on(reconcile::reach(
+            &args.github_url,
+            &args.policy(),
+            &identity,
+            &scope,
+            task,
+        ))?;
         let mut unreachable = opened.unreachable;
         if task == Task::Cleanup && !unreachable.is_empty() {
             // Keys and secrets can be shared across organizations: cleanup acts on a whole
@@ -149,14 +132,7 @@ impl Session {
     ) -> Result<(Truth, Option<IamKeys>), CampaignError> {
         let keymap = reconcile::key_map(&self.ledger, key_map)?;
         if args.no_aws {
-            let key_work_pending = self
-                .ledger
-                .journal()?
-                .iter()
-                .any(|e| e.is_pending() && e.writes_iam());
-            if !keymap.is_empty() || key_work_pending {
-                return Err(CampaignError::NeedsAws);
-            }
+            reconcile::allow_no_aws(&self.ledger, &keymap)?;
         }
         let needs_iam = !args.no_aws;
         let _entered = self.runtime.enter();

@@ -15,7 +15,9 @@ use super::keymap::{KeyMap, KeyRef, Suggestion};
 use super::ledger::{JournalEntry, JournalResult, KeyRow, Ledger, LedgerError, SecretRow};
 use super::state::{self, Observed, PullFacts, RepoState};
 use crate::budget::Estimate;
-use crate::github::{ConditionalCache, Connections, GitHubError};
+use crate::github::connections::Opened;
+use crate::github::permissions::Task;
+use crate::github::{ConditionalCache, Connections, GitHubError, Identity, Policy};
 use crate::iam::IamError;
 use crate::iam::keys::IamKeys;
 use crate::scan::remote::{self, Filters, Target};
@@ -248,6 +250,41 @@ pub fn owner_of(target: &Target) -> &str {
             .and_then(|r| r.split_once('/'))
             .map_or("", |(owner, _)| owner),
     }
+}
+
+/// What a run reaches of GitHub for `scope`: one target per organization (an enterprise's
+/// listed again on each run) or per owner of the repositories named, and a connection per
+/// owner, checked against `task`; owners that cannot be reached are kept with why.
+pub async fn reach(
+    url: &str,
+    policy: &Policy,
+    identity: &Identity,
+    scope: &Scope,
+    task: Task,
+) -> Result<(Vec<Target>, Opened), GitHubError> {
+    let orgs = match scope {
+        Scope::Orgs { named, enterprise } => {
+            crate::fleet::organizations(url, policy, identity, enterprise.as_deref(), named).await?
+        }
+        Scope::Repos(_) => Vec::new(),
+    };
+    let targets = targets(&orgs, scope);
+    let owners: Vec<String> = targets.iter().map(|t| owner_of(t).to_string()).collect();
+    let opened = Connections::open(url, policy, identity, &owners, task).await?;
+    Ok((targets, opened))
+}
+
+/// `--no-aws` leaves IAM alone: refused when the key map names IAM keys or a key write is
+/// pending in the journal (only IAM can settle it).
+pub fn allow_no_aws(ledger: &Ledger, keymap: &KeyMap) -> Result<(), CampaignError> {
+    let key_work_pending = ledger
+        .journal()?
+        .iter()
+        .any(|e| e.is_pending() && e.writes_iam());
+    if !keymap.is_empty() || key_work_pending {
+        return Err(CampaignError::NeedsAws);
+    }
+    Ok(())
 }
 
 /// The key map given now (recorded for later runs), or the one recorded earlier.
