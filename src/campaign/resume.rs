@@ -1,6 +1,7 @@
 //! The ledger as a resumable scan's [`InventoryStore`]: what a scan stopped by
 //! `--max-requests` read of each repository (its secrets, its OIDC template), kept under the
-//! scan's target and the commit it was read at, so that the next run reads only the rest.
+//! scan's target ([`scan_target`]) and the commit it was read at, so that the next run reads
+//! only the rest.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -9,6 +10,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::{Ledger, LedgerError};
 use crate::github::{RepoSecrets, SubCustomization};
 use crate::scan::remote::InventoryStore;
+
+/// The name a `scan` keeps its reads under: the same words for every run of the same command
+/// (organizations and repositories sorted), so that a re-run finds what a stopped one kept.
+pub fn scan_target(orgs: &[String], repos: &[String], enterprise: Option<&str>) -> String {
+    let (mut orgs, mut repos) = (orgs.to_vec(), repos.to_vec());
+    orgs.sort();
+    repos.sort();
+    format!(
+        "scan org={} repo={} enterprise={}",
+        orgs.join(","),
+        repos.join(","),
+        enterprise.unwrap_or_default()
+    )
+}
 
 /// One scan target's inventories in the ledger.
 pub struct ResumeStore {
@@ -88,5 +103,28 @@ impl InventoryStore for ResumeStore {
 
     fn keep_oidc(&self, repo: &str, head: &str, oidc: &SubCustomization) {
         self.keep(repo, "oidc", head, oidc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_scan_is_kept_under_the_same_words_whatever_the_order_of_its_arguments() {
+        let key = |orgs: &[&str], repos: &[&str], enterprise| {
+            let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            super::scan_target(&strings(orgs), &strings(repos), enterprise)
+        };
+        assert_eq!(
+            key(&["globex", "acme"], &[], Some("corp")),
+            "scan org=acme,globex repo= enterprise=corp"
+        );
+        assert_eq!(
+            key(&[], &["acme/web", "acme/api"], None),
+            key(&[], &["acme/api", "acme/web"], None)
+        );
+        assert_eq!(
+            key(&[], &["acme/web", "acme/api"], None),
+            "scan org= repo=acme/api,acme/web enterprise="
+        );
     }
 }

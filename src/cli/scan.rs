@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use super::remote_args::RemoteArgs;
 use super::remote_args::{fetch_fleet, fetch_remote_resuming};
 use super::{ColorChoice, Error};
-use crate::campaign::resume::ResumeStore;
+use crate::campaign::resume::{self, ResumeStore};
 use crate::github;
 use crate::report::remote::RemoteOutput;
 use crate::report::{self, exit};
@@ -85,16 +85,7 @@ impl ScanArgs {
                     .into(),
             ));
         }
-        let mut orgs = remote.org.clone();
-        orgs.sort();
-        let mut repos = remote.repo.clone();
-        repos.sort();
-        let target = format!(
-            "scan org={} repo={} enterprise={}",
-            orgs.join(","),
-            repos.join(","),
-            remote.enterprise.clone().unwrap_or_default()
-        );
+        let target = resume::scan_target(&remote.org, &remote.repo, remote.enterprise.as_deref());
         Ok(Some(ResumeStore::open(&path, target)?))
     }
 }
