@@ -177,9 +177,12 @@ pub fn run(mut args: RewriteArgs) -> Result<u8, Error> {
         args.paths.clone()
     };
     let (explain, json) = (args.explain, matches!(args.format, Format::Json));
-    let piece = |path: &Path, outcome: &RewriteOutcome| match explain {
-        true => report::rewrite::explain_piece(path, outcome),
-        false => report::rewrite::diff_piece(path, outcome, json),
+    let piece = |path: &Path, outcome: &RewriteOutcome| {
+        if explain {
+            report::rewrite::explain_piece(path, outcome)
+        } else {
+            report::rewrite::diff_piece(path, outcome, json)
+        }
     };
     let run = local::rewrite_paths(&paths, opts, args.write, &piece);
     let errors = run.errors();

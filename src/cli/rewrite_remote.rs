@@ -60,9 +60,10 @@ pub fn run(args: &RemoteArgs, settings: &RemoteSettings) -> Result<u8, Error> {
         &targets,
         task,
     ))?;
-    let ledger = match settings.run.publish {
-        true => Some(LedgerJournal::new(Ledger::open(&settings.campaign)?)),
-        false => None,
+    let ledger = if settings.run.publish {
+        Some(LedgerJournal::new(Ledger::open(&settings.campaign)?))
+    } else {
+        None
     };
     let issuer = match &settings.preflight {
         Some(Ok(issuer)) => Some(issuer),
