@@ -198,7 +198,7 @@ pub fn compile_jobs(
     if choice == PermissionChoice::Placeholder {
         return CompiledJobs::default();
     }
-    let jobs: Vec<(usize, &FileReport, &crate::aws_steps::JobSteps)> = report
+    let jobs: Vec<(usize, &FileReport, &crate::facts::steps::JobSteps)> = report
         .files
         .iter()
         .enumerate()
