@@ -287,7 +287,7 @@ fn merge_role(
     report: &ScanReport,
     compiled: &CompiledJobs,
 ) -> (InferredPermissions, Vec<String>) {
-    let mut grants = Vec::new();
+    let mut jobs = Vec::new();
     let mut unknown = Vec::new();
     let mut warnings = Vec::new();
     for job in &role.jobs {
@@ -297,12 +297,12 @@ fn merge_role(
         let Some(result) = compiled.0.get(&(at, job.job.clone())) else {
             continue;
         };
-        grants.extend(result.grants.iter().cloned());
         unknown.extend(result.unknown.iter().cloned());
         warnings.extend(result.warnings.iter().cloned());
+        jobs.push(result);
     }
     let inferred = InferredPermissions {
-        statements: limits::statements(&grants),
+        statements: limits::statements(jobs.iter().flat_map(|job| &job.grants)),
         unknown_steps: unknown,
     };
     (inferred, warnings)
