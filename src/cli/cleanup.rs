@@ -185,10 +185,10 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
 async fn read_users(
     iam: &IamKeys,
     plan: &Plan,
-) -> std::collections::BTreeMap<String, Result<Option<cleanup::UserFacts>, String>> {
+) -> std::collections::BTreeMap<String, Result<Option<cleanup::UserFacts>, crate::iam::IamError>> {
     let mut out = std::collections::BTreeMap::new();
     for c in &plan.user_candidates {
-        let facts = iam.users().facts(&c.user).await.map_err(|e| e.to_string());
+        let facts = iam.users().facts(&c.user).await;
         out.insert(c.user.clone(), facts);
     }
     out
