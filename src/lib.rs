@@ -14,14 +14,13 @@
 //! else is pure: [`yaml`], [`workflow`], [`expr`], [`detect`], [`facts`], [`scan`] (given
 //! texts; `scan::remote` is its GitHub side), [`rewrite`] (but `rewrite::local`), [`trust`]
 //! (but `trust::checkout` runs git and reads checkouts, and `trust::reconcile` only decides
-//! what IAM calls to make), [`preflight`], [`services`], [`aws_steps`], [`budget`], [`glob`],
-//! [`source`], `scan::inventory`, [`report`], `publish::plan` and `publish::body`, and the
-//! rest of [`campaign`].
+//! what IAM calls to make), [`preflight`], [`budget`], [`glob`], [`source`],
+//! `scan::inventory`, [`report`], `publish::plan` and `publish::body`, and the rest of
+//! [`campaign`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod announce;
-pub mod aws_steps;
 pub mod budget;
 pub mod campaign;
 pub mod cli;
@@ -39,7 +38,6 @@ pub mod publish;
 pub mod report;
 pub mod rewrite;
 pub mod scan;
-pub mod services;
 pub mod source;
 pub mod trust;
 pub mod workflow;

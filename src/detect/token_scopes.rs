@@ -160,12 +160,58 @@ impl Scopes {
     }
 }
 
+/// Why the token scopes of a step cannot be told. Each message follows the step's label in
+/// `rewrite`'s reasons (`step 3 (Comment): its script runs ...`), so it speaks of the step.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    #[error("{action} is given the GITHUB_TOKEN and migrate does not know which scopes it uses")]
+    ActionGivenToken { action: String },
+    #[error(
+        "the local action {action} may use the GITHUB_TOKEN (`github.token` is readable inside it) and migrate does not know which scopes"
+    )]
+    LocalActionMayUseToken { action: String },
+    #[error(
+        "{action} is not known to migrate and may use the GITHUB_TOKEN (many actions default an input to `github.token`)"
+    )]
+    UnknownAction { action: String },
+    #[error("its script runs `{command}`, whose token scopes migrate does not know")]
+    UnknownGhCommand { command: String },
+    #[error("its script passes the GITHUB_TOKEN to `{program}`, whose scopes migrate cannot tell")]
+    ScriptPassesToken { program: String },
+    #[error(
+        "its env gives the GITHUB_TOKEN to a script that runs `{program}`, whose scopes migrate cannot tell"
+    )]
+    EnvGivesScriptToken { program: String },
+    #[error("its github-script loads code from another file, whose API calls migrate cannot see")]
+    ScriptLoadsCode,
+    #[error("its github-script picks the API method at run time (`github[...]`)")]
+    ClientMemberAtRunTime,
+    #[error("its github-script picks the API method at run time (`github.rest[...]`)")]
+    RestMethodAtRunTime,
+    #[error(
+        "its github-script calls the GraphQL API (`github.graphql`), whose scopes migrate cannot derive"
+    )]
+    GraphQl,
+    #[error("its github-script calls `github.{client}` with a route migrate cannot read")]
+    UnreadableRoute { client: String },
+    #[error(
+        "its github-script calls `{verb} {route}`, which has no GITHUB_TOKEN scope in migrate's table"
+    )]
+    UnknownRoute { verb: String, route: String },
+    #[error(
+        "its github-script calls `github.rest.{namespace}.{method}`, which has no GITHUB_TOKEN scope in migrate's table"
+    )]
+    UnknownMethod { namespace: String, method: String },
+    #[error("its github-script uses `github.{member}`, which migrate cannot map to token scopes")]
+    UnknownClientMember { member: String },
+}
+
 /// A step whose token use cannot be told, and what a person should do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undecidable {
     /// "step 3 (Comment)" style label.
     pub step: String,
-    pub reason: String,
+    pub reason: ScopeError,
 }
 
 /// What one job needs from `GITHUB_TOKEN`.
@@ -251,7 +297,7 @@ impl JobScan {
         }
     }
 
-    fn undecidable(&mut self, step: &Step<'_>, reason: String) {
+    fn undecidable(&mut self, step: &Step<'_>, reason: ScopeError) {
         self.needs.undecidable.push(Undecidable {
             step: step.label(),
             reason,
@@ -373,17 +419,11 @@ impl JobScan {
             return;
         }
         let reason = if given_token {
-            format!(
-                "{name} is given the GITHUB_TOKEN and migrate does not know which scopes it uses"
-            )
+            ScopeError::ActionGivenToken { action: name }
         } else if uses.local {
-            format!(
-                "the local action {name} may use the GITHUB_TOKEN (`github.token` is readable inside it) and migrate does not know which scopes"
-            )
+            ScopeError::LocalActionMayUseToken { action: name }
         } else {
-            format!(
-                "{name} is not known to migrate and may use the GITHUB_TOKEN (many actions default an input to `github.token`)"
-            )
+            ScopeError::UnknownAction { action: name }
         };
         self.undecidable(step, reason);
     }
@@ -408,7 +448,7 @@ impl JobScan {
         });
         let gh_uses_ours = gh_token.is_none_or(is_default_token);
         let given_in_step = step_env.iter().any(|(_, v)| is_default_token(v));
-        let mut unexplained: Option<String> = None;
+        let mut unexplained: Option<ScopeError> = None;
         for line in &logical_lines(script) {
             let line = line.as_str();
             let lower = line.to_ascii_lowercase();
@@ -449,11 +489,8 @@ impl JobScan {
                 }
             }
             if commands.is_empty() && mentions_token && !is_benign(line) {
-                unexplained.get_or_insert_with(|| {
-                    format!(
-                        "its script passes the GITHUB_TOKEN to `{}`, whose scopes migrate cannot tell",
-                        first_word(line)
-                    )
+                unexplained.get_or_insert_with(|| ScopeError::ScriptPassesToken {
+                    program: first_word(line).to_string(),
                 });
             }
         }
@@ -465,9 +502,9 @@ impl JobScan {
                 .find(|l| gh_commands(l).is_empty() && !is_benign(l))
                 .map(|l| first_word(l));
             if let Some(program) = program {
-                unexplained = Some(format!(
-                    "its env gives the GITHUB_TOKEN to a script that runs `{program}`, whose scopes migrate cannot tell"
-                ));
+                unexplained = Some(ScopeError::EnvGivesScriptToken {
+                    program: program.to_string(),
+                });
             }
         }
         if let Some(reason) = unexplained {
@@ -715,7 +752,7 @@ fn is_rest_namespace(name: &str) -> bool {
 
 /// The scopes an `actions/github-script` script uses through the `github` client, or why
 /// they cannot be told.
-pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
+pub fn github_script_scopes(script: &str) -> Result<Scopes, ScopeError> {
     let mut scopes = Scopes::default();
     for (_, needed) in github_script_calls(script)? {
         scopes.extend(&needed);
@@ -725,17 +762,14 @@ pub fn github_script_scopes(script: &str) -> Result<Scopes, String> {
 
 /// Each client call of a github-script script (`issues.createComment`, `POST /repos/...`)
 /// with the scopes it needs.
-fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, String> {
+fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, ScopeError> {
     // `${{ github.event... }}` is an expression GitHub substitutes, not a client call.
     let mut code = script.to_string();
     for range in expr::expression_blocks(script).into_iter().rev() {
         code.replace_range(range.clone(), &" ".repeat(range.len()));
     }
     if code.contains("require(") || code.contains("import(") {
-        return Err(
-            "its github-script loads code from another file, whose API calls migrate cannot see"
-                .into(),
-        );
+        return Err(ScopeError::ScriptLoadsCode);
     }
     let mut calls: Vec<(String, Scopes)> = Vec::new();
     let bytes = code.as_bytes();
@@ -750,9 +784,7 @@ fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, String> {
         }
         let after = code[at..].trim_start();
         if after.starts_with('[') {
-            return Err(
-                "its github-script picks the API method at run time (`github[...]`)".into(),
-            );
+            return Err(ScopeError::ClientMemberAtRunTime);
         }
         let Some(chain) = after.strip_prefix('.') else {
             continue;
@@ -765,18 +797,13 @@ fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, String> {
             m.as_ptr() as usize + m.len() - chain.as_ptr() as usize
         });
         if first != "com" && chain[consumed..].trim_start().starts_with('[') {
-            return Err(
-                "its github-script picks the API method at run time (`github.rest[...]`)".into(),
-            );
+            return Err(ScopeError::RestMethodAtRunTime);
         }
         match first {
             // `https://github.com/...` in a string.
             "com" => {}
             "graphql" => {
-                return Err(
-                    "its github-script calls the GraphQL API (`github.graphql`), whose scopes migrate cannot derive"
-                        .into(),
-                );
+                return Err(ScopeError::GraphQl);
             }
             "request" | "paginate" => {
                 let call = &chain[first.len()..];
@@ -793,18 +820,15 @@ fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, String> {
                             .trim_start()
                             .starts_with("github.") => {}
                     None => {
-                        return Err(format!(
-                            "its github-script calls `github.{first}` with a route migrate cannot read"
-                        ));
+                        return Err(ScopeError::UnreadableRoute {
+                            client: first.to_string(),
+                        });
                     }
                 }
             }
             "rest" => {
                 if members.len() < 3 {
-                    return Err(
-                        "its github-script picks the API method at run time (`github.rest[...]`)"
-                            .into(),
-                    );
+                    return Err(ScopeError::RestMethodAtRunTime);
                 }
                 let needed = method_scopes(members[1], members[2])?;
                 calls.push((format!("{}.{}", members[1], members[2]), needed));
@@ -814,9 +838,9 @@ fn github_script_calls(script: &str) -> Result<Vec<(String, Scopes)>, String> {
                 calls.push((format!("{ns}.{}", members[1]), needed));
             }
             other => {
-                return Err(format!(
-                    "its github-script uses `github.{other}`, which migrate cannot map to token scopes"
-                ));
+                return Err(ScopeError::UnknownClientMember {
+                    member: other.to_string(),
+                });
             }
         }
     }
@@ -862,28 +886,26 @@ fn route_literal(call: &str) -> Option<(String, String)> {
     Some((verb, route))
 }
 
-fn route_scopes(verb: &str, route: &str) -> Result<Scopes, String> {
+fn route_scopes(verb: &str, route: &str) -> Result<Scopes, ScopeError> {
     let route = route.split('?').next().unwrap_or(route);
     let found = rest_methods()
         .values()
         .find(|m| m.verb == verb && m.route == route)
-        .ok_or_else(|| {
-            format!(
-                "its github-script calls `{verb} {route}`, which has no GITHUB_TOKEN scope in migrate's table"
-            )
+        .ok_or_else(|| ScopeError::UnknownRoute {
+            verb: verb.to_string(),
+            route: route.to_string(),
         })?;
     Ok(found
         .scope
         .map_or_else(Scopes::default, |s| Scopes::of(&[(s, found.access)])))
 }
 
-fn method_scopes(namespace: &str, method: &str) -> Result<Scopes, String> {
+fn method_scopes(namespace: &str, method: &str) -> Result<Scopes, ScopeError> {
     let found = rest_methods()
         .get(format!("{namespace}.{method}").as_str())
-        .ok_or_else(|| {
-            format!(
-                "its github-script calls `github.rest.{namespace}.{method}`, which has no GITHUB_TOKEN scope in migrate's table"
-            )
+        .ok_or_else(|| ScopeError::UnknownMethod {
+            namespace: namespace.to_string(),
+            method: method.to_string(),
         })?;
     Ok(found
         .scope
@@ -913,7 +935,7 @@ fn gh_commands(line: &str) -> Vec<GhCommand<'_>> {
 
 /// `gh SUBCOMMAND ACTION`: the scopes of the subcommands migrate knows; anything else
 /// (`gh api`, `gh secret`, extensions) cannot be told.
-fn gh_command_scopes(command: &[&str]) -> Result<Scopes, String> {
+fn gh_command_scopes(command: &[&str]) -> Result<Scopes, ScopeError> {
     use Access::{Read, Write};
     let words: Vec<&str> = command
         .iter()
@@ -959,14 +981,12 @@ fn gh_command_scopes(command: &[&str]) -> Result<Scopes, String> {
         _ => {
             let word =
                 |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            let shown = if word(action) && sub != "api" {
+            let command = if word(action) && sub != "api" {
                 format!("gh {sub} {action}")
             } else {
                 format!("gh {sub}")
             };
-            return Err(format!(
-                "its script runs `{shown}`, whose token scopes migrate does not know"
-            ));
+            return Err(ScopeError::UnknownGhCommand { command });
         }
     };
     Ok(Scopes::of(scopes))
@@ -1164,7 +1184,7 @@ mod tests {
             ),
             ("require('./comment.js')(github, context)", "another file"),
         ] {
-            let err = github_script_scopes(script).expect_err(script);
+            let err = github_script_scopes(script).expect_err(script).to_string();
             assert!(err.contains(why), "{script}: {err}");
         }
     }
@@ -1225,7 +1245,10 @@ mod tests {
         let found = needs(&unknown);
         assert_eq!(found.undecidable.len(), 1);
         assert!(
-            found.undecidable[0].reason.contains("`gh secret set`"),
+            found.undecidable[0]
+                .reason
+                .to_string()
+                .contains("`gh secret set`"),
             "{found:?}"
         );
         let pat = steps(
@@ -1241,7 +1264,10 @@ mod tests {
         );
         let found = needs(&text);
         assert_eq!(found.undecidable.len(), 1, "{found:?}");
-        assert!(found.undecidable[0].reason.contains("`npx`"), "{found:?}");
+        assert!(
+            found.undecidable[0].reason.to_string().contains("`npx`"),
+            "{found:?}"
+        );
         assert_eq!(found.undecidable[0].step, "step 1");
     }
 

@@ -27,8 +27,8 @@ pub use endpoint::Endpoint;
 pub use error::GitHubError;
 pub use governor::{Policy, RequestBudget};
 pub use read::{
-    CampaignPull, GitHubReader, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot, SubCustomization,
-    WorkflowRun,
+    CampaignPull, GitHubReader, NoText, OrgSecret, RemoteFile, RepoSecrets, RepoSnapshot,
+    SubCustomization, WorkflowRun,
 };
 pub use write::{CommitRef, GitHubWriter, NewPull, PullRef};
 

@@ -21,7 +21,17 @@ pub struct RemoteFile {
     /// Path inside the repository (`.github/workflows/deploy.yml`).
     pub path: String,
     /// Text, or why there is none (binary, too large to fetch...).
-    pub text: Result<String, String>,
+    pub text: Result<String, NoText>,
+}
+
+/// Why a file read from a repository has no text to scan.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NoText {
+    #[error("binary file")]
+    Binary,
+    /// GraphQL truncated it and fetching it raw failed.
+    #[error(transparent)]
+    NotFetched(GitHubError),
 }
 
 /// A repository as discovery saw it, with its workflow and action files.
@@ -352,7 +362,7 @@ impl GitHubReader {
         let mut remote = Vec::new();
         for (path, blob) in files {
             let text = match blob.text {
-                _ if blob.is_binary == Some(true) => Err("binary file".to_string()),
+                _ if blob.is_binary == Some(true) => Err(NoText::Binary),
                 Some(text) if blob.is_truncated != Some(true) => Ok(text),
                 // GraphQL truncates large blobs; REST serves them raw.
                 _ => self
@@ -363,7 +373,7 @@ impl GitHubReader {
                         head.as_deref().unwrap_or("HEAD"),
                     )
                     .await
-                    .map_err(|e| e.to_string()),
+                    .map_err(NoText::NotFetched),
             };
             remote.push(RemoteFile { path, text });
         }

@@ -20,7 +20,9 @@ use crate::cloudtrail::{CloudTrail, CloudTrailError};
 use crate::trust::evidence::{self, ObservedCalls, ServiceUse};
 use crate::trust::permissions::{CopiedPermissions, CopiedPolicy, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
-use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, validate_trust};
+use crate::trust::policy::{
+    INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, TrustPolicyError, validate_trust,
+};
 use crate::trust::reconcile::{
     self, Changes, ExistingProvider, ProviderChange, RoleChange, decode_policy_document,
 };
@@ -117,7 +119,7 @@ fn inline_name(parts: &[&str]) -> String {
 pub enum RoleNotCreated {
     /// The trust policy failed our validator, so it was never sent to IAM.
     #[error("{0}")]
-    InvalidTrust(String),
+    InvalidTrust(TrustPolicyError),
     #[error("bad tag: {0}")]
     BadTag(#[source] BuildError),
     /// `CreateRole` failed: nothing to undo.

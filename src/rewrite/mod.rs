@@ -25,7 +25,7 @@ pub use roles::{RoleArn, RoleLookupError, RoleMap, RoleSource};
 
 use edits::EditSet;
 use permissions::Grant;
-use steps::{ConfigureStep, Holder, NewEntry, Plan, Region};
+use steps::{ConfigureStep, EditBlocker, Holder, NewEntry, Plan, Region};
 use verify::{Changes, Value};
 
 /// The configure-aws-credentials ref written when inserting a step or bumping an old one.
@@ -299,7 +299,8 @@ pub fn rewrite_linked(
     Ok(outcome)
 }
 
-fn manual_entry(f: &Finding, reason: &str) -> ManualFinding {
+/// The finding as left to a person; the reason becomes text here, where it is reported.
+fn manual_entry(f: &Finding, reason: &impl std::fmt::Display) -> ManualFinding {
     ManualFinding {
         rule: f.rule.to_string(),
         line: f.line,
@@ -311,22 +312,54 @@ fn manual_entry(f: &Finding, reason: &str) -> ManualFinding {
     }
 }
 
+/// Why the rewrite of a finding is left to a person (its `reason` in the output).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ManualReason {
+    #[error("could not find the finding's job")]
+    JobNotFound,
+    #[error("the finding names no step")]
+    NoStepNamed,
+    #[error("could not find the finding's step")]
+    StepNotFound,
+    #[error("could not locate the finding's entries")]
+    EntriesNotFound,
+    #[error("no AWS region found")]
+    NoRegion,
+    #[error("not an env finding")]
+    NotAnEnvFinding,
+    #[error("only docker/login-action to ECR is rewritten automatically")]
+    NotAnEcrLogin,
+    #[error("no workflow_call trigger")]
+    NoWorkflowCall,
+    #[error("no workflow_call secrets")]
+    NoWorkflowCallSecrets,
+    #[error(transparent)]
+    Edit(#[from] EditBlocker),
+    /// `reason` is why [`permissions::grant_id_token`] found the grant impossible.
+    #[error("cannot grant `id-token: write`: {reason}")]
+    IdTokenNotGrantable { reason: String },
+    #[error("its edits would overlap another change; edit it by hand")]
+    EditsOverlap,
+    #[error("flow-check: {0}")]
+    FlowCheck(flow::compare::Unproven),
+}
+
 #[derive(Debug, Clone)]
 enum PlanError {
     /// The finding is left to a person, for this reason.
-    Manual(String),
+    Manual(ManualReason),
     Fatal(RewriteError),
 }
 
-impl From<String> for PlanError {
-    fn from(reason: String) -> Self {
+impl From<ManualReason> for PlanError {
+    fn from(reason: ManualReason) -> Self {
         Self::Manual(reason)
     }
 }
 
-impl From<&str> for PlanError {
-    fn from(reason: &str) -> Self {
-        Self::Manual(reason.to_string())
+impl From<EditBlocker> for PlanError {
+    fn from(blocker: EditBlocker) -> Self {
+        Self::Manual(ManualReason::Edit(blocker))
     }
 }
 
@@ -414,7 +447,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .jobs()
             .into_iter()
             .find(|j| j.id.map(str::to_string) == finding.job)
-            .ok_or_else(|| PlanError::Manual("could not find the finding's job".into()))
+            .ok_or(PlanError::Manual(ManualReason::JobNotFound))
     }
 
     fn step(&self, job: &Job<'d>, finding: &Finding) -> Result<Step<'d>, PlanError> {
@@ -422,11 +455,11 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .step
             .as_ref()
             .map(|s| s.index)
-            .ok_or("the finding names no step")?;
+            .ok_or(ManualReason::NoStepNamed)?;
         job.steps()
             .get(index)
             .copied()
-            .ok_or_else(|| PlanError::Manual("could not find the finding's step".into()))
+            .ok_or(PlanError::Manual(ManualReason::StepNotFound))
     }
 
     /// The key positions of the finding's group (same mapping as the reported value).
@@ -439,7 +472,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             .positions
             .iter()
             .find(|p| kind(p.kind) && p.value.span() == finding.span)
-            .ok_or("could not locate the finding's entries")?;
+            .ok_or(ManualReason::EntriesNotFound)?;
         let block = first.block;
         Ok(self
             .positions
@@ -551,7 +584,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             let role = self.role(finding, &job)?;
             let region = region::for_step(self.text, &self.workflow, &job, &step, None)
                 .map(Region::from_source)
-                .ok_or("no AWS region found")?;
+                .ok_or(ManualReason::NoRegion)?;
             let source_step = ConfigureStep {
                 role: &role,
                 region: &region,
@@ -651,7 +684,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let group = self.group(finding, |k| matches!(k, PositionKind::Env(_)))?;
         let first = &group[0];
         let PositionKind::Env(level) = first.kind else {
-            return Err("not an env finding".into());
+            return Err(ManualReason::NotAnEnvFinding.into());
         };
         let env = first.block;
         let holder = match level {
@@ -760,7 +793,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         }
         let region = region::for_step(self.text, &self.workflow, job, step, preset)
             .map(Region::from_source)
-            .ok_or("no AWS region found")?;
+            .ok_or(ManualReason::NoRegion)?;
         let role = self.role(finding, job)?;
         let condition = with_token_guard(
             served_condition(&self.flow, job.id, step.index),
@@ -805,7 +838,7 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let job = self.job(finding)?;
         let step = self.step(&job, finding)?;
         if !sources::is_ecr_login(&step) {
-            return Err("only docker/login-action to ECR is rewritten automatically".into());
+            return Err(ManualReason::NotAnEcrLogin.into());
         }
         let group = self.group(finding, |k| {
             k == PositionKind::ActionInput { ecr_login: true }
@@ -869,8 +902,10 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
         let call = self
             .workflow
             .workflow_call()
-            .ok_or("no workflow_call trigger")?;
-        let (holder_key, secrets) = call.entry("secrets").ok_or("no workflow_call secrets")?;
+            .ok_or(ManualReason::NoWorkflowCall)?;
+        let (holder_key, secrets) = call
+            .entry("secrets")
+            .ok_or(ManualReason::NoWorkflowCallSecrets)?;
         let keys: Vec<Node<'_>> = secrets
             .entries()
             .map(|(k, _)| k)
@@ -935,7 +970,9 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
             let blocked = plan.jobs.iter().find_map(|id| {
                 grants.iter().find_map(|(j, g)| match g {
                     Grant::Impossible(reason) if j == id => {
-                        Some(format!("cannot grant `id-token: write`: {reason}"))
+                        Some(ManualReason::IdTokenNotGrantable {
+                            reason: reason.clone(),
+                        })
                     }
                     _ => None,
                 })
@@ -945,10 +982,9 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 continue;
             }
             if edits.merge(&plan.plan.edits).is_err() {
-                outcome.manual.push(manual_entry(
-                    finding,
-                    "its edits would overlap another change; edit it by hand",
-                ));
+                outcome
+                    .manual
+                    .push(manual_entry(finding, &ManualReason::EditsOverlap));
                 continue;
             }
             changes.merge(plan.plan.changes);
@@ -1042,12 +1078,11 @@ impl<'a, 'd, 'f> Planner<'a, 'd, 'f> {
                 outcome.flow = rows;
                 outcome.text = new_text;
             }
-            Err(reason) => {
+            Err(unproven) => {
                 // Not proven: nothing is written, and every change becomes a finding for a person.
+                let reason = ManualReason::FlowCheck(unproven);
                 for finding in applied {
-                    outcome
-                        .manual
-                        .push(manual_entry(finding, &format!("flow-check: {reason}")));
+                    outcome.manual.push(manual_entry(finding, &reason));
                 }
                 outcome.manual.sort_by_key(|m| (m.line, m.column));
                 outcome.changes.clear();

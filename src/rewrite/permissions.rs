@@ -349,28 +349,71 @@ struct CalleeNeeds {
     inherited: Scopes,
 }
 
+/// Why what a called workflow asks of the caller's token cannot be told. Each message follows
+/// "job NAME ran with the repository's default token scopes and" in the reason a grant is
+/// refused with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum CalleeUnknown {
+    #[error(
+        "cannot see the permissions its callee {callee} (in another repository) requests: give the calling job a `permissions:` map covering them"
+    )]
+    InAnotherRepository { callee: String },
+    #[error("its reusable workflows nest deeper than {MAX_CALL_DEPTH} levels at {callee}")]
+    NestedTooDeep { callee: String },
+    #[error("cannot see the permissions its callee {callee} requests: rewrite them together")]
+    NotInThisRun { callee: String },
+    #[error("its callee {callee} is not a workflow migrate can read")]
+    NotAWorkflow { callee: String },
+    #[error("the permissions job {job} of its callee {callee} requests {problem}")]
+    UnreadableRequest {
+        job: String,
+        callee: String,
+        problem: UnreadablePermissions,
+    },
+    #[error(
+        "its callee {callee} has job {job}, which takes the caller's token and whose {step} cannot be told: {reason}"
+    )]
+    UndecidableStep {
+        callee: String,
+        job: String,
+        step: String,
+        /// Boxed, so that every `Result` carrying a `CalleeUnknown` stays small.
+        reason: Box<token_scopes::ScopeError>,
+    },
+}
+
+/// Why a `permissions:` value cannot be read as scopes. Each message completes "the
+/// permissions job J of its callee C requests ...", whose subject is the permissions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum UnreadablePermissions {
+    #[error("use YAML anchors or aliases")]
+    Anchors,
+    #[error("are `{value}`, which is not a known value")]
+    UnknownKeyword { value: String },
+    #[error("give `{scope}` a value that is not read, write or none")]
+    UnknownAccess { scope: String },
+    #[error("name `{scope}`, which is not a known scope")]
+    UnknownScope { scope: String },
+}
+
 fn callee_needs(
     call: &Uses<'_>,
     callees: &Callees<'_>,
     depth: usize,
-) -> Result<CalleeNeeds, String> {
-    let name = call.raw.trim();
+) -> Result<CalleeNeeds, CalleeUnknown> {
+    let callee = call.raw.trim().to_string();
     if !call.local {
-        return Err(format!(
-            "cannot see the permissions its callee {name} (in another repository) requests: give the calling job a `permissions:` map covering them"
-        ));
+        return Err(CalleeUnknown::InAnotherRepository { callee });
     }
     if depth > MAX_CALL_DEPTH {
-        return Err(format!(
-            "its reusable workflows nest deeper than {MAX_CALL_DEPTH} levels at {name}"
-        ));
+        return Err(CalleeUnknown::NestedTooDeep { callee });
     }
     let Some((path, text)) = callees.resolve(call.path) else {
-        return Err(format!(
-            "cannot see the permissions its callee {name} requests: rewrite them together"
-        ));
+        return Err(CalleeUnknown::NotInThisRun { callee });
     };
-    let unreadable = || format!("its callee {name} is not a workflow migrate can read");
+    let unreadable = || CalleeUnknown::NotAWorkflow {
+        callee: callee.clone(),
+    };
     let doc = Document::parse(text).map_err(|_| unreadable())?;
     let workflow = Workflow::classify(&doc).ok_or_else(unreadable)?;
     let mut out = CalleeNeeds::default();
@@ -378,8 +421,12 @@ fn callee_needs(
         let label = job.label();
         match job.permissions().or_else(|| workflow.permissions()) {
             Some(perms) => {
-                let requested = requested_scopes(perms).map_err(|e| {
-                    format!("the permissions job {label} of its callee {name} requests {e}")
+                let requested = requested_scopes(perms).map_err(|problem| {
+                    CalleeUnknown::UnreadableRequest {
+                        job: label,
+                        callee: callee.clone(),
+                        problem,
+                    }
                 })?;
                 out.requested.extend(&requested);
             }
@@ -387,10 +434,12 @@ fn callee_needs(
                 out.inherited.grant(Scope::Contents, Access::Read);
                 let needs = token_scopes::job_token_needs(&workflow, &job);
                 if let Some(first) = needs.undecidable.first() {
-                    return Err(format!(
-                        "its callee {name} has job {label}, which takes the caller's token and whose {} cannot be told: {}",
-                        first.step, first.reason
-                    ));
+                    return Err(CalleeUnknown::UndecidableStep {
+                        callee,
+                        job: label,
+                        step: first.step.clone(),
+                        reason: Box::new(first.reason.clone()),
+                    });
                 }
                 out.inherited.extend(&needs.scopes);
                 if let Some(nested) = job.reusable_call() {
@@ -405,14 +454,18 @@ fn callee_needs(
 }
 
 /// The scopes a `permissions:` value grants (or requests).
-fn requested_scopes(perms: Node<'_>) -> Result<Scopes, String> {
+fn requested_scopes(perms: Node<'_>) -> Result<Scopes, UnreadablePermissions> {
     if perms.touches_anchor() {
-        return Err("use YAML anchors or aliases".into());
+        return Err(UnreadablePermissions::Anchors);
     }
     match scalar_keyword(perms) {
         Some("read-all") => return Ok(Scopes::all(Access::Read)),
         Some("write-all") => return Ok(Scopes::all(Access::Write)),
-        Some(other) => return Err(format!("are `{other}`, which is not a known value")),
+        Some(other) => {
+            return Err(UnreadablePermissions::UnknownKeyword {
+                value: other.to_string(),
+            });
+        }
         None => {}
     }
     let mut out = Scopes::default();
@@ -423,15 +476,19 @@ fn requested_scopes(perms: Node<'_>) -> Result<Scopes, String> {
             Some("write") => Access::Write,
             Some("none") => continue,
             _ => {
-                return Err(format!(
-                    "give `{key}` a value that is not read, write or none"
-                ));
+                return Err(UnreadablePermissions::UnknownAccess {
+                    scope: key.to_string(),
+                });
             }
         };
         match Scope::parse(key.trim()) {
             Some(scope) => out.grant(scope, access),
             None if key.trim() == "metadata" => {}
-            None => return Err(format!("name `{key}`, which is not a known scope")),
+            None => {
+                return Err(UnreadablePermissions::UnknownScope {
+                    scope: key.to_string(),
+                });
+            }
         }
     }
     Ok(out)

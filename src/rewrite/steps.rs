@@ -11,6 +11,36 @@ use crate::detect::region;
 use crate::workflow::{Job, Step, Workflow};
 use crate::yaml::{Node, Style};
 
+/// Why an edit inside a job cannot be made safely: the finding is then left to a person,
+/// with this as its reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditBlocker {
+    #[error("two edits would touch the same text")]
+    Overlap,
+    #[error("the mapping uses YAML anchors or aliases")]
+    MappingUsesAnchors,
+    #[error("the mapping would become empty")]
+    MappingWouldBeEmpty,
+    #[error("its layout is too unusual to edit")]
+    UnusualLayout,
+    #[error("not a mapping")]
+    NotAMapping,
+    #[error("the `uses:` value has no ref")]
+    UsesWithoutRef,
+    #[error("the `uses:` value is written in an unusual way")]
+    UnusualUses,
+    #[error("the job has no steps")]
+    NoSteps,
+    #[error("its steps (or the job holding them) are shared through a YAML anchor")]
+    StepsSharedThroughAnchor,
+    #[error("its steps are not a sequence")]
+    StepsNotASequence,
+    #[error("the step's first line is laid out in an unusual way")]
+    UnusualStepStart,
+    #[error("the region is not a plain value")]
+    RegionNotPlain,
+}
+
 /// Edits plus the tree changes they are meant to make.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -23,10 +53,10 @@ impl Plan {
         &mut self,
         range: std::ops::Range<usize>,
         text: impl Into<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), EditBlocker> {
         self.edits
             .push(range, text)
-            .map_err(|_| "two edits would touch the same text".to_string())
+            .map_err(|_| EditBlocker::Overlap)
     }
 }
 
@@ -57,9 +87,9 @@ pub fn remove_entries(
     holder: Option<Holder<'_>>,
     remove: &[Node<'_>],
     new: Option<NewEntry<'_>>,
-) -> Result<(), String> {
+) -> Result<(), EditBlocker> {
     if map.touches_anchor() || map.shared_through_anchor() {
-        return Err("the mapping uses YAML anchors or aliases".into());
+        return Err(EditBlocker::MappingUsesAnchors);
     }
     let entries: Vec<(Node<'_>, Node<'_>)> = map.entries().collect();
     let removed: Vec<bool> = entries.iter().map(|(k, _)| remove.contains(k)).collect();
@@ -67,7 +97,7 @@ pub fn remove_entries(
         return Ok(());
     }
     if removed.iter().all(|&r| r) && new.is_none() {
-        let holder = holder.ok_or("the mapping would become empty")?;
+        let holder = holder.ok_or(EditBlocker::MappingWouldBeEmpty)?;
         if holder.map.style() == Style::Flow {
             // `- {run: x, env: {...}}`: the entry goes from the flow mapping that holds it,
             // with its separator; a holder left with nothing reads back as `{}`.
@@ -76,8 +106,7 @@ pub fn remove_entries(
             plan.changes.remove_entry(holder.map, holder.key);
             return remove_flow_entries(text, plan, &entries, &removed, None);
         }
-        let range = layout::entry_lines(text, holder.key, map)
-            .ok_or("its layout is too unusual to edit")?;
+        let range = layout::entry_lines(text, holder.key, map).ok_or(EditBlocker::UnusualLayout)?;
         let inner_comments = range.end
             ..layout::extend_over_inner_comments(
                 text,
@@ -108,7 +137,7 @@ pub fn remove_entries(
     match map.style() {
         Style::Block => remove_block_entries(text, plan, &entries, &removed, new),
         Style::Flow => remove_flow_entries(text, plan, &entries, &removed, new),
-        _ => Err("not a mapping".into()),
+        _ => Err(EditBlocker::NotAMapping),
     }
 }
 
@@ -118,11 +147,11 @@ fn remove_block_entries(
     entries: &[(Node<'_>, Node<'_>)],
     removed: &[bool],
     mut new: Option<NewEntry<'_>>,
-) -> Result<(), String> {
+) -> Result<(), EditBlocker> {
     // Cuts of whole lines; adjacent ones are joined so an end-of-file fix-up sees them whole.
     let mut cuts: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for ((k, v), _) in entries.iter().zip(removed).filter(|(_, r)| **r) {
-        let range = layout::entry_lines(text, *k, *v).ok_or("its layout is too unusual to edit")?;
+        let range = layout::entry_lines(text, *k, *v).ok_or(EditBlocker::UnusualLayout)?;
         let replacement = match new.take() {
             None => String::new(),
             Some(new) => {
@@ -159,7 +188,7 @@ fn remove_flow_entries(
     entries: &[(Node<'_>, Node<'_>)],
     removed: &[bool],
     mut new: Option<NewEntry<'_>>,
-) -> Result<(), String> {
+) -> Result<(), EditBlocker> {
     let n = entries.len();
     let mut i = 0;
     while i < n {
@@ -225,13 +254,13 @@ pub fn bump_ref(
     old_ref: &str,
     new_ref: &str,
     version: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), EditBlocker> {
     let span = uses.span();
     let src = &text[span.start..span.end];
-    let at = src.rfind('@').ok_or("the `uses:` value has no ref")?;
+    let at = src.rfind('@').ok_or(EditBlocker::UsesWithoutRef)?;
     let ref_start = span.start + at + 1;
     if text.get(ref_start..ref_start + old_ref.len()) != Some(old_ref) {
-        return Err("the `uses:` value is written in an unusual way".into());
+        return Err(EditBlocker::UnusualUses);
     }
     // A pinned SHA gets its version as a comment, where the value ends the line's content.
     let ref_end = ref_start + old_ref.len();
@@ -324,17 +353,17 @@ pub fn insert_configure_step(
     before: &Step<'_>,
     step: &ConfigureStep<'_>,
     with_indent: usize,
-) -> Result<(), String> {
-    let steps = job.steps_node().ok_or("the job has no steps")?;
+) -> Result<(), EditBlocker> {
+    let steps = job.steps_node().ok_or(EditBlocker::NoSteps)?;
     if steps.shared_through_anchor() {
-        return Err("its steps (or the job holding them) are shared through a YAML anchor".into());
+        return Err(EditBlocker::StepsSharedThroughAnchor);
     }
     let uses = format!("aws-actions/configure-aws-credentials@{}", step.action_ref);
     if steps.style() == Style::Flow {
         return insert_flow_step(text, plan, steps, before, step, &uses);
     }
     if steps.style() != Style::Block {
-        return Err("its steps are not a sequence".into());
+        return Err(EditBlocker::StepsNotASequence);
     }
     let item = before.node.span().start;
     let (dash_line, dash_col, content_col) = block_item_layout(text, item)?;
@@ -397,20 +426,19 @@ pub fn insert_configure_step(
 /// of its `-`, the `-`'s column and the content's column. The `-` is usually on the content's
 /// line (`- run: x`), but may stand alone or with a comment on a line above (`- # deploy`,
 /// then the keys), with only comments and blank lines between.
-fn block_item_layout(text: &str, item: usize) -> Result<(usize, usize, usize), String> {
-    let unusual = || "the step's first line is laid out in an unusual way".to_string();
+fn block_item_layout(text: &str, item: usize) -> Result<(usize, usize, usize), EditBlocker> {
     let line = layout::line_start(text, item);
     let prefix = &text[line..item];
     if let Some(dash_col) = prefix.find('-') {
         if !prefix[..dash_col].bytes().all(|b| b == b' ')
             || !prefix[dash_col + 1..].bytes().all(|b| b == b' ')
         {
-            return Err(unusual());
+            return Err(EditBlocker::UnusualStepStart);
         }
         return Ok((line, dash_col, prefix.len()));
     }
     if !prefix.bytes().all(|b| b == b' ') {
-        return Err(unusual());
+        return Err(EditBlocker::UnusualStepStart);
     }
     let content_col = prefix.len();
     let mut at = line;
@@ -423,16 +451,18 @@ fn block_item_layout(text: &str, item: usize) -> Result<(usize, usize, usize), S
             continue;
         }
         let dash_col = content.len() - trimmed.len();
-        let after_dash = trimmed.strip_prefix('-').ok_or_else(unusual)?;
+        let after_dash = trimmed
+            .strip_prefix('-')
+            .ok_or(EditBlocker::UnusualStepStart)?;
         let rest = after_dash.trim_start_matches([' ', '\t']);
         let dash_alone = after_dash.is_empty()
             || (after_dash.starts_with([' ', '\t']) && (rest.is_empty() || rest.starts_with('#')));
         if !dash_alone || dash_col >= content_col {
-            return Err(unusual());
+            return Err(EditBlocker::UnusualStepStart);
         }
         return Ok((prev, dash_col, content_col));
     }
-    Err(unusual())
+    Err(EditBlocker::UnusualStepStart)
 }
 
 /// Inserts the step as a flow mapping in front of `before` in a flow sequence of steps.
@@ -446,9 +476,9 @@ fn insert_flow_step(
     before: &Step<'_>,
     step: &ConfigureStep<'_>,
     uses: &str,
-) -> Result<(), String> {
+) -> Result<(), EditBlocker> {
     let Value::Scalar { text: region, .. } = &step.region.value else {
-        return Err("the region is not a plain value".into());
+        return Err(EditBlocker::RegionNotPlain);
     };
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let mut item = before.node.span().start;

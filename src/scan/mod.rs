@@ -34,7 +34,7 @@ pub struct FileReport {
     inherit_calls: Vec<InheritCall>,
     /// The steps `trust --permissions inferred` compiles a policy from.
     #[serde(skip)]
-    pub aws_steps: Vec<crate::aws_steps::JobSteps>,
+    pub aws_steps: Vec<crate::facts::steps::JobSteps>,
     /// Local reusable workflows this file's jobs call (`./.github/workflows/x.yml`).
     #[serde(skip)]
     local_calls: Vec<String>,
@@ -151,7 +151,7 @@ pub fn analyze(path: &str, text: &str, explicit: bool, steps: StepRecords) -> Fi
                 .filter(|f| f.severity > Severity::Info)
                 .map(|f| f.job.as_deref())
                 .collect();
-            crate::aws_steps::read(&workflow, &lines, text, |job| {
+            crate::facts::steps::read(&workflow, &lines, text, |job| {
                 keyed.contains(&None) || keyed.contains(&job)
             })
         }

@@ -194,12 +194,12 @@ pub async fn scan_resuming(
         }
         for file in &repo.files {
             let path = format!("{}/{}", repo.slug(), file.path);
-            let text = file.text.clone().map_err(|message| FileError {
+            let text = file.text.clone().map_err(|why| FileError {
                 repository: None,
                 path: path.clone(),
                 line: None,
                 column: None,
-                message,
+                message: why.to_string(),
             });
             inputs.push(Input {
                 path,

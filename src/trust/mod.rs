@@ -36,7 +36,10 @@ pub enum TrustError {
     #[error("role name template `{template}`: {reason}")]
     BadTemplate { template: String, reason: String },
     #[error("generated trust policy for role {role} is unsafe or malformed: {reason}")]
-    InvalidPolicy { role: String, reason: String },
+    InvalidPolicy {
+        role: String,
+        reason: policy::TrustPolicyError,
+    },
 }
 
 /// A 12-digit AWS account id.

@@ -227,7 +227,7 @@ pub fn compile_jobs(
     if choice == PermissionChoice::Placeholder {
         return CompiledJobs::default();
     }
-    let jobs: Vec<(usize, &FileReport, &crate::aws_steps::JobSteps)> = report
+    let jobs: Vec<(usize, &FileReport, &crate::facts::steps::JobSteps)> = report
         .files
         .iter()
         .enumerate()
@@ -316,7 +316,7 @@ fn merge_role(
     report: &ScanReport,
     compiled: &CompiledJobs,
 ) -> (InferredPermissions, Vec<String>) {
-    let mut grants = Vec::new();
+    let mut jobs = Vec::new();
     let mut unknown = Vec::new();
     let mut warnings = Vec::new();
     for job in &role.jobs {
@@ -326,12 +326,12 @@ fn merge_role(
         let Some(result) = compiled.0.get(&(at, job.job.clone())) else {
             continue;
         };
-        grants.extend(result.grants.iter().cloned());
         unknown.extend(result.unknown.iter().cloned());
         warnings.extend(result.warnings.iter().cloned());
+        jobs.push(result);
     }
     let inferred = InferredPermissions {
-        statements: limits::statements(&grants),
+        statements: limits::statements(jobs.iter().flat_map(|job| &job.grants)),
         unknown_steps: unknown,
     };
     (inferred, warnings)

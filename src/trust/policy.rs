@@ -413,31 +413,89 @@ pub fn with_chaining(mut policy: Value, targets: &[String]) -> Value {
     policy
 }
 
+/// Why a `sub` value is too broad for a trust policy (or names no repository at all).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubError {
+    #[error("`sub` value `{value}` does not name OWNER/REPO")]
+    NoOwnerRepo { value: String },
+    #[error("`sub` value `{value}` trusts any owner")]
+    AnyOwner { value: String },
+    #[error("`sub` value `{value}` trusts every repository of `{owner}` (needs --allow-org-wide)")]
+    EveryRepository { value: String, owner: String },
+    #[error("`sub` value `{value}` trusts every workflow run of the repository")]
+    EveryRun { value: String },
+    #[error(
+        "`sub` value `{value}` names no repository, so it trusts every repository of the owner (needs --allow-org-wide)"
+    )]
+    NoRepository { value: String },
+    #[error("`sub` value `{value}` names neither a repository nor an owner")]
+    NoRepositoryOrOwner { value: String },
+}
+
+/// Why our validator refuses a trust policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustPolicyError {
+    /// `message` is the JSON parser's, kept as text: `serde_json::Error` is neither `Clone`
+    /// nor `Eq`, which [`super::TrustError`] needs.
+    #[error("not valid JSON: {message}")]
+    NotJson { message: String },
+    #[error("uses a ForAllValues/ForAnyValue operator, which is true when the claim is absent")]
+    SetOperator,
+    #[error("`Version` must be 2012-10-17")]
+    WrongVersion,
+    #[error("no `Statement` list")]
+    NoStatements,
+    #[error("each statement must Allow sts:AssumeRoleWithWebIdentity")]
+    NotWebIdentity,
+    #[error("the principal must be {expected}")]
+    WrongPrincipal { expected: String },
+    #[error("no `Condition`: any GitHub repository could assume the role")]
+    NoCondition,
+    #[error("no StringEquals condition on the audience")]
+    NoAudienceStringEquals,
+    /// `key` is the issuer's audience condition key.
+    #[error("no `{key}` audience condition")]
+    NoAudience { key: String },
+    /// `key` is the issuer's `sub` condition key.
+    #[error("`{key}` is tested with {operator}")]
+    SubOperator { key: String, operator: String },
+    #[error("`{key}` must be a non-empty list")]
+    SubNotAList { key: String },
+    #[error("`sub` values must be strings")]
+    SubNotAString,
+    #[error(transparent)]
+    Sub(#[from] SubError),
+    #[error("`{value}` has a wildcard under StringEquals, where it would match nothing")]
+    WildcardUnderStringEquals { value: String },
+    #[error("no `{key}` condition: IAM rejects GitHub trust policies not scoped by `sub`")]
+    NoSubCondition { key: String },
+}
+
 /// Whether one `sub` value is scoped to a repository: `repo:OWNER/REPO:…` with no wildcard
 /// before the tail (or `repo:OWNER/*` when org-wide trust was asked for).
-fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
+fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), SubError> {
     let Some(rest) = value.strip_prefix("repo:") else {
         return check_custom_sub(value, allow_org_wide);
     };
     let (repo_part, tail) = rest.split_once(':').unwrap_or((rest, ""));
+    let value = value.to_string();
     let Some((owner, repo)) = repo_part.split_once('/') else {
-        return Err(format!("`sub` value `{value}` does not name OWNER/REPO"));
+        return Err(SubError::NoOwnerRepo { value });
     };
     if owner.is_empty() || has_wildcard(owner) {
-        return Err(format!("`sub` value `{value}` trusts any owner"));
+        return Err(SubError::AnyOwner { value });
     }
     if has_wildcard(repo) {
         if allow_org_wide && repo == "*" && tail.is_empty() {
             return Ok(());
         }
-        return Err(format!(
-            "`sub` value `{value}` trusts every repository of `{owner}` (needs --allow-org-wide)"
-        ));
+        return Err(SubError::EveryRepository {
+            value,
+            owner: owner.to_string(),
+        });
     }
     if tail.is_empty() || tail.trim_matches('*').is_empty() {
-        return Err(format!(
-            "`sub` value `{value}` trusts every workflow run of the repository"
-        ));
+        return Err(SubError::EveryRun { value });
     }
     Ok(())
 }
@@ -463,7 +521,7 @@ fn segment_starts<'v>(value: &'v str, key: &'v str) -> impl Iterator<Item = usiz
 /// A `sub` from a custom template (`repository_owner:acme:…`): it must name one repository
 /// (`repository`, `repository_id`, `job_workflow_ref`, `workflow_ref` or `repo` without a
 /// wildcard in OWNER/REPO), or, with --allow-org-wide, at least one owner.
-fn check_custom_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
+fn check_custom_sub(value: &str, allow_org_wide: bool) -> Result<(), SubError> {
     let names_repository = |text: &str| {
         let mut parts = text.splitn(3, '/');
         let owner = parts.next().unwrap_or("");
@@ -488,12 +546,12 @@ fn check_custom_sub(value: &str, allow_org_wide: bool) -> Result<(), String> {
         .any(|at| is_number(segment_value(value, at, "repository_owner_id")));
     match (names_owner, allow_org_wide) {
         (true, true) => Ok(()),
-        (true, false) => Err(format!(
-            "`sub` value `{value}` names no repository, so it trusts every repository of the owner (needs --allow-org-wide)"
-        )),
-        (false, _) => Err(format!(
-            "`sub` value `{value}` names neither a repository nor an owner"
-        )),
+        (true, false) => Err(SubError::NoRepository {
+            value: value.to_string(),
+        }),
+        (false, _) => Err(SubError::NoRepositoryOrOwner {
+            value: value.to_string(),
+        }),
     }
 }
 
@@ -503,40 +561,38 @@ pub fn validate_trust(
     issuer: &Issuer,
     account: &AccountId,
     allow_org_wide: bool,
-) -> Result<(), String> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+) -> Result<(), TrustPolicyError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| TrustPolicyError::NotJson {
+        message: e.to_string(),
+    })?;
     if text.contains("ForAllValues") || text.contains("ForAnyValue") {
-        return Err(
-            "uses a ForAllValues/ForAnyValue operator, which is true when the claim is absent"
-                .into(),
-        );
+        return Err(TrustPolicyError::SetOperator);
     }
     if doc["Version"] != "2012-10-17" {
-        return Err("`Version` must be 2012-10-17".into());
+        return Err(TrustPolicyError::WrongVersion);
     }
     let statements = doc["Statement"]
         .as_array()
         .filter(|s| !s.is_empty())
-        .ok_or("no `Statement` list")?;
+        .ok_or(TrustPolicyError::NoStatements)?;
     let sub_key = issuer.condition_key("sub");
     let aud_key = issuer.condition_key("aud");
     for statement in statements {
         if statement["Effect"] != "Allow" || statement["Action"] != "sts:AssumeRoleWithWebIdentity"
         {
-            return Err("each statement must Allow sts:AssumeRoleWithWebIdentity".into());
+            return Err(TrustPolicyError::NotWebIdentity);
         }
         if statement["Principal"]["Federated"] != issuer.provider_arn(account).as_str() {
-            return Err(format!(
-                "the principal must be {}",
-                issuer.provider_arn(account)
-            ));
+            return Err(TrustPolicyError::WrongPrincipal {
+                expected: issuer.provider_arn(account),
+            });
         }
         let condition = statement["Condition"]
             .as_object()
-            .ok_or("no `Condition`: any GitHub repository could assume the role")?;
+            .ok_or(TrustPolicyError::NoCondition)?;
         let aud = &condition
             .get("StringEquals")
-            .ok_or("no StringEquals condition on the audience")?[&aud_key];
+            .ok_or(TrustPolicyError::NoAudienceStringEquals)?[&aud_key];
         let audiences_present = match aud {
             Value::String(s) => !s.is_empty(),
             Value::Array(a) => {
@@ -545,7 +601,7 @@ pub fn validate_trust(
             _ => false,
         };
         if !audiences_present {
-            return Err(format!("no `{aud_key}` audience condition"));
+            return Err(TrustPolicyError::NoAudience { key: aud_key });
         }
         let mut sub_found = false;
         for (operator, keys) in condition {
@@ -553,27 +609,29 @@ pub fn validate_trust(
                 continue;
             };
             if operator != "StringEquals" && operator != "StringLike" {
-                return Err(format!("`{sub_key}` is tested with {operator}"));
+                return Err(TrustPolicyError::SubOperator {
+                    key: sub_key,
+                    operator: operator.clone(),
+                });
             }
-            let values = values
-                .as_array()
-                .filter(|v| !v.is_empty())
-                .ok_or(format!("`{sub_key}` must be a non-empty list"))?;
+            let values = values.as_array().filter(|v| !v.is_empty()).ok_or_else(|| {
+                TrustPolicyError::SubNotAList {
+                    key: sub_key.clone(),
+                }
+            })?;
             for value in values {
-                let value = value.as_str().ok_or("`sub` values must be strings")?;
+                let value = value.as_str().ok_or(TrustPolicyError::SubNotAString)?;
                 check_sub(value, allow_org_wide)?;
                 if operator == "StringEquals" && has_wildcard(value) {
-                    return Err(format!(
-                        "`{value}` has a wildcard under StringEquals, where it would match nothing"
-                    ));
+                    return Err(TrustPolicyError::WildcardUnderStringEquals {
+                        value: value.to_string(),
+                    });
                 }
             }
             sub_found = true;
         }
         if !sub_found {
-            return Err(format!(
-                "no `{sub_key}` condition: IAM rejects GitHub trust policies not scoped by `sub`"
-            ));
+            return Err(TrustPolicyError::NoSubCondition { key: sub_key });
         }
     }
     Ok(())
@@ -764,6 +822,7 @@ mod tests {
         assert!(
             validate_trust(no_sub, &Issuer::GitHubCom, &account, false)
                 .unwrap_err()
+                .to_string()
                 .contains("no `token.actions.githubusercontent.com:sub`")
         );
         let for_all = no_sub.replace("StringEquals", "ForAllValues:StringEquals");

@@ -50,6 +50,20 @@ pub struct Way {
     pub claims: Claims,
 }
 
+/// Why the token of one way a job runs cannot be told before the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WayUnknown {
+    #[error(
+        "runs as a reusable workflow called from outside this repository: its token carries the caller's `sub`"
+    )]
+    CalledFromOutside,
+    #[error("`environment: {expression}` is decided at run time; the `sub` names that environment")]
+    EnvironmentAtRunTime { expression: String },
+    /// `way` is the way's label.
+    #[error("{way}: no `sub` can be derived")]
+    NoSub { way: String },
+}
+
 /// The verdict for one job × way.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
@@ -135,7 +149,7 @@ pub fn ways(
     path: &str,
     facts: &JobFacts,
     callers: &[(String, JobFacts)],
-) -> Vec<Result<Way, String>> {
+) -> Vec<Result<Way, WayUnknown>> {
     let mut out = Vec::new();
     for subject in &facts.subjects {
         match subject {
@@ -145,9 +159,7 @@ pub fn ways(
                     .filter(|(_, c)| c.calls.as_deref().is_some_and(|u| calls_file(u, path)))
                     .collect();
                 if calling.is_empty() {
-                    out.push(Err(
-                        "runs as a reusable workflow called from outside this repository: its token carries the caller's `sub`".into(),
-                    ));
+                    out.push(Err(WayUnknown::CalledFromOutside));
                 }
                 for (caller_path, caller) in calling {
                     let caller_name = caller.job.as_deref().unwrap_or("?");
@@ -198,11 +210,11 @@ fn way(
     facts: &JobFacts,
     subject: &Subject,
     label: String,
-) -> Result<Way, String> {
+) -> Result<Way, WayUnknown> {
     if let Subject::EnvironmentExpression(e) = subject {
-        return Err(format!(
-            "`environment: {e}` is decided at run time; the `sub` names that environment"
-        ));
+        return Err(WayUnknown::EnvironmentAtRunTime {
+            expression: e.clone(),
+        });
     }
     let prefix = repo
         .sub_prefix
@@ -229,7 +241,7 @@ fn way(
         .values
         .into_iter()
         .next()
-        .ok_or_else(|| format!("{label}: no `sub` can be derived"))?;
+        .ok_or_else(|| WayUnknown::NoSub { way: label.clone() })?;
     let key = |claim: &str| issuer.condition_key(claim);
     let mut claims = Claims::default();
     claims.set(&key("sub"), sub.clone());
@@ -299,7 +311,13 @@ pub fn check(
                 check,
             };
             match way {
-                Err(why) => rows.push(row("-".into(), "-".into(), Check::Unknown { why })),
+                Err(unknown) => rows.push(row(
+                    "-".into(),
+                    "-".into(),
+                    Check::Unknown {
+                        why: unknown.to_string(),
+                    },
+                )),
                 Ok(way) => {
                     let check = judge(issuer, &job.role, &way, iam);
                     rows.push(row(way.label, way.sub, check));

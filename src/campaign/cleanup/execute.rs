@@ -3,10 +3,11 @@
 //! delete the keys, then the users. Every write is journaled before it is sent (a journal that
 //! cannot be written stops the run before the write) and closed with its result. The writes go
 //! through three narrow traits, so the sequence is tested in memory as well as against moto and
-//! the fake GitHub.
+//! the fake GitHub. Each writer fails with an error type of its own (IAM's, GitHub's), a
+//! `std::error::Error` as a bare `String` is not; the sequence turns it into text only where it
+//! journals and reports the failure.
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::future::Future;
 
 use super::{KeyFacts, KeyStep, Plan, SecretStep, UserFacts, UserRecord, UserStep, secrets_of};
@@ -17,21 +18,21 @@ use crate::detect::aws_key_literal::mask_key_id;
 
 /// IAM's access keys.
 pub trait KeyWriter {
-    type Error: Display;
+    type Error: std::error::Error;
     fn deactivate(&self, user: &str, id: &str) -> impl Future<Output = Result<(), Self::Error>>;
     fn delete_key(&self, user: &str, id: &str) -> impl Future<Output = Result<(), Self::Error>>;
 }
 
 /// IAM's users: read again right before deletion, then deleted with everything attached.
 pub trait UserWriter {
-    type Error: Display;
+    type Error: std::error::Error;
     fn facts(&self, user: &str) -> impl Future<Output = Result<Option<UserFacts>, Self::Error>>;
     fn delete_user(&self, record: &UserRecord) -> impl Future<Output = Result<(), Self::Error>>;
 }
 
 /// GitHub's repository, environment and organization secrets.
 pub trait SecretWriter {
-    type Error: Display;
+    type Error: std::error::Error;
     fn delete_secret(&self, step: &SecretStep) -> impl Future<Output = Result<(), Self::Error>>;
 }
 
@@ -243,6 +244,13 @@ mod tests {
     use super::*;
     use crate::campaign::key_status::KeyStatus;
 
+    /// What the fake answers the write named in `fail` with, as IAM or GitHub would refuse it.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{write}: AccessDenied")]
+    struct Refused {
+        write: String,
+    }
+
     /// IAM and GitHub in memory: records every write, checks each was journaled first, and
     /// refuses the one named in `fail`.
     struct Fake<'l> {
@@ -254,7 +262,7 @@ mod tests {
     }
 
     impl Fake<'_> {
-        fn write(&self, what: String, target: &str) -> Result<(), String> {
+        fn write(&self, what: String, target: &str) -> Result<(), Refused> {
             let pending = self.ledger.pending().expect("journal");
             assert!(
                 pending.iter().any(|e| e.target == target),
@@ -262,35 +270,35 @@ mod tests {
             );
             self.writes.borrow_mut().push(what.clone());
             match &self.fail {
-                Some(fail) if *fail == what => Err(format!("{what}: AccessDenied")),
+                Some(fail) if *fail == what => Err(Refused { write: what }),
                 _ => Ok(()),
             }
         }
     }
 
     impl KeyWriter for Fake<'_> {
-        type Error = String;
-        async fn deactivate(&self, _: &str, id: &str) -> Result<(), String> {
+        type Error = Refused;
+        async fn deactivate(&self, _: &str, id: &str) -> Result<(), Refused> {
             self.write(format!("deactivate {id}"), id)
         }
-        async fn delete_key(&self, _: &str, id: &str) -> Result<(), String> {
+        async fn delete_key(&self, _: &str, id: &str) -> Result<(), Refused> {
             self.write(format!("delete key {id}"), id)
         }
     }
 
     impl UserWriter for Fake<'_> {
-        type Error = String;
-        async fn facts(&self, _: &str) -> Result<Option<UserFacts>, String> {
+        type Error = Refused;
+        async fn facts(&self, _: &str) -> Result<Option<UserFacts>, Refused> {
             Ok(self.user.clone())
         }
-        async fn delete_user(&self, record: &UserRecord) -> Result<(), String> {
+        async fn delete_user(&self, record: &UserRecord) -> Result<(), Refused> {
             self.write(format!("delete user {}", record.user), &record.user)
         }
     }
 
     impl SecretWriter for Fake<'_> {
-        type Error = String;
-        async fn delete_secret(&self, step: &SecretStep) -> Result<(), String> {
+        type Error = Refused;
+        async fn delete_secret(&self, step: &SecretStep) -> Result<(), Refused> {
             self.write(format!("delete secret {}", step.target()), &step.target())
         }
     }

@@ -543,36 +543,53 @@ pub fn plan(
     out
 }
 
+/// Why a key is not deleted in this run (`key ... kept: {reason}` in the plan's notes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum KeyKept {
+    #[error("already deleted")]
+    AlreadyDeleted,
+    #[error("deactivated by this run; delete it after the soak")]
+    DeactivatedNow,
+    #[error("deactivation time unknown (not deactivated by this campaign's ledger)")]
+    DeactivationUnknown,
+    #[error(
+        "soak not over: deactivated {}, soak ends {}",
+        time::format(*.deactivated),
+        time::format(*.soak_ends)
+    )]
+    SoakNotOver {
+        deactivated: Seconds,
+        soak_ends: Seconds,
+    },
+    #[error("used at {} after its deactivation", time::format(*.used))]
+    UsedAfterDeactivation { used: Seconds },
+    #[error("last used {}, less than the soak ago", time::format(*.used))]
+    UsedWithinSoak { used: Seconds },
+}
+
 /// Whether a deactivated key has soaked long enough to delete.
-fn soak_over(key: &KeyFacts, soak: Seconds, now: Seconds) -> Result<(), String> {
+fn soak_over(key: &KeyFacts, soak: Seconds, now: Seconds) -> Result<(), KeyKept> {
     if key.status == KeyStatus::Missing {
-        return Err("already deleted".into());
+        return Err(KeyKept::AlreadyDeleted);
     }
     if key.status.is_active() {
-        return Err("deactivated by this run; delete it after the soak".into());
+        return Err(KeyKept::DeactivatedNow);
     }
     let Some(off) = key.deactivated_at else {
-        return Err("deactivation time unknown (not deactivated by this campaign's ledger)".into());
+        return Err(KeyKept::DeactivationUnknown);
     };
     if now - off < soak {
-        return Err(format!(
-            "soak not over: deactivated {}, soak ends {}",
-            time::format(off),
-            time::format(off + soak)
-        ));
+        return Err(KeyKept::SoakNotOver {
+            deactivated: off,
+            soak_ends: off + soak,
+        });
     }
     if let Some(used) = key.last_used {
         if used > off {
-            return Err(format!(
-                "used at {} after its deactivation",
-                time::format(used)
-            ));
+            return Err(KeyKept::UsedAfterDeactivation { used });
         }
         if now - used < soak {
-            return Err(format!(
-                "last used {}, less than the soak ago",
-                time::format(used)
-            ));
+            return Err(KeyKept::UsedWithinSoak { used });
         }
     }
     Ok(())
@@ -975,17 +992,19 @@ mod tests {
 
         // Unreadable or gone: kept, or nothing to do.
         let mut p = base.clone();
+        let denied = crate::iam::IamError::Denied {
+            action: "GetUser".into(),
+            subject: "ci".into(),
+        };
         plan_users(
             &mut p,
-            &BTreeMap::from([("ci".to_string(), Err("denied".to_string()))]),
+            &BTreeMap::from([("ci".to_string(), Err(denied))]),
             &keys,
         );
         assert!(p.delete_users.is_empty());
-        assert!(
-            p.notes
-                .iter()
-                .any(|n| n.contains("keeps: could not be read: denied"))
-        );
+        assert!(p.notes.iter().any(|n| {
+            n.starts_with("user ci keeps: could not be read: iam:GetUser on ci was denied")
+        }));
         let mut p = base;
         plan_users(
             &mut p,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{KeyFacts, Plan, plural};
 use crate::detect::aws_key_literal::mask_key_id;
+use crate::iam::IamError;
 
 /// An IAM user that may go with its keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -169,7 +170,7 @@ pub fn user_keeps(
 /// exactly what keeps it.
 pub fn plan_users(
     plan: &mut Plan,
-    users: &BTreeMap<String, Result<Option<UserFacts>, String>>,
+    users: &BTreeMap<String, Result<Option<UserFacts>, IamError>>,
     campaign_keys: &BTreeMap<String, KeyFacts>,
 ) {
     for c in std::mem::take(&mut plan.user_candidates) {

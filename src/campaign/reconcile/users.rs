@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::{CampaignError, Truth};
 use crate::campaign::Ledger;
-use crate::campaign::cleanup::{self, Plan, UserFacts};
+use crate::campaign::cleanup::{self, Plan};
 use crate::iam::keys::IamKeys;
 
 /// Decides the plan's user candidates from IAM and the journal.
@@ -18,10 +18,8 @@ pub async fn plan_users(
 ) -> Result<(), CampaignError> {
     let mut users = BTreeMap::new();
     for c in &plan.user_candidates {
-        // A user that cannot be read is kept; `plan_users` says why, from the reason's text.
-        let facts: Result<Option<UserFacts>, String> =
-            iam.users().facts(&c.user).await.map_err(|e| e.to_string());
-        users.insert(c.user.clone(), facts);
+        // A user that cannot be read is kept, and the plan says why.
+        users.insert(c.user.clone(), iam.users().facts(&c.user).await);
     }
     // What an interrupted attempt already detached is still the user's: show it.
     let journal = ledger.journal()?;

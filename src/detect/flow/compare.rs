@@ -21,6 +21,51 @@ pub struct FlowRow {
     pub provided_under: Option<String>,
 }
 
+/// Why a rewrite is not proven: what the output would do differently from the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unproven {
+    #[error("job {job} is missing from the output")]
+    JobMissing { job: String },
+    /// `at` is `job NAME, step N (...)`.
+    #[error("{at}: missing from the output")]
+    StepMissing { at: String },
+    #[error("{at}: {mismatch}")]
+    StepChanged { at: String, mismatch: StepMismatch },
+}
+
+/// How one step's credentials after the rewrite differ from what it must get.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepMismatch {
+    /// `pair` is the key pair as [`KeyPair::describe`] shows it.
+    #[error("no role is mapped for {pair}")]
+    NoRoleMapped { pair: String },
+    #[error("it used {before} and should get {role} chained from {expected}, but gets {after}")]
+    NotChained {
+        before: String,
+        role: String,
+        expected: String,
+        after: String,
+    },
+    #[error("its credentials changed from {before} to {after}")]
+    CredentialsChanged { before: String, after: String },
+    #[error("it used {pair} and should get role {expected}, but gets {after}")]
+    WrongRole {
+        pair: String,
+        expected: String,
+        after: String,
+    },
+    /// `how` is the reason [`Consumption::KeyOnly`] gives.
+    #[error("it cannot use temporary credentials: {how}")]
+    KeysOnly { how: String },
+    #[error("its role does not come from a configure step")]
+    RoleNotConfigured,
+    /// `provider` is the provider's condition or `always`; `consumer` is `if COND` or `always`.
+    #[error(
+        "the configure step it relies on runs only if {provider}, but the step runs {consumer}"
+    )]
+    NotCovered { provider: String, consumer: String },
+}
+
 /// Maps each input step of `job` to its index in the output, given the input indices that
 /// inserted steps precede.
 fn output_index(inserted: &[usize], index: usize) -> usize {
@@ -64,16 +109,18 @@ pub fn check(
     after: &FileFlow,
     inserted: impl Fn(Option<&str>) -> Vec<usize>,
     role_for: impl Fn(&KeyPair) -> Option<String>,
-) -> Result<Vec<FlowRow>, String> {
+) -> Result<Vec<FlowRow>, Unproven> {
     let mut rows = Vec::new();
     for job in &before.jobs {
         let Some(out_job) = after.job(job.job.as_deref()) else {
-            return Err(format!("job {} is missing from the output", label(job)));
+            return Err(Unproven::JobMissing { job: label(job) });
         };
         let moved = inserted(job.job.as_deref());
         for step in job.consumers() {
             let Some(out) = out_job.steps.get(output_index(&moved, step.index)) else {
-                return Err(format!("{}: missing from the output", where_(job, step)));
+                return Err(Unproven::StepMissing {
+                    at: where_(job, step),
+                });
             };
             let row = verify_step(job, step, &moved, out_job, out, &role_for)?;
             rows.push(row);
@@ -89,7 +136,7 @@ fn verify_step(
     out_job: &JobFlow,
     out: &StepFlow,
     role_for: &impl Fn(&KeyPair) -> Option<String>,
-) -> Result<FlowRow, String> {
+) -> Result<FlowRow, Unproven> {
     let before = step.credential.clone();
     let after = out.credential.clone();
     let provided_under = match out.origin {
@@ -112,57 +159,68 @@ fn verify_step(
     if before == after && origin_then == out.origin {
         return Ok(row);
     }
-    let fail = |why: String| Err(format!("{}: {why}", where_(job, step)));
+    let fail = |mismatch: StepMismatch| {
+        Err(Unproven::StepChanged {
+            at: where_(job, step),
+            mismatch,
+        })
+    };
     if let Some(Credential::Chained { pair, role }) = &before {
         let Some(expected) = role_for(pair) else {
-            return fail(format!("no role is mapped for {}", pair.describe()));
+            return fail(StepMismatch::NoRoleMapped {
+                pair: pair.describe(),
+            });
         };
         return match &after {
             Some(Credential::RoleChain { from, role: to }) if *from == expected && to == role => {
                 Ok(row)
             }
-            _ => fail(format!(
-                "it used {} and should get {role} chained from {expected}, but gets {}",
-                row.before, row.after
-            )),
+            _ => fail(StepMismatch::NotChained {
+                before: row.before,
+                role: role.clone(),
+                expected,
+                after: row.after,
+            }),
         };
     }
     let Some(Credential::Keys { pair }) = &before else {
-        return fail(format!(
-            "its credentials changed from {} to {}",
-            row.before, row.after
-        ));
+        return fail(StepMismatch::CredentialsChanged {
+            before: row.before,
+            after: row.after,
+        });
     };
     let Some(expected) = role_for(pair) else {
-        return fail(format!("no role is mapped for {}", pair.describe()));
+        return fail(StepMismatch::NoRoleMapped {
+            pair: pair.describe(),
+        });
     };
     match &after {
         Some(Credential::Role { role }) if *role == expected => {}
         _ => {
-            return fail(format!(
-                "it used {} and should get role {expected}, but gets {}",
-                pair.describe(),
-                row.after
-            ));
+            return fail(StepMismatch::WrongRole {
+                pair: pair.describe(),
+                expected,
+                after: row.after,
+            });
         }
     }
     if let Consumption::KeyOnly(how) = &out.consumption {
-        return fail(format!("it cannot use temporary credentials: {how}"));
+        return fail(StepMismatch::KeysOnly { how: how.clone() });
     }
     let Some(Origin::Exported(_)) = out.origin else {
-        return fail("its role does not come from a configure step".into());
+        return fail(StepMismatch::RoleNotConfigured);
     };
     // A configure step edited in place keeps its condition, and with it the old coverage.
     let same_provider =
         matches!(step.origin, Some(Origin::Exported(_))) && step.origin_condition == provided_under;
     if !same_provider && !covered(provided_under.as_deref(), step.condition.as_deref()) {
-        return fail(format!(
-            "the configure step it relies on runs only if {}, but the step runs {}",
-            provided_under.as_deref().unwrap_or("always"),
-            step.condition
+        return fail(StepMismatch::NotCovered {
+            provider: provided_under.unwrap_or_else(|| "always".into()),
+            consumer: step
+                .condition
                 .as_deref()
-                .map_or("always".into(), |c| format!("if {c}"))
-        ));
+                .map_or("always".into(), |c| format!("if {c}")),
+        });
     }
     Ok(row)
 }

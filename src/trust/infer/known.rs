@@ -10,7 +10,7 @@ use super::cli::{self, Invocation};
 use super::runners;
 use super::shell::{self, Command};
 use super::table::tables;
-use crate::aws_steps::StepAction;
+use crate::facts::steps::StepAction;
 
 /// Wrappers that run the next word as the command (`npx cdk deploy`).
 const WRAPPERS: &[&str] = &["sudo", "exec", "time", "command", "env", "npx", "bunx"];

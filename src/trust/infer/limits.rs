@@ -40,7 +40,7 @@ fn sid_for(what: &str, source: &str) -> String {
 }
 
 /// Merges grants into as few statements as keeps every grant exact.
-pub fn statements(grants: &[Grant]) -> Vec<Statement> {
+pub fn statements<'g>(grants: impl IntoIterator<Item = &'g Grant>) -> Vec<Statement> {
     // Same resources: one statement with the union of actions (in the order first seen).
     let mut by_resources: Vec<Statement> = Vec::new();
     let mut index: BTreeMap<BTreeSet<String>, usize> = BTreeMap::new();

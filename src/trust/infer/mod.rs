@@ -12,7 +12,7 @@ pub mod table;
 
 use std::collections::BTreeMap;
 
-use crate::aws_steps::{JobEnvironment, JobSteps, KeyReach, StepAction, StepRecord};
+use crate::facts::steps::{JobEnvironment, JobSteps, KeyReach, StepAction, StepRecord};
 
 /// Read access to the repository a workflow belongs to (task definitions, Terraform backends,
 /// scripts a step runs). Paths are relative to the repository root.

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Sink;
 use super::known::{self, MAX_SCRIPT_DEPTH};
 use super::shell::{self, Command};
-use crate::aws_steps::KeyReach;
+use crate::facts::steps::KeyReach;
 
 /// Subcommands that install, inspect or publish packages (none runs a project's script of
 /// its own choosing, and none calls AWS).

@@ -1,5 +1,9 @@
-//! Trust facts: which events start a workflow, and for each job the OIDC `sub` claim shapes
-//! it would present. `migrate trust` builds role trust policies from these.
+//! Trust facts (pure): which events start a workflow, and for each job the OIDC `sub` claim
+//! shapes it would present (`migrate trust` builds role trust policies from these), the AWS
+//! services it calls ([`services`]) and its steps as the policy compiler reads them ([`steps`]).
+
+pub mod services;
+pub mod steps;
 
 use crate::detect::flow::FileFlow;
 use crate::workflow::{FileKind, Job, Workflow};
@@ -244,7 +248,7 @@ fn facts_for(
         workflow_run: t.workflow_run,
         calls: job.reusable_call().map(|u| u.raw.to_string()),
         audience,
-        aws_services: crate::services::job_services(job),
+        aws_services: services::job_services(job),
         chains_to: job
             .steps()
             .iter()

@@ -157,6 +157,24 @@ fn substitute_variables<'v>(text: &str, value_of: &dyn Fn(&str) -> Option<&'v st
     out
 }
 
+/// What a step does, looked up once: a step runs a script or uses an action, never both
+/// (GitHub refuses such a workflow), so `uses:` is only parsed when there is no `run:`.
+#[derive(Clone, Copy)]
+enum StepKind<'d> {
+    Run(Node<'d>),
+    Uses(Uses<'d>),
+    Neither,
+}
+
+impl<'d> StepKind<'d> {
+    fn of(step: &Step<'d>) -> Self {
+        match step.run() {
+            Some(run) => Self::Run(run),
+            None => step.uses().map_or(Self::Neither, Self::Uses),
+        }
+    }
+}
+
 /// Programs a script must name to be worth recording (the compiler reads nothing else): AWS
 /// tools, package managers and make (whose scripts and targets may run any of them), the
 /// tools that use AWS in ways the compiler does not read, and the shells and interpreters that
@@ -257,14 +275,19 @@ fn mapping(node: Option<Node<'_>>) -> BTreeMap<String, String> {
 
 fn record_step(
     step: &Step<'_>,
-    uses: Option<Uses<'_>>,
+    what: &StepKind<'_>,
     base_env: &Arc<BTreeMap<String, String>>,
     keys: KeyReach,
     default_directory: Option<&str>,
     lines: &LineIndex,
     text: &str,
 ) -> Option<StepRecord> {
-    let action = if let Some(run) = step.run() {
+    let (run, uses) = match *what {
+        StepKind::Run(run) => (Some(run), None),
+        StepKind::Uses(uses) => (None, Some(uses)),
+        StepKind::Neither => (None, None),
+    };
+    let action = if let Some(run) = run {
         let script = run.as_str()?;
         // A step handed the keys is recorded whatever it runs: the compiler must account for
         // what it does with them.
@@ -303,10 +326,7 @@ fn record_step(
             inputs: mapping(step.with()),
         }
     };
-    let anchor = step
-        .run()
-        .or_else(|| uses.map(|u| u.node))
-        .unwrap_or(step.node);
+    let anchor = run.or_else(|| uses.map(|u| u.node)).unwrap_or(step.node);
     let (line, _) = lines.line_col(text, anchor.span().start);
     let env = match step.env() {
         Some(own) => {
@@ -394,11 +414,11 @@ pub fn read(
             let mut steps = Vec::new();
             let mut configured_region = None;
             for step in job.steps() {
-                let uses = step.uses();
-                if uses.is_some_and(|u| crate::detect::positions::is_configure_uses(&step, &u)) {
-                    if configured_region.is_none()
-                        && uses.is_some_and(|u| u.is_configure_aws_credentials())
-                    {
+                let what = StepKind::of(&step);
+                if let StepKind::Uses(uses) = what
+                    && crate::detect::positions::is_configure_uses(&step, &uses)
+                {
+                    if configured_region.is_none() && uses.is_configure_aws_credentials() {
                         configured_region = step.with().and_then(|w| w.get_str("aws-region"));
                     }
                     reach = KeyReach::Ambient;
@@ -411,17 +431,15 @@ pub fn read(
                 };
                 steps.extend(record_step(
                     &step,
-                    uses,
+                    &what,
                     &env,
                     keys,
                     default_directory,
                     lines,
                     text,
                 ));
-                if step
-                    .run()
-                    .and_then(|r| r.as_str())
-                    .is_some_and(configures_keys)
+                if let StepKind::Run(run) = what
+                    && run.as_str().is_some_and(configures_keys)
                 {
                     reach = KeyReach::Ambient;
                 }
