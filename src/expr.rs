@@ -56,6 +56,15 @@ pub struct Located {
     pub expression: Range<usize>,
 }
 
+/// An `if:` without its `${{ }}` wrapper (GitHub evaluates both forms the same).
+pub fn unwrap_expression(condition: &str) -> String {
+    let t = condition.trim();
+    match t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
+        Some(inner) if !inner.contains("${{") => inner.trim().to_string(),
+        _ => t.to_string(),
+    }
+}
+
 /// The byte ranges of every `${{ ... }}` block in `text` (including the delimiters).
 pub fn expression_blocks(text: &str) -> Vec<Range<usize>> {
     let mut blocks = Vec::new();

@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::Error;
 use super::session::{CampaignArgs, Session, report_resolved};
-use crate::campaign::cleanup::execute::{Event, Writers, execute};
+use crate::campaign::cleanup::execute::{Event, Observed, Writers, execute};
 use crate::campaign::cleanup::{self, Options};
 use crate::campaign::{reconcile, time};
 use crate::github::campaign::CampaignSecrets;
@@ -145,7 +145,10 @@ pub fn run(args: CleanupArgs) -> Result<u8, Error> {
             &session.ledger,
             writers,
             &plan,
-            &truth,
+            Observed {
+                keys: &truth.keys,
+                org_secrets: &truth.org_secrets,
+            },
             &mut report,
         ))
     };

@@ -284,7 +284,7 @@ struct RunFilter {
 impl RunFilter {
     /// Reads a conjunction of simple atoms; anything with `||` or `!` around it says nothing.
     fn of(condition: &str) -> Self {
-        let c = crate::detect::flow::guards::unwrap_expression(condition);
+        let c = crate::expr::unwrap_expression(condition);
         let mut f = Self::default();
         if c.contains("||") {
             return f;

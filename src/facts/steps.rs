@@ -175,6 +175,13 @@ impl<'d> StepKind<'d> {
     }
 }
 
+/// Actions the compiler never looks at, not even as another step's input: GitHub's own
+/// (`actions/*`, `github/*`) and tool installers (`*/setup-*`). Their steps are not recorded.
+pub fn never_read(action: &str) -> bool {
+    let (owner, repo) = action.split_once('/').unwrap_or((action, ""));
+    matches!(owner, "actions" | "github") || repo.starts_with("setup-")
+}
+
 /// Programs a script must name to be worth recording (the compiler reads nothing else): AWS
 /// tools, package managers and make (whose scripts and targets may run any of them), the
 /// tools that use AWS in ways the compiler does not read, and the shells and interpreters that
@@ -318,7 +325,7 @@ fn record_step(
         } else {
             format!("{}/{}", uses.repo, uses.path).to_ascii_lowercase()
         };
-        if crate::trust::infer::known::never_read(&action) {
+        if never_read(&action) {
             return None;
         }
         StepAction::Uses {

@@ -1187,7 +1187,7 @@ fn served_condition(model: &flow::FileFlow, job: Option<&str>, from: usize) -> O
         if flow::guards::decided_later(condition) {
             return Some(flow::guards::ALWAYS.to_string());
         }
-        let c = flow::guards::unwrap_expression(condition);
+        let c = crate::expr::unwrap_expression(condition);
         if !conditions.contains(&c) {
             conditions.push(c);
         }

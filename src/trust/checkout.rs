@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
+use super::SourceError;
 use super::infer::RepoFiles;
+use super::plan::Identities;
 use super::plan::{self, RepoIdentity, RepoKey};
-use super::source::{Identities, SourceError};
 use super::{RepoIds, Slug};
 use crate::scan::ScanReport;
 

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod preflight;
 pub mod reconcile;
 pub mod remote;
+pub mod role_permissions;
 pub mod source;
 
 use std::fmt;
@@ -193,6 +194,27 @@ impl Issuer {
     pub fn condition_key(&self, claim: &str) -> String {
         format!("{}:{claim}", self.host_path())
     }
+}
+
+/// Why the repositories behind the scanned workflows cannot be known.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(
+        "{path} is not inside a checkout (no `.github` directory above it), so its repository is unknown: pass --slug OWNER/REPO"
+    )]
+    NotInCheckout { path: String },
+    #[error(
+        "the checkout {root} has no `origin` remote to read OWNER/REPO from: pass --slug OWNER/REPO"
+    )]
+    NoOrigin { root: String },
+    #[error(
+        "--slug names one repository but the paths hold {count} checkouts: run once per checkout"
+    )]
+    SlugForMany { count: usize },
+    #[error("nothing read from GitHub: {0}")]
+    NothingRead(String),
 }
 
 #[cfg(test)]

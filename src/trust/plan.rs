@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::naming::{self, RoleNameTemplate};
-use super::permissions::{InferredPermissions, PermissionSource};
 use super::policy::{self, AssumingJob, DEFAULT_AUDIENCE};
+use super::role_permissions::{InferredPermissions, PermissionSource};
 use super::{AccountId, Issuer, RepoIds, Slug, TrustError};
 use crate::detect::Severity;
 use crate::facts::JobFacts;
@@ -85,7 +85,7 @@ pub struct RoleSpec {
     /// The old user's permissions, read from IAM, when the role's are `copied` and
     /// `--copy-permissions-from` named the user.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub copied: Option<super::permissions::CopiedPermissions>,
+    pub copied: Option<super::role_permissions::CopiedPermissions>,
     /// The GitHub environment whose secrets these are, when the repository reads the same
     /// names under several environments (environment secrets override repository secrets).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +107,9 @@ pub struct RoleSpec {
     pub tags: BTreeMap<String, String>,
     pub trust_policy: Value,
 }
+
+/// Each repository's identity, by where its files were scanned.
+pub type Identities = BTreeMap<RepoKey, RepoIdentity>;
 
 /// Everything `migrate trust` will emit.
 #[derive(Debug, Clone)]

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use super::SourceError;
 use super::infer::GitHubSettings;
+use super::plan::Identities;
 use super::plan::{RepoIdentity, RepoKey};
 use super::policy::DEFAULT_CLAIM_KEYS;
-use super::source::{Identities, SourceError};
 use super::{RepoIds, Slug};
 use crate::github::SubCustomization;
 use crate::scan::remote::RemoteScan;

@@ -10,34 +10,13 @@ use super::TrustError;
 use super::checkout::{self, CheckoutHints};
 use super::infer::RepoFiles;
 use super::permissions::{self, PermissionChoice, PermissionSource};
-use super::plan::{self, RepoIdentity, RepoKey, TrustOptions, TrustPlan};
+use super::plan::{self, RepoKey, TrustOptions, TrustPlan};
 use super::remote::{self, RepoVariables};
 use crate::scan::remote::RemoteScan;
 use crate::scan::{self, ScanReport, StepRecords};
 
-/// Each repository's identity, by where its files were scanned.
-pub type Identities = BTreeMap<RepoKey, RepoIdentity>;
-
-/// Why the repositories behind the scanned workflows cannot be known.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error(transparent)]
-    Trust(#[from] TrustError),
-    #[error(
-        "{path} is not inside a checkout (no `.github` directory above it), so its repository is unknown: pass --slug OWNER/REPO"
-    )]
-    NotInCheckout { path: String },
-    #[error(
-        "the checkout {root} has no `origin` remote to read OWNER/REPO from: pass --slug OWNER/REPO"
-    )]
-    NoOrigin { root: String },
-    #[error(
-        "--slug names one repository but the paths hold {count} checkouts: run once per checkout"
-    )]
-    SlugForMany { count: usize },
-    #[error("nothing read from GitHub: {0}")]
-    NothingRead(String),
-}
+pub use super::SourceError;
+pub use super::plan::Identities;
 
 /// The scanned workflows and who they belong to.
 pub struct Scanned {

@@ -14,6 +14,7 @@ mod diagnose;
 mod github_app;
 mod github_pr;
 mod github_scan;
+mod layout;
 mod preflight;
 mod rewrite_cases;
 mod rewrite_corpus;

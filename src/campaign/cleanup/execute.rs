@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use super::{KeyFacts, KeyStep, Plan, SecretStep, UserFacts, UserRecord, UserStep, secrets_of};
-use crate::campaign::reconcile::Truth;
+use super::{
+    KeyFacts, KeyStep, OrgSecrets, Plan, SecretStep, UserFacts, UserRecord, UserStep, secrets_of,
+};
 use crate::campaign::state::RepoState;
 use crate::campaign::{JournalAction, JournalResult, Ledger, LedgerError};
 use crate::detect::aws_key_literal::mask_key_id;
@@ -52,13 +53,22 @@ pub struct Writers<'w, K, U, S> {
     pub secrets: &'w S,
 }
 
+/// What this run read that the writes journal beside them: each key's facts (a user's keys
+/// are recorded before the user is deleted) and each organization's secrets (for undo to
+/// recreate an organization secret as it was).
+#[derive(Clone, Copy)]
+pub struct Observed<'t> {
+    pub keys: &'t BTreeMap<String, KeyFacts>,
+    pub org_secrets: &'t OrgSecrets,
+}
+
 /// Runs the plan in order; returns how many writes failed. An error is the ledger's: the
 /// write it was about to journal was not sent.
 pub async fn execute<K: KeyWriter, U: UserWriter, S: SecretWriter>(
     ledger: &Ledger,
     writers: Writers<'_, K, U, S>,
     plan: &Plan,
-    truth: &Truth,
+    observed: Observed<'_>,
     report: &mut dyn FnMut(Event),
 ) -> Result<usize, LedgerError> {
     let mut failures = 0;
@@ -82,7 +92,7 @@ pub async fn execute<K: KeyWriter, U: UserWriter, S: SecretWriter>(
         return Ok(failures);
     }
     for step in &plan.secrets {
-        let detail = secret_detail(step, truth);
+        let detail = secret_detail(step, observed.org_secrets);
         let id = ledger.journal_begin(&step.repo(), &step.action(), &step.target(), &detail)?;
         match writers.secrets.delete_secret(step).await {
             Ok(()) => {
@@ -107,7 +117,7 @@ pub async fn execute<K: KeyWriter, U: UserWriter, S: SecretWriter>(
         }
     }
     for step in &plan.delete_users {
-        if !delete_user(ledger, writers.users, step, &truth.keys, report).await? {
+        if !delete_user(ledger, writers.users, step, observed.keys, report).await? {
             failures += 1;
         }
     }
@@ -219,10 +229,10 @@ async fn delete_user(
 }
 
 /// What undo needs to recreate a secret: an org secret's visibility and selection.
-fn secret_detail(step: &SecretStep, truth: &Truth) -> serde_json::Value {
+fn secret_detail(step: &SecretStep, org_secrets: &OrgSecrets) -> serde_json::Value {
     match step {
         SecretStep::DeleteOrgSecret { org, name } => {
-            let secret = secrets_of(&truth.org_secrets, org)
+            let secret = secrets_of(org_secrets, org)
                 .and_then(|(_, secrets)| secrets.iter().find(|s| &s.name == name));
             serde_json::json!({
                 "org": org,
@@ -395,7 +405,10 @@ mod tests {
                 &ledger,
                 writers,
                 &plan(),
-                &Truth::default(),
+                Observed {
+                    keys: &BTreeMap::new(),
+                    org_secrets: &OrgSecrets::new(),
+                },
                 &mut |e| events.push(e),
             ))
             .expect("the ledger works");
@@ -475,7 +488,10 @@ mod tests {
                 secrets: &fake,
             },
             &plan(),
-            &Truth::default(),
+            Observed {
+                keys: &BTreeMap::new(),
+                org_secrets: &OrgSecrets::new(),
+            },
             &mut |_| {},
         ));
         assert!(result.is_err());

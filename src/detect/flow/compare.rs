@@ -74,7 +74,7 @@ fn output_index(inserted: &[usize], index: usize) -> usize {
 
 /// Whether a step running under `consumer` always finds its provider ran too.
 fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
-    let Some(provider) = provider.map(super::guards::unwrap_expression) else {
+    let Some(provider) = provider.map(crate::expr::unwrap_expression) else {
         return true;
     };
     // The token guard only leaves out runs where the keys were empty before (no secrets for
@@ -93,7 +93,7 @@ fn covered(provider: Option<&str>, consumer: Option<&str>) -> bool {
     if provider == super::guards::ALWAYS {
         return true;
     }
-    let Some(consumer) = consumer.map(super::guards::unwrap_expression) else {
+    let Some(consumer) = consumer.map(crate::expr::unwrap_expression) else {
         return false;
     };
     provider == consumer

@@ -68,15 +68,6 @@ pub fn decided_later(condition: &str) -> bool {
     .any(|w| condition.contains(w))
 }
 
-/// An `if:` without its `${{ }}` wrapper (GitHub evaluates both forms the same).
-pub fn unwrap_expression(condition: &str) -> String {
-    let t = condition.trim();
-    match t.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
-        Some(inner) if !inner.contains("${{") => inner.trim().to_string(),
-        _ => t.to_string(),
-    }
-}
-
 /// The references of an `if:` (which may or may not be wrapped in `${{ }}`).
 fn condition_refs(condition: &str) -> Vec<Reference> {
     if condition.contains("${{") {

@@ -767,17 +767,10 @@ const NO_AWS_ACTIONS: &[&str] = &[
 fn calls_no_aws(action: &str) -> bool {
     let repo = action.split_once('/').map_or("", |(_, repo)| repo);
     let repo_name = repo.split('/').next().unwrap_or(repo);
-    never_read(action)
+    crate::facts::steps::never_read(action)
         || repo_name.contains("install")
         || NO_AWS_ACTIONS.contains(&action)
         || crate::detect::sources::calls_no_aws(action)
-}
-
-/// Actions the compiler never looks at, not even as another step's input: GitHub's own
-/// (`actions/*`, `github/*`) and tool installers (`*/setup-*`). Their steps are not recorded.
-pub fn never_read(action: &str) -> bool {
-    let (owner, repo) = action.split_once('/').unwrap_or((action, ""));
-    matches!(owner, "actions" | "github") || repo.starts_with("setup-")
 }
 
 /// amazon-ecs-render-task-definition's output: the file its `task-definition` input names.
