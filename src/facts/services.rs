@@ -36,8 +36,9 @@ fn action_service(repo: &str) -> Option<&'static str> {
     })
 }
 
-/// AWS CLI options that take a value (`aws --region eu-west-1 s3 ls`).
-const VALUE_OPTIONS: &[&str] = &[
+/// AWS CLI global options that take a value (`aws --region eu-west-1 s3 ls`): the word after
+/// one is its value, not the service. The policy compiler reads commands with the same list.
+pub const AWS_CLI_VALUE_OPTIONS: &[&str] = &[
     "--region",
     "--profile",
     "--output",
@@ -47,6 +48,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "--cli-read-timeout",
     "--cli-connect-timeout",
     "--color",
+    "--cli-binary-format",
 ];
 
 /// Services the commands of a shell script call.
@@ -105,7 +107,7 @@ fn cli_service(rest: &[&str]) -> Option<String> {
     let mut i = 0;
     while let Some(word) = rest.get(i) {
         if word.starts_with("--") {
-            i += if VALUE_OPTIONS.contains(word) && !word.contains('=') {
+            i += if AWS_CLI_VALUE_OPTIONS.contains(word) && !word.contains('=') {
                 2
             } else {
                 1
@@ -154,10 +156,18 @@ mod tests {
             npx cdk deploy --all\n\
             sls deploy --stage prod\n\
             aws --output=json elbv2 describe-load-balancers | jq .\n\
-            aws $SERVICE list\n";
+            aws $SERVICE list\n\
+            aws --cli-binary-format raw-in-base64-out lambda invoke --function-name f out\n";
         assert_eq!(
             script_services(script).into_iter().collect::<Vec<_>>(),
-            vec!["cloudformation", "ecs", "elasticloadbalancing", "s3", "sts"]
+            vec![
+                "cloudformation",
+                "ecs",
+                "elasticloadbalancing",
+                "lambda",
+                "s3",
+                "sts"
+            ]
         );
     }
 }

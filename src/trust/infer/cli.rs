@@ -6,20 +6,7 @@ use std::collections::BTreeMap;
 
 use super::table::tables;
 use super::{Sink, shell};
-
-/// AWS CLI global options that take a value.
-const GLOBAL_VALUE_OPTIONS: &[&str] = &[
-    "--region",
-    "--profile",
-    "--output",
-    "--endpoint-url",
-    "--query",
-    "--ca-bundle",
-    "--cli-read-timeout",
-    "--cli-connect-timeout",
-    "--color",
-    "--cli-binary-format",
-];
+use crate::facts::services::AWS_CLI_VALUE_OPTIONS;
 
 /// Options of `aws s3` commands that take a value (everything else is a switch).
 const S3_VALUE_OPTIONS: &[&str] = &[
@@ -81,7 +68,7 @@ pub fn parse(words: &[String]) -> Option<Invocation> {
                 None => (word.clone(), None),
             };
             let takes_value = if head.len() < 2 {
-                GLOBAL_VALUE_OPTIONS.contains(&name.as_str())
+                AWS_CLI_VALUE_OPTIONS.contains(&name.as_str())
             } else if inv.service == "s3" {
                 S3_VALUE_OPTIONS.contains(&name.as_str())
             } else {
