@@ -10,8 +10,9 @@ use serde_json::Value;
 use super::IamError;
 use super::apply::{IamApply, Permissions};
 use crate::trust::evidence::{ObservedCalls, ServiceUse};
-use crate::trust::permissions::{self, BoundedPolicy, CopiedPermissions};
+use crate::trust::permissions::{self, BoundedPolicy};
 use crate::trust::plan::TrustPlan;
+use crate::trust::role_permissions::CopiedPermissions;
 
 /// What was found about the user, in the order it is found.
 pub enum Found<'a> {
@@ -51,19 +52,9 @@ pub async fn for_emitters(
     trail: Option<&[String]>,
     found: &mut dyn FnMut(Found<'_>),
 ) -> Result<(CopiedPermissions, Vec<BoundedPolicy>), IamError> {
-    let permissions = iam.user_permissions(user).await?;
-    let documents = iam.policy_documents(&permissions).await?;
-    if has_inferred(plan) {
-        let evidence = use_evidence(iam, user, trail).await;
-        found(Found::Evidence {
-            evidence: &evidence,
-            documents: &documents,
-        });
-    }
-    let copied = permissions.copied_from(user)?;
-    let bounded = permissions::bounded_policies(plan, user, &documents);
-    found(Found::Bounded(&bounded));
-    Ok((copied, bounded))
+    // The emitters write the permissions into the IaC: they are not shown on their own.
+    let (permissions, bounded) = read(iam, plan, user, trail, false, found).await?;
+    Ok((permissions.copied_from(user)?, bounded))
 }
 
 /// `--copy-permissions-from USER` with `--apply`: the permissions the copying roles get, and
@@ -75,10 +66,29 @@ pub async fn for_roles(
     trail: Option<&[String]>,
     found: &mut dyn FnMut(Found<'_>),
 ) -> Result<(Permissions, BTreeMap<String, Value>), IamError> {
+    let (permissions, bounded) = read(iam, plan, user, trail, true, found).await?;
+    let bounded = bounded.into_iter().map(|b| (b.role, b.document)).collect();
+    Ok((permissions, bounded))
+}
+
+/// The user's permissions and, when the plan infers some roles' policies, the evidence of
+/// the user's real use and those policies bounded by the user's own (the policy documents
+/// are read only then). Each piece goes to `found` as it is read; the permissions only when
+/// `show_permissions`.
+async fn read(
+    iam: &IamApply,
+    plan: &TrustPlan,
+    user: &str,
+    trail: Option<&[String]>,
+    show_permissions: bool,
+    found: &mut dyn FnMut(Found<'_>),
+) -> Result<(Permissions, Vec<BoundedPolicy>), IamError> {
     let permissions = iam.user_permissions(user).await?;
-    found(Found::Permissions(&permissions));
+    if show_permissions {
+        found(Found::Permissions(&permissions));
+    }
     if !has_inferred(plan) {
-        return Ok((permissions, BTreeMap::new()));
+        return Ok((permissions, Vec::new()));
     }
     let documents = iam.policy_documents(&permissions).await?;
     let evidence = use_evidence(iam, user, trail).await;
@@ -88,7 +98,6 @@ pub async fn for_roles(
     });
     let bounded = permissions::bounded_policies(plan, user, &documents);
     found(Found::Bounded(&bounded));
-    let bounded = bounded.into_iter().map(|b| (b.role, b.document)).collect();
     Ok((permissions, bounded))
 }
 
