@@ -18,7 +18,6 @@ use super::users::IamUsers;
 use super::{IamError, aws_config, classify_step, is_no_such_entity};
 use crate::cloudtrail::{CloudTrail, CloudTrailError};
 use crate::trust::evidence::{self, ObservedCalls, ServiceUse};
-use crate::trust::permissions::{CopiedPermissions, CopiedPolicy, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{
     INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, TrustPolicyError, validate_trust,
@@ -26,6 +25,7 @@ use crate::trust::policy::{
 use crate::trust::reconcile::{
     self, Changes, ExistingProvider, ProviderChange, RoleChange, decode_policy_document,
 };
+use crate::trust::role_permissions::{CopiedPermissions, CopiedPolicy, PermissionSource};
 
 /// The permissions a created role gets: the placeholder, the inferred policy, or what an IAM
 /// user had (also what [`IamApply::user_permissions`] reads).

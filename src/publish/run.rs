@@ -22,7 +22,7 @@ pub struct RepoResult {
 }
 
 impl RepoResult {
-    fn failed(repository: String, stage: &str, error: &GitHubError) -> Self {
+    fn failed(repository: String, stage: &str, error: &dyn std::fmt::Display) -> Self {
         Self {
             repository,
             plan: None,
@@ -102,14 +102,7 @@ impl Run<'_> {
         for snapshot in snapshots {
             match self.plan(reader, &snapshot).await {
                 Ok(p) => planned.push(p),
-                Err(error) => results.push(RepoResult {
-                    repository: snapshot.slug(),
-                    plan: None,
-                    outcome: RepoOutcome::Failed {
-                        stage: "plan".into(),
-                        error: error.to_string(),
-                    },
-                }),
+                Err(error) => results.push(RepoResult::failed(snapshot.slug(), "plan", &error)),
             }
         }
         self.estimate(target, &planned);

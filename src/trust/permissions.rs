@@ -8,9 +8,7 @@ use rayon::prelude::*;
 
 use super::infer::{self, Context, RepoFiles, limits};
 use super::plan::{RepoKey, RoleSpec, TrustPlan};
-pub use super::role_permissions::{
-    CopiedPermissions, CopiedPolicy, InferredPermissions, PermissionSource,
-};
+use super::role_permissions::{CopiedPermissions, InferredPermissions, PermissionSource};
 use crate::scan::{FileReport, ScanReport};
 
 /// What the user asked for.
@@ -281,36 +279,6 @@ fn in_repository(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn copied_permissions_over_a_roles_limits_are_named() {
-        let small = CopiedPermissions {
-            user: "ci".into(),
-            managed: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-            inline: vec![CopiedPolicy {
-                name: "p".into(),
-                document: serde_json::json!({"Statement": []}),
-            }],
-        };
-        assert!(small.over_role_limits().is_empty());
-        let big = CopiedPermissions {
-            managed: (0..11)
-                .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
-                .collect(),
-            inline: vec![CopiedPolicy {
-                name: "huge".into(),
-                document: serde_json::json!({"Statement": [{"Sid": "x".repeat(10_300)}]}),
-            }],
-            ..small
-        };
-        let warnings = big.over_role_limits();
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(
-            warnings[0].contains("has 11 managed policies"),
-            "{warnings:?}"
-        );
-        assert!(warnings[1].contains("over the 10240"), "{warnings:?}");
-    }
     use serde_json::json;
 
     #[test]

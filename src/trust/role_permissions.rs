@@ -74,3 +74,38 @@ pub struct InferredPermissions {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_steps: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copied_permissions_over_a_roles_limits_are_named() {
+        let small = CopiedPermissions {
+            user: "ci".into(),
+            managed: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            inline: vec![CopiedPolicy {
+                name: "p".into(),
+                document: serde_json::json!({"Statement": []}),
+            }],
+        };
+        assert!(small.over_role_limits().is_empty());
+        let big = CopiedPermissions {
+            managed: (0..11)
+                .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+                .collect(),
+            inline: vec![CopiedPolicy {
+                name: "huge".into(),
+                document: serde_json::json!({"Statement": [{"Sid": "x".repeat(10_300)}]}),
+            }],
+            ..small
+        };
+        let warnings = big.over_role_limits();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("has 11 managed policies"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("over the 10240"), "{warnings:?}");
+    }
+}

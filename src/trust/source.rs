@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use super::TrustError;
 use super::checkout::{self, CheckoutHints};
 use super::infer::RepoFiles;
-use super::permissions::{self, PermissionChoice, PermissionSource};
+use super::permissions::{self, PermissionChoice};
 use super::plan::{self, RepoKey, TrustOptions, TrustPlan};
 use super::remote::{self, RepoVariables};
+use super::role_permissions::PermissionSource;
 use crate::scan::remote::RemoteScan;
 use crate::scan::{self, ScanReport, StepRecords};
 

@@ -4,9 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{EmitOptions, identifier_words};
-use crate::trust::permissions::PermissionSource;
 use crate::trust::plan::TrustPlan;
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME};
+use crate::trust::role_permissions::PermissionSource;
 
 const PROVIDER_ID: &str = "GitHubOidcProvider";
 

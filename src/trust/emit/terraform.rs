@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::cloudformation::secrets_label;
 use super::{EmitOptions, identifier_words};
-use crate::trust::permissions::{CopiedPermissions, PermissionSource};
 use crate::trust::plan::{RoleSpec, TrustPlan};
 use crate::trust::policy::{INFERRED_POLICY_NAME, PLACEHOLDER_POLICY_NAME, PLACEHOLDER_SID};
+use crate::trust::role_permissions::{CopiedPermissions, PermissionSource};
 
 /// A piece of HCL. Consecutive one-line attributes form a group whose `=` signs align, as
 /// `terraform fmt` does; anything else ends the group.
