@@ -14,7 +14,7 @@ mod trust;
 mod trust_apply;
 mod undo;
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -118,6 +118,24 @@ pub(crate) fn print_warnings(warnings: &[String]) {
     }
     // Nowhere left to report a failure to write to stderr.
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// The line typed at `prompt` (written to stderr), trimmed; `None` when stdin is not a terminal:
+/// nothing destructive goes ahead on an answer no person gave (automation passes `--yes`).
+pub(crate) fn ask(prompt: &str) -> Option<String> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    Some(answer.trim().to_string())
+}
+
+/// Whether `answer` (from [`ask`]) says yes to a `[y/N]` question.
+pub(crate) fn is_yes(answer: &str) -> bool {
+    matches!(answer, "y" | "Y" | "yes")
 }
 
 /// [`print`] for output written piece by piece (through a buffer).

@@ -22,9 +22,14 @@ impl Bar {
     }
 }
 
+/// A long run's estimate of requests and time, on stderr before it starts.
+pub(crate) fn show_estimate(estimate: &budget::Estimate) {
+    eprintln!("estimate: {}", budget::render(estimate));
+}
+
 impl remote::Progress for Bar {
     fn estimated(&self, estimate: &budget::Estimate) {
-        eprintln!("estimate: {}", budget::render(estimate));
+        show_estimate(estimate);
     }
 
     fn discovered(&self, done: usize, total: usize, requests: u64) {

@@ -8,7 +8,6 @@ use clap::Args;
 use super::Error;
 use super::app_auth::AppArgs;
 use super::progress::Bar;
-use crate::budget;
 use crate::fleet::{self, FleetScan};
 use crate::github::{self, GitHubError, Policy};
 use crate::scan;
@@ -159,7 +158,7 @@ pub(super) fn fetch_fleet(
         &args.filters(),
         fleet::Hooks {
             progress: &Bar::new(),
-            announce: &|estimate| eprintln!("estimate: {}", budget::render(estimate)),
+            announce: &super::progress::show_estimate,
             store,
         },
     ))

@@ -146,9 +146,7 @@ impl Session {
                 connections: &self.github,
                 targets: &self.targets,
                 unreachable: &self.unreachable,
-                announce: &|estimate| {
-                    eprintln!("estimate: {}", crate::budget::render(estimate));
-                },
+                announce: &super::progress::show_estimate,
             };
             let truth = reconcile::gather(reach, &self.ledger, &keymap, iam.as_ref()).await?;
             Ok((truth, iam))

@@ -3,8 +3,6 @@
 //! `--yes`), and what they found and did (rendered by [`crate::report::trust`]): the changes,
 //! the evidence and the bounding on stderr, the summary on stdout.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use crate::iam::IamError;
 use crate::iam::apply::IamApply;
 use crate::iam::apply_plan::{self, Step};
@@ -71,14 +69,8 @@ fn confirm(yes: bool) -> Result<(), ApplyError> {
     if yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(ApplyError::NotConfirmed);
-    }
-    eprint!("Apply these changes? [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).ok();
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
+    let answer = super::ask("Apply these changes? [y/N] ").ok_or(ApplyError::NotConfirmed)?;
+    if super::is_yes(&answer) {
         Ok(())
     } else {
         Err(ApplyError::Cancelled)

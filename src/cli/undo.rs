@@ -4,7 +4,6 @@
 //! only the ledger and IAM ([`crate::campaign::reactivate`]); rendered by
 //! [`crate::report::undo`].
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -94,17 +93,13 @@ fn confirm(yes: bool) -> Result<bool, Error> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::NotConfirmed(
+    let answer = super::ask("Reactivate these keys? [y/N] ").ok_or_else(|| {
+        Error::NotConfirmed(
             "refusing to reactivate keys without confirmation: stdin is not a terminal, pass --yes"
                 .into(),
-        ));
-    }
-    eprint!("Reactivate these keys? [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).ok();
-    let confirmed = matches!(answer.trim(), "y" | "Y" | "yes");
+        )
+    })?;
+    let confirmed = super::is_yes(&answer);
     if !confirmed {
         eprintln!("cancelled: nothing was changed");
     }

@@ -5,8 +5,6 @@
 //! `--delete-users`) delete the IAM users left with nothing. Every write is journaled before
 //! it is made; a re-run after a crash resumes from remote truth.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use super::Error;
 use super::session::{Session, report_resolved};
 use crate::campaign::cleanup::execute::{Event, Observed, Writers, execute};
@@ -106,22 +104,18 @@ fn confirm(yes: bool, org: &str) -> Result<bool, Error> {
     if yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::NotConfirmed(
-            "refusing to deactivate keys or delete secrets without confirmation: stdin is not a terminal, pass --yes"
-                .into(),
-        ));
-    }
     let what = if org.contains(',') {
         "organization names, comma-separated"
     } else {
         "organization name"
     };
-    eprint!("Type the {what} ({org}) to go ahead: ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).ok();
-    let confirmed = answer.trim() == org;
+    let answer = super::ask(&format!("Type the {what} ({org}) to go ahead: ")).ok_or_else(|| {
+        Error::NotConfirmed(
+            "refusing to deactivate keys or delete secrets without confirmation: stdin is not a terminal, pass --yes"
+                .into(),
+        )
+    })?;
+    let confirmed = answer == org;
     if !confirmed {
         eprintln!("cancelled: nothing was changed");
     }
