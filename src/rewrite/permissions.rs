@@ -401,19 +401,18 @@ fn callee_needs(
     callees: &Callees<'_>,
     depth: usize,
 ) -> Result<CalleeNeeds, CalleeUnknown> {
-    let callee = call.raw.trim().to_string();
+    // The callee's name is copied only into an error.
+    let callee = || call.raw.trim().to_string();
     if !call.local {
-        return Err(CalleeUnknown::InAnotherRepository { callee });
+        return Err(CalleeUnknown::InAnotherRepository { callee: callee() });
     }
     if depth > MAX_CALL_DEPTH {
-        return Err(CalleeUnknown::NestedTooDeep { callee });
+        return Err(CalleeUnknown::NestedTooDeep { callee: callee() });
     }
     let Some((path, text)) = callees.resolve(call.path) else {
-        return Err(CalleeUnknown::NotInThisRun { callee });
+        return Err(CalleeUnknown::NotInThisRun { callee: callee() });
     };
-    let unreadable = || CalleeUnknown::NotAWorkflow {
-        callee: callee.clone(),
-    };
+    let unreadable = || CalleeUnknown::NotAWorkflow { callee: callee() };
     let doc = Document::parse(text).map_err(|_| unreadable())?;
     let workflow = Workflow::classify(&doc).ok_or_else(unreadable)?;
     let mut out = CalleeNeeds::default();
@@ -424,7 +423,7 @@ fn callee_needs(
                 let requested = requested_scopes(perms).map_err(|problem| {
                     CalleeUnknown::UnreadableRequest {
                         job: label,
-                        callee: callee.clone(),
+                        callee: callee(),
                         problem,
                     }
                 })?;
@@ -435,7 +434,7 @@ fn callee_needs(
                 let needs = token_scopes::job_token_needs(&workflow, &job);
                 if let Some(first) = needs.undecidable.first() {
                     return Err(CalleeUnknown::UndecidableStep {
-                        callee,
+                        callee: callee(),
                         job: label,
                         step: first.step.clone(),
                         reason: Box::new(first.reason.clone()),

@@ -478,24 +478,25 @@ fn check_sub(value: &str, allow_org_wide: bool) -> Result<(), SubError> {
         return check_custom_sub(value, allow_org_wide);
     };
     let (repo_part, tail) = rest.split_once(':').unwrap_or((rest, ""));
-    let value = value.to_string();
+    // The value is copied into the error only when there is one.
+    let value = || value.to_string();
     let Some((owner, repo)) = repo_part.split_once('/') else {
-        return Err(SubError::NoOwnerRepo { value });
+        return Err(SubError::NoOwnerRepo { value: value() });
     };
     if owner.is_empty() || has_wildcard(owner) {
-        return Err(SubError::AnyOwner { value });
+        return Err(SubError::AnyOwner { value: value() });
     }
     if has_wildcard(repo) {
         if allow_org_wide && repo == "*" && tail.is_empty() {
             return Ok(());
         }
         return Err(SubError::EveryRepository {
-            value,
+            value: value(),
             owner: owner.to_string(),
         });
     }
     if tail.is_empty() || tail.trim_matches('*').is_empty() {
-        return Err(SubError::EveryRun { value });
+        return Err(SubError::EveryRun { value: value() });
     }
     Ok(())
 }
